@@ -1,0 +1,41 @@
+/* ei_session: the execution state for one model. One thread at a time uses a session; several
+ * sessions may share one model. */
+#ifndef EDGEINFER_SESSION_H
+#define EDGEINFER_SESSION_H
+
+#include <stdint.h>
+
+#include "edgeinfer/api.h"
+#include "edgeinfer/model.h"
+#include "edgeinfer/status.h"
+#include "edgeinfer/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ei_session ei_session;
+
+typedef struct ei_session_options {
+    uint32_t size;      /* sizeof(ei_session_options); set by ei_session_options_default() */
+    int32_t  n_threads; /* worker threads; 0 = one per online CPU core */
+} ei_session_options;
+
+EI_API ei_session_options ei_session_options_default(void);
+
+/* model must outlive the session. opt may be NULL. The caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_session_create(const ei_model * model, const ei_session_options * opt,
+                                                  ei_session ** out);
+EI_API void                     ei_session_destroy(ei_session * s); /* NULL-safe */
+
+/* Copies t into the named input. The dtype must match and the shape must equal the model's. */
+EI_API EI_NODISCARD ei_status * ei_session_set_input(ei_session * s, const char * name, const ei_tensor * t);
+/* Runs the network on the inputs set so far; every input must have been set once. */
+EI_API EI_NODISCARD ei_status * ei_session_run(ei_session * s);
+/* Output i of the last run, borrowed: valid until the next run or ei_session_destroy. */
+EI_API const ei_tensor *        ei_session_output(const ei_session * s, int32_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
