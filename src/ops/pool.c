@@ -1,0 +1,375 @@
+/* MaxPool (float32, uint8, int8; optional int64 Indices), AveragePool, LpPool, GlobalAveragePool
+ * and GlobalMaxPool, 1-D to 3-D. Every input runs through one 3-D kernel: 1-D and 2-D inputs get
+ * leading axes of size one, so the 2-D case is the two inner loops. Per axis and output position,
+ * tables hold the range of kernel taps that land inside the input (and inside input + pads, for
+ * count_include_pad), so the inner loops carry no bounds checks. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv_geometry.h"
+#include "ops/op.h"
+
+typedef enum pool_kind { POOL_MAX, POOL_AVG, POOL_LP } pool_kind;
+
+typedef struct pool_params {
+    ei_window_attrs win;
+    pool_kind       kind;
+    bool            ceil_mode;
+    bool            count_include_pad;
+    bool            col_major; /* storage_order = 1: Indices in column-major order */
+    int64_t         p;         /* LpPool exponent */
+} pool_params;
+
+static ei_status * get_flag(const ei_node * node, const char * name, bool * out) {
+    int64_t v;
+    EI_TRY(ei_attr_get_int(node, name, 0, &v));
+    if (v != 0 && v != 1)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute '%s' = %lld; must be 0 or 1", name,
+                              (long long)v);
+    *out = v == 1;
+    return NULL;
+}
+
+static ei_status * pool_import_kind(ei_node * node, pool_kind kind) {
+    pool_params * p = calloc(1, sizeof *p);
+    if (!p) return ei_status_oom();
+    p->kind = kind;
+    /* dilations exist from MaxPool-10, LpPool-18 and AveragePool-19 on. */
+    int64_t     dil_since = kind == POOL_MAX ? 10 : kind == POOL_LP ? 18 : 19;
+    ei_status * st = ei_window_attrs_read(node, node->opset >= dil_since, &p->win);
+    if (!st) st = get_flag(node, "ceil_mode", &p->ceil_mode);
+    if (!st && kind == POOL_AVG) st = get_flag(node, "count_include_pad", &p->count_include_pad);
+    if (!st && kind == POOL_MAX) st = get_flag(node, "storage_order", &p->col_major);
+    if (!st && kind == POOL_LP) {
+        st = ei_attr_get_int(node, "p", 2, &p->p);
+        if (!st && (p->p < 1 || p->p > 1024))
+            st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "p = %lld; must be in [1, 1024]", (long long)p->p);
+    }
+    if (st) {
+        free(p);
+        return st;
+    }
+    free(node->params);
+    node->params = p;
+    return NULL;
+}
+
+static ei_status * maxpool_import(ei_node * node) { return pool_import_kind(node, POOL_MAX); }
+static ei_status * avgpool_import(ei_node * node) { return pool_import_kind(node, POOL_AVG); }
+static ei_status * lppool_import(ei_node * node) { return pool_import_kind(node, POOL_LP); }
+
+static ei_status * pool_geometry(const ei_node * node, const ei_shape * xs, ei_window_geom * g) {
+    const pool_params * p = node->params;
+    char                buf[128];
+    if (xs->rank < 3)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X has shape %s; pooling needs N x C x spatial...",
+                              ei_shape_format(xs, buf, sizeof buf));
+    if (xs->rank > 5)
+        return ei_node_errorf(node, EI_CODE_UNSUPPORTED, "input X has %d spatial axes; at most 3 are supported",
+                              xs->rank - 2);
+    EI_TRY(ei_window_resolve(node, &p->win, p->ceil_mode ? EI_WINDOW_POOL_CEIL : EI_WINDOW_POOL, xs->rank - 2,
+                             xs->dim + 2, NULL, g));
+    if (p->win.auto_pad == EI_AUTO_PAD_NOTSET)
+        for (int32_t i = 0; i < g->nsp; i++)
+            if (g->pad_begin[i] >= g->kernel[i] || g->pad_end[i] >= g->kernel[i])
+                return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                                      "pads (%lld, %lld) on spatial axis %d must be smaller than the kernel size %lld",
+                                      (long long)g->pad_begin[i], (long long)g->pad_end[i], i,
+                                      (long long)g->kernel[i]);
+    return NULL;
+}
+
+static ei_status * pool_infer(ei_graph * gr, ei_node * node) {
+    if (!node->params) {
+        pool_kind k = node->def == &ei_op_def_MAX_POOL ? POOL_MAX : node->def == &ei_op_def_LP_POOL ? POOL_LP : POOL_AVG;
+        EI_TRY(pool_import_kind(node, k));
+    }
+    const pool_params * p = node->params;
+    if (p->kind == POOL_MAX)
+        EI_TRY(ei_op_check_dtype(gr, node, 0, EI_DTYPE_F32, EI_DTYPE_U8, EI_DTYPE_I8, EI_DTYPE_UNDEFINED));
+    else
+        EI_TRY(ei_op_check_dtype(gr, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    const ei_value * x = ei_node_input(gr, node, 0);
+    ei_window_geom   g;
+    EI_TRY(pool_geometry(node, &x->shape, &g));
+    ei_shape ys = x->shape;
+    for (int32_t i = 0; i < g.nsp; i++) ys.dim[2 + i] = g.out[i];
+    ei_op_set_output(gr, node, 0, x->dtype, &ys);
+    if (p->kind == POOL_MAX) ei_op_set_output(gr, node, 1, EI_DTYPE_I64, &ys);
+    return NULL;
+}
+
+/* One axis of the 3-D kernel; per output position o the taps [lo[o], hi[o]) are inside the input
+ * and [0, hip[o]) inside input + pads. */
+typedef struct pool_axis {
+    int64_t   in, out, stride, dil, pad;
+    int64_t * lo;
+    int64_t * hi;
+    int64_t * hip;
+} pool_axis;
+
+typedef struct pool_job {
+    const pool_params * p;
+    pool_axis           ax[3];
+    const void *        x;
+    void *              y;
+    int64_t *           idx; /* NULL when Indices is not requested */
+    ei_dtype            dt;
+} pool_job;
+
+#define POOL_LOOP_BEGIN                                                                              \
+    const pool_axis *A0 = &j->ax[0], *A1 = &j->ax[1], *A2 = &j->ax[2];                               \
+    int64_t          in_plane = A0->in * A1->in * A2->in;                                            \
+    int64_t          out_plane = A0->out * A1->out * A2->out;                                        \
+    for (int64_t q = q0; q < q1; q++) {                                                             \
+        int64_t yi = q * out_plane;                                                                  \
+        for (int64_t o0 = 0; o0 < A0->out; o0++) {                                                   \
+            int64_t s0 = o0 * A0->stride - A0->pad;                                                  \
+            for (int64_t o1 = 0; o1 < A1->out; o1++) {                                               \
+                int64_t s1 = o1 * A1->stride - A1->pad;                                              \
+                for (int64_t o2 = 0; o2 < A2->out; o2++, yi++) {                                     \
+                    int64_t s2 = o2 * A2->stride - A2->pad;
+
+#define POOL_LOOP_END \
+    }                 \
+    }                 \
+    }                 \
+    }
+
+/* Max over the taps inside the input; Indices as ONNX defines them, over the whole tensor. */
+#define DEFINE_MAX_PLANES(NAME, T, LOWEST)                                                               \
+    static void NAME(void * ctx, int64_t q0, int64_t q1) {                                               \
+        const pool_job * j = ctx;                                                                        \
+        const T *        x = j->x;                                                                       \
+        T *              y = j->y;                                                                       \
+        POOL_LOOP_BEGIN                                                                                  \
+        T       best = LOWEST;                                                                           \
+        int64_t bi = -1;                                                                                 \
+        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                           \
+            int64_t i0 = s0 + t0 * A0->dil;                                                              \
+            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                                       \
+                int64_t   i1 = s1 + t1 * A1->dil;                                                        \
+                const T * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;                          \
+                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) {                                   \
+                    int64_t i2 = s2 + t2 * A2->dil;                                                      \
+                    if (row[i2] > best || bi < 0) {                                                      \
+                        best = row[i2];                                                                  \
+                        bi = j->p->col_major ? i0 + i1 * A0->in + i2 * A0->in * A1->in                   \
+                                             : (i0 * A1->in + i1) * A2->in + i2;                         \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+        y[yi] = best;                                                                                    \
+        if (j->idx) j->idx[yi] = bi >= 0 ? q * in_plane + bi : -1;                                       \
+        POOL_LOOP_END                                                                                    \
+    }
+
+DEFINE_MAX_PLANES(max_planes_f32, float, -FLT_MAX)
+DEFINE_MAX_PLANES(max_planes_u8, uint8_t, 0)
+DEFINE_MAX_PLANES(max_planes_i8, int8_t, INT8_MIN)
+
+static void avg_planes(void * ctx, int64_t q0, int64_t q1) {
+    const pool_job * j = ctx;
+    const float *    x = j->x;
+    float *          y = j->y;
+    bool             with_pad = j->p->count_include_pad;
+    POOL_LOOP_BEGIN
+    float sum = 0.0f;
+    for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {
+        int64_t i0 = s0 + t0 * A0->dil;
+        for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {
+            int64_t       i1 = s1 + t1 * A1->dil;
+            const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;
+            for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) sum += row[s2 + t2 * A2->dil];
+        }
+    }
+    int64_t count = with_pad ? A0->hip[o0] * A1->hip[o1] * A2->hip[o2]
+                             : (A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]) * (A2->hi[o2] - A2->lo[o2]);
+    y[yi] = sum / (float)count; /* no tap inside (only possible with dilations): NaN, as in ORT */
+    POOL_LOOP_END
+}
+
+static void lp_planes(void * ctx, int64_t q0, int64_t q1) {
+    const pool_job * j = ctx;
+    const float *    x = j->x;
+    float *          y = j->y;
+    float            pw = (float)j->p->p;
+    POOL_LOOP_BEGIN
+    float sum = 0.0f;
+    for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {
+        int64_t i0 = s0 + t0 * A0->dil;
+        for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {
+            int64_t       i1 = s1 + t1 * A1->dil;
+            const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;
+            if (j->p->p == 2) {
+                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) {
+                    float v = row[s2 + t2 * A2->dil];
+                    sum += v * v;
+                }
+            } else {
+                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) sum += powf(fabsf(row[s2 + t2 * A2->dil]), pw);
+            }
+        }
+    }
+    y[yi] = j->p->p == 2 ? sqrtf(sum) : j->p->p == 1 ? sum : powf(sum, 1.0f / pw);
+    POOL_LOOP_END
+}
+
+static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                            const ei_exec * ex) {
+    const pool_params * p = node->params;
+    const ei_tensor *   X = in[0];
+    ei_window_geom      g;
+    EI_TRY(pool_geometry(node, &X->shape, &g));
+    pool_job j;
+    memset(&j, 0, sizeof j);
+    j.p = p;
+    j.x = X->data;
+    j.y = out[0]->data;
+    j.idx = p->kind == POOL_MAX && node->n_outputs > 1 && out[1] ? out[1]->data : NULL;
+    int64_t planes = X->shape.dim[0] * X->shape.dim[1], total_out = 0;
+    int32_t lead = 3 - g.nsp;
+    for (int32_t a = 0; a < 3; a++) total_out += a < lead ? 1 : g.out[a - lead];
+    if (planes * ei_dims_product(g.out, g.nsp) == 0) return NULL;
+    int64_t * tables = malloc((size_t)(3 * total_out) * sizeof *tables);
+    if (!tables) return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for pooling tables");
+    int64_t * next = tables, taps = 1;
+    for (int32_t a = 0; a < 3; a++) {
+        pool_axis * ax = &j.ax[a];
+        int32_t     d = a - lead;
+        int64_t     k = d >= 0 ? g.kernel[d] : 1, pad_end = d >= 0 ? g.pad_end[d] : 0;
+        ax->in = d >= 0 ? g.in[d] : 1;
+        ax->out = d >= 0 ? g.out[d] : 1;
+        ax->stride = d >= 0 ? g.stride[d] : 1;
+        ax->dil = d >= 0 ? g.dilation[d] : 1;
+        ax->pad = d >= 0 ? g.pad_begin[d] : 0;
+        ax->lo = next;
+        ax->hi = next + ax->out;
+        ax->hip = next + 2 * ax->out;
+        next += 3 * ax->out;
+        taps *= k;
+        for (int64_t o = 0; o < ax->out; o++) {
+            int64_t s = o * ax->stride - ax->pad;
+            /* taps t with 0 <= s + t * dil < in, and with s + t * dil < in + pad_end */
+            int64_t lo = s >= 0 ? 0 : (-s + ax->dil - 1) / ax->dil;
+            int64_t hi = ax->in > s ? (ax->in - s + ax->dil - 1) / ax->dil : 0;
+            int64_t hip = ax->in + pad_end > s ? (ax->in + pad_end - s + ax->dil - 1) / ax->dil : 0;
+            ax->hi[o] = hi < k ? hi : k;
+            ax->lo[o] = lo < ax->hi[o] ? lo : ax->hi[o];
+            ax->hip[o] = hip < k ? hip : k;
+        }
+    }
+    ei_range_fn fn = avg_planes;
+    if (p->kind == POOL_MAX)
+        fn = X->dtype == EI_DTYPE_U8 ? max_planes_u8 : X->dtype == EI_DTYPE_I8 ? max_planes_i8 : max_planes_f32;
+    else if (p->kind == POOL_LP)
+        fn = lp_planes;
+    int64_t work = ei_dims_product(g.out, g.nsp) * taps;
+    ei_parallel_for(ex->pool, planes, 1 + 32768 / (work + 1), fn, &j);
+    free(tables);
+    return NULL;
+}
+
+const ei_op_def ei_op_def_MAX_POOL = {
+    .name = "MaxPool",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 2,
+    .import = maxpool_import,
+    .infer = pool_infer,
+    .run = pool_run,
+};
+
+const ei_op_def ei_op_def_AVERAGE_POOL = {
+    .name = "AveragePool",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .import = avgpool_import,
+    .infer = pool_infer,
+    .run = pool_run,
+};
+
+const ei_op_def ei_op_def_LP_POOL = {
+    .name = "LpPool",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .import = lppool_import,
+    .infer = pool_infer,
+    .run = pool_run,
+};
+
+/* ---- global pooling: one reduction per (batch, channel) plane ---- */
+
+typedef struct global_job {
+    const float * x;
+    float *       y;
+    int64_t       plane;
+    bool          is_max;
+} global_job;
+
+static void global_planes(void * ctx, int64_t q0, int64_t q1) {
+    const global_job * j = ctx;
+    for (int64_t q = q0; q < q1; q++) {
+        const float * x = j->x + q * j->plane;
+        if (j->is_max) {
+            float m = j->plane > 0 ? x[0] : -FLT_MAX;
+            for (int64_t i = 1; i < j->plane; i++) m = x[i] > m ? x[i] : m;
+            j->y[q] = m;
+        } else {
+            float s = 0.0f;
+            for (int64_t i = 0; i < j->plane; i++) s += x[i];
+            j->y[q] = s / (float)j->plane;
+        }
+    }
+}
+
+static ei_status * global_infer(ei_graph * gr, ei_node * node) {
+    EI_TRY(ei_op_check_dtype(gr, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    const ei_value * x = ei_node_input(gr, node, 0);
+    char             buf[128];
+    if (x->shape.rank < 3)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X has shape %s; pooling needs N x C x spatial...",
+                              ei_shape_format(&x->shape, buf, sizeof buf));
+    ei_shape ys = x->shape;
+    for (int32_t i = 2; i < ys.rank; i++) ys.dim[i] = 1;
+    ei_op_set_output(gr, node, 0, EI_DTYPE_F32, &ys);
+    return NULL;
+}
+
+static ei_status * global_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                              const ei_exec * ex) {
+    const ei_tensor * X = in[0];
+    global_job        j = {X->data, out[0]->data, ei_dims_product(X->shape.dim + 2, X->shape.rank - 2),
+                           node->def == &ei_op_def_GLOBAL_MAX_POOL};
+    int64_t           planes = X->shape.dim[0] * X->shape.dim[1];
+    ei_parallel_for(ex->pool, planes, 1 + 32768 / (j.plane + 1), global_planes, &j);
+    return NULL;
+}
+
+const ei_op_def ei_op_def_GLOBAL_AVERAGE_POOL = {
+    .name = "GlobalAveragePool",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .infer = global_infer,
+    .run = global_run,
+};
+
+const ei_op_def ei_op_def_GLOBAL_MAX_POOL = {
+    .name = "GlobalMaxPool",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .infer = global_infer,
+    .run = global_run,
+};
