@@ -85,7 +85,8 @@ static ei_status * load_parsed(ei_model * m, const uint8_t * data, size_t size, 
     ei_model_options defaults = ei_model_options_default();
     if (!opt) opt = &defaults;
     ei_onnx_model * om = NULL;
-    EI_TRY(ei_onnx_parse_model(data, size, &om));
+    ei_status * pst = ei_onnx_parse_model(data, size, &om);
+    if (pst) return ei_status_wrapf(pst, "not a valid ONNX model");
     ei_status * st = ei_mapped_files_create(base_dir, &m->external);
     if (!st) st = ei_onnx_import(om, m->external, true, opt, &m->g);
     if (!st) st = build_summary(m, om);
