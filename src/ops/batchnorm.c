@@ -86,7 +86,7 @@ static ei_status * bn_run(const ei_node * node, const ei_tensor * const * in, ei
     for (int32_t d = 2; d < X->shape.rank; d++) plane *= X->shape.dim[d];
     bn_job j = {X->data, in[1]->data, in[2]->data, in[3]->data, in[4]->data, out[0]->data, p->epsilon,
                 X->shape.dim[1], plane};
-    ei_parallel_for(ex->pool, X->shape.dim[0] * X->shape.dim[1], 1 + 32768 / (plane + 1), bn_planes, &j);
+    ei_parallel_for(ex->pool, X->shape.dim[0] * X->shape.dim[1], plane >= 32768 ? 1 : 1 + 32768 / (plane + 1), bn_planes, &j);
     return NULL;
 }
 

@@ -184,7 +184,7 @@ static void conv_task(const conv_run * c, int64_t t, float * col, ei_threadpool 
     for (int64_t p0 = 0; p0 < c->pout; p0 += c->chunk) {
         int64_t    p1 = p0 + c->chunk < c->pout ? p0 + c->chunk : c->pout, pn = p1 - p0;
         im2col_job j = {c->g, xg, col, p0, p1, c->kprod};
-        ei_parallel_for(pool, c->kdim, 1 + 32768 / pn, im2col_rows, &j);
+        ei_parallel_for(pool, c->kdim, ei_grain((double)pn), im2col_rows, &j);
         ei_sgemm(pool, false, false, c->mg, pn, c->kdim, 1.0f, wg, c->kdim, col, pn, 0.0f, yg + p0, c->pout);
         if (bg) add_bias_rows(yg + p0, c->mg, c->pout, pn, bg);
     }
@@ -205,6 +205,7 @@ typedef struct dw_run {
     const float * b;
     float *       y;
     int64_t       c, m, mg, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow;
+    int64_t *     ow_range; /* per kernel column: outputs [lo, hi) whose tap is inside the row */
 } dw_run;
 
 static void dw_planes(void * ctx, int64_t q0, int64_t q1) {
@@ -223,8 +224,7 @@ static void dw_planes(void * ctx, int64_t q0, int64_t q1) {
                 const float * xr = x + ih * r->wd;
                 for (int64_t kw = 0; kw < r->kw; kw++) {
                     float   wv = w[kh * r->kw + kw];
-                    int64_t off = kw * r->dw - r->pl, lo, hi;
-                    ei_window_valid_range(off, r->sw, r->wd, r->ow, &lo, &hi);
+                    int64_t off = kw * r->dw - r->pl, lo = r->ow_range[2 * kw], hi = r->ow_range[2 * kw + 1];
                     if (lo >= hi) continue;
                     const float * xs = xr + off + lo * r->sw; /* first tap inside the row */
                     if (r->sw == 1) {
@@ -242,16 +242,21 @@ static void dw_planes(void * ctx, int64_t q0, int64_t q1) {
     }
 }
 
-static void conv_depthwise(const ei_window_geom * g, const float * x, const float * w, const float * b, float * y,
-                           int64_t n, int64_t c, int64_t m, ei_threadpool * pool) {
+static ei_status * conv_depthwise(const ei_node * node, const ei_window_geom * g, const float * x, const float * w,
+                                  const float * b, float * y, int64_t n, int64_t c, int64_t m, ei_threadpool * pool) {
     /* 1-D runs as 2-D with a height of one. */
     int32_t h = g->nsp - 2;
     dw_run  r = {x, w, b, y, c, m, m / c, h >= 0 ? g->in[h] : 1, g->in[h + 1], h >= 0 ? g->kernel[h] : 1,
                  g->kernel[h + 1], h >= 0 ? g->stride[h] : 1, g->stride[h + 1], h >= 0 ? g->dilation[h] : 1,
                  g->dilation[h + 1], h >= 0 ? g->pad_begin[h] : 0, g->pad_begin[h + 1], h >= 0 ? g->out[h] : 1,
-                 g->out[h + 1]};
-    int64_t work = r.oh * r.ow * r.kh * r.kw;
-    ei_parallel_for(pool, n * m, 1 + 65536 / (work + 1), dw_planes, &r);
+                 g->out[h + 1], NULL};
+    r.ow_range = malloc((size_t)(2 * r.kw) * sizeof *r.ow_range);
+    if (!r.ow_range) return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for depthwise tables");
+    for (int64_t kw = 0; kw < r.kw; kw++)
+        ei_window_valid_range(kw * r.dw - r.pl, r.sw, r.wd, r.ow, &r.ow_range[2 * kw], &r.ow_range[2 * kw + 1]);
+    ei_parallel_for(pool, n * m, ei_grain((double)r.oh * (double)r.ow * (double)(r.kh * r.kw)), dw_planes, &r);
+    free(r.ow_range);
+    return NULL;
 }
 
 static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
@@ -279,8 +284,7 @@ static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const
     c.pout = ei_dims_product(geom.out, geom.nsp);
     if (c.n * c.m * c.pout == 0) return NULL;
     if (c.cg == 1 && geom.nsp <= 2) {
-        conv_depthwise(&geom, c.x, c.w, c.b, c.y, c.n, c.c, c.m, ex->pool);
-        return NULL;
+        return conv_depthwise(node, &geom, c.x, c.w, c.b, c.y, c.n, c.c, c.m, ex->pool);
     }
     c.direct = true;
     for (int32_t i = 0; i < geom.nsp; i++)

@@ -97,16 +97,22 @@ ei_status * ei_window_resolve(const ei_node * n, const ei_window_attrs * a, ei_w
     EI_TRY(ei_window_setup(n, a, nsp, in, kernel, g));
     for (int32_t i = 0; i < nsp; i++) {
         int64_t s = g->stride[i], ext = (g->kernel[i] - 1) * g->dilation[i] + 1;
-        if (a->auto_pad == EI_AUTO_PAD_SAME_UPPER || a->auto_pad == EI_AUTO_PAD_SAME_LOWER) {
-            /* The output covers ceil(in / stride) windows; the missing extent is padded, the odd
-             * element going to the end (UPPER) or the beginning (LOWER). */
-            g->out[i] = ei_ceil_div(g->in[i], s);
-            int64_t need = (g->out[i] - 1) * s + ext - g->in[i];
+        bool same = a->auto_pad == EI_AUTO_PAD_SAME_UPPER || a->auto_pad == EI_AUTO_PAD_SAME_LOWER;
+        if (same) {
+            /* ceil(in / stride) windows; the missing extent is padded, the odd element going to the
+             * end (UPPER) or the beginning (LOWER). Pooling sizes the padding with the undilated
+             * kernel and then applies its usual output rule, as ORT does (same result without
+             * dilations). */
+            int64_t want = ei_ceil_div(g->in[i], s);
+            int64_t need = (want - 1) * s + (kind == EI_WINDOW_CONV ? ext : g->kernel[i]) - g->in[i];
             if (need < 0) need = 0;
             g->pad_begin[i] = a->auto_pad == EI_AUTO_PAD_SAME_UPPER ? need / 2 : need - need / 2;
             g->pad_end[i] = need - g->pad_begin[i];
-        } else {
-            if (a->auto_pad == EI_AUTO_PAD_VALID) g->pad_begin[i] = g->pad_end[i] = 0;
+            g->out[i] = want;
+        } else if (a->auto_pad == EI_AUTO_PAD_VALID) {
+            g->pad_begin[i] = g->pad_end[i] = 0;
+        }
+        if (!same || kind != EI_WINDOW_CONV) {
             int64_t span = g->in[i] + g->pad_begin[i] + g->pad_end[i] - ext;
             if (span < 0)
                 return ei_node_errorf(n, EI_CODE_INVALID_MODEL,

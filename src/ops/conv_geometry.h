@@ -77,6 +77,10 @@ static inline void ei_window_valid_range(int64_t off, int64_t stride, int64_t si
     *hi = h;
 }
 
+/* ei_parallel_for grain for items of about `work` elementary steps each: enough items per chunk
+ * for some 32k steps. Takes a double so that products of hostile sizes cannot overflow. */
+static inline int64_t ei_grain(double work) { return work >= 32768.0 ? 1 : 1 + (int64_t)(32768.0 / (work + 1.0)); }
+
 /* Floor and ceiling division for a possibly negative numerator and a positive denominator. */
 static inline int64_t ei_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 static inline int64_t ei_ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }

@@ -97,8 +97,17 @@ static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, con
         int64_t full = geom->stride[i] * (geom->in[i] - 1) + adj + (geom->kernel[i] - 1) * geom->dilation[i] + 1;
         ei_auto_pad ap = p->win.auto_pad;
         if (oshape || ap == EI_AUTO_PAD_SAME_UPPER || ap == EI_AUTO_PAD_SAME_LOWER) {
+            /* A requested output_shape beyond the full extent leaves the extra positions at the bias;
+             * SAME asks for in * stride but, as in ORT, never grows beyond the full extent. */
             geom->out[i] = oshape ? oshape[i] : geom->in[i] * geom->stride[i];
-            /* A requested size beyond the full extent leaves the extra positions at the bias. */
+            if (!oshape && geom->out[i] > full) geom->out[i] = full;
+            /* As ORT: at most what an output_padding below the stride could add. */
+            int64_t most = full - adj + geom->stride[i] - 1;
+            if (geom->out[i] > most)
+                return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                                      "output_shape[%d] = %lld exceeds %lld, the largest size this input, kernel and "
+                                      "stride produce",
+                                      i, (long long)geom->out[i], (long long)most);
             int64_t total = full > geom->out[i] ? full - geom->out[i] : 0;
             geom->pad_begin[i] = ap == EI_AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
             geom->pad_end[i] = total - geom->pad_begin[i];
@@ -220,7 +229,7 @@ static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in,
                     int64_t q1 = q0 + chunk < pin ? q0 + chunk : pin, qn = q1 - q0;
                     ei_sgemm(ex->pool, true, false, kdim, qn, cg, 1.0f, wg, kdim, xg + q0, pin, 0.0f, col, qn);
                     col2im_job j = {&geom, col, yg, q0, q1, kprod, pout};
-                    ei_parallel_for(ex->pool, mg, 1 + 32768 / (kprod * qn), col2im_channels, &j);
+                    ei_parallel_for(ex->pool, mg, ei_grain((double)kprod * (double)qn), col2im_channels, &j);
                 }
             }
         }

@@ -104,11 +104,17 @@ static ei_status * pool_infer(ei_graph * gr, ei_node * node) {
 /* One axis of the 3-D kernel; per output position o the taps [lo[o], hi[o]) are inside the input
  * and [0, hip[o]) inside input + pads. */
 typedef struct pool_axis {
-    int64_t   in, out, stride, dil, pad;
+    int64_t   in, out, k, stride, dil, pad;
     int64_t * lo;
     int64_t * hi;
     int64_t * hip;
 } pool_axis;
+
+/* A tap along the last axis that lands inside the input for outputs [lo, hi); `first` is its input
+ * position for output lo. */
+typedef struct pool_tap {
+    int64_t first, lo, hi;
+} pool_tap;
 
 typedef struct pool_job {
     const pool_params * p;
@@ -116,7 +122,9 @@ typedef struct pool_job {
     const void *        x;
     void *              y;
     int64_t *           idx; /* NULL when Indices is not requested */
-    ei_dtype            dt;
+    pool_tap *          taps;
+    int64_t             n_taps;
+    float *             count2; /* AveragePool: per output along the last axis, the taps it counts */
 } pool_job;
 
 #define POOL_LOOP_BEGIN                                                                              \
@@ -171,51 +179,78 @@ DEFINE_MAX_PLANES(max_planes_f32, float, -FLT_MAX)
 DEFINE_MAX_PLANES(max_planes_u8, uint8_t, 0)
 DEFINE_MAX_PLANES(max_planes_i8, int8_t, INT8_MIN)
 
-static void avg_planes(void * ctx, int64_t q0, int64_t q1) {
-    const pool_job * j = ctx;
-    const float *    x = j->x;
-    float *          y = j->y;
-    bool             with_pad = j->p->count_include_pad;
-    POOL_LOOP_BEGIN
-    float sum = 0.0f;
-    for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {
-        int64_t i0 = s0 + t0 * A0->dil;
-        for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {
-            int64_t       i1 = s1 + t1 * A1->dil;
-            const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;
-            for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) sum += row[s2 + t2 * A2->dil];
-        }
-    }
-    int64_t count = with_pad ? A0->hip[o0] * A1->hip[o1] * A2->hip[o2]
-                             : (A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]) * (A2->hi[o2] - A2->lo[o2]);
-    y[yi] = sum / (float)count; /* no tap inside (only possible with dilations): NaN, as in ORT */
-    POOL_LOOP_END
-}
+/* float32 without Indices, one output row at a time: for every input row that the windows of the
+ * row meet and every tap along the last axis, one pass over the outputs that tap reaches inside
+ * the input. The passes are plain loops the compiler vectorises (register-blocked accumulators
+ * measured slower: GCC keeps them scalar), and visit taps in window order, so sums match the
+ * per-window loops exactly. ACC(a, v) folds input value v into accumulator a. */
+#define POOL_ROW_KERNEL(ACC)                                                                   \
+    do {                                                                                       \
+        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                 \
+            int64_t i0 = s0 + t0 * A0->dil;                                                    \
+            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                             \
+                int64_t       i1 = s1 + t1 * A1->dil;                                          \
+                const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;            \
+                for (int64_t t = 0; t < j->n_taps; t++) {                                      \
+                    const pool_tap * tp = &j->taps[t];                                         \
+                    const float *    xs = row + tp->first; /* first tap inside the row */      \
+                    if (st == 1) {                                                             \
+                        for (int64_t ow = tp->lo; ow < tp->hi; ow++) ACC(yr[ow], xs[ow - tp->lo]); \
+                    } else {                                                                   \
+                        for (int64_t ow = tp->lo; ow < tp->hi; ow++, xs += st) ACC(yr[ow], *xs);  \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
 
-static void lp_planes(void * ctx, int64_t q0, int64_t q1) {
-    const pool_job * j = ctx;
-    const float *    x = j->x;
-    float *          y = j->y;
-    float            pw = (float)j->p->p;
-    POOL_LOOP_BEGIN
-    float sum = 0.0f;
-    for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {
-        int64_t i0 = s0 + t0 * A0->dil;
-        for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {
-            int64_t       i1 = s1 + t1 * A1->dil;
-            const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;
-            if (j->p->p == 2) {
-                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) {
-                    float v = row[s2 + t2 * A2->dil];
-                    sum += v * v;
+#define ACC_MAX(a, v) ((a) = (v) > (a) ? (v) : (a))
+#define ACC_SUM(a, v) ((a) += (v))
+#define ACC_ABS(a, v) ((a) += fabsf(v))
+#define ACC_SQR(a, v) ((a) += (v) * (v))
+#define ACC_POW(a, v) ((a) += powf(fabsf(v), pw))
+
+static void row_planes(void * ctx, int64_t q0, int64_t q1) {
+    const pool_job *  j = ctx;
+    const pool_axis * A0 = &j->ax[0];
+    const pool_axis * A1 = &j->ax[1];
+    const pool_axis * A2 = &j->ax[2];
+    const float *     x = j->x;
+    pool_kind         kind = j->p->kind;
+    int64_t           pexp = j->p->p, in_plane = A0->in * A1->in * A2->in, ow_n = A2->out, st = A2->stride;
+    float             pw = (float)pexp, init = kind == POOL_MAX ? -FLT_MAX : 0.0f;
+    for (int64_t q = q0; q < q1; q++) {
+        for (int64_t o0 = 0; o0 < A0->out; o0++) {
+            int64_t s0 = o0 * A0->stride - A0->pad;
+            for (int64_t o1 = 0; o1 < A1->out; o1++) {
+                int64_t s1 = o1 * A1->stride - A1->pad;
+                float * yr = (float *)j->y + ((q * A0->out + o0) * A1->out + o1) * ow_n;
+                for (int64_t ow = 0; ow < ow_n; ow++) yr[ow] = init;
+                if (kind == POOL_MAX)
+                    POOL_ROW_KERNEL(ACC_MAX);
+                else if (kind == POOL_AVG)
+                    POOL_ROW_KERNEL(ACC_SUM);
+                else if (pexp == 1)
+                    POOL_ROW_KERNEL(ACC_ABS);
+                else if (pexp == 2)
+                    POOL_ROW_KERNEL(ACC_SQR);
+                else
+                    POOL_ROW_KERNEL(ACC_POW);
+                if (kind == POOL_AVG) {
+                    bool    with_pad = j->p->count_include_pad;
+                    int64_t c01 = with_pad ? A0->hip[o0] * A1->hip[o1]
+                                           : (A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]);
+                    float   c01f = (float)c01;
+                    /* no tap inside (possible only with dilations): 0 / 0, NaN, as in ORT */
+                    for (int64_t ow = 0; ow < ow_n; ow++) yr[ow] = yr[ow] / (c01f * j->count2[ow]);
+                } else if (kind == POOL_LP && pexp == 2) {
+                    for (int64_t ow = 0; ow < ow_n; ow++) yr[ow] = sqrtf(yr[ow]);
+                } else if (kind == POOL_LP && pexp != 1) {
+                    for (int64_t ow = 0; ow < ow_n; ow++) yr[ow] = powf(yr[ow], 1.0f / pw);
                 }
-            } else {
-                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) sum += powf(fabsf(row[s2 + t2 * A2->dil]), pw);
             }
         }
     }
-    y[yi] = j->p->p == 2 ? sqrtf(sum) : j->p->p == 1 ? sum : powf(sum, 1.0f / pw);
-    POOL_LOOP_END
 }
 
 static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
@@ -236,13 +271,15 @@ static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, 
     if (planes * ei_dims_product(g.out, g.nsp) == 0) return NULL;
     int64_t * tables = malloc((size_t)(3 * total_out) * sizeof *tables);
     if (!tables) return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for pooling tables");
-    int64_t * next = tables, taps = 1;
+    int64_t * next = tables;
+    double    taps = 1.0;
     for (int32_t a = 0; a < 3; a++) {
         pool_axis * ax = &j.ax[a];
         int32_t     d = a - lead;
         int64_t     k = d >= 0 ? g.kernel[d] : 1, pad_end = d >= 0 ? g.pad_end[d] : 0;
         ax->in = d >= 0 ? g.in[d] : 1;
         ax->out = d >= 0 ? g.out[d] : 1;
+        ax->k = k;
         ax->stride = d >= 0 ? g.stride[d] : 1;
         ax->dil = d >= 0 ? g.dilation[d] : 1;
         ax->pad = d >= 0 ? g.pad_begin[d] : 0;
@@ -250,7 +287,7 @@ static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, 
         ax->hi = next + ax->out;
         ax->hip = next + 2 * ax->out;
         next += 3 * ax->out;
-        taps *= k;
+        taps *= (double)k;
         for (int64_t o = 0; o < ax->out; o++) {
             int64_t s = o * ax->stride - ax->pad;
             /* taps t with 0 <= s + t * dil < in, and with s + t * dil < in + pad_end */
@@ -262,13 +299,46 @@ static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, 
             ax->hip[o] = hip < k ? hip : k;
         }
     }
-    ei_range_fn fn = avg_planes;
-    if (p->kind == POOL_MAX)
-        fn = X->dtype == EI_DTYPE_U8 ? max_planes_u8 : X->dtype == EI_DTYPE_I8 ? max_planes_i8 : max_planes_f32;
-    else if (p->kind == POOL_LP)
-        fn = lp_planes;
-    int64_t work = ei_dims_product(g.out, g.nsp) * taps;
-    ei_parallel_for(ex->pool, planes, 1 + 32768 / (work + 1), fn, &j);
+    /* Only taps that some output reaches inside the input: bounded by the sizes, not the kernel. */
+    const pool_axis * a2 = &j.ax[2];
+    int64_t t_lo = ei_ceil_div(a2->pad - (a2->out - 1) * a2->stride, a2->dil);
+    int64_t t_hi = ei_ceil_div(a2->pad + a2->in, a2->dil);
+    if (t_lo < 0) t_lo = 0;
+    if (t_hi > a2->k) t_hi = a2->k;
+    if (t_hi > t_lo) {
+        j.taps = malloc((size_t)(t_hi - t_lo) * sizeof *j.taps);
+        if (!j.taps) {
+            free(tables);
+            return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for pooling tables");
+        }
+    }
+    for (int64_t t = t_lo; t < t_hi; t++) {
+        int64_t    off = t * a2->dil - a2->pad;
+        pool_tap * tp = &j.taps[j.n_taps];
+        ei_window_valid_range(off, a2->stride, a2->in, a2->out, &tp->lo, &tp->hi);
+        tp->first = off + tp->lo * a2->stride;
+        if (tp->lo < tp->hi) j.n_taps++;
+    }
+    if (p->kind == POOL_AVG) {
+        j.count2 = malloc((size_t)a2->out * sizeof *j.count2);
+        if (!j.count2) {
+            free(j.taps);
+            free(tables);
+            return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for pooling tables");
+        }
+        for (int64_t o = 0; o < a2->out; o++)
+            j.count2[o] = (float)(p->count_include_pad ? a2->hip[o] : a2->hi[o] - a2->lo[o]);
+    }
+    ei_range_fn fn = row_planes;
+    if (X->dtype == EI_DTYPE_U8)
+        fn = max_planes_u8;
+    else if (X->dtype == EI_DTYPE_I8)
+        fn = max_planes_i8;
+    else if (j.idx)
+        fn = max_planes_f32;
+    ei_parallel_for(ex->pool, planes, ei_grain((double)ei_dims_product(g.out, g.nsp) * taps), fn, &j);
+    free(j.count2);
+    free(j.taps);
     free(tables);
     return NULL;
 }
@@ -350,7 +420,7 @@ static ei_status * global_run(const ei_node * node, const ei_tensor * const * in
     global_job        j = {X->data, out[0]->data, ei_dims_product(X->shape.dim + 2, X->shape.rank - 2),
                            node->def == &ei_op_def_GLOBAL_MAX_POOL};
     int64_t           planes = X->shape.dim[0] * X->shape.dim[1];
-    ei_parallel_for(ex->pool, planes, 1 + 32768 / (j.plane + 1), global_planes, &j);
+    ei_parallel_for(ex->pool, planes, ei_grain((double)j.plane), global_planes, &j);
     return NULL;
 }
 
