@@ -339,11 +339,34 @@ static void pack_b(const sg_ctx * x, int64_t jp) {
     }
 }
 
+/* Full micro-panels [jp0, jp1) of untransposed B, row by row: reading whole row segments rather
+ * than one panel's 64 bytes per row of B keeps the walk over B sequential (one TLB entry per row
+ * instead of one per panel row). */
+static void pack_b_rows(const sg_ctx * x, int64_t jp0, int64_t jp1) {
+    const int     nr = x->isa->nr;
+    const int64_t kc = x->kcur;
+    for (int64_t p = 0; p < kc; p++) {
+        const float * src = x->b + (x->p0 + p) * x->ldb + x->j0 + jp0 * nr;
+        for (int64_t jp = jp0; jp < jp1; jp++, src += nr)
+            memcpy(x->bp + (jp * kc + p) * nr, src, (size_t)nr * sizeof(float));
+    }
+}
+
 static void pack_range(void * ctx, int64_t t0, int64_t t1) {
     const sg_ctx * x = ctx;
     for (int64_t t = t0; t < t1; t++) {
-        if (t < x->m_panels) pack_a(x, t);
-        else pack_b(x, t - x->m_panels);
+        if (t < x->m_panels) {
+            pack_a(x, t);
+            continue;
+        }
+        int64_t jp = t - x->m_panels, full = x->ncur / x->isa->nr;
+        if (!x->tb && jp < full) {
+            int64_t end = t1 - x->m_panels < full ? t1 - x->m_panels : full;
+            pack_b_rows(x, jp, end);
+            t += end - jp - 1;
+        } else {
+            pack_b(x, jp);
+        }
     }
 }
 
