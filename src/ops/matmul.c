@@ -46,7 +46,12 @@ static ei_status * mm_geometry(const ei_node * node, const ei_shape * as, const 
                               ei_shape_format(as, sa, sizeof sa), (long long)g->k,
                               ei_shape_format(bs, sb, sizeof sb), (long long)b.dim[b.rank - 2]);
     ei_shape ab = ei_shape_make(a.rank - 2, a.dim), bb = ei_shape_make(b.rank - 2, b.dim);
-    EI_TRY(ei_op_broadcast(node, &ab, &bb, &g->batch));
+    ei_status * st = ei_op_broadcast(node, &ab, &bb, &g->batch);
+    if (st) {
+        ei_status_destroy(st);
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                              "batch dimensions of A (shape %s) and B (shape %s) do not broadcast", ei_shape_format(as, sa, sizeof sa), ei_shape_format(bs, sb, sizeof sb));
+    }
     ei_shape_broadcast_strides(&ab, &g->batch, g->a_bstride);
     ei_shape_broadcast_strides(&bb, &g->batch, g->b_bstride);
     g->batches = ei_shape_numel(&g->batch);

@@ -77,8 +77,9 @@ static void softmax_rows(void * ctx, int64_t r0, int64_t r1) {
         float sum = 0.0f;
         if (j->log) {
             for (int64_t i = 0; i < n; i++) sum += expf(x[i] - mx);
-            float sub = mx + logf(sum);
-            for (int64_t i = 0; i < n; i++) y[i] = x[i] - sub;
+            /* (x - max) - log(sum), not x - (max + log(sum)): exact where x is the maximum. */
+            float ls = logf(sum);
+            for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
         } else {
             for (int64_t i = 0; i < n; i++) {
                 y[i] = expf(x[i] - mx);
@@ -114,9 +115,9 @@ static void softmax_planes(void * ctx, int64_t o0, int64_t o1) {
             }
         }
         if (j->log) {
-            for (int64_t c = 0; c < inner; c++) sum[c] = mx[c] + logf(sum[c]);
+            for (int64_t c = 0; c < inner; c++) sum[c] = logf(sum[c]);
             for (int64_t i = 0; i < n; i++)
-                for (int64_t c = 0; c < inner; c++) y[i * inner + c] = x[i * inner + c] - sum[c];
+                for (int64_t c = 0; c < inner; c++) y[i * inner + c] = (x[i * inner + c] - mx[c]) - sum[c];
         } else {
             for (int64_t c = 0; c < inner; c++) sum[c] = 1.0f / sum[c];
             for (int64_t i = 0; i < n; i++)
