@@ -50,7 +50,8 @@ static ei_status * mm_geometry(const ei_node * node, const ei_shape * as, const 
     if (st) {
         ei_status_destroy(st);
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
-                              "batch dimensions of A (shape %s) and B (shape %s) do not broadcast", ei_shape_format(as, sa, sizeof sa), ei_shape_format(bs, sb, sizeof sb));
+                              "batch dimensions of A (shape %s) and B (shape %s) do not broadcast",
+                              ei_shape_format(as, sa, sizeof sa), ei_shape_format(bs, sb, sizeof sb));
     }
     ei_shape_broadcast_strides(&ab, &g->batch, g->a_bstride);
     ei_shape_broadcast_strides(&bb, &g->batch, g->b_bstride);

@@ -69,7 +69,8 @@ static int64_t check_one(ei_threadpool * pool, bool ta, bool tb, int64_t m, int6
             double got = c[i * ldc + j];
             if (!(fabs(got - ref) <= 1e-5 * scale + 1e-30)) {
                 if (!bad)
-                    fprintf(stderr, "  %s ta=%d tb=%d m=%lld n=%lld k=%lld alpha=%g beta=%g: C[%lld,%lld] = %.9g, want %.9g\n",
+                    fprintf(stderr,
+                            "  %s ta=%d tb=%d m=%lld n=%lld k=%lld alpha=%g beta=%g: C[%lld,%lld] = %.9g, want %.9g\n",
                             ei_sgemm_isa(), ta, tb, (long long)m, (long long)n, (long long)k, alpha, beta,
                             (long long)i, (long long)j, got, ref);
                 bad++;
