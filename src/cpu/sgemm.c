@@ -429,7 +429,7 @@ static void gemm_blocked(ei_threadpool * pool, sg_ctx * x, int64_t m, int64_t n,
             x->ncur = n - x->j0 < nc ? n - x->j0 : nc;
             x->n_panels = (x->ncur + nr - 1) / nr;
             /* About 4 tasks per thread, without splitting A blocks below SG_MC_ROWS rows. */
-            x->mc_panels = (SG_MC_ROWS + mr - 1) / mr;
+            x->mc_panels = balanced_block(x->m_panels, (SG_MC_ROWS + mr - 1) / mr);
             int64_t mb = (x->m_panels + x->mc_panels - 1) / x->mc_panels;
             int64_t nb = (4 * threads + mb - 1) / mb;
             if (nb > x->n_panels) nb = x->n_panels;
