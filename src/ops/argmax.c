@@ -60,43 +60,46 @@ typedef struct arg_job {
     int64_t *    y;
     int64_t      n, inner;
     bool         last, is_max;
-    void *       scratch; /* inner best values per outer index, when inner > 1 */
+    void *       scratch;  /* inner best values per outer index, when inner > 1 */
+    int64_t      chunk;    /* columns per task when inner > 1 */
+    int64_t      n_chunks; /* tasks per outer index */
 } arg_job;
 
-/* better(v, best): strictly better, or (select_last_index) equally good. */
+/* take: strictly better, or (select_last_index) equally good. With inner > 1, task t is a chunk of
+ * columns of one outer index, so that a single outer index (argmax over channels) still spreads
+ * over the pool. */
+#define ARG_TAKE(v, b) (mx ? (last ? (v) >= (b) : (v) > (b)) : (last ? (v) <= (b) : (v) < (b)))
 #define ARG_KERNEL(NAME, T)                                                                      \
-    static void NAME(void * ctx, int64_t o0, int64_t o1) {                                       \
+    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                       \
         const arg_job * j = ctx;                                                                 \
         const int64_t   n = j->n, inner = j->inner;                                              \
         const bool      mx = j->is_max, last = j->last;                                          \
-        for (int64_t o = o0; o < o1; o++) {                                                      \
-            const T * x = (const T *)j->x + o * n * inner;                                       \
-            int64_t * y = j->y + o * inner;                                                      \
+        for (int64_t t = t0; t < t1; t++) {                                                      \
             if (inner == 1) {                                                                    \
-                T       best = x[0];                                                             \
-                int64_t bi = 0;                                                                  \
+                const T * x = (const T *)j->x + t * n;                                           \
+                T         best = x[0];                                                           \
+                int64_t   bi = 0;                                                                \
                 for (int64_t i = 1; i < n; i++) {                                                \
-                    T    v = x[i];                                                               \
-                    bool take = mx ? (last ? v >= best : v > best) : (last ? v <= best : v < best); \
-                    if (take) {                                                                  \
-                        best = v;                                                                \
+                    if (ARG_TAKE(x[i], best)) {                                                  \
+                        best = x[i];                                                             \
                         bi = i;                                                                  \
                     }                                                                            \
                 }                                                                                \
-                y[0] = bi;                                                                       \
+                j->y[t] = bi;                                                                    \
                 continue;                                                                        \
             }                                                                                    \
-            T * best = (T *)j->scratch + o * inner;                                              \
-            memcpy(best, x, (size_t)inner * sizeof(T));                                          \
-            for (int64_t c = 0; c < inner; c++) y[c] = 0;                                        \
+            int64_t   o = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;                    \
+            int64_t   w = inner - c0 < j->chunk ? inner - c0 : j->chunk;                         \
+            const T * x = (const T *)j->x + o * n * inner + c0;                                  \
+            int64_t * y = j->y + o * inner + c0;                                                 \
+            T *       best = (T *)j->scratch + o * inner + c0;                                   \
+            memcpy(best, x, (size_t)w * sizeof(T));                                              \
+            for (int64_t c = 0; c < w; c++) y[c] = 0;                                            \
             for (int64_t i = 1; i < n; i++) {                                                    \
                 const T * row = x + i * inner;                                                   \
-                for (int64_t c = 0; c < inner; c++) {                                            \
-                    T    v = row[c];                                                             \
-                    bool take = mx ? (last ? v >= best[c] : v > best[c])                         \
-                                   : (last ? v <= best[c] : v < best[c]);                        \
-                    if (take) {                                                                  \
-                        best[c] = v;                                                             \
+                for (int64_t c = 0; c < w; c++) {                                                \
+                    if (ARG_TAKE(row[c], best[c])) {                                             \
+                        best[c] = row[c];                                                        \
                         y[c] = i;                                                                \
                     }                                                                            \
                 }                                                                                \
@@ -131,11 +134,17 @@ static ei_status * arg_run(const ei_node * node, const ei_tensor * const * in, e
     case EI_DTYPE_U8: fn = arg_u8; break;
     default: return ei_node_errorf(node, EI_CODE_INTERNAL, "dtype %s reached the kernel", ei_dtype_name(in[0]->dtype));
     }
+    int64_t tasks = outer;
+    j.chunk = j.inner;
+    j.n_chunks = 1;
     if (j.inner > 1) {
         j.scratch = malloc((size_t)(outer * j.inner) * ei_dtype_size(in[0]->dtype));
         if (!j.scratch) return ei_status_oom();
+        if (outer < 16 && j.inner > 2048) j.chunk = 1024;
+        j.n_chunks = (j.inner + j.chunk - 1) / j.chunk;
+        tasks = outer * j.n_chunks;
     }
-    ei_parallel_for(ex->pool, outer, 1 + 32768 / (j.n * j.inner), fn, &j);
+    ei_parallel_for(ex->pool, tasks, 1 + 32768 / (j.n * j.chunk), fn, &j);
     free(j.scratch);
     return NULL;
 }

@@ -55,6 +55,8 @@ typedef struct red_job {
     void *          y;
     const void *    aux;     /* ReduceLogSumExp: per-output maximum */
     const int64_t * seg_off; /* offsets of the segments of one output, relative to its base */
+    int64_t         chunk;    /* columns per task when segments are kept */
+    int64_t         n_chunks; /* tasks per row group */
 } red_job;
 
 static int64_t red_base(const red_plan * pl, int64_t r) {
@@ -68,38 +70,42 @@ static int64_t red_base(const red_plan * pl, int64_t r) {
 
 /* ---- kernels: one per (dtype, op), from one template ---- */
 
+/* Task t is output t (segments reduced), or a chunk of the columns of row group t / n_chunks. */
 #define RED_KERNEL(NAME, T, INIT, MAP, COMB, FIN)                                              \
-    static void NAME(void * ctx, int64_t r0, int64_t r1) {                                     \
+    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                     \
         const red_job *  j = ctx;                                                              \
-        const red_plan * pl = &j->plan;                                                        \
+        const red_plan * pl = &j->plan;                                                       \
         const T *        x = j->x;                                                             \
         T *              y = j->y;                                                             \
         const T *        aux = j->aux;                                                         \
         const int64_t    seg = pl->seg, ns = pl->n_segs, cnt = pl->count;                      \
         (void)aux;                                                                             \
         (void)cnt;                                                                             \
-        for (int64_t r = r0; r < r1; r++) {                                                    \
-            const T * xb = x + red_base(pl, r);                                                \
+        for (int64_t t = t0; t < t1; t++) {                                                    \
             if (pl->seg_reduced) {                                                             \
-                const int64_t o = r;                                                           \
-                (void)o;                                                                       \
+                const T *     xb = x + red_base(pl, t);                                        \
+                const int64_t o = t;                                                           \
                 T             acc = INIT;                                                      \
+                (void)o;                                                                       \
                 for (int64_t s = 0; s < ns; s++) {                                             \
                     const T * p = xb + j->seg_off[s];                                          \
                     for (int64_t i = 0; i < seg; i++) acc = COMB(acc, MAP(p[i], o));           \
                 }                                                                              \
                 y[o] = FIN(acc, o);                                                            \
-            } else {                                                                           \
-                T *           yv = y + r * seg;                                                \
-                const int64_t ob = r * seg;                                                    \
-                (void)ob;                                                                      \
-                for (int64_t i = 0; i < seg; i++) yv[i] = INIT;                                \
-                for (int64_t s = 0; s < ns; s++) {                                             \
-                    const T * p = xb + j->seg_off[s];                                          \
-                    for (int64_t i = 0; i < seg; i++) yv[i] = COMB(yv[i], MAP(p[i], ob + i));  \
-                }                                                                              \
-                for (int64_t i = 0; i < seg; i++) yv[i] = FIN(yv[i], ob + i);                  \
+                continue;                                                                      \
             }                                                                                  \
+            const int64_t r = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;             \
+            const int64_t w = seg - c0 < j->chunk ? seg - c0 : j->chunk;                       \
+            const T *     xb = x + red_base(pl, r) + c0;                                       \
+            const int64_t ob = r * seg + c0;                                                   \
+            T *           yv = y + ob;                                                         \
+            (void)ob;                                                                          \
+            for (int64_t i = 0; i < w; i++) yv[i] = INIT;                                      \
+            for (int64_t s = 0; s < ns; s++) {                                                 \
+                const T * p = xb + j->seg_off[s];                                              \
+                for (int64_t i = 0; i < w; i++) yv[i] = COMB(yv[i], MAP(p[i], ob + i));        \
+            }                                                                                  \
+            for (int64_t i = 0; i < w; i++) yv[i] = FIN(yv[i], ob + i);                        \
         }                                                                                      \
     }
 
@@ -398,7 +404,16 @@ static ei_status * red_run(const ei_node * node, const ei_tensor * const * in, e
         }
     }
     j.seg_off = off;
-    int64_t grain = 1 + 32768 / (pl->count * (pl->seg_reduced ? 1 : pl->seg));
+    /* Few row groups of long kept segments (a max over channels): split the columns too. */
+    int64_t tasks = pl->rows;
+    j.chunk = pl->seg;
+    j.n_chunks = 1;
+    if (!pl->seg_reduced) {
+        if (pl->rows < 16 && pl->seg > 2048) j.chunk = 1024;
+        j.n_chunks = (pl->seg + j.chunk - 1) / j.chunk;
+        tasks = pl->rows * j.n_chunks;
+    }
+    int64_t grain = 1 + 32768 / (pl->count * (pl->seg_reduced ? 1 : j.chunk));
     void *  aux = NULL;
     if (p->op == RED_LOG_SUM_EXP) {
         /* Subtract each output's maximum before exponentiating; a non-finite maximum is replaced by
@@ -410,7 +425,7 @@ static ei_status * red_run(const ei_node * node, const ei_tensor * const * in, e
             return ei_status_oom();
         }
         j.y = aux;
-        ei_parallel_for(ex->pool, pl->rows, grain, g_kernels[RED_MAX][t], &j);
+        ei_parallel_for(ex->pool, tasks, grain, g_kernels[RED_MAX][t], &j);
         for (int64_t i = 0; i < out_n; i++) {
             if (t == RT_F32 && !isfinite(((float *)aux)[i])) ((float *)aux)[i] = 0.0f;
             if (t == RT_F64 && !isfinite(((double *)aux)[i])) ((double *)aux)[i] = 0.0;
@@ -418,7 +433,7 @@ static ei_status * red_run(const ei_node * node, const ei_tensor * const * in, e
         j.y = y->data;
         j.aux = aux;
     }
-    ei_parallel_for(ex->pool, pl->rows, grain, g_kernels[p->op][t], &j);
+    ei_parallel_for(ex->pool, tasks, grain, g_kernels[p->op][t], &j);
     free(aux);
     free(off);
     return NULL;

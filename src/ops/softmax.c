@@ -62,7 +62,9 @@ typedef struct softmax_job {
     float *       y;
     int64_t       n, inner;
     bool          log;
-    float *       scratch; /* 2 * inner floats per outer index when inner > 1 */
+    float *       scratch;  /* 2 * inner floats per outer index when inner > 1 */
+    int64_t       chunk;    /* columns per task when inner > 1 */
+    int64_t       n_chunks; /* tasks per outer index */
 } softmax_job;
 
 /* Contiguous rows (inner == 1). */
@@ -91,37 +93,40 @@ static void softmax_rows(void * ctx, int64_t r0, int64_t r1) {
     }
 }
 
-/* Strided reduction (inner > 1): each pass walks rows of `inner` contiguous elements, keeping the
- * running max and sum of every column in scratch. */
-static void softmax_planes(void * ctx, int64_t o0, int64_t o1) {
+/* Strided reduction (inner > 1): each pass walks rows of contiguous elements, keeping the running
+ * max and sum of every column in scratch. Task t is a chunk of columns of one outer index, so that
+ * a single outer index (softmax over channels) still spreads over the pool. */
+static void softmax_planes(void * ctx, int64_t t0, int64_t t1) {
     const softmax_job * j = ctx;
-    const int64_t       n = j->n, inner = j->inner;
-    for (int64_t o = o0; o < o1; o++) {
-        const float * x = j->x + o * n * inner;
-        float *       y = j->y + o * n * inner;
-        float *       mx = j->scratch + o * 2 * inner;
+    const int64_t       n = j->n, inner = j->inner, nch = j->n_chunks;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t       o = t / nch, c0 = (t % nch) * j->chunk;
+        int64_t       w = inner - c0 < j->chunk ? inner - c0 : j->chunk;
+        const float * x = j->x + o * n * inner + c0;
+        float *       y = j->y + o * n * inner + c0;
+        float *       mx = j->scratch + o * 2 * inner + c0;
         float *       sum = mx + inner;
-        for (int64_t c = 0; c < inner; c++) {
+        for (int64_t c = 0; c < w; c++) {
             mx[c] = -INFINITY;
             sum[c] = 0.0f;
         }
         for (int64_t i = 0; i < n; i++)
-            for (int64_t c = 0; c < inner; c++) mx[c] = x[i * inner + c] > mx[c] ? x[i * inner + c] : mx[c];
+            for (int64_t c = 0; c < w; c++) mx[c] = x[i * inner + c] > mx[c] ? x[i * inner + c] : mx[c];
         for (int64_t i = 0; i < n; i++) {
-            for (int64_t c = 0; c < inner; c++) {
+            for (int64_t c = 0; c < w; c++) {
                 float e = expf(x[i * inner + c] - mx[c]);
                 sum[c] += e;
                 if (!j->log) y[i * inner + c] = e;
             }
         }
         if (j->log) {
-            for (int64_t c = 0; c < inner; c++) sum[c] = logf(sum[c]);
+            for (int64_t c = 0; c < w; c++) sum[c] = logf(sum[c]);
             for (int64_t i = 0; i < n; i++)
-                for (int64_t c = 0; c < inner; c++) y[i * inner + c] = (x[i * inner + c] - mx[c]) - sum[c];
+                for (int64_t c = 0; c < w; c++) y[i * inner + c] = (x[i * inner + c] - mx[c]) - sum[c];
         } else {
-            for (int64_t c = 0; c < inner; c++) sum[c] = 1.0f / sum[c];
+            for (int64_t c = 0; c < w; c++) sum[c] = 1.0f / sum[c];
             for (int64_t i = 0; i < n; i++)
-                for (int64_t c = 0; c < inner; c++) y[i * inner + c] *= sum[c];
+                for (int64_t c = 0; c < w; c++) y[i * inner + c] *= sum[c];
         }
     }
 }
@@ -132,7 +137,7 @@ static ei_status * softmax_run(const ei_node * node, const ei_tensor * const * i
     int64_t                outer, n, inner;
     EI_TRY(softmax_view(node, p, &in[0]->shape, &outer, &n, &inner));
     if (outer * n * inner == 0) return NULL;
-    softmax_job j = {in[0]->data, out[0]->data, n, inner, p->log, NULL};
+    softmax_job j = {in[0]->data, out[0]->data, n, inner, p->log, NULL, inner, 1};
     int64_t     grain = 1 + 16384 / (n * inner);
     if (inner == 1) {
         ei_parallel_for(ex->pool, outer, grain, softmax_rows, &j);
@@ -140,7 +145,9 @@ static ei_status * softmax_run(const ei_node * node, const ei_tensor * const * i
     }
     j.scratch = malloc((size_t)(outer * 2 * inner) * sizeof(float));
     if (!j.scratch) return ei_status_oom();
-    ei_parallel_for(ex->pool, outer, grain, softmax_planes, &j);
+    if (outer < 16 && inner > 2048) j.chunk = 1024;
+    j.n_chunks = (inner + j.chunk - 1) / j.chunk;
+    ei_parallel_for(ex->pool, outer * j.n_chunks, 1 + 16384 / (n * j.chunk), softmax_planes, &j);
     free(j.scratch);
     return NULL;
 }
