@@ -486,7 +486,7 @@ void ei_sgemm(ei_threadpool * pool, bool trans_a, bool trans_b, int64_t m, int64
         ei_parallel_for(pool, len, grain, gemv_range, &g);
         return;
     }
-    if (m * n * k <= 4096) {
+    if (flops <= 8192.0) {
         sg_simple j = {trans_a, trans_b, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
         simple_rows(&j, 0, m);
         return;
