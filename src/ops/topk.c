@@ -196,6 +196,7 @@ static ei_status * topk_run(const ei_node * node, const ei_tensor * const * in, 
     const ei_shape *    s = &in[0]->shape;
     int32_t             axis;
     EI_TRY(ei_op_axis(node, p->axis, s->rank, &axis));
+    if (!out[0] && !out[1]) return NULL;
     int64_t k = out[0] ? out[0]->shape.dim[axis] : out[1]->shape.dim[axis];
     int64_t outer = 1, inner = 1;
     for (int32_t d = 0; d < axis; d++) outer *= s->dim[d];
