@@ -170,7 +170,7 @@ const ei_op_def ei_op_def_SPLIT = {
     .in_min = 1,
     .in_max = 2,
     .out_min = 1,
-    .out_max = -1,
+    .out_max = 4096, /* the importer reads out_max literally (no -1 = variadic for outputs) */
     .import = split_import,
     .infer = split_infer,
     .run = split_run,
