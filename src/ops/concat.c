@@ -1,7 +1,5 @@
 /* Concat and Split: along one axis every input (output) owns a contiguous run of
  * dim[axis] * inner elements per outer index, so both are row copies with memcpy. */
-#include <stdlib.h>
-#include <string.h>
 
 #include "ops/datamove.h"
 #include "ops/op.h"

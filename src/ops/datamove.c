@@ -109,33 +109,52 @@ static void strided_rows(void * arg, int64_t begin, int64_t end) {
     }
 }
 
-/* Batched transpose: dst[b][i][j] = src[b][j][i], dst blocks of rows x cols. */
-typedef struct transpose_ctx {
+/* The tiled path: some axis p other than the last is contiguous in the source (stride 1) while
+ * the last is not, as in every real transpose. For each combination of the other ("batch") axes
+ * the copy is a 2-D transpose of R = dims[p] by C = dims[last], done in square blocks so that
+ * both the reads and the writes of a block stay in cache. NCHW<->NHWC and plain 2-D transposes
+ * are the one-batch-axis and no-batch-axis cases. */
+typedef struct tiled_ctx {
     char *       dst;
     const char * src;
     size_t       esize;
-    int64_t      rows, cols, row_blocks;
-} transpose_ctx;
+    int32_t      nb;
+    int64_t      bdims[EI_DM_MAX_RANK], bsrc[EI_DM_MAX_RANK], bdst[EI_DM_MAX_RANK]; /* batch axes */
+    int64_t      R, C, dR, sC; /* dst stride of p's index, src stride of the last index */
+    int64_t      rblocks;
+} tiled_ctx;
 
 #define EI_DM_BLOCK 32
 
-static void transpose_blocks(void * arg, int64_t begin, int64_t end) {
-    const transpose_ctx * c = arg;
-    int64_t               R = c->rows, C = c->cols;
+static void tiled_blocks(void * arg, int64_t begin, int64_t end) {
+    const tiled_ctx * c = arg;
+    int64_t           R = c->R, C = c->C, dR = c->dR, sC = c->sC;
     for (int64_t t = begin; t < end; t++) {
-        int64_t b = t / c->row_blocks, i0 = (t % c->row_blocks) * EI_DM_BLOCK;
+        int64_t b = t / c->rblocks, i0 = (t % c->rblocks) * EI_DM_BLOCK;
         int64_t i1 = i0 + EI_DM_BLOCK < R ? i0 + EI_DM_BLOCK : R;
-        size_t  mat = (size_t)(R * C) * c->esize;
-        char *       dst = c->dst + (size_t)b * mat;
-        const char * src = c->src + (size_t)b * mat;
+        int64_t so = 0, dof = 0;
+        for (int32_t k = c->nb - 1; k >= 0; k--) {
+            int64_t x = b % c->bdims[k];
+            b /= c->bdims[k];
+            so += x * c->bsrc[k];
+            dof += x * c->bdst[k];
+        }
+        char *       dst = c->dst + (size_t)dof * c->esize;
+        const char * src = c->src + so * (int64_t)c->esize;
         for (int64_t j0 = 0; j0 < C; j0 += EI_DM_BLOCK) {
             int64_t j1 = j0 + EI_DM_BLOCK < C ? j0 + EI_DM_BLOCK : C;
-#define EI_DM_TR(T)                                                           \
-    do {                                                                      \
-        T *       d_ = (T *)(void *)dst;                                      \
-        const T * s_ = (const T *)(const void *)src;                          \
-        for (int64_t i = i0; i < i1; i++)                                     \
-            for (int64_t j = j0; j < j1; j++) d_[i * C + j] = s_[j * R + i];  \
+            /* Walk contiguously the side whose other stride is longer: a long power-of-two
+             * stride walked in the inner loop maps the whole block to one cache set. */
+#define EI_DM_TR(T)                                                                   \
+    do {                                                                              \
+        T *       d_ = (T *)(void *)dst;                                              \
+        const T * s_ = (const T *)(const void *)src;                                  \
+        if (sC > dR)                                                                  \
+            for (int64_t j = j0; j < j1; j++)                                         \
+                for (int64_t i = i0; i < i1; i++) d_[i * dR + j] = s_[i + j * sC];    \
+        else                                                                          \
+            for (int64_t i = i0; i < i1; i++)                                         \
+                for (int64_t j = j0; j < j1; j++) d_[i * dR + j] = s_[i + j * sC];    \
     } while (0)
             switch (c->esize) {
             case 1: EI_DM_TR(uint8_t); break;
@@ -145,7 +164,8 @@ static void transpose_blocks(void * arg, int64_t begin, int64_t end) {
             default:
                 for (int64_t i = i0; i < i1; i++)
                     for (int64_t j = j0; j < j1; j++)
-                        memcpy(dst + (size_t)(i * C + j) * c->esize, src + (size_t)(j * R + i) * c->esize, c->esize);
+                        memcpy(dst + (size_t)(i * dR + j) * c->esize, src + (i + j * sC) * (int64_t)c->esize,
+                               c->esize);
                 break;
             }
 #undef EI_DM_TR
@@ -164,14 +184,34 @@ void ei_dm_strided_copy(void * dst, const void * src, size_t esize, int32_t rank
     c.src = src;
     c.esize = esize;
     c.rank = simplify(rank, dims, strides, c.dims, c.strides);
-    int32_t r = c.rank;
-    if (r >= 2 && c.strides[r - 2] == 1 && c.strides[r - 1] == c.dims[r - 2] &&
-        (r == 2 || (r == 3 && c.strides[0] == c.dims[1] * c.dims[2]))) {
-        transpose_ctx t = {.dst = dst, .src = src, .esize = esize, .rows = c.dims[r - 2], .cols = c.dims[r - 1]};
-        t.row_blocks = (t.rows + EI_DM_BLOCK - 1) / EI_DM_BLOCK;
-        int64_t batch = r == 3 ? c.dims[0] : 1;
-        int64_t block_bytes = EI_DM_BLOCK * t.cols * (int64_t)esize;
-        ei_parallel_for(pool, batch * t.row_blocks, EI_DM_GRAIN_BYTES / block_bytes + 1, transpose_blocks, &t);
+    int32_t r = c.rank, p = -1;
+    for (int32_t k = 0; k < r - 1 && c.strides[r - 1] != 1; k++)
+        if (c.strides[k] == 1) p = k;
+    if (p >= 0 && c.dims[r - 1] >= 4 && c.dims[p] >= 4) {
+        tiled_ctx t;
+        memset(&t, 0, sizeof t);
+        t.dst = dst;
+        t.src = src;
+        t.esize = esize;
+        t.R = c.dims[p];
+        t.C = c.dims[r - 1];
+        t.sC = c.strides[r - 1];
+        int64_t dstr[EI_DM_MAX_RANK], dst_stride = 1, batch = 1;
+        for (int32_t k = r - 1; k >= 0; k--) {
+            dstr[k] = dst_stride;
+            dst_stride *= c.dims[k];
+        }
+        t.dR = dstr[p];
+        for (int32_t k = 0; k < r - 1; k++) {
+            if (k == p) continue;
+            t.bdims[t.nb] = c.dims[k];
+            t.bsrc[t.nb] = c.strides[k];
+            t.bdst[t.nb++] = dstr[k];
+            batch *= c.dims[k];
+        }
+        t.rblocks = (t.R + EI_DM_BLOCK - 1) / EI_DM_BLOCK;
+        int64_t block_bytes = EI_DM_BLOCK * t.C * (int64_t)esize;
+        ei_parallel_for(pool, batch * t.rblocks, EI_DM_GRAIN_BYTES / block_bytes + 1, tiled_blocks, &t);
         return;
     }
     int64_t inner = c.dims[r - 1];

@@ -19,8 +19,9 @@
 
 /* dst (dense, row-major over dims) = src[sum_k i_k * strides[k]] for every index i < dims.
  * Strides are in elements and may be zero (broadcast) or negative (reversed slices); src points
- * at the element of index 0. Contiguous innermost runs are copied with memcpy; 2-D and batched
- * 2-D transposes use a blocked kernel. Parallel over rows when the copy is big. */
+ * at the element of index 0. Contiguous innermost runs are copied with memcpy; when the last axis
+ * is strided but another is contiguous (transposes), square blocks keep reads and writes in cache.
+ * Parallel when the copy is big. */
 void ei_dm_strided_copy(void * dst, const void * src, size_t esize, int32_t rank, const int64_t * dims,
                         const int64_t * strides, ei_threadpool * pool);
 

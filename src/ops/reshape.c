@@ -137,7 +137,7 @@ static ei_status * squeeze_infer(ei_graph * g, ei_node * n) {
     int32_t          count, norm[EI_MAX_RANK];
     EI_TRY(ei_shp_ints(g, n, "axes", 1, 13, axes, &count));
     bool drop[EI_MAX_RANK] = {false};
-    if (count < 0) {
+    if (count <= 0) { /* an empty axes list squeezes every unit axis too, as in ONNX Runtime */
         for (int32_t i = 0; i < r; i++) drop[i] = x->shape.dim[i] == 1;
     } else {
         EI_TRY(ei_shp_axes(n, "axes", axes, count, r, norm));
