@@ -105,6 +105,7 @@ static ei_status * split_infer(ei_graph * g, ei_node * n) {
     int64_t split[EI_SHP_MAX_INTS];
     int32_t count;
     EI_TRY(ei_shp_ints(g, n, "split", 1, 13, split, &count));
+    if (count == 0 && nout > 0) count = -1; /* an empty list means "not given", as in ONNX Runtime */
     int64_t num_outputs = -1;
     if (n->opset >= 18) EI_TRY(ei_attr_get_int(n, "num_outputs", -1, &num_outputs));
     if (count >= 0) {

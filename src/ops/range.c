@@ -18,15 +18,16 @@ static ei_status * range_count(const ei_node * n, const ei_tensor * start, const
         return NULL;
     }
     int64_t s = ei_tensor_get_i64(start, 0), l = ei_tensor_get_i64(limit, 0), d = ei_tensor_get_i64(delta, 0);
+    *count = 0;
     if (d == 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "delta is 0");
     /* Unsigned differences stay exact over the whole int64 range. */
     uint64_t span, step;
     if (d > 0) {
-        if (l <= s) return *count = 0, NULL;
+        if (l <= s) return NULL;
         span = (uint64_t)l - (uint64_t)s;
         step = (uint64_t)d;
     } else {
-        if (l >= s) return *count = 0, NULL;
+        if (l >= s) return NULL;
         span = (uint64_t)s - (uint64_t)l;
         step = (uint64_t)0 - (uint64_t)d;
     }
@@ -54,7 +55,7 @@ static ei_status * range_infer(ei_graph * g, ei_node * n) {
                                   "shapes); it is computed at run time here",
                                   k, v->name);
     }
-    int64_t count;
+    int64_t count = 0;
     EI_TRY(range_count(n, ei_node_input_const(g, n, 0), ei_node_input_const(g, n, 1), ei_node_input_const(g, n, 2),
                        &count));
     ei_shape s;
