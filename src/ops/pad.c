@@ -143,6 +143,26 @@ typedef struct pad_ctx {
     uint64_t           value;    /* the constant's bytes */
 } pad_ctx;
 
+/* Border columns [j0, j1) of one row: each from the input position map[j], or the constant. */
+static void copy_mapped(char * d, const char * srow, const int64_t * map, int64_t j0, int64_t j1, size_t es,
+                        const void * value) {
+#define EI_PAD_COPY(T)                                                    \
+    do {                                                                  \
+        T         v_;                                                     \
+        T *       d_ = (T *)(void *)d;                                    \
+        const T * s_ = (const T *)(const void *)srow;                     \
+        memcpy(&v_, value, sizeof v_);                                    \
+        for (int64_t j = j0; j < j1; j++) d_[j] = map[j] < 0 ? v_ : s_[map[j]]; \
+    } while (0)
+    switch (es) {
+    case 1: EI_PAD_COPY(uint8_t); break;
+    case 2: EI_PAD_COPY(uint16_t); break;
+    case 4: EI_PAD_COPY(uint32_t); break;
+    default: EI_PAD_COPY(uint64_t); break;
+    }
+#undef EI_PAD_COPY
+}
+
 static void pad_rows(void * arg, int64_t begin, int64_t end) {
     const pad_ctx *    c = arg;
     const pad_params * p = c->p;
@@ -167,18 +187,10 @@ static void pad_rows(void * arg, int64_t begin, int64_t end) {
             ei_dm_fill(d, &c->value, es, cols);
         } else {
             const char * srow = c->src + (size_t)off * es;
-            for (int64_t j = 0; j < cols; j++) {
-                if (j == mid_b && mid_n > 0) {
-                    memcpy(d + (size_t)j * es, srow + (size_t)p->lo[last] * es, (size_t)mid_n * es);
-                    j += mid_n - 1;
-                    continue;
-                }
-                int64_t s = c->last_map[j];
-                if (s < 0)
-                    memcpy(d + (size_t)j * es, &c->value, es);
-                else
-                    memcpy(d + (size_t)j * es, srow + (size_t)s * es, es);
-            }
+            int64_t      mid_e = mid_b + mid_n;
+            copy_mapped(d, srow, c->last_map, 0, mid_b, es, &c->value);
+            if (mid_n > 0) memcpy(d + (size_t)mid_b * es, srow + (size_t)p->lo[last] * es, (size_t)mid_n * es);
+            copy_mapped(d, srow, c->last_map, mid_e, cols, es, &c->value);
         }
         for (int32_t k = last - 1; k >= 0; k--) {
             if (++idx[k] < c->odims[k]) break;
