@@ -155,10 +155,11 @@ float ei_resize_coord_of(const ei_resize_params * p, int32_t axis, float x, int6
 }
 
 bool ei_resize_axis_is_identity(const ei_resize_params * p, int32_t axis, int64_t len_in, int64_t len_out) {
-    if (len_in != len_out || p->scale[axis] != 1.0f) return false;
-    if (p->coord == EI_COORD_TF_CROP_AND_RESIZE)
-        return p->roi_start[axis] == 0.0f && p->roi_end[axis] == 1.0f;
-    return true;
+    /* Scale 1 copies the axis whatever the transformation (even a tf_crop_and_resize roi), as in
+     * ONNX Runtime. */
+    if (len_in != len_out) return false;
+    /* ONNX Runtime's antialias kernels skip every axis whose extent is unchanged. */
+    return p->scale[axis] == 1.0f || p->antialias;
 }
 
 /* Reads a constant float tensor input (scales, roi). *count = -1 when the input is omitted. */
@@ -272,7 +273,7 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
         for (int32_t i = 0; i < k; i++) {
             int32_t d = axes[i];
             if (sizes[i] < 0 || sizes[i] > EI_RESIZE_MAX_DIM)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "sizes[%d] is %lld; sizes must be non-negative", i,
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "sizes[%d] is %lld; sizes must be positive", i,
                                       (long long)sizes[i]);
             if (x->shape.dim[d] == 0) {
                 if (sizes[i] != 0)

@@ -137,70 +137,60 @@ static int32_t aa_window(const ei_resize_params * p, int32_t axis, float * suppo
     return (int32_t)ceilf(*support) * 2 + 1;
 }
 
-static int64_t trunc_index(double v, int64_t len_in) {
-    /* Truncation toward zero as ONNX Runtime does, kept within a range that cannot overflow. */
-    double lim = (double)len_in + 8.0;
+static int64_t floor_index(float v, int64_t len_in, int32_t win) {
+    /* floorf() result kept within a range that cannot overflow the conversion; a window that starts
+     * or ends beyond the limit lies wholly outside the input, where the limit changes nothing. */
+    float lim = (float)len_in + (float)win + 8.0f;
     if (!(v > -lim)) return -(int64_t)lim;
     if (v > lim) return (int64_t)lim;
     return (int64_t)v;
 }
 
 static ei_status * build_aa(const ei_resize_params * p, int32_t axis, int64_t len_in, int64_t len_out, axis_taps * t) {
-    float   support, inv_scale;
-    int32_t win = aa_window(p, axis, &support, &inv_scale);
-    const bool crop = p->coord == EI_COORD_TF_CROP_AND_RESIZE;
+    float       support, inv_scale;
+    int32_t     win = aa_window(p, axis, &support, &inv_scale);
+    const bool  crop = p->coord == EI_COORD_TF_CROP_AND_RESIZE;
     const float scale = 1.0f / p->scale[axis];
-    /* The raw window may stick out of the input by up to win taps on either side. */
-    float * buf = malloc((size_t)win * sizeof *buf);
+    float *     buf = malloc((size_t)win * sizeof *buf);
     if (!buf) return ei_status_oom();
     for (int64_t o = 0; o < len_out; o++) {
         float xf = scale == 1.0f ? (float)o : ei_resize_coord_of(p, axis, (float)o, len_in, len_out);
         t->extrap[o] = crop && out_of_range(xf, len_in);
         float   center = 0.5f + xf;
-        int64_t xmin_real = trunc_index((double)(center - support) + 0.5, len_in);
-        int64_t xmax_real = trunc_index((double)(center + support) + 0.5, len_in);
-        int64_t xmin_cut = xmin_real > 0 ? xmin_real : 0;
-        int64_t xmax_cut = xmax_real < len_in ? xmax_real : len_in;
-        int64_t * idx = t->idx + (size_t)win * (size_t)o;
-        float *   w = t->w + (size_t)win * (size_t)o;
-        if (xmin_cut >= xmax_cut) {
-            /* The whole window lies beyond one edge: that edge pixel stands for all of it. */
-            idx[0] = xmax_real <= 0 ? 0 : len_in - 1;
-            w[0] = 1.0f;
-            t->cnt[o] = 1;
-            continue;
-        }
+        int64_t xmin_real = floor_index(floorf(center - support + 0.5f), len_in, win);
+        int64_t xmax_real = floor_index(floorf(center + support + 0.5f), len_in, win);
+        int64_t span = xmax_real - xmin_real;
+        xmax_real = xmin_real + (span < 0 ? 0 : span > win ? win : span);
+        int64_t xmin_cut = xmin_real < 0 ? 0 : xmin_real > len_in ? len_in : xmin_real;
+        int64_t xmax_cut = xmax_real < 0 ? 0 : xmax_real > len_in ? len_in : xmax_real;
         int64_t xmin = p->exclude_outside ? xmin_cut : xmin_real;
         int64_t count = (p->exclude_outside ? xmax_cut : xmax_real) - xmin;
-        if (count > win) count = win;
+        for (int32_t x = 0; x < win; x++) buf[x] = 0.0f;
         float total = 0.0f;
         for (int64_t x = 0; x < count; x++) {
             float v = aa_filter(p->mode, p->cubic_a, ((float)(x + xmin) - center + 0.5f) * inv_scale);
             buf[x] = v;
             total += v;
         }
-        int64_t first = 0, n_valid = count;
-        if (!p->exclude_outside) {
-            int64_t neg = xmin < 0 ? -xmin : 0;
-            int64_t over = xmin + count > len_in ? xmin + count - len_in : 0;
-            if (neg >= count || over >= count) {
-                idx[0] = neg >= count ? 0 : len_in - 1;
-                w[0] = 1.0f;
-                t->cnt[o] = 1;
-                continue;
-            }
+        if (!p->exclude_outside && xmin_cut < xmax_cut) {
+            /* Taps left of 0 and right of len_in-1 fold onto the edge pixels. */
+            int64_t neg = -xmin < 0 ? 0 : -xmin > count - 1 ? count - 1 : -xmin;
             for (int64_t x = 0; x < neg; x++) buf[neg] += buf[x];
+            int64_t over = count + xmin - len_in;
+            over = over < 0 ? 0 : over > count - 1 ? count - 1 : over;
             for (int64_t x = count - over; x < count; x++) buf[count - over - 1] += buf[x];
-            first = neg;
-            n_valid = count - neg - over;
+            if (neg > 0 || over > 0)
+                for (int64_t x = 0; x < xmax_cut - xmin_cut; x++) buf[x] = buf[x + neg];
         }
-        for (int64_t x = 0; x < n_valid; x++) {
-            float v = buf[first + x];
-            if (total != 0.0f && total != 1.0f) v /= total;
+        const float inv_total = total == 0.0f ? 1.0f : 1.0f / total;
+        int64_t *   idx = t->idx + (size_t)win * (size_t)o;
+        float *     w = t->w + (size_t)win * (size_t)o;
+        /* An empty window (only when it lies wholly outside the input) yields 0, as in ONNX Runtime. */
+        for (int64_t x = 0; x < xmax_cut - xmin_cut; x++) {
             idx[x] = xmin_cut + x;
-            w[x] = v;
+            w[x] = buf[x] * inv_total;
         }
-        t->cnt[o] = (int32_t)n_valid;
+        t->cnt[o] = (int32_t)(xmax_cut - xmin_cut);
     }
     free(buf);
     return NULL;
@@ -242,9 +232,13 @@ static void pass_rows(void * vctx, int64_t b, int64_t e) {
         float *         d = c->dst + r * inner;
         const int64_t * idx = t->idx + (size_t)t->win * (size_t)o;
         const float *   w = t->w + (size_t)t->win * (size_t)o;
-        const float *   s0 = s + idx[0] * inner;
-        const float     w0 = w[0];
-        for (int64_t j = 0; j < inner; j++) d[j] = w0 * s0[j];
+        if (t->cnt[o] == 0) {
+            for (int64_t j = 0; j < inner; j++) d[j] = 0.0f;
+        } else {
+            const float * s0 = s + idx[0] * inner;
+            const float   w0 = w[0];
+            for (int64_t j = 0; j < inner; j++) d[j] = w0 * s0[j];
+        }
         for (int32_t k = 1; k < t->cnt[o]; k++) {
             const float * sk = s + idx[k] * inner;
             const float   wk = w[k];
@@ -388,18 +382,16 @@ static void extrapolation_bytes(ei_dtype dt, float v, uint8_t out[8]) {
     case EI_DTYPE_BF16: { uint16_t h = ei_f32_to_bf16(v); memcpy(out, &h, 2); break; }
     case EI_DTYPE_BOOL: out[0] = v != 0.0f; break;
     default: {
-        /* Integers: truncate, saturating instead of the undefined out-of-range conversion. */
-        double  d = isfinite(v) ? trunc((double)v) : 0.0;
-        int64_t i = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
-        switch (dt) {
-        case EI_DTYPE_U8: out[0] = (uint8_t)(i < 0 ? 0 : i > UINT8_MAX ? UINT8_MAX : i); break;
-        case EI_DTYPE_I8: { int8_t t = (int8_t)(i < INT8_MIN ? INT8_MIN : i > INT8_MAX ? INT8_MAX : i); memcpy(out, &t, 1); break; }
-        case EI_DTYPE_U16: { uint16_t t = (uint16_t)(i < 0 ? 0 : i > UINT16_MAX ? UINT16_MAX : i); memcpy(out, &t, 2); break; }
-        case EI_DTYPE_I16: { int16_t t = (int16_t)(i < INT16_MIN ? INT16_MIN : i > INT16_MAX ? INT16_MAX : i); memcpy(out, &t, 2); break; }
-        case EI_DTYPE_I32: { int32_t t = (int32_t)(i < INT32_MIN ? INT32_MIN : i > INT32_MAX ? INT32_MAX : i); memcpy(out, &t, 4); break; }
-        case EI_DTYPE_U32: { uint32_t t = (uint32_t)(i < 0 ? 0 : i > (int64_t)UINT32_MAX ? UINT32_MAX : i); memcpy(out, &t, 4); break; }
-        case EI_DTYPE_U64: { uint64_t t = (uint64_t)(i < 0 ? 0 : i); memcpy(out, &t, 8); break; }
-        default: memcpy(out, &i, 8); break;
+        /* Integers: truncate, then wrap to the type's width as ONNX Runtime's static_cast does on
+         * common hardware (values beyond int64 saturate instead of being undefined). */
+        double   d = isfinite(v) ? trunc((double)v) : 0.0;
+        int64_t  i = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
+        uint64_t u = (uint64_t)i;
+        switch (ei_dtype_size(dt)) {
+        case 1: { uint8_t t = (uint8_t)u; memcpy(out, &t, 1); break; }
+        case 2: { uint16_t t = (uint16_t)u; memcpy(out, &t, 2); break; }
+        case 4: { uint32_t t = (uint32_t)u; memcpy(out, &t, 4); break; }
+        default: memcpy(out, &u, 8); break;
         }
     }
     }
@@ -557,12 +549,15 @@ ei_status * ei_resize_run(const ei_node * node, const ei_tensor * const * in, ei
     if (x->shape.rank != p->rank || y->shape.rank != p->rank)
         return ei_node_errorf(node, EI_CODE_INTERNAL, "tensor ranks differ from the ones inferred");
     bool ident[EI_MAX_RANK];
-    bool all_ident = true;
+    bool all_ident = true, same_shape = true;
     for (int32_t d = 0; d < p->rank; d++) {
         ident[d] = ei_resize_axis_is_identity(p, d, x->shape.dim[d], y->shape.dim[d]);
         all_ident = all_ident && ident[d];
+        same_shape = same_shape && x->shape.dim[d] == y->shape.dim[d];
     }
-    if (all_ident) {
+    /* Like ONNX Runtime, an output of the input's shape is a copy, whatever the scales were
+     * (e.g. scale 1.2 on an extent of 2 still gives 2). */
+    if (all_ident || same_shape) {
         memcpy(y->data, x->data, (size_t)ei_shape_numel(&y->shape) * ei_dtype_size(x->dtype));
         return NULL;
     }
