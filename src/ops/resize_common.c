@@ -8,6 +8,8 @@
 
 /* Output extents beyond this are certainly hostile and would overflow index arithmetic. */
 #define EI_RESIZE_MAX_DIM ((int64_t)1 << 40)
+/* Antialias filter windows grow with the downscale factor (one weight per tap and output). */
+#define EI_RESIZE_MAX_AA_FACTOR (1 << 20)
 
 typedef struct name_value {
     const char * name;
@@ -301,6 +303,13 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
             }
         }
     }
+
+    if (p->antialias)
+        for (int32_t d = 0; d < rank; d++)
+            if (y.dim[d] != x->shape.dim[d] && 1.0f / p->scale[d] > (float)EI_RESIZE_MAX_AA_FACTOR)
+                return ei_node_errorf(n, EI_CODE_UNSUPPORTED,
+                                      "antialias downscaling of axis %d by a factor of %g is beyond the supported %d", d,
+                                      1.0 / (double)p->scale[d], EI_RESIZE_MAX_AA_FACTOR);
 
     for (int32_t d = 0; d < rank; d++) {
         p->roi_start[d] = 0.0f;

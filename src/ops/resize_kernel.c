@@ -326,6 +326,22 @@ static void fill_block(uint8_t * d, const uint8_t * fill, size_t esize, int64_t 
     for (int64_t i = 0; i < n; i++) memcpy(d + (size_t)i * esize, fill, esize);
 }
 
+/* Single-element gathers by element size; fixed-size memcpy compiles to plain moves and keeps
+ * the byte copies free of aliasing questions. */
+#define EI_GATHER_ROW(E)                                                                                \
+    static void gather_row##E(uint8_t * dst, const uint8_t * src, const int64_t * map, int64_t n,       \
+                              const uint8_t * fill) {                                                  \
+        for (int64_t x = 0; x < n; x++) {                                                              \
+            int64_t m = map[x];                                                                        \
+            memcpy(dst + (size_t)x * E, m < 0 ? fill : src + (size_t)m * E, E);                        \
+        }                                                                                              \
+    }
+EI_GATHER_ROW(1)
+EI_GATHER_ROW(2)
+EI_GATHER_ROW(4)
+EI_GATHER_ROW(8)
+#undef EI_GATHER_ROW
+
 static void nearest_rows(void * vctx, int64_t b, int64_t e) {
     const nearest_ctx * c = vctx;
     const int32_t       last = c->last;
@@ -350,13 +366,12 @@ static void nearest_rows(void * vctx, int64_t b, int64_t e) {
         const uint8_t * src = c->src + (size_t)base * esize;
         if (extrap) {
             fill_block(dst, c->fill, esize, w_out * c->block);
-        } else if (c->block == 1 && esize == 4) {
-            uint32_t * d4 = (uint32_t *)(void *)dst;
-            const uint32_t * s4 = (const uint32_t *)(const void *)src;
-            for (int64_t x = 0; x < w_out; x++) {
-                int64_t m = map_last[x];
-                if (m < 0) memcpy(&d4[x], c->fill, 4);
-                else d4[x] = s4[m];
+        } else if (c->block == 1) {
+            switch (esize) {
+            case 1: gather_row1(dst, src, map_last, w_out, c->fill); break;
+            case 2: gather_row2(dst, src, map_last, w_out, c->fill); break;
+            case 4: gather_row4(dst, src, map_last, w_out, c->fill); break;
+            default: gather_row8(dst, src, map_last, w_out, c->fill); break;
             }
         } else {
             for (int64_t x = 0; x < w_out; x++) {
