@@ -23,6 +23,11 @@ typedef struct ei_model_options {
      * the file leaves symbolic and this does not fix are set to 1. NULL = none. Copied. */
     const char * input_shapes;
     bool         fold_constants; /* evaluate sub-graphs that depend only on constants (default true) */
+    /* Inputs whose values are fixed when the model loads (they become constants and disappear
+     * from the model's inputs), e.g. a `scales` input. Names and tensors are copied. */
+    int32_t                   n_frozen_inputs;
+    const char * const *      frozen_input_names;
+    const ei_tensor * const * frozen_input_values;
 } ei_model_options;
 
 EI_API ei_model_options ei_model_options_default(void);

@@ -1,0 +1,50 @@
+# The README's two commands:
+#   make demo   installs what is missing, builds, and runs edgeinfer on the bundled default model
+#   make test   installs what is missing, builds (release + sanitizers), and runs every test
+# Everything else is a step of those two.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+PY         := .venv/bin/python
+EI         := $(BUILD)/tools/edgeinfer/edgeinfer
+FUZZ_SECONDS ?= 60
+
+.PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format clean
+
+demo: setup build tiny-model
+	$(EI) info models/tiny_cnn.onnx
+	$(EI) run models/tiny_cnn.onnx --input image=$(BUILD)/tiny_input.npy --output-dir $(BUILD)/demo-out
+	$(PY) -c "import numpy as np; p=np.load('$(BUILD)/demo-out/probs.npy'); print('probs', p.round(4), 'argmax', int(p.argmax()))"
+
+test: setup build build-asan test-release test-asan fuzz
+
+setup:
+	bash scripts/setup.sh
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEI_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+tiny-model: build
+	$(PY) models/make_tiny_model.py --out models/tiny_cnn.onnx --input-out $(BUILD)/tiny_input.npy
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The sanitizer build runs everything but the large-model comparison (too slow under ASan).
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -LE models
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,183 @@
+/* Executes a model's graph in topological order. Everything the run needs (tensors for every
+ * live value, per-node input/output pointer arrays) is prepared in ei_session_create, so that
+ * ei_session_run only calls kernels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/kernel_table.h"
+#include "edgeinfer/session.h"
+#include "ops/op.h"
+#include "runtime/model_internal.h"
+
+typedef struct step {
+    const ei_node *     node;
+    ei_kernel_fn        kernel;
+    const ei_tensor **  in;
+    ei_tensor **        out;
+} step;
+
+struct ei_session {
+    const ei_model * model;
+    const ei_graph * g;
+    ei_threadpool *  pool;
+    ei_tensor **     tensors;   /* per value: owned run-time tensor, or NULL */
+    const ei_tensor ** view;    /* per value: what kernels read (run-time tensor or constant) */
+    step *           steps;
+    int32_t          n_steps;
+    bool *           input_set;
+};
+
+ei_session_options ei_session_options_default(void) {
+    ei_session_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    return o;
+}
+
+void ei_session_destroy(ei_session * s) {
+    if (!s) return;
+    for (int32_t i = 0; s->tensors && i < s->g->n_values; i++) ei_tensor_destroy(s->tensors[i]);
+    for (int32_t i = 0; s->steps && i < s->n_steps; i++) {
+        free(s->steps[i].in);
+        free(s->steps[i].out);
+    }
+    free(s->steps);
+    free(s->tensors);
+    free(s->view);
+    free(s->input_set);
+    ei_threadpool_destroy(s->pool);
+    free(s);
+}
+
+/* Marks the nodes that graph outputs depend on; others are never run. */
+static bool * live_nodes(const ei_graph * g) {
+    bool *    live = calloc((size_t)g->n_nodes + 1, 1);
+    int32_t * stack = malloc(((size_t)g->n_values + 1) * sizeof *stack);
+    bool *    seen = calloc((size_t)g->n_values + 1, 1);
+    if (!live || !stack || !seen) {
+        free(live), free(stack), free(seen);
+        return NULL;
+    }
+    int32_t top = 0;
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        if (!seen[g->outputs[i]]) seen[g->outputs[i]] = true, stack[top++] = g->outputs[i];
+    while (top) {
+        const ei_value * v = &g->values[stack[--top]];
+        if (v->producer < 0 || v->constant || live[v->producer]) continue;
+        live[v->producer] = true;
+        const ei_node * n = &g->nodes[v->producer];
+        for (int32_t k = 0; k < n->n_inputs; k++) {
+            int32_t id = n->inputs[k];
+            if (id >= 0 && !seen[id]) seen[id] = true, stack[top++] = id;
+        }
+    }
+    free(stack);
+    free(seen);
+    return live;
+}
+
+ei_status * ei_session_create(const ei_model * model, const ei_session_options * opt, ei_session ** out) {
+    *out = NULL;
+    ei_session_options defaults = ei_session_options_default();
+    if (!opt) opt = &defaults;
+    const ei_graph * g = model->g;
+    ei_session *     s = calloc(1, sizeof *s);
+    if (!s) return ei_status_oom();
+    s->model = model;
+    s->g = g;
+    s->tensors = calloc((size_t)g->n_values + 1, sizeof *s->tensors);
+    s->view = calloc((size_t)g->n_values + 1, sizeof *s->view);
+    s->steps = calloc((size_t)g->n_nodes + 1, sizeof *s->steps);
+    s->input_set = calloc((size_t)g->n_inputs + 1, sizeof *s->input_set);
+    bool * live = live_nodes(g);
+    ei_status * st = (!s->tensors || !s->view || !s->steps || !s->input_set || !live) ? ei_status_oom() : NULL;
+    if (!st) st = ei_threadpool_create(opt->n_threads, &s->pool);
+    /* Values that exist at run time: graph inputs and outputs of live, unfolded nodes. */
+    for (int32_t i = 0; !st && i < g->n_values; i++) {
+        const ei_value * v = &g->values[i];
+        if (v->constant) {
+            s->view[i] = v->constant;
+            continue;
+        }
+        bool needed = (v->flags & EI_VALUE_GRAPH_INPUT) || (v->producer >= 0 && live[v->producer]);
+        if (!needed) continue;
+        st = ei_tensor_create(v->dtype, &v->shape, &s->tensors[i]);
+        if (st) st = ei_status_wrapf(st, "allocating '%s'", v->name);
+        else s->view[i] = s->tensors[i];
+    }
+    for (int32_t oi = 0; !st && oi < g->n_nodes; oi++) {
+        const ei_node * n = &g->nodes[g->order[oi]];
+        if (n->folded || !live[g->order[oi]]) continue;
+        step * sp = &s->steps[s->n_steps++];
+        sp->node = n;
+        sp->kernel = ei_cpu_kernel(n);
+        sp->in = calloc((size_t)n->n_inputs + 1, sizeof *sp->in);
+        sp->out = calloc((size_t)n->n_outputs + 1, sizeof *sp->out);
+        if (!sp->in || !sp->out) {
+            st = ei_status_oom();
+            break;
+        }
+        for (int32_t k = 0; k < n->n_inputs; k++) sp->in[k] = n->inputs[k] >= 0 ? s->view[n->inputs[k]] : NULL;
+        for (int32_t k = 0; k < n->n_outputs; k++) {
+            int32_t id = n->outputs[k];
+            /* An output nobody reads still needs a buffer: the kernel writes it. */
+            if (id >= 0 && !s->tensors[id] && !g->values[id].constant) {
+                st = ei_tensor_create(g->values[id].dtype, &g->values[id].shape, &s->tensors[id]);
+                if (st) break;
+                s->view[id] = s->tensors[id];
+            }
+            sp->out[k] = id >= 0 ? s->tensors[id] : NULL;
+        }
+    }
+    free(live);
+    if (st) {
+        ei_session_destroy(s);
+        return st;
+    }
+    *out = s;
+    return NULL;
+}
+
+ei_status * ei_session_set_input(ei_session * s, const char * name, const ei_tensor * t) {
+    for (int32_t i = 0; i < s->g->n_inputs; i++) {
+        int32_t          id = s->g->inputs[i];
+        const ei_value * v = &s->g->values[id];
+        if (strcmp(v->name, name) != 0) continue;
+        char have[128], want[128];
+        if (t->dtype != v->dtype)
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input '%s' must be %s, not %s", name, ei_dtype_name(v->dtype),
+                             ei_dtype_name(t->dtype));
+        if (!ei_shape_equal(&t->shape, &v->shape))
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input '%s' must have shape %s, not %s", name,
+                             ei_shape_format(&v->shape, want, sizeof want), ei_shape_format(&t->shape, have, sizeof have));
+        if (t->nbytes) memcpy(s->tensors[id]->data, t->data, t->nbytes);
+        s->input_set[i] = true;
+        return NULL;
+    }
+    char   names[512] = "";
+    size_t used = 0;
+    for (int32_t i = 0; i < s->g->n_inputs && used < sizeof names; i++) {
+        int w = snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "", s->g->values[s->g->inputs[i]].name);
+        if (w > 0) used += (size_t)w;
+    }
+    return ei_errorf(EI_CODE_NOT_FOUND, "the model has no input named '%s'; its inputs are %s", name,
+                     s->g->n_inputs ? names : "(none)");
+}
+
+ei_status * ei_session_run(ei_session * s) {
+    for (int32_t i = 0; i < s->g->n_inputs; i++)
+        if (!s->input_set[i])
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input '%s' was not set", s->g->values[s->g->inputs[i]].name);
+    ei_exec ex = {.pool = s->pool};
+    for (int32_t i = 0; i < s->n_steps; i++) {
+        const step * sp = &s->steps[i];
+        ei_status *  st = sp->kernel(sp->node, sp->in, sp->out, &ex);
+        if (st) return st;
+    }
+    return NULL;
+}
+
+const ei_tensor * ei_session_output(const ei_session * s, int32_t i) {
+    if (i < 0 || i >= s->g->n_outputs) return NULL;
+    return s->view[s->g->outputs[i]];
+}

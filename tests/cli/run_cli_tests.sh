@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# CLI behaviour on good and bad input: exit codes and the message that names the problem.
+# usage: run_cli_tests.sh EDGEINFER PYTHON WORKDIR
+set -u
+EI=$1 PY=$2 WORK=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$WORK" && mkdir -p "$WORK"
+"$PY" "$HERE/make_bad_models.py" "$WORK" >/dev/null || { echo "cannot generate bad models"; exit 1; }
+pass=0 fail=0
+
+# expect NAME WANT_RC(ge2|0|N) SUBSTRING -- command...
+expect() {
+  local name=$1 want=$2 substr=$3; shift 4
+  local out rc
+  out=$(timeout 60 "$@" 2>&1); rc=$?
+  local ok=1
+  case $want in
+    ge2) [ $rc -ge 2 ] && [ $rc -lt 124 ] || ok=0 ;;
+    *) [ $rc -eq "$want" ] || ok=0 ;;
+  esac
+  if [ -n "$substr" ] && ! grep -qF -- "$substr" <<<"$out"; then ok=0; fi
+  if grep -qE "AddressSanitizer|runtime error|LeakSanitizer" <<<"$out"; then ok=0; fi
+  if [ $ok = 1 ]; then pass=$((pass+1)); echo "ok   $name"
+  else fail=$((fail+1)); echo "FAIL $name (rc=$rc, wanted $want, substring '$substr')"; echo "$out" | head -20 | sed 's/^/     /'; fi
+}
+
+expect help 0 "usage: edgeinfer" -- "$EI" --help
+expect run_help 0 "--output-dir" -- "$EI" run --help
+expect info_help 0 "--input-shape" -- "$EI" info --help
+expect ops_help 0 "usage" -- "$EI" ops --help
+expect no_command 2 "usage" -- "$EI"
+expect unknown_command 2 "unknown command" -- "$EI" frobnicate
+expect unknown_option 2 "unknown option" -- "$EI" info "$WORK/good.onnx" --bogus
+expect missing_output_dir 2 "--output-dir" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy"
+expect good_info 0 "Add" -- "$EI" info "$WORK/good.onnx"
+expect good_run 0 "y" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/out"
+expect good_run_output 0 "" -- "$PY" -c "import numpy as np; y=np.load('$WORK/out/y.npy'); assert (y==np.arange(4)+1).all(), y"
+expect missing_file ge2 "cannot open" -- "$EI" info "$WORK/nope.onnx"
+expect empty_file ge2 "empty" -- "$EI" info "$WORK/empty.onnx"
+expect truncated ge2 "not a valid ONNX model" -- "$EI" info "$WORK/truncated.onnx"
+expect wrong_magic ge2 "not a valid ONNX model" -- "$EI" info "$WORK/wrong_magic.onnx"
+expect absurd_dims ge2 "initializer[0]" -- "$EI" info "$WORK/absurd_dims.onnx"
+expect negative_dims ge2 "negative" -- "$EI" info "$WORK/negative_dims.onnx"
+expect short_raw_data ge2 "raw_data" -- "$EI" info "$WORK/short_raw_data.onnx"
+expect cyclic ge2 "cycle" -- "$EI" info "$WORK/cyclic.onnx"
+expect unknown_op 4 "FancyOp" -- "$EI" info "$WORK/unknown_op.onnx"
+expect missing_initializer ge2 "missing_weight" -- "$EI" info "$WORK/missing_initializer.onnx"
+expect shape_mismatch ge2 "add_bad_shapes" -- "$EI" info "$WORK/shape_mismatch.onnx"
+expect future_ir 4 "IR version 99" -- "$EI" info "$WORK/future_ir.onnx"
+expect external_escape ge2 "leaves the model's folder" -- "$EI" info "$WORK/external_escape.onnx"
+expect run_wrong_shape 3 "must have shape 1x4" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x_wrong_shape.npy" --output-dir "$WORK/o2" --input-shape x:1x4
+expect run_wrong_dtype 3 "must be float32" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x_wrong_dtype.npy" --output-dir "$WORK/o3"
+expect run_wrong_input_name ge2 "no input named 'nope'" -- "$EI" run "$WORK/good.onnx" --input nope="$WORK/x.npy" --output-dir "$WORK/o4"
+expect run_missing_input_file ge2 "cannot open" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/none.npy" --output-dir "$WORK/o5"
+expect run_bad_tensor_file ge2 "not a .npy" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/good.onnx.npy" --output-dir "$WORK/o6"
+[ -f "$WORK/o2/y.npy" ] && { echo "FAIL run_wrong_shape left an output behind"; fail=$((fail+1)); }
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

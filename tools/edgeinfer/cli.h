@@ -1,0 +1,35 @@
+/* Shared pieces of the edgeinfer command-line tool. */
+#ifndef EI_TOOLS_CLI_H
+#define EI_TOOLS_CLI_H
+
+#include <stdbool.h>
+
+#include "edgeinfer/edgeinfer.h"
+
+/* Exit codes (README "Exit codes"): 0 success; 2 usage; 3 invalid model, input or argument;
+ * 4 unsupported; 5 missing file or I/O error; 6 out of memory, device or internal error. */
+enum {
+    EI_EXIT_OK = 0,
+    EI_EXIT_USAGE = 2,
+    EI_EXIT_INVALID = 3,
+    EI_EXIT_UNSUPPORTED = 4,
+    EI_EXIT_IO = 5,
+    EI_EXIT_INTERNAL = 6,
+};
+
+/* Prints "error: <message>" and returns the exit code for st's code; destroys st. */
+int ei_cli_fail(ei_status * st);
+/* Prints "error: <message>\n<hint>" for a usage mistake and returns EI_EXIT_USAGE. */
+int ei_cli_usage_error(const char * cmd, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True for -h / --help. */
+bool ei_cli_is_help(const char * arg);
+
+int ei_cmd_info(int argc, char ** argv);
+int ei_cmd_run(int argc, char ** argv);
+int ei_cmd_ops(int argc, char ** argv);
+
+/* Internal (not in the public API): the supported operator list, for `edgeinfer ops`. */
+int32_t      ei_ops_count(void);
+const char * ei_ops_name(int32_t i);
+
+#endif

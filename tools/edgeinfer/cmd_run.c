@@ -1,0 +1,200 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "core/status.h"
+
+#define MAX_INPUTS 64
+
+static void help(void) {
+    printf("usage: edgeinfer run MODEL.onnx --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
+           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb]\n\n"
+           "Runs the model once on the given tensors and writes every graph output to DIR as\n"
+           "<output name>.npy (or .pb), characters other than letters, digits, '.', '_' and '-' in the\n"
+           "name replaced by '_'.\n\n"
+           "  --input NAME=FILE     a tensor for input NAME, from a NumPy .npy or ONNX TensorProto .pb file;\n"
+           "                        with a single-input model, --input FILE is enough\n"
+           "  --output-dir DIR      where outputs are written (created if missing)\n"
+           "  --output-format FMT   npy or pb; default: the format of the first input file\n"
+           "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416; by default they\n"
+           "                        are taken from the input files\n"
+           "  --threads N           worker threads (default: one per core)\n");
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void sanitize(const char * in, char * out, size_t n) {
+    size_t i = 0;
+    for (; in[i] && i + 1 < n; i++) {
+        char c = in[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        out[i] = ok ? c : '_';
+    }
+    out[i] = 0;
+    if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0]) snprintf(out, n, "output");
+}
+
+static int make_dir(const char * dir) {
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return 0;
+    }
+    return -1;
+}
+
+typedef struct run_args {
+    const char * model;
+    const char * names[MAX_INPUTS];
+    const char * files[MAX_INPUTS];
+    int          n_inputs;
+    const char * output_dir;
+    const char * format;
+    const char * input_shapes;
+    int          threads;
+} run_args;
+
+static int parse_args(int argc, char ** argv, run_args * a) {
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char * o = argv[i];
+        if (ei_cli_is_help(o)) {
+            help();
+            return -1;
+        }
+        bool takes_value = !strcmp(o, "--input") || !strcmp(o, "-i") || !strcmp(o, "--output-dir") || !strcmp(o, "-o") ||
+                           !strcmp(o, "--output-format") || !strcmp(o, "--input-shape") || !strcmp(o, "--threads");
+        if (takes_value && i + 1 >= argc) return ei_cli_usage_error("run", "%s needs a value", o);
+        if (!strcmp(o, "--input") || !strcmp(o, "-i")) {
+            if (a->n_inputs == MAX_INPUTS) return ei_cli_usage_error("run", "too many inputs (at most %d)", MAX_INPUTS);
+            char * v = argv[++i];
+            char * eq = strchr(v, '=');
+            if (eq) {
+                *eq = 0;
+                a->names[a->n_inputs] = v;
+                a->files[a->n_inputs] = eq + 1;
+            } else {
+                a->names[a->n_inputs] = NULL;
+                a->files[a->n_inputs] = v;
+            }
+            a->n_inputs++;
+        } else if (!strcmp(o, "--output-dir") || !strcmp(o, "-o")) {
+            a->output_dir = argv[++i];
+        } else if (!strcmp(o, "--output-format")) {
+            a->format = argv[++i];
+            if (strcmp(a->format, "npy") && strcmp(a->format, "pb"))
+                return ei_cli_usage_error("run", "--output-format must be npy or pb, not '%s'", a->format);
+        } else if (!strcmp(o, "--input-shape")) {
+            a->input_shapes = argv[++i];
+        } else if (!strcmp(o, "--threads")) {
+            char * e;
+            long   t = strtol(argv[++i], &e, 10);
+            if (*e || t < 0 || t > 1024) return ei_cli_usage_error("run", "--threads must be 0..1024, not '%s'", argv[i]);
+            a->threads = (int)t;
+        } else if (o[0] == '-') {
+            return ei_cli_usage_error("run", "unknown option '%s'", o);
+        } else if (a->model) {
+            return ei_cli_usage_error("run", "unexpected argument '%s' (the model is '%s')", o, a->model);
+        } else {
+            a->model = o;
+        }
+    }
+    if (!a->model) return ei_cli_usage_error("run", "missing MODEL.onnx");
+    if (!a->output_dir) return ei_cli_usage_error("run", "missing --output-dir DIR");
+    if (!a->format) {
+        size_t l = a->n_inputs ? strlen(a->files[0]) : 0;
+        a->format = (l > 3 && !strcmp(a->files[0] + l - 3, ".pb")) ? "pb" : "npy";
+    }
+    return 0;
+}
+
+int ei_cmd_run(int argc, char ** argv) {
+    run_args a;
+    int      rc = parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? EI_EXIT_OK : rc;
+
+    ei_tensor * inputs[MAX_INPUTS] = {0};
+    ei_model *  m = NULL;
+    ei_session * s = NULL;
+    ei_status * st = NULL;
+    int         exit_code = EI_EXIT_OK;
+    char        shapes[4096] = "";
+    for (int i = 0; i < a.n_inputs && !st; i++) st = ei_tensor_load_file(a.files[i], &inputs[i]);
+    if (st) goto done;
+
+    /* Load once to learn the input names, then fix symbolic dims from the files' shapes. */
+    ei_model_options opt = ei_model_options_default();
+    opt.input_shapes = a.input_shapes;
+    double t0 = now_ms();
+    st = ei_model_load_file(a.model, &opt, &m);
+    if (st) goto done;
+    if (!a.input_shapes && a.n_inputs) {
+        size_t used = 0;
+        for (int i = 0; i < a.n_inputs; i++) {
+            const char * name = a.names[i];
+            if (!name) {
+                if (ei_model_input_count(m) != 1) {
+                    st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "--input %s: the model has %d inputs; write --input NAME=FILE", a.files[i],
+                                       ei_model_input_count(m));
+                    goto done;
+                }
+                name = a.names[i] = ei_model_input_name(m, 0);
+            }
+            char dims[160];
+            ei_shape_format(ei_tensor_shape(inputs[i]), dims, sizeof dims);
+            if (ei_tensor_shape(inputs[i])->rank == 0) dims[0] = 0;
+            int w = snprintf(shapes + used, sizeof shapes - used, "%s%s:%s", used ? "," : "", name, dims);
+            if (w > 0) used += (size_t)w;
+        }
+        opt.input_shapes = shapes;
+        ei_model_destroy(m);
+        m = NULL;
+        st = ei_model_load_file(a.model, &opt, &m);
+        if (st) goto done;
+    }
+    double t_load = now_ms() - t0;
+
+    ei_session_options so = ei_session_options_default();
+    so.n_threads = a.threads;
+    st = ei_session_create(m, &so, &s);
+    for (int i = 0; i < a.n_inputs && !st; i++) {
+        const char * name = a.names[i] ? a.names[i] : ei_model_input_name(m, 0);
+        st = ei_session_set_input(s, name, inputs[i]);
+        if (st) st = ei_status_wrapf(st, "%s", a.files[i]);
+    }
+    if (st) goto done;
+    t0 = now_ms();
+    st = ei_session_run(s);
+    double t_run = now_ms() - t0;
+    if (st) goto done;
+
+    if (make_dir(a.output_dir) != 0) {
+        st = ei_errorf(EI_CODE_IO, "cannot create output directory '%s': %s", a.output_dir, strerror(errno));
+        goto done;
+    }
+    for (int32_t i = 0; i < ei_model_output_count(m) && !st; i++) {
+        const char * name = ei_model_output_name(m, i);
+        char         fname[256], path[4096], dims[160];
+        sanitize(name, fname, sizeof fname);
+        snprintf(path, sizeof path, "%s/%s.%s", a.output_dir, fname, a.format);
+        const ei_tensor * t = ei_session_output(s, i);
+        st = ei_tensor_save_file(t, name, path);
+        if (!st)
+            printf("%-24s %-8s %-20s -> %s\n", name, ei_dtype_name(ei_tensor_dtype(t)),
+                   ei_shape_format(ei_tensor_shape(t), dims, sizeof dims), path);
+    }
+    if (!st) printf("load %.1f ms, run %.1f ms\n", t_load, t_run);
+done:
+    if (st) exit_code = ei_cli_fail(st);
+    ei_session_destroy(s);
+    ei_model_destroy(m);
+    for (int i = 0; i < a.n_inputs; i++) ei_tensor_destroy(inputs[i]);
+    return exit_code;
+}
