@@ -13,11 +13,12 @@ typedef struct act_params {
 } act_params;
 
 /* Sigmoid never evaluates exp of a large positive number, so it neither overflows nor loses the
- * small tail: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise. Softplus likewise. */
+ * small tail: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise, written with one e = exp(-|x|) and a
+ * select so the loop has no data-dependent branch. Softplus likewise avoids exp overflow. */
 #define EW_ACT_FLOAT(E, T, SUF)                                                                          \
     EW_UNARY(relu_##E, T, x < 0 ? (T)0 : x)                                                              \
-    EW_UNARY_P(sigmoid_##E, T, T, void, (void)0,                                                         \
-               x >= 0 ? (T)1 / ((T)1 + exp##SUF(-x)) : exp##SUF(x) / ((T)1 + exp##SUF(x)))              \
+    EW_UNARY_P(sigmoid_##E, T, T, void, (void)0, (x >= 0 ? (T)1 : exp##SUF(-fabs##SUF(x))) /             \
+                                                     ((T)1 + exp##SUF(-fabs##SUF(x))))                   \
     EW_UNARY(hardswish_##E, T, x * (x / (T)6 + (T)0.5 < 0 ? (T)0 : x / (T)6 + (T)0.5 > 1 ? (T)1           \
                                                                  : x / (T)6 + (T)0.5))                   \
     EW_UNARY(softplus_##E, T, x > 0 ? x + log1p##SUF(exp##SUF(-x)) : log1p##SUF(exp##SUF(x)))            \

@@ -39,29 +39,45 @@ static ei_status * variadic_infer(ei_graph * g, ei_node * n, const ei_ew_fn * ta
     return NULL;
 }
 
-static void variadic_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
-                         const ei_ew_fn * table) {
+/* Half-precision Sum and Mean accumulate in float32 and round once at the end, like ONNX Runtime;
+ * rounding after every pairwise step loses visible precision when terms cancel. */
+static ei_status * variadic_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out,
+                                const ei_exec * ex, const ei_ew_fn * table, bool mean) {
     if (node->n_inputs == 1) {
-        memcpy(out->data, in[0]->data, out->nbytes);
-        return;
+        if (out->nbytes) memcpy(out->data, in[0]->data, out->nbytes);
+        return NULL;
     }
     ei_ew_call c = {.n_in = 2, .in = {in[0], in[1]}, .out = out, .grain = EI_EW_GRAIN_CHEAP};
     c.fn = ei_ew_lookup(table, in[0]->dtype, &c.widen);
     EI_ASSERT(c.fn);
+    ei_tensor * acc = NULL;
+    if (c.widen && (table == k_sum)) {
+        EI_TRY(ei_tensor_create(EI_DTYPE_F32, &out->shape, &acc));
+        c.out = acc;
+    }
     ei_ew_run(ex, &c);
     for (int32_t k = 2; k < node->n_inputs; k++) {
-        c.in[0] = out;
+        c.in[0] = c.out;
         c.in[1] = in[k];
         ei_ew_run(ex, &c);
     }
+    if (mean) {
+        mean_param         p = {(double)node->n_inputs};
+        const ei_tensor * o = c.out;
+        EI_TRY(ei_ew_unary_run(&o, c.out, ex, k_div_n, &p, EI_EW_GRAIN_CHEAP));
+    }
+    if (acc) {
+        ei_ew_convert_par(ex, acc->data, EI_DTYPE_F32, out->data, out->dtype, ei_shape_numel(&out->shape));
+        ei_tensor_destroy(acc);
+    }
+    return NULL;
 }
 
 #define EW_VARIADIC_OP(SYM, ONNX, TABLE)                                                             \
     static ei_status * SYM##_infer(ei_graph * g, ei_node * n) { return variadic_infer(g, n, TABLE); } \
     static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in,                 \
                                  ei_tensor * const * out, const ei_exec * ex) {                      \
-        variadic_run(node, in, out[0], ex, TABLE);                                                   \
-        return NULL;                                                                                 \
+        return variadic_run(node, in, out[0], ex, TABLE, false);                                      \
     }                                                                                                \
     const ei_op_def ei_op_def_##SYM = {.name = ONNX, .in_min = 1, .in_max = -1, .out_min = 1,         \
                                        .out_max = 1, .infer = SYM##_infer, .run = SYM##_run};
@@ -73,11 +89,7 @@ static ei_status * mean_infer(ei_graph * g, ei_node * n) { return variadic_infer
 
 static ei_status * mean_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                             const ei_exec * ex) {
-    variadic_run(node, in, out[0], ex, k_sum);
-    if (node->n_inputs == 1) return NULL;
-    mean_param         p = {(double)node->n_inputs};
-    const ei_tensor * o = out[0];
-    return ei_ew_unary_run(&o, out[0], ex, k_div_n, &p, EI_EW_GRAIN_CHEAP);
+    return variadic_run(node, in, out[0], ex, k_sum, true);
 }
 
 const ei_op_def ei_op_def_MEAN = {.name = "Mean", .in_min = 1, .in_max = -1, .out_min = 1, .out_max = 1,
