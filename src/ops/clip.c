@@ -13,9 +13,16 @@ typedef struct clip_params {
 } clip_params;
 
 /* Bounds for one run, already in the kernel's compute dtype. */
+/* A scalar of any dtype, aligned for all of them. */
+typedef union ew_scalar {
+    uint8_t b[8];
+    double  f64;
+    int64_t i64;
+} ew_scalar;
+
 typedef struct clip_bounds {
-    bool    has_lo, has_hi;
-    uint8_t lo[8], hi[8];
+    bool      has_lo, has_hi;
+    ew_scalar lo, hi;
 } clip_bounds;
 
 #define EW_CLIP(E, T)                                                                            \
@@ -23,8 +30,8 @@ typedef struct clip_bounds {
                          const void * prm) {                                                     \
         const clip_bounds * p = prm;                                                             \
         T                   lo, hi;                                                              \
-        memcpy(&lo, p->lo, sizeof lo);                                                           \
-        memcpy(&hi, p->hi, sizeof hi);                                                           \
+        memcpy(&lo, p->lo.b, sizeof lo);                                                           \
+        memcpy(&hi, p->hi.b, sizeof hi);                                                           \
         const bool hl = p->has_lo, hh = p->has_hi;                                               \
         T *        o = o_;                                                                       \
         const T *  a = in[0];                                                                    \
@@ -83,15 +90,15 @@ static ei_status * clip_run(const ei_node * node, const ei_tensor * const * in, 
     memset(&b, 0, sizeof b);
     b.has_lo = p->attr_lo;
     b.has_hi = p->attr_hi;
-    if (p->attr_lo) ei_ew_convert(&p->lo, EI_DTYPE_F64, b.lo, cdt, 1);
-    if (p->attr_hi) ei_ew_convert(&p->hi, EI_DTYPE_F64, b.hi, cdt, 1);
+    if (p->attr_lo) ei_ew_convert(&p->lo, EI_DTYPE_F64, b.lo.b, cdt, 1);
+    if (p->attr_hi) ei_ew_convert(&p->hi, EI_DTYPE_F64, b.hi.b, cdt, 1);
     if (node->n_inputs > 1 && in[1]) {
         b.has_lo = true;
-        ei_ew_convert(in[1]->data, dt, b.lo, cdt, 1);
+        ei_ew_convert(in[1]->data, dt, b.lo.b, cdt, 1);
     }
     if (node->n_inputs > 2 && in[2]) {
         b.has_hi = true;
-        ei_ew_convert(in[2]->data, dt, b.hi, cdt, 1);
+        ei_ew_convert(in[2]->data, dt, b.hi.b, cdt, 1);
     }
     return ei_ew_unary_run(in, out[0], ex, k_clip, &b, EI_EW_GRAIN_CHEAP);
 }

@@ -72,10 +72,14 @@ static ei_status * dropout_run(const ei_node * node, const ei_tensor * const * i
         if (n) memset(mask->data, 1, (size_t)n);
         return NULL;
     }
-    uint8_t one_b = 1, one[8];
-    size_t  es = ei_dtype_size(mask->dtype);
-    ei_ew_convert(&one_b, EI_DTYPE_BOOL, one, mask->dtype, 1);
-    for (int64_t i = 0; i < n; i++) memcpy((char *)mask->data + (size_t)i * es, one, es);
+    uint8_t one_b = 1;
+    union {
+        uint8_t b[8];
+        double  align;
+    } one;
+    size_t es = ei_dtype_size(mask->dtype);
+    ei_ew_convert(&one_b, EI_DTYPE_BOOL, one.b, mask->dtype, 1);
+    for (int64_t i = 0; i < n; i++) memcpy((char *)mask->data + (size_t)i * es, one.b, es);
     return NULL;
 }
 
