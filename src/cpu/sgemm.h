@@ -12,4 +12,9 @@
 void ei_sgemm(ei_threadpool * pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float * a, int64_t lda, const float * b, int64_t ldb, float beta, float * c, int64_t ldc);
 
+/* For tests and benchmarks: selects the micro-kernel variant ("auto", "avx2", "generic"); false when
+ * this CPU cannot run it. Not to be called while another thread is inside ei_sgemm. */
+bool         ei_sgemm_select(const char * isa);
+const char * ei_sgemm_isa(void); /* the variant in use */
+
 #endif

@@ -46,8 +46,8 @@ ei_status * ei_tensor_load_file(const char * path, ei_tensor ** out) {
     bool npy = has_ext(path, ".npy"), pb = has_ext(path, ".pb");
     if (!npy && !pb)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)", path);
-    uint8_t * data;
-    size_t    size;
+    uint8_t * data = NULL;
+    size_t    size = 0;
     EI_TRY(read_all(path, &data, &size));
     ei_status * st;
     if (npy) {
@@ -105,8 +105,8 @@ ei_status * ei_tensor_save_file(const ei_tensor * t, const char * name, const ch
     bool npy = has_ext(path, ".npy"), pb = has_ext(path, ".pb");
     if (!npy && !pb)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)", path);
-    uint8_t * buf;
-    size_t    size;
+    uint8_t * buf = NULL;
+    size_t    size = 0;
     EI_TRY(npy ? ei_npy_encode(t, &buf, &size) : encode_pb(t, name, &buf, &size));
     size_t tl = strlen(path) + 16;
     char * tmp = malloc(tl);

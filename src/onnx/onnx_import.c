@@ -398,7 +398,7 @@ static ei_status * resolve_ops(import_ctx * c) {
         if (n->n_inputs < d->in_min || (d->in_max >= 0 && n->n_inputs > d->in_max))
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs, d->name,
                                   d->in_min, d->in_max);
-        if (n->n_outputs < d->out_min || n->n_outputs > d->out_max)
+        if (n->n_outputs < d->out_min || (d->out_max >= 0 && n->n_outputs > d->out_max))
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "has %d outputs; %s produces %d to %d", n->n_outputs,
                                   d->name, d->out_min, d->out_max);
         for (int32_t k = 0; k < d->in_min && k < n->n_inputs; k++)

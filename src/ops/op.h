@@ -25,7 +25,7 @@ typedef ei_status * (*ei_kernel_fn)(const ei_node * node, const ei_tensor * cons
 struct ei_op_def {
     const char * name;     /* ONNX op_type, ai.onnx domain */
     int32_t      in_min, in_max;   /* in_max -1: variadic */
-    int32_t      out_min, out_max;
+    int32_t      out_min, out_max;  /* out_max -1: variadic */
     /* (optional) attributes -> node->params (malloc'd); validates attribute values. */
     ei_status * (*import)(ei_node * node);
     /* Sets dtype and shape of every present output from the inputs (and constant inputs where
