@@ -208,36 +208,35 @@ typedef struct dw_run {
     int64_t *     ow_range; /* per kernel column: outputs [lo, hi) whose tap is inside the row */
 } dw_run;
 
-static void dw_planes(void * ctx, int64_t q0, int64_t q1) {
+/* Output rows [q0, q1) of all (batch, channel) planes: rows, not planes, so that a few large
+ * channels still spread over every thread. */
+static void dw_rows(void * ctx, int64_t q0, int64_t q1) {
     const dw_run * r = ctx;
     for (int64_t q = q0; q < q1; q++) {
-        int64_t       n = q / r->m, m = q % r->m;
+        int64_t       plane = q / r->oh, oh = q % r->oh, n = plane / r->m, m = plane % r->m;
         const float * x = r->x + (n * r->c + m / r->mg) * r->h * r->wd;
         const float * w = r->w + m * r->kh * r->kw;
-        float *       y = r->y + q * r->oh * r->ow;
-        for (int64_t oh = 0; oh < r->oh; oh++) {
-            float * yr = y + oh * r->ow;
-            for (int64_t ow = 0; ow < r->ow; ow++) yr[ow] = 0.0f;
-            for (int64_t kh = 0; kh < r->kh; kh++) {
-                int64_t ih = oh * r->sh - r->pt + kh * r->dh;
-                if (ih < 0 || ih >= r->h) continue;
-                const float * xr = x + ih * r->wd;
-                for (int64_t kw = 0; kw < r->kw; kw++) {
-                    float   wv = w[kh * r->kw + kw];
-                    int64_t off = kw * r->dw - r->pl, lo = r->ow_range[2 * kw], hi = r->ow_range[2 * kw + 1];
-                    if (lo >= hi) continue;
-                    const float * xs = xr + off + lo * r->sw; /* first tap inside the row */
-                    if (r->sw == 1) {
-                        for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xs[ow - lo];
-                    } else {
-                        for (int64_t ow = lo; ow < hi; ow++, xs += r->sw) yr[ow] += wv * *xs;
-                    }
+        float *       yr = r->y + q * r->ow;
+        for (int64_t ow = 0; ow < r->ow; ow++) yr[ow] = 0.0f;
+        for (int64_t kh = 0; kh < r->kh; kh++) {
+            int64_t ih = oh * r->sh - r->pt + kh * r->dh;
+            if (ih < 0 || ih >= r->h) continue;
+            const float * xr = x + ih * r->wd;
+            for (int64_t kw = 0; kw < r->kw; kw++) {
+                float   wv = w[kh * r->kw + kw];
+                int64_t off = kw * r->dw - r->pl, lo = r->ow_range[2 * kw], hi = r->ow_range[2 * kw + 1];
+                if (lo >= hi) continue;
+                const float * xs = xr + off + lo * r->sw; /* first tap inside the row */
+                if (r->sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xs[ow - lo];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++, xs += r->sw) yr[ow] += wv * *xs;
                 }
             }
-            if (r->b) {
-                float bv = r->b[m];
-                for (int64_t ow = 0; ow < r->ow; ow++) yr[ow] += bv;
-            }
+        }
+        if (r->b) {
+            float bv = r->b[m];
+            for (int64_t ow = 0; ow < r->ow; ow++) yr[ow] += bv;
         }
     }
 }
@@ -254,7 +253,7 @@ static ei_status * conv_depthwise(const ei_node * node, const ei_window_geom * g
     if (!r.ow_range) return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for depthwise tables");
     for (int64_t kw = 0; kw < r.kw; kw++)
         ei_window_valid_range(kw * r.dw - r.pl, r.sw, r.wd, r.ow, &r.ow_range[2 * kw], &r.ow_range[2 * kw + 1]);
-    ei_parallel_for(pool, n * m, ei_grain((double)r.oh * (double)r.ow * (double)(r.kh * r.kw)), dw_planes, &r);
+    ei_parallel_for(pool, n * m * r.oh, ei_grain((double)r.ow * (double)(r.kh * r.kw)), dw_rows, &r);
     free(r.ow_range);
     return NULL;
 }
