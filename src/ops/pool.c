@@ -1,8 +1,9 @@
 /* MaxPool (float32, uint8, int8; optional int64 Indices), AveragePool, LpPool, GlobalAveragePool
- * and GlobalMaxPool, 1-D to 3-D. Every input runs through one 3-D kernel: 1-D and 2-D inputs get
- * leading axes of size one, so the 2-D case is the two inner loops. Per axis and output position,
- * tables hold the range of kernel taps that land inside the input (and inside input + pads, for
- * count_include_pad), so the inner loops carry no bounds checks. */
+ * and GlobalMaxPool, 1-D to 3-D. Inputs are viewed as 3-D, 1-D and 2-D ones with leading axes of
+ * size one. Per axis and output position, tables hold the range of kernel taps that land inside
+ * the input (and inside input + pads, for count_include_pad), so no inner loop checks bounds.
+ * float32 without Indices runs by output rows, one vectorisable pass per tap; Indices and the
+ * 8-bit types run window by window. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
