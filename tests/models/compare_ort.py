@@ -11,7 +11,13 @@ recipes), run
 
 and compare every graph output: shape, dtype, max abs diff, cosine similarity and relative
 error = max|ours - ort| / max(max|ort|, 1e-6). The run fails (exit 1) when any relative error is
->= --rtol (1e-4), any shape or dtype differs, an output file is missing, or the CLI fails. Exit
+>= --rtol (1e-4), any shape or dtype differs, an output file is missing, or the CLI fails.
+
+Two correct fp32 engines that sum in different orders can differ by about 1e-4 on deep trained
+networks (ORT's own optimised and unoptimised runs differ by up to 8e-5 on YOLOX-Nano). So when
+the error is >= --rtol but below 10 x --rtol, the model is evaluated in float64 (onnx.reference on
+a float64 copy of the model) and the output passes only if edgeinfer is at least as close to that
+exact answer as ORT is; the row then says so, with both distances. Exit
 77 (skip) when the assets folder is absent. Wall times of both are printed for information.
 
     tests/models/compare_ort.py --edgeinfer build/tools/edgeinfer/edgeinfer \\
@@ -36,6 +42,29 @@ sys.path.insert(0, HERE)
 import model_inputs as mi  # noqa: E402
 
 EXIT_SKIP = 77
+
+
+def float64_reference(path, in_name, x):
+    """Every graph output of the model evaluated in float64 by onnx.reference (slow; for arbitration)."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+    m = onnx.load(path)
+    if any(n.op_type == "BatchNormalization" for n in m.graph.node):
+        return None  # onnx.reference computes batch statistics for BN opsets 9-13: not an oracle
+    def to64(t):
+        if t.data_type == TensorProto.FLOAT:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float64), t.name))
+    for init in m.graph.initializer:
+        to64(init)
+    for n in m.graph.node:
+        for at in n.attribute:
+            if at.type == onnx.AttributeProto.TENSOR:
+                to64(at.t)
+    for v in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
+        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
+            v.type.tensor_type.elem_type = TensorProto.DOUBLE
+    return ReferenceEvaluator(m).run(None, {in_name: x.astype(np.float64)})
 
 
 def sanitize(name):
@@ -222,6 +251,7 @@ def check_model(args, rep, sources, display, path, spec):
                 rep.notes.append(f"{display}: CLI timed out; its remaining inputs were skipped")
                 break
             continue
+        f64 = None  # float64 reference, computed only when a comparison needs arbitration
         for o, r in zip(outputs, ref):
             shape = "x".join(map(str, r.shape)) or "scalar"
             f = os.path.join(out_dir, sanitize(o.name) + ".npy")
@@ -248,10 +278,24 @@ def check_model(args, rep, sources, display, path, spec):
                 continue
             max_abs, cos, rel = compare(ours, r)
             ok = rel < args.rtol
+            status = "ok"
+            if not ok and rel < 10 * args.rtol:
+                if f64 is None:
+                    f64 = float64_reference(path, in_name, x) or []
+                k = [oo.name for oo in outputs].index(o.name)
+                if k < len(f64):
+                    scale = max(float(np.max(np.abs(f64[k]))), 1e-6)
+                    ours_err = float(np.max(np.abs(ours.astype(np.float64) - f64[k]))) / scale
+                    ort_err = float(np.max(np.abs(r.astype(np.float64) - f64[k]))) / scale
+                    ok = ours_err <= ort_err
+                    status = (f"ok (vs float64: ours {ours_err:.2e} <= ORT {ort_err:.2e})" if ok else
+                              f"FAIL (vs float64: ours {ours_err:.2e} > ORT {ort_err:.2e})")
             if not ok:
                 rep.fail(f"{display} / {tag}: output '{o.name}' relative error {rel:.3e} "
                          f">= {args.rtol:g} (max abs diff {max_abs:.3e})")
-            rep.row(display, tag, o.name, shape, max_abs, cos, rel, "ok" if ok else "FAIL")
+                if status == "ok":
+                    status = "FAIL"
+            rep.row(display, tag, o.name, shape, max_abs, cos, rel, status)
         if not args.keep and len(rep.failures) == n_fail_before:
             shutil.rmtree(case_dir, ignore_errors=True)  # failed cases stay, for debugging
     rep.times.append((display, n_done, None if args.ort_only else ours_total, ort_load,
