@@ -377,21 +377,27 @@ static ei_status * add_node(import_ctx * c, int32_t idx, const ei_onnx_node * on
 static ei_status * resolve_ops(import_ctx * c) {
     char    missing[1024] = "";
     size_t  used = 0;
-    int32_t n_missing = 0;
+    int32_t n_unresolved = 0;
     for (int32_t i = 0; i < c->g->n_nodes; i++) {
         ei_node * n = &c->g->nodes[i];
+        if (!n->op_type[0]) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "the node has no op_type");
         n->def = ei_op_find(n->domain, n->op_type);
         if (n->def) continue;
+        /* List each unsupported operator once: skip it if an earlier node had the same one. */
+        bool seen = false;
+        for (int32_t j = 0; j < i && !seen; j++)
+            seen = !c->g->nodes[j].def && !strcmp(c->g->nodes[j].op_type, n->op_type) &&
+                   !strcmp(c->g->nodes[j].domain, n->domain);
+        n_unresolved++;
+        if (seen) continue;
         char item[200];
         snprintf(item, sizeof item, "%s%s%s", n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type);
-        if (!strstr(missing, item) && used + strlen(item) + 3 < sizeof missing) {
-            used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%s", n_missing ? ", " : "", item);
-            n_missing++;
-        }
+        if (used + strlen(item) + 8 < sizeof missing)
+            used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", item);
     }
-    if (n_missing)
+    if (n_unresolved)
         return ei_errorf(EI_CODE_UNSUPPORTED, "unsupported operator%s: %s (`edgeinfer ops` lists the supported ones)",
-                         n_missing > 1 ? "s" : "", missing);
+                         strchr(missing, ',') ? "s" : "", missing);
     for (int32_t i = 0; i < c->g->n_nodes; i++) {
         ei_node * n = &c->g->nodes[i];
         const ei_op_def * d = n->def;

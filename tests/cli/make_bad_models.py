@@ -59,6 +59,10 @@ def main(out):
     save(helper.make_model(helper.make_graph(nodes, "u", [x], [y]), opset_imports=[helper.make_opsetid("", 13)]),
          f"{out}/unknown_op.onnx")
 
+    nodes = [helper.make_node("", ["x"], ["y"], name="no_op_type")]
+    save(helper.make_model(helper.make_graph(nodes, "e", [x], [y]), opset_imports=[helper.make_opsetid("", 13)]),
+         f"{out}/empty_op_type.onnx")
+
     nodes = [helper.make_node("Add", ["x", "missing_weight"], ["y"], name="add_missing")]
     save(helper.make_model(helper.make_graph(nodes, "mi", [x], [y]), opset_imports=[helper.make_opsetid("", 13)]),
          f"{out}/missing_initializer.onnx")
