@@ -64,14 +64,7 @@ static ei_status * constant_infer(ei_graph * g, ei_node * n) {
     ei_tensor * t;
     EI_TRY(ei_tensor_create(v.dtype, &v.shape, &t));
     if (t->nbytes) memcpy(t->data, v.data, t->nbytes);
-    ei_op_set_output(g, n, 0, v.dtype, &v.shape);
-    ei_value * y = ei_node_output(g, n, 0);
-    if (y) {
-        ei_tensor_destroy(y->constant);
-        y->constant = t;
-    } else {
-        ei_tensor_destroy(t);
-    }
+    ei_op_set_output_constant(g, n, 0, t);
     return NULL;
 }
 

@@ -61,6 +61,9 @@ ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, i
                              int32_t max, int32_t * count);
 /* Sets output k's dtype and shape. */
 void ei_op_set_output(ei_graph * g, const ei_node * n, int32_t k, ei_dtype dt, const ei_shape * s);
+/* Sets output k's dtype and shape from t and makes t its load-time constant (takes ownership of
+ * t; destroys it when the output is omitted). For ops whose result is known in infer. */
+void ei_op_set_output_constant(ei_graph * g, const ei_node * n, int32_t k, ei_tensor * t);
 /* Row-major strides of s in elements. */
 void ei_shape_strides(const ei_shape * s, int64_t * strides);
 /* Strides of `in` broadcast to `out` (0 where in's dim is 1 or missing); in is right-aligned. */

@@ -62,6 +62,17 @@ void ei_op_set_output(ei_graph * g, const ei_node * n, int32_t k, ei_dtype dt, c
     v->shape_known = true;
 }
 
+void ei_op_set_output_constant(ei_graph * g, const ei_node * n, int32_t k, ei_tensor * t) {
+    ei_op_set_output(g, n, k, t->dtype, &t->shape);
+    ei_value * v = ei_node_output(g, n, k);
+    if (!v) {
+        ei_tensor_destroy(t);
+        return;
+    }
+    ei_tensor_destroy(v->constant);
+    v->constant = t;
+}
+
 void ei_shape_strides(const ei_shape * s, int64_t * strides) {
     int64_t st = 1;
     for (int32_t i = s->rank - 1; i >= 0; i--) {

@@ -39,14 +39,7 @@ static ei_status * shape_infer(ei_graph * g, ei_node * n) {
     ei_tensor * t;
     EI_TRY(ei_tensor_create(EI_DTYPE_I64, &s, &t));
     shape_fill(&x->shape, start, end, t);
-    ei_op_set_output(g, n, 0, EI_DTYPE_I64, &s);
-    ei_value * y = ei_node_output(g, n, 0);
-    if (y) {
-        ei_tensor_destroy(y->constant);
-        y->constant = t;
-    } else {
-        ei_tensor_destroy(t);
-    }
+    ei_op_set_output_constant(g, n, 0, t);
     return NULL;
 }
 
@@ -78,14 +71,7 @@ static ei_status * size_infer(ei_graph * g, ei_node * n) {
     ei_tensor * t;
     EI_TRY(ei_tensor_create(EI_DTYPE_I64, &s, &t));
     *(int64_t *)t->data = ei_shape_numel(&x->shape);
-    ei_op_set_output(g, n, 0, EI_DTYPE_I64, &s);
-    ei_value * y = ei_node_output(g, n, 0);
-    if (y) {
-        ei_tensor_destroy(y->constant);
-        y->constant = t;
-    } else {
-        ei_tensor_destroy(t);
-    }
+    ei_op_set_output_constant(g, n, 0, t);
     return NULL;
 }
 
