@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     if (!st) {
         ei_session_options so = ei_session_options_default();
         so.n_threads = 1;
+        so.max_memory_bytes = 256u << 20; /* stay inside libFuzzer's memory limit */
         int64_t bytes = 0;
         for (int32_t i = 0; i < ei_model_input_count(m); i++)
             bytes += ei_shape_numel(ei_model_input_shape(m, i)) * (int64_t)ei_dtype_size(ei_model_input_dtype(m, i));

@@ -18,12 +18,15 @@ typedef struct ei_session ei_session;
 
 typedef struct ei_session_options {
     uint32_t size;      /* sizeof(ei_session_options); set by ei_session_options_default() */
-    int32_t  n_threads; /* worker threads; 0 = one per online CPU core */
+    int32_t  n_threads;        /* worker threads; 0 = one per online CPU core */
+    uint64_t max_memory_bytes; /* refuse models whose tensors need more; 0 = the machine's RAM */
 } ei_session_options;
 
 EI_API ei_session_options ei_session_options_default(void);
 
-/* model must outlive the session. opt may be NULL. The caller owns *out. */
+/* model must outlive the session. opt may be NULL. The caller owns *out. Fails with
+ * EI_CODE_OUT_OF_MEMORY, before allocating anything, when the model's run-time tensors need more
+ * than opt->max_memory_bytes. */
 EI_API EI_NODISCARD ei_status * ei_session_create(const ei_model * model, const ei_session_options * opt,
                                                   ei_session ** out);
 EI_API void                     ei_session_destroy(ei_session * s); /* NULL-safe */

@@ -3,6 +3,7 @@
  * ei_session_run only calls kernels. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpu/kernel_table.h"
 #include "edgeinfer/session.h"
@@ -76,6 +77,31 @@ static bool * live_nodes(const ei_graph * g) {
     return live;
 }
 
+/* A hostile or mistaken model can ask for tensors far beyond the machine (a 700-byte file found
+ * by the fuzzer asked for 22 GB); sum what the session would allocate and refuse it up front. */
+static ei_status * check_memory(const ei_graph * g, const bool * live, uint64_t limit) {
+    if (!limit) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+    }
+    uint64_t total = 0;
+    for (int32_t i = 0; i < g->n_values; i++) {
+        const ei_value * v = &g->values[i];
+        bool needed = !v->constant && ((v->flags & EI_VALUE_GRAPH_INPUT) || (v->producer >= 0 && live[v->producer]));
+        if (!needed) continue;
+        size_t      nb;
+        ei_status * st = ei_shape_nbytes_checked(&v->shape, v->dtype, SIZE_MAX / 2, &nb);
+        if (st) return ei_status_wrapf(st, "tensor '%s'", v->name);
+        total += nb;
+        if (total > limit)
+            return ei_errorf(EI_CODE_OUT_OF_MEMORY,
+                             "the model's tensors need more than %.3g GB (tensor '%s' alone is %.3g GB); the limit is "
+                             "%.3g GB (ei_session_options.max_memory_bytes, default: the machine's RAM)",
+                             (double)total / 1e9, v->name, (double)nb / 1e9, (double)limit / 1e9);
+    }
+    return NULL;
+}
+
 ei_status * ei_session_create(const ei_model * model, const ei_session_options * opt, ei_session ** out) {
     *out = NULL;
     ei_session_options defaults = ei_session_options_default();
@@ -91,6 +117,7 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
     s->input_set = calloc((size_t)g->n_inputs + 1, sizeof *s->input_set);
     bool * live = live_nodes(g);
     ei_status * st = (!s->tensors || !s->view || !s->steps || !s->input_set || !live) ? ei_status_oom() : NULL;
+    if (!st) st = check_memory(g, live, opt->max_memory_bytes);
     if (!st) st = ei_threadpool_create(opt->n_threads, &s->pool);
     /* Values that exist at run time: graph inputs and outputs of live, unfolded nodes. */
     for (int32_t i = 0; !st && i < g->n_values; i++) {

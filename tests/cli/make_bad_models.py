@@ -72,6 +72,13 @@ def main(out):
     save(helper.make_model(helper.make_graph(nodes, "sm", [x], [y], [w]), opset_imports=[helper.make_opsetid("", 13)]),
          f"{out}/shape_mismatch.onnx")
 
+    shape = numpy_helper.from_array(np.array([1 << 20, 1 << 18], np.int64), "huge_shape")
+    nodes = [helper.make_node("Expand", ["x1", "huge_shape"], ["y"], name="expand_huge")]
+    x1 = helper.make_tensor_value_info("x1", TensorProto.FLOAT, [1, 1])
+    save(helper.make_model(helper.make_graph(nodes, "huge", [x1], [y], [shape]),
+                           opset_imports=[helper.make_opsetid("", 13)]), f"{out}/huge_tensor.onnx")
+    np.save(f"{out}/x1.npy", np.ones((1, 1), np.float32))
+
     m = good_model()
     m.ir_version = 99
     save(m, f"{out}/future_ir.onnx")

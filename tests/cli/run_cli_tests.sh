@@ -49,6 +49,7 @@ expect missing_initializer ge2 "missing_weight" -- "$EI" info "$WORK/missing_ini
 expect shape_mismatch ge2 "add_bad_shapes" -- "$EI" info "$WORK/shape_mismatch.onnx"
 expect future_ir 4 "IR version 99" -- "$EI" info "$WORK/future_ir.onnx"
 expect external_escape ge2 "leaves the model's folder" -- "$EI" info "$WORK/external_escape.onnx"
+expect run_huge_tensor ge2 "tensors need more than" -- "$EI" run "$WORK/huge_tensor.onnx" --input x1="$WORK/x1.npy" --output-dir "$WORK/o7"
 expect run_wrong_shape 3 "must have shape 1x4" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x_wrong_shape.npy" --output-dir "$WORK/o2" --input-shape x:1x4
 expect run_wrong_dtype 3 "must be float32" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x_wrong_dtype.npy" --output-dir "$WORK/o3"
 expect run_wrong_input_name ge2 "no input named 'nope'" -- "$EI" run "$WORK/good.onnx" --input nope="$WORK/x.npy" --output-dir "$WORK/o4"
