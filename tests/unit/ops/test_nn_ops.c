@@ -163,7 +163,8 @@ static void test_hostile(void) {
     ei_shape bn[5] = {x, SHAPE(4), SHAPE(4), SHAPE(4), SHAPE(3)};
     expect_error("BatchNormalization", 15, 5, bn, 1, NULL, EI_CODE_INVALID_MODEL, "input_var has shape 3");
     ei_shape bn_ok[5] = {x, SHAPE(4), SHAPE(4), SHAPE(4), SHAPE(4)};
-    expect_error("BatchNormalization", 15, 5, bn_ok, 1, training, EI_CODE_UNSUPPORTED, "training mode");
+    expect_error("BatchNormalization", 15, 5, bn_ok, 4, training, EI_CODE_INVALID_MODEL, "at most 3");
+    expect_error("BatchNormalization", 15, 5, bn_ok, 3, NULL, EI_CODE_INVALID_MODEL, "only in training mode");
     expect_error("BatchNormalization", 9, 5, bn_ok, 3, NULL, EI_CODE_UNSUPPORTED, "training mode");
 }
 
