@@ -10,14 +10,14 @@ PY         := .venv/bin/python
 EI         := $(BUILD)/tools/edgeinfer/edgeinfer
 FUZZ_SECONDS ?= 60
 
-.PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format clean
+.PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format format-check clean
 
 demo: setup build tiny-model
 	$(EI) info models/tiny_cnn.onnx
 	$(EI) run models/tiny_cnn.onnx --input image=$(BUILD)/tiny_input.npy --output-dir $(BUILD)/demo-out
 	$(PY) -c "import numpy as np; p=np.load('$(BUILD)/demo-out/probs.npy'); print('probs', p.round(4), 'argmax', int(p.argmax()))"
 
-test: setup build build-asan test-release test-asan fuzz
+test: setup format-check build build-asan test-release test-asan fuzz
 
 setup:
 	bash scripts/setup.sh
@@ -45,6 +45,9 @@ fuzz:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	bash scripts/check_format.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

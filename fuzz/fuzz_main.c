@@ -26,7 +26,7 @@ static int ei_fz_run_file(const char * path) {
     for (;;) {
         if (n == cap) {
             size_t    ncap = cap ? cap * 2 : 4096;
-            uint8_t * p    = realloc(buf, ncap);
+            uint8_t * p = realloc(buf, ncap);
             if (!p) break;
             buf = p, cap = ncap;
         }
@@ -60,7 +60,7 @@ static int ei_fz_run_dir(const char * dir, int * runs) {
     struct dirent * e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
-        size_t n    = strlen(dir) + 1 + strlen(e->d_name) + 1;
+        size_t n = strlen(dir) + 1 + strlen(e->d_name) + 1;
         char * path = malloc(n);
         if (!path) {
             fails++;

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
-    ei_model *  m = NULL;
+    ei_model * m = NULL;
     /* A base folder with nothing in it, so external-data references cannot reach real files. */
     ei_status * st = ei_model_load_memory(data, size, "/nonexistent-edgeinfer-fuzz", NULL, &m);
     if (!st) {

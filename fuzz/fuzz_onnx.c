@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         ei_onnx_model_free(m);
     }
     ei_onnx_tensor * t = NULL;
-    st                 = ei_onnx_parse_tensor(data, size, &t);
+    st = ei_onnx_parse_tensor(data, size, &t);
     if (st) {
         ei_fz_require(t == NULL, "tensor returned with an error");
         ei_fz_status(st);

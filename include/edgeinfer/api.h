@@ -9,7 +9,7 @@
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define EI_NODISCARD __attribute__((warn_unused_result))
+#define EI_NODISCARD         __attribute__((warn_unused_result))
 #define EI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define EI_NODISCARD

@@ -3,14 +3,14 @@
 #ifndef EDGEINFER_EDGEINFER_H
 #define EDGEINFER_EDGEINFER_H
 
-#define EI_VERSION_MAJOR 0
-#define EI_VERSION_MINOR 1
-#define EI_VERSION_PATCH 0
+#define EI_VERSION_MAJOR  0
+#define EI_VERSION_MINOR  1
+#define EI_VERSION_PATCH  0
 #define EI_VERSION_STRING "0.1.0"
 
-#include "edgeinfer/status.h"
-#include "edgeinfer/tensor.h"
 #include "edgeinfer/model.h"
 #include "edgeinfer/session.h"
+#include "edgeinfer/status.h"
+#include "edgeinfer/tensor.h"
 
 #endif

@@ -18,7 +18,7 @@ extern "C" {
 typedef struct ei_model ei_model;
 
 typedef struct ei_model_options {
-    uint32_t size;            /* sizeof(ei_model_options); set by ei_model_options_default() */
+    uint32_t size; /* sizeof(ei_model_options); set by ei_model_options_default() */
     /* Fixes symbolic or unknown input dimensions, e.g. "input:1x3x240x320,mask:1x10". Dimensions
      * the file leaves symbolic and this does not fix are set to 1. NULL = none. Copied. */
     const char * input_shapes;
@@ -34,8 +34,7 @@ EI_API ei_model_options ei_model_options_default(void);
 
 /* Reads and imports an ONNX model. opt may be NULL for defaults. Weights stay in the mapped file
  * where the file layout allows. The caller owns *out and frees it with ei_model_destroy. */
-EI_API EI_NODISCARD ei_status * ei_model_load_file(const char * path, const ei_model_options * opt,
-                                                   ei_model ** out);
+EI_API EI_NODISCARD ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, ei_model ** out);
 /* The same from memory. data is copied; base_dir (may be NULL) is where external-data files are
  * looked up. */
 EI_API EI_NODISCARD ei_status * ei_model_load_memory(const void * data, size_t size, const char * base_dir,

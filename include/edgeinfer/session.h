@@ -17,7 +17,7 @@ extern "C" {
 typedef struct ei_session ei_session;
 
 typedef struct ei_session_options {
-    uint32_t size;      /* sizeof(ei_session_options); set by ei_session_options_default() */
+    uint32_t size;             /* sizeof(ei_session_options); set by ei_session_options_default() */
     int32_t  n_threads;        /* worker threads; 0 = one per online CPU core */
     uint64_t max_memory_bytes; /* refuse models whose tensors need more; 0 = the machine's RAM */
 } ei_session_options;
@@ -36,7 +36,7 @@ EI_API EI_NODISCARD ei_status * ei_session_set_input(ei_session * s, const char 
 /* Runs the network on the inputs set so far; every input must have been set once. */
 EI_API EI_NODISCARD ei_status * ei_session_run(ei_session * s);
 /* Output i of the last run, borrowed: valid until the next run or ei_session_destroy. */
-EI_API const ei_tensor *        ei_session_output(const ei_session * s, int32_t i);
+EI_API const ei_tensor * ei_session_output(const ei_session * s, int32_t i);
 
 #ifdef __cplusplus
 }

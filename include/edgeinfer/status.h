@@ -20,8 +20,8 @@ typedef enum ei_code {
     EI_CODE_IO,               /* the operating system refused a read or write */
     EI_CODE_CORRUPT_ENGINE,   /* an engine file failed its checks */
     EI_CODE_OUT_OF_MEMORY,
-    EI_CODE_DEVICE,           /* no such device, or the device failed */
-    EI_CODE_INTERNAL,         /* a bug in edgeinfer: please report it */
+    EI_CODE_DEVICE,   /* no such device, or the device failed */
+    EI_CODE_INTERNAL, /* a bug in edgeinfer: please report it */
 } ei_code;
 
 EI_API ei_code      ei_status_code(const ei_status * st);    /* EI_CODE_OK for NULL */

@@ -14,9 +14,7 @@ static const struct {
 #undef EI_X
 };
 
-const char * ei_dtype_name(ei_dtype dt) {
-    return (unsigned)dt < EI_DTYPE_COUNT ? g_dtypes[dt].name : "invalid";
-}
+const char * ei_dtype_name(ei_dtype dt) { return (unsigned)dt < EI_DTYPE_COUNT ? g_dtypes[dt].name : "invalid"; }
 
 size_t ei_dtype_size(ei_dtype dt) { return (unsigned)dt < EI_DTYPE_COUNT ? g_dtypes[dt].size : 0; }
 
@@ -61,8 +59,8 @@ uint16_t ei_f32_to_f16(float f) {
     uint32_t sign = (x >> 16) & 0x8000;
     uint32_t absx = x & 0x7fffffff;
     if (absx > 0x7f800000) return (uint16_t)(sign | 0x7e00 | ((absx >> 13) & 0x3ff)); /* NaN */
-    if (absx >= 0x477ff000) return (uint16_t)(sign | 0x7c00);                          /* overflow -> inf */
-    if (absx < 0x38800000) {                                                            /* subnormal or zero */
+    if (absx >= 0x477ff000) return (uint16_t)(sign | 0x7c00);                         /* overflow -> inf */
+    if (absx < 0x38800000) {                                                          /* subnormal or zero */
         if (absx < 0x33000000) return (uint16_t)sign;
         uint32_t e = absx >> 23, m = (absx & 0x7fffff) | 0x800000;
         uint32_t shift = 126 - e; /* 14..24 */
@@ -78,7 +76,7 @@ uint16_t ei_f32_to_f16(float f) {
 
 float ei_bf16_to_f32(uint16_t b) {
     uint32_t bits = (uint32_t)b << 16;
-    float f;
+    float    f;
     memcpy(&f, &bits, 4);
     return f;
 }

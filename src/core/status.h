@@ -14,19 +14,19 @@ ei_status * ei_status_wrapf(ei_status * st, const char * fmt, ...) EI_PRINTF(2, 
 /* The static out-of-memory status; ei_status_destroy ignores it. */
 ei_status * ei_status_oom(void);
 
-#define EI_TRY(expr)                    \
-    do {                                \
-        ei_status * ei_try_st_ = (expr); \
-        if (ei_try_st_) return ei_try_st_; \
+#define EI_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        ei_status * ei_try_st_ = (expr);                                                                               \
+        if (ei_try_st_) return ei_try_st_;                                                                             \
     } while (0)
 
 /* Internal invariants only (never for input-dependent conditions); on in release builds. */
-#define EI_ASSERT(cond)                                                                 \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "edgeinfer: internal error at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                    \
-        }                                                                               \
+#define EI_ASSERT(cond)                                                                                                \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "edgeinfer: internal error at %s:%d: %s\n", __FILE__, __LINE__, #cond);                    \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 #endif

@@ -10,7 +10,7 @@
 struct ei_tensor {
     ei_dtype dtype;
     ei_shape shape;
-    void *   data;      /* dense, row-major; may be NULL when numel == 0 */
+    void *   data; /* dense, row-major; may be NULL when numel == 0 */
     size_t   nbytes;
     bool     owns_data; /* false: data points into a mapped file or another buffer */
 };
@@ -25,8 +25,8 @@ bool        ei_shape_equal(const ei_shape * a, const ei_shape * b);
 ei_shape    ei_shape_make(int32_t rank, const int64_t * dims);
 bool        ei_dtype_is_float(ei_dtype dt); /* F32, F16, BF16, F64 */
 /* Maps ONNX TensorProto.DataType to ei_dtype; EI_DTYPE_UNDEFINED when unsupported. */
-ei_dtype    ei_dtype_from_onnx(int32_t onnx_type);
-int32_t     ei_dtype_to_onnx(ei_dtype dt);
+ei_dtype ei_dtype_from_onnx(int32_t onnx_type);
+int32_t  ei_dtype_to_onnx(ei_dtype dt);
 
 /* fp16 / bf16 <-> fp32, round to nearest even. */
 float    ei_f16_to_f32(uint16_t h);

@@ -14,12 +14,12 @@ struct ei_threadpool {
     pthread_mutex_t mu;
     pthread_cond_t  work_cv, done_cv;
     /* the current job */
-    uint64_t        generation;
-    ei_range_fn     fn;
-    void *          ctx;
-    int64_t         n, chunk, next;
-    int32_t         active;
-    int             stop;
+    uint64_t    generation;
+    ei_range_fn fn;
+    void *      ctx;
+    int64_t     n, chunk, next;
+    int32_t     active;
+    int         stop;
 };
 
 int32_t ei_cpu_count(void) {
@@ -36,7 +36,7 @@ static int64_t take_chunk(ei_threadpool * p, int64_t * end) {
 
 static void * worker(void * arg) {
     ei_threadpool * p = arg;
-    uint64_t seen = 0;
+    uint64_t        seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);

@@ -19,13 +19,13 @@
 
 /* KC floats of an A micro-panel row and a B micro-panel row stay in L1 across the k loop; the
  * largest MR x KC block handled per task stays in L2. */
-#define SG_KC       256
-#define SG_NC_MAX   4096 /* columns of B packed at once (4 MiB at KC = 256) */
-#define SG_MS_MAX   4096 /* rows of A packed at once */
-#define SG_MC_ROWS  144  /* rows of A one compute task reuses a B micro-panel for */
-#define SG_MAX_MR   8
-#define SG_MAX_NR   16
-#define SG_ALIGN    64
+#define SG_KC      256
+#define SG_NC_MAX  4096 /* columns of B packed at once (4 MiB at KC = 256) */
+#define SG_MS_MAX  4096 /* rows of A packed at once */
+#define SG_MC_ROWS 144  /* rows of A one compute task reuses a B micro-panel for */
+#define SG_MAX_MR  8
+#define SG_MAX_NR  16
+#define SG_ALIGN   64
 
 /* tile[0:mr, 0:nr] of C (row stride ldc) = alpha * Apanel * Bpanel + beta * tile; beta == 0 does
  * not read C. */
@@ -143,27 +143,27 @@ static void ukr_generic_6x16(int64_t kc, const float * restrict a, const float *
 #ifdef EI_SGEMM_X86
 #define SG_AVX2 __attribute__((target("avx2,fma")))
 
-#define SG_ROW(i)                                            \
-    do {                                                     \
-        __m256 av = _mm256_broadcast_ss(a + (i));            \
-        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);          \
-        c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);          \
+#define SG_ROW(i)                                                                                                      \
+    do {                                                                                                               \
+        __m256 av = _mm256_broadcast_ss(a + (i));                                                                      \
+        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                                    \
+        c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                                                    \
     } while (0)
 
-#define SG_STORE(i)                                                                              \
-    do {                                                                                         \
-        float * ci = c + (i) * ldc;                                                              \
-        __m256  r0 = _mm256_mul_ps(va, c##i##0), r1 = _mm256_mul_ps(va, c##i##1);                \
-        if (beta != 0.0f) {                                                                      \
-            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);                                   \
-            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), r1);                               \
-        }                                                                                        \
-        _mm256_storeu_ps(ci, r0);                                                                \
-        _mm256_storeu_ps(ci + 8, r1);                                                            \
+#define SG_STORE(i)                                                                                                    \
+    do {                                                                                                               \
+        float * ci = c + (i)*ldc;                                                                                      \
+        __m256  r0 = _mm256_mul_ps(va, c##i##0), r1 = _mm256_mul_ps(va, c##i##1);                                      \
+        if (beta != 0.0f) {                                                                                            \
+            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);                                                         \
+            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), r1);                                                     \
+        }                                                                                                              \
+        _mm256_storeu_ps(ci, r0);                                                                                      \
+        _mm256_storeu_ps(ci + 8, r1);                                                                                  \
     } while (0)
 
-SG_AVX2 static void ukr_avx2_6x16(int64_t kc, const float * restrict a, const float * restrict b,
-                                  float * restrict c, int64_t ldc, float alpha, float beta) {
+SG_AVX2 static void ukr_avx2_6x16(int64_t kc, const float * restrict a, const float * restrict b, float * restrict c,
+                                  int64_t ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -220,10 +220,13 @@ static const sg_isa * isa_get(void) {
 
 bool ei_sgemm_select(const char * isa) {
     const sg_isa * s = NULL;
-    if (!isa || strcmp(isa, "auto") == 0) s = isa_best();
-    else if (strcmp(isa, "generic") == 0) s = &g_isa_generic;
+    if (!isa || strcmp(isa, "auto") == 0)
+        s = isa_best();
+    else if (strcmp(isa, "generic") == 0)
+        s = &g_isa_generic;
 #ifdef EI_SGEMM_X86
-    else if (strcmp(isa, "avx2") == 0 && isa_best() == &g_isa_avx2) s = &g_isa_avx2;
+    else if (strcmp(isa, "avx2") == 0 && isa_best() == &g_isa_avx2)
+        s = &g_isa_avx2;
 #endif
     if (!s) return false;
     __atomic_store_n(&g_isa, s, __ATOMIC_RELEASE);
@@ -491,12 +494,20 @@ void ei_sgemm(ei_threadpool * pool, bool trans_a, bool trans_b, int64_t m, int64
         simple_rows(&j, 0, m);
         return;
     }
-    sg_ctx x = {.isa = isa_get(), .ta = trans_a, .tb = trans_b, .a = a, .b = b, .c = c,
-                .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha};
+    sg_ctx        x = {.isa = isa_get(),
+                       .ta = trans_a,
+                       .tb = trans_b,
+                       .a = a,
+                       .b = b,
+                       .c = c,
+                       .lda = lda,
+                       .ldb = ldb,
+                       .ldc = ldc,
+                       .alpha = alpha};
     const int64_t mr = x.isa->mr, nr = x.isa->nr;
-    int64_t ms = balanced_block(m, SG_MS_MAX), nc = balanced_block(n, SG_NC_MAX), kc = balanced_block(k, SG_KC);
-    size_t  abytes = (size_t)((ms + mr - 1) / mr * mr * kc) * sizeof(float);
-    size_t  bbytes = (size_t)((nc + nr - 1) / nr * nr * kc) * sizeof(float);
+    int64_t       ms = balanced_block(m, SG_MS_MAX), nc = balanced_block(n, SG_NC_MAX), kc = balanced_block(k, SG_KC);
+    size_t        abytes = (size_t)((ms + mr - 1) / mr * mr * kc) * sizeof(float);
+    size_t        bbytes = (size_t)((nc + nr - 1) / nr * nr * kc) * sizeof(float);
     x.ap = aligned_alloc(SG_ALIGN, (abytes + SG_ALIGN - 1) / SG_ALIGN * SG_ALIGN);
     x.bp = aligned_alloc(SG_ALIGN, (bbytes + SG_ALIGN - 1) / SG_ALIGN * SG_ALIGN);
     if (x.ap && x.bp) {

@@ -48,14 +48,17 @@ ei_status * ei_npy_decode(const uint8_t * data, size_t size, const char * what, 
     const char * d = dict_value(h, hlen, "descr");
     const char * f = dict_value(h, hlen, "fortran_order");
     const char * s = dict_value(h, hlen, "shape");
-    if (!d || !f || !s) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy header lacks descr, fortran_order or shape", what);
+    if (!d || !f || !s)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy header lacks descr, fortran_order or shape", what);
     if ((size_t)(h + hlen - f) >= 4 && memcmp(f, "True", 4) == 0)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "%s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", what);
+        return ei_errorf(EI_CODE_UNSUPPORTED,
+                         "%s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", what);
     ei_dtype dt = EI_DTYPE_UNDEFINED;
     if (*d == '\'' || *d == '"') {
         for (size_t i = 0; i < sizeof g_descr / sizeof g_descr[0]; i++) {
             size_t l = strlen(g_descr[i].descr);
-            if ((size_t)(h + hlen - d) > l + 1 && memcmp(d + 1, g_descr[i].descr, l) == 0 && d[1 + l] == *d) dt = g_descr[i].dt;
+            if ((size_t)(h + hlen - d) > l + 1 && memcmp(d + 1, g_descr[i].descr, l) == 0 && d[1 + l] == *d)
+                dt = g_descr[i].dt;
         }
         /* one-byte types are also written with '<' or '=' by some writers */
         if (dt == EI_DTYPE_UNDEFINED && (size_t)(h + hlen - d) > 4 && (d[1] == '<' || d[1] == '=') && d[4] == *d) {
@@ -65,7 +68,8 @@ ei_status * ei_npy_decode(const uint8_t * data, size_t size, const char * what, 
         }
     }
     if (dt == EI_DTYPE_UNDEFINED)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "%s: .npy dtype %.12s is not supported (little-endian numeric types only)", what, d);
+        return ei_errorf(EI_CODE_UNSUPPORTED,
+                         "%s: .npy dtype %.12s is not supported (little-endian numeric types only)", what, d);
     if (*s != '(') return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy shape is not a tuple", what);
     ei_shape shape;
     memset(&shape, 0, sizeof shape);
@@ -77,7 +81,8 @@ ei_status * ei_npy_decode(const uint8_t * data, size_t size, const char * what, 
         if (p >= end || *p < '0' || *p > '9') return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: bad .npy shape", what);
         int64_t v = 0;
         while (p < end && *p >= '0' && *p <= '9') {
-            if (v > ((int64_t)1 << 40)) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy dimension too large", what);
+            if (v > ((int64_t)1 << 40))
+                return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy dimension too large", what);
             v = v * 10 + (*p++ - '0');
         }
         if (p < end && *p == 'L') p++;
@@ -86,12 +91,13 @@ ei_status * ei_npy_decode(const uint8_t * data, size_t size, const char * what, 
         shape.dim[shape.rank++] = v;
     }
     if (p >= end) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: bad .npy shape", what);
-    size_t nbytes;
+    size_t      nbytes;
     ei_status * st = ei_shape_nbytes_checked(&shape, dt, (size_t)1 << 36, &nbytes);
     if (st) return ei_status_wrapf(st, "%s", what);
     size_t data_off = off + hlen;
     if (size - data_off < nbytes)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy data is truncated (%zu of %zu bytes)", what, size - data_off, nbytes);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: .npy data is truncated (%zu of %zu bytes)", what,
+                         size - data_off, nbytes);
     EI_TRY(ei_tensor_create(dt, &shape, out));
     if (nbytes) memcpy((*out)->data, data + data_off, nbytes);
     return NULL;
@@ -102,19 +108,21 @@ ei_status * ei_npy_encode(const ei_tensor * t, uint8_t ** out, size_t * out_size
     for (size_t i = 0; i < sizeof g_descr / sizeof g_descr[0]; i++)
         if (g_descr[i].dt == t->dtype) descr = g_descr[i].descr;
     if (!descr) {
-        if (t->dtype == EI_DTYPE_BF16) descr = "<u2"; /* numpy has no bfloat16: the raw bits */
-        else return ei_errorf(EI_CODE_UNSUPPORTED, "cannot write dtype %s to .npy", ei_dtype_name(t->dtype));
+        if (t->dtype == EI_DTYPE_BF16)
+            descr = "<u2"; /* numpy has no bfloat16: the raw bits */
+        else
+            return ei_errorf(EI_CODE_UNSUPPORTED, "cannot write dtype %s to .npy", ei_dtype_name(t->dtype));
     }
-    char   hdr[512];
-    int    n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    char hdr[512];
+    int  n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int32_t i = 0; i < t->shape.rank; i++)
         n += snprintf(hdr + n, sizeof hdr - (size_t)n, "%lld%s", (long long)t->shape.dim[i],
                       (t->shape.rank == 1 || i + 1 < t->shape.rank) ? ", " : "");
     n += snprintf(hdr + n, sizeof hdr - (size_t)n, "), }");
     /* pad with spaces so that data starts at a multiple of 64, ending in '\n' */
-    size_t total_hdr = 10 + (size_t)n + 1;
-    size_t pad = (64 - total_hdr % 64) % 64;
-    size_t hlen = (size_t)n + pad + 1;
+    size_t    total_hdr = 10 + (size_t)n + 1;
+    size_t    pad = (64 - total_hdr % 64) % 64;
+    size_t    hlen = (size_t)n + pad + 1;
     uint8_t * buf = malloc(10 + hlen + t->nbytes);
     if (!buf) return ei_status_oom();
     memcpy(buf, "\x93NUMPY\x01\x00", 8);

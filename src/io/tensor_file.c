@@ -19,7 +19,9 @@ static bool has_ext(const char * path, const char * ext) {
 
 static ei_status * read_all(const char * path, uint8_t ** out, size_t * size) {
     FILE * f = fopen(path, "rb");
-    if (!f) return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!f)
+        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path,
+                         strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(f);
@@ -45,7 +47,8 @@ ei_status * ei_tensor_load_file(const char * path, ei_tensor ** out) {
     *out = NULL;
     bool npy = has_ext(path, ".npy"), pb = has_ext(path, ".pb");
     if (!npy && !pb)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)", path);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)",
+                         path);
     uint8_t * data = NULL;
     size_t    size = 0;
     EI_TRY(read_all(path, &data, &size));
@@ -55,8 +58,10 @@ ei_status * ei_tensor_load_file(const char * path, ei_tensor ** out) {
     } else {
         ei_onnx_tensor * t = NULL;
         st = ei_onnx_parse_tensor(data, size, &t);
-        if (!st) st = ei_onnx_tensor_convert(t, false, NULL, path, out);
-        else st = ei_status_wrapf(st, "%s", path);
+        if (!st)
+            st = ei_onnx_tensor_convert(t, false, NULL, path, out);
+        else
+            st = ei_status_wrapf(st, "%s", path);
         ei_onnx_tensor_free(t);
     }
     free(data);
@@ -75,8 +80,8 @@ static size_t put_varint(uint8_t * p, uint64_t v) {
 }
 
 static ei_status * encode_pb(const ei_tensor * t, const char * name, uint8_t ** out, size_t * out_size) {
-    size_t nl = name ? strlen(name) : 0;
-    size_t cap = 16 + t->shape.rank * 11 + 11 + nl + 11 + 11 + t->nbytes;
+    size_t    nl = name ? strlen(name) : 0;
+    size_t    cap = 16 + t->shape.rank * 11 + 11 + nl + 11 + 11 + t->nbytes;
     uint8_t * buf = malloc(cap);
     if (!buf) return ei_status_oom();
     size_t n = 0;
@@ -104,7 +109,8 @@ static ei_status * encode_pb(const ei_tensor * t, const char * name, uint8_t ** 
 ei_status * ei_tensor_save_file(const ei_tensor * t, const char * name, const char * path) {
     bool npy = has_ext(path, ".npy"), pb = has_ext(path, ".pb");
     if (!npy && !pb)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)", path);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "'%s': tensor files must end in .npy or .pb (ONNX TensorProto)",
+                         path);
     uint8_t * buf = NULL;
     size_t    size = 0;
     EI_TRY(npy ? ei_npy_encode(t, &buf, &size) : encode_pb(t, name, &buf, &size));
@@ -116,7 +122,7 @@ ei_status * ei_tensor_save_file(const ei_tensor * t, const char * name, const ch
     }
     snprintf(tmp, tl, "%s.tmp%d", path, (int)getpid());
     ei_status * st = NULL;
-    FILE * f = fopen(tmp, "wb");
+    FILE *      f = fopen(tmp, "wb");
     if (!f) {
         st = ei_errorf(EI_CODE_IO, "cannot write '%s': %s", path, strerror(errno));
     } else {

@@ -54,10 +54,9 @@ int32_t ei_graph_value_find(const ei_graph * g, const char * name) {
     return -1;
 }
 
-
 ei_status * ei_graph_value_add(ei_graph * g, const char * name, int32_t * id) {
     if (g->n_values == g->cap_values) {
-        int32_t cap = g->cap_values ? g->cap_values * 2 : 64;
+        int32_t    cap = g->cap_values ? g->cap_values * 2 : 64;
         ei_value * v = realloc(g->values, (size_t)cap * sizeof *v);
         if (!v) return ei_status_oom();
         g->values = v;
@@ -83,7 +82,7 @@ ei_status * ei_graph_value_get_or_add(ei_graph * g, const char * name, int32_t *
 
 ei_status * ei_graph_node_add(ei_graph * g, ei_node ** out) {
     if (g->n_nodes == g->cap_nodes) {
-        int32_t cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
+        int32_t   cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
         ei_node * n = realloc(g->nodes, (size_t)cap * sizeof *n);
         if (!n) return ei_status_oom();
         g->nodes = n;

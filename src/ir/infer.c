@@ -21,7 +21,7 @@ static ei_status * fold_node(ei_graph * g, ei_node * n) {
     for (int32_t k = 0; k < n->n_outputs; k++) {
         ei_value * v = ei_node_output(g, n, k);
         if (!v) continue;
-        size_t nb;
+        size_t      nb;
         ei_status * st = ei_shape_nbytes_checked(&v->shape, v->dtype, EI_FOLD_MAX_BYTES, &nb);
         if (st || (total += nb) > EI_FOLD_MAX_BYTES) {
             ei_status_destroy(st);
@@ -66,11 +66,11 @@ ei_status * ei_graph_infer(ei_graph * g, bool fold_constants) {
             ei_value * v = ei_node_output(g, n, k);
             if (!v) continue;
             if (!v->shape_known || v->dtype == EI_DTYPE_UNDEFINED)
-                return ei_node_errorf(n, EI_CODE_INTERNAL, "shape inference left output %d ('%s') unknown", k,
-                                      v->name);
+                return ei_node_errorf(n, EI_CODE_INTERNAL, "shape inference left output %d ('%s') unknown", k, v->name);
             for (int32_t d = 0; d < v->shape.rank; d++)
                 if (v->shape.dim[d] < 0)
-                    return ei_node_errorf(n, EI_CODE_INTERNAL, "shape inference gave output %d a negative dimension", k);
+                    return ei_node_errorf(n, EI_CODE_INTERNAL, "shape inference gave output %d a negative dimension",
+                                          k);
             if (!v->constant) outs_const = false;
         }
         if (outs_const) {

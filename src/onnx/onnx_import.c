@@ -7,8 +7,8 @@
 
 /* Open-addressing name -> value id map; the graph's own lookup is linear. */
 typedef struct name_map {
-    int32_t * slots; /* value id + 1; 0 = empty */
-    uint32_t  mask;
+    int32_t *  slots; /* value id + 1; 0 = empty */
+    uint32_t   mask;
     ei_graph * g;
 } name_map;
 
@@ -70,7 +70,7 @@ static ei_status * map_get(name_map * m, const char * name, int32_t * id, bool *
 static ei_status * find_shape_override(const char * spec, const char * name, ei_shape * out, bool * found) {
     *found = false;
     if (!spec) return NULL;
-    size_t nl = strlen(name);
+    size_t       nl = strlen(name);
     const char * p = spec;
     while (*p) {
         const char * colon = strrchr(p, ':');
@@ -88,14 +88,15 @@ static ei_status * find_shape_override(const char * spec, const char * name, ei_
             memset(&s, 0, sizeof s);
             const char * q = colon + 1;
             while (q < end) {
-                char * e;
+                char *    e;
                 long long v = strtoll(q, &e, 10);
                 if (e == q || v < 0 || v > (1ll << 40) || s.rank == EI_MAX_RANK)
                     return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input shape for '%s' has a bad dimension near '%.*s'",
                                      name, (int)(end - q), q);
                 s.dim[s.rank++] = v;
                 q = e;
-                if (q < end && *q == 'x') q++;
+                if (q < end && *q == 'x')
+                    q++;
                 else if (q < end)
                     return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input shape for '%s': expected 'x' near '%.*s'", name,
                                      (int)(end - q), q);
@@ -125,11 +126,18 @@ static ei_status * convert_attr(const ei_onnx_attr * a, ei_attr * out, const cha
     out->name = ei_pb_strdup(a->name);
     if (!out->name) return ei_status_oom();
     if (a->ref_attr_name.n)
-        return ei_errorf(EI_CODE_INVALID_MODEL, "node '%s': attribute '%s' refers to a function attribute outside a function",
-                         node_name, out->name);
+        return ei_errorf(EI_CODE_INVALID_MODEL,
+                         "node '%s': attribute '%s' refers to a function attribute outside a function", node_name,
+                         out->name);
     switch (a->type) {
-    case 1: out->type = EI_ATTR_FLOAT; out->f = a->f; break;
-    case 2: out->type = EI_ATTR_INT; out->i = a->i; break;
+    case 1:
+        out->type = EI_ATTR_FLOAT;
+        out->f = a->f;
+        break;
+    case 2:
+        out->type = EI_ATTR_INT;
+        out->i = a->i;
+        break;
     case 3:
         out->type = EI_ATTR_STRING;
         out->s = ei_pb_strdup(a->s);
@@ -137,7 +145,9 @@ static ei_status * convert_attr(const ei_onnx_attr * a, ei_attr * out, const cha
         break;
     case 4: {
         out->type = EI_ATTR_TENSOR;
-        if (!a->t) return ei_errorf(EI_CODE_INVALID_MODEL, "node '%s': tensor attribute '%s' has no tensor", node_name, out->name);
+        if (!a->t)
+            return ei_errorf(EI_CODE_INVALID_MODEL, "node '%s': tensor attribute '%s' has no tensor", node_name,
+                             out->name);
         char what[256];
         snprintf(what, sizeof what, "node '%s' attribute '%s'", node_name, out->name);
         EI_TRY(ei_onnx_tensor_convert(a->t, false, NULL, what, &out->t));
@@ -190,7 +200,7 @@ static ei_status * add_initializers(import_ctx * c) {
     const ei_onnx_graph * og = &c->m->graph;
     for (int32_t i = 0; i < og->n_initializers; i++) {
         const ei_onnx_tensor * t = &og->initializers[i];
-        char * name = ei_pb_strdup(t->name);
+        char *                 name = ei_pb_strdup(t->name);
         if (!name) return ei_status_oom();
         if (!name[0]) {
             free(name);
@@ -235,7 +245,7 @@ static ei_status * add_inputs(import_ctx * c) {
     if (!c->g->inputs) return ei_status_oom();
     for (int32_t i = 0; i < og->n_inputs; i++) {
         const ei_onnx_value_info * vi = &og->inputs[i];
-        char * name = ei_pb_strdup(vi->name);
+        char *                     name = ei_pb_strdup(vi->name);
         if (!name) return ei_status_oom();
         int32_t     id;
         bool        added;
@@ -256,7 +266,8 @@ static ei_status * add_inputs(import_ctx * c) {
             return st;
         }
         if (!vi->is_tensor)
-            st = ei_errorf(EI_CODE_UNSUPPORTED, "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)", name);
+            st = ei_errorf(EI_CODE_UNSUPPORTED,
+                           "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)", name);
         ei_dtype dt = ei_dtype_from_onnx(vi->elem_type);
         if (!st && dt == EI_DTYPE_UNDEFINED)
             st = ei_errorf(EI_CODE_UNSUPPORTED, "graph input '%s' has element type %d, which is not supported", name,
@@ -361,8 +372,10 @@ static ei_status * add_node(import_ctx * c, int32_t idx, const ei_onnx_node * on
         if (!st) {
             ei_value * v = &c->g->values[id];
             if (v->producer >= 0 || (v->flags & (EI_VALUE_INITIALIZER | EI_VALUE_GRAPH_INPUT)))
-                st = ei_node_errorf(n, EI_CODE_INVALID_MODEL, "output '%s' is already defined elsewhere (each value "
-                                    "must have exactly one producer)", name);
+                st = ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                    "output '%s' is already defined elsewhere (each value "
+                                    "must have exactly one producer)",
+                                    name);
             else
                 v->producer = idx;
         }
@@ -399,7 +412,7 @@ static ei_status * resolve_ops(import_ctx * c) {
         return ei_errorf(EI_CODE_UNSUPPORTED, "unsupported operator%s: %s (`edgeinfer ops` lists the supported ones)",
                          strchr(missing, ',') ? "s" : "", missing);
     for (int32_t i = 0; i < c->g->n_nodes; i++) {
-        ei_node * n = &c->g->nodes[i];
+        ei_node *         n = &c->g->nodes[i];
         const ei_op_def * d = n->def;
         if (n->n_inputs < d->in_min || (d->in_max >= 0 && n->n_inputs > d->in_max))
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "has %d inputs; %s takes %d to %d", n->n_inputs, d->name,
@@ -408,8 +421,7 @@ static ei_status * resolve_ops(import_ctx * c) {
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "has %d outputs; %s produces %d to %d", n->n_outputs,
                                   d->name, d->out_min, d->out_max);
         for (int32_t k = 0; k < d->in_min && k < n->n_inputs; k++)
-            if (n->inputs[k] < 0)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "required input %d is empty", k);
+            if (n->inputs[k] < 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "required input %d is empty", k);
         if (d->import) EI_TRY(d->import(n));
     }
     return NULL;
@@ -437,7 +449,7 @@ static ei_status * add_outputs(import_ctx * c) {
     for (int32_t i = 0; i < og->n_outputs; i++) {
         char * name = ei_pb_strdup(og->outputs[i].name);
         if (!name) return ei_status_oom();
-        int32_t id = map_find(&c->names, name);
+        int32_t     id = map_find(&c->names, name);
         ei_status * st = NULL;
         if (id < 0) st = ei_errorf(EI_CODE_INVALID_MODEL, "graph output '%s' is not produced by any node", name);
         free(name);
@@ -462,8 +474,7 @@ static ei_status * check_header(const ei_onnx_model * m, int64_t * opset) {
     if (*opset < 1 || *opset > EI_ONNX_MAX_OPSET)
         return ei_errorf(EI_CODE_UNSUPPORTED, "ai.onnx opset %lld is outside 1..%d, the versions this edgeinfer reads",
                          (long long)*opset, EI_ONNX_MAX_OPSET);
-    if (m->graph.n_sparse_initializers)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "sparse initializers are not supported");
+    if (m->graph.n_sparse_initializers) return ei_errorf(EI_CODE_UNSUPPORTED, "sparse initializers are not supported");
     return NULL;
 }
 

@@ -71,17 +71,18 @@ static void ei_path_addf(char * buf, size_t cap, size_t * n, const char * fmt, .
 
 static void ei_path_add_seg(char * buf, size_t cap, size_t * n, ei_pb_seg s) {
     const char * name = ei_pb_lookup(s.names, s.number);
-    const char * dot  = *n ? "." : "";
-    if (name) ei_path_addf(buf, cap, n, "%s%s", dot, name);
-    else ei_path_addf(buf, cap, n, "%sfield %" PRIu32, dot, s.number);
+    const char * dot = *n ? "." : "";
+    if (name)
+        ei_path_addf(buf, cap, n, "%s%s", dot, name);
+    else
+        ei_path_addf(buf, cap, n, "%sfield %" PRIu32, dot, s.number);
     if (s.index >= 0) ei_path_addf(buf, cap, n, "[%" PRId64 "]", s.index);
 }
 
 /* "graph.node[3].attribute[1].t" + the field itself (number 0: none) + ": " + the message. */
-static ei_status * ei_pb_vfail(const ei_pb_ctx * c, ei_pb_seg field, const char * fmt,
-                               va_list ap) {
+static ei_status * ei_pb_vfail(const ei_pb_ctx * c, ei_pb_seg field, const char * fmt, va_list ap) {
     char   path[512] = "";
-    size_t n         = 0;
+    size_t n = 0;
     for (int i = 0; i < c->depth; i++) ei_path_add_seg(path, sizeof path, &n, c->seg[i]);
     if (field.number) ei_path_add_seg(path, sizeof path, &n, field);
     if (!n) ei_path_addf(path, sizeof path, &n, "%s", c->root);
@@ -91,8 +92,7 @@ static ei_status * ei_pb_vfail(const ei_pb_ctx * c, ei_pb_seg field, const char 
 }
 
 /* Fails naming the field just read (index -1: singular, or no index worth printing). */
-static ei_status * ei_msg_fail(const ei_pb_msg * m, int64_t index, const char * fmt, ...)
-    EI_PRINTF(3, 4);
+static ei_status * ei_msg_fail(const ei_pb_msg * m, int64_t index, const char * fmt, ...) EI_PRINTF(3, 4);
 static ei_status * ei_msg_fail(const ei_pb_msg * m, int64_t index, const char * fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -102,10 +102,9 @@ static ei_status * ei_msg_fail(const ei_pb_msg * m, int64_t index, const char * 
 }
 
 /* Fails naming a field of the current message that is not the one just read. */
-static ei_status * ei_msg_fail_at(const ei_pb_msg * m, uint32_t number, int64_t index,
-                                  const char * fmt, ...) EI_PRINTF(4, 5);
-static ei_status * ei_msg_fail_at(const ei_pb_msg * m, uint32_t number, int64_t index,
-                                  const char * fmt, ...) {
+static ei_status * ei_msg_fail_at(const ei_pb_msg * m, uint32_t number, int64_t index, const char * fmt, ...)
+    EI_PRINTF(4, 5);
+static ei_status * ei_msg_fail_at(const ei_pb_msg * m, uint32_t number, int64_t index, const char * fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     ei_status * st = ei_pb_vfail(m->c, (ei_pb_seg){m->names, number, index}, fmt, ap);
@@ -113,12 +112,10 @@ static ei_status * ei_msg_fail_at(const ei_pb_msg * m, uint32_t number, int64_t 
     return st;
 }
 
-static ei_status * ei_msg_wire_fail(const ei_pb_msg * m, uint32_t number, int64_t index,
-                                    ei_pb_err e) {
+static ei_status * ei_msg_wire_fail(const ei_pb_msg * m, uint32_t number, int64_t index, ei_pb_err e) {
     char what[160];
     ei_pb_strerror(e, &m->r, &m->f, what, sizeof what);
-    return ei_msg_fail_at(m, number, index, "%s (at byte %zu)", what,
-                          (size_t)(m->r.p - m->c->base));
+    return ei_msg_fail_at(m, number, index, "%s (at byte %zu)", what, (size_t)(m->r.p - m->c->base));
 }
 
 /* ---- reading fields ---------------------------------------------------------------------- */
@@ -130,8 +127,7 @@ static ei_status * ei_msg_next(ei_pb_msg * m, bool * more) {
     return e ? ei_msg_wire_fail(m, 0, -1, e) : NULL;
 }
 
-static ei_status * ei_msg_each(ei_pb_msg * m, const ei_pb_name * names, ei_pb_fn field,
-                               void * obj) {
+static ei_status * ei_msg_each(ei_pb_msg * m, const ei_pb_name * names, ei_pb_fn field, void * obj) {
     m->names = names;
     for (;;) {
         bool more;
@@ -159,16 +155,14 @@ static const char * ei_wire_name(uint32_t wire) {
 /* Reads the value of a known field after checking its wire type. */
 static ei_status * ei_msg_read(ei_pb_msg * m, uint32_t wire, int64_t index) {
     if (m->f.wire != wire)
-        return ei_msg_fail(m, index, "wire type %" PRIu32 " (%s), expected %" PRIu32 " (%s)",
-                           m->f.wire, ei_wire_name(m->f.wire), wire, ei_wire_name(wire));
+        return ei_msg_fail(m, index, "wire type %" PRIu32 " (%s), expected %" PRIu32 " (%s)", m->f.wire,
+                           ei_wire_name(m->f.wire), wire, ei_wire_name(wire));
     return ei_msg_value(m, index);
 }
 
 static ei_status * ei_msg_skip(ei_pb_msg * m) { return ei_msg_value(m, -1); }
 
-static ei_pb_bytes ei_msg_payload(const ei_pb_msg * m) {
-    return (ei_pb_bytes){m->f.data, m->f.len};
-}
+static ei_pb_bytes ei_msg_payload(const ei_pb_msg * m) { return (ei_pb_bytes){m->f.data, m->f.len}; }
 
 static ei_status * ei_msg_bytes(ei_pb_msg * m, ei_pb_bytes * out) {
     EI_TRY(ei_msg_read(m, EI_PB_WIRE_LEN, -1));
@@ -177,9 +171,7 @@ static ei_status * ei_msg_bytes(ei_pb_msg * m, ei_pb_bytes * out) {
 }
 
 /* Conversions that C leaves implementation-defined, spelled out (protobuf semantics). */
-static int64_t ei_pb_i64(uint64_t u) {
-    return u <= INT64_MAX ? (int64_t)u : -(int64_t)(UINT64_MAX - u) - 1;
-}
+static int64_t ei_pb_i64(uint64_t u) { return u <= INT64_MAX ? (int64_t)u : -(int64_t)(UINT64_MAX - u) - 1; }
 
 static int32_t ei_pb_i32(uint64_t u) {
     uint32_t v = (uint32_t)u;
@@ -219,11 +211,10 @@ static ei_status * ei_msg_child(ei_pb_msg * m, int64_t index, ei_pb_fn fn, void 
     EI_TRY(ei_msg_read(m, EI_PB_WIRE_LEN, index));
     ei_pb_ctx * c = m->c;
     if (c->depth >= EI_ONNX_MAX_NESTING)
-        return ei_msg_fail(m, index, "messages nested deeper than %d (EI_ONNX_MAX_NESTING)",
-                           EI_ONNX_MAX_NESTING);
+        return ei_msg_fail(m, index, "messages nested deeper than %d (EI_ONNX_MAX_NESTING)", EI_ONNX_MAX_NESTING);
     c->seg[c->depth++] = (ei_pb_seg){m->names, m->f.number, index};
-    ei_pb_msg   sub    = {.c = c, .r = ei_pb_reader_make(m->f.data, m->f.len)};
-    ei_status * st     = fn(&sub, obj);
+    ei_pb_msg   sub = {.c = c, .r = ei_pb_reader_make(m->f.data, m->f.len)};
+    ei_status * st = fn(&sub, obj);
     c->depth--;
     return st;
 }
@@ -237,8 +228,7 @@ typedef struct ei_pb_vec {
 
 /* Makes room for add more elements, doubling so that a file of many tiny repeated fields
  * stays linear; max is EI_ONNX_MAX_COUNT or EI_ONNX_MAX_DIMS. */
-static ei_status * ei_vec_reserve(const ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t add,
-                                  int64_t max) {
+static ei_status * ei_vec_reserve(const ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t add, int64_t max) {
     if (add > max - v->n)
         return ei_msg_fail(m, -1, "more than %" PRId64 " entries (%s)", max,
                            max == EI_ONNX_MAX_DIMS ? "EI_ONNX_MAX_DIMS" : "EI_ONNX_MAX_COUNT");
@@ -252,13 +242,12 @@ static ei_status * ei_vec_reserve(const ei_pb_msg * m, ei_pb_vec * v, size_t ele
     void * p = realloc(v->data, (size_t)cap * elem);
     if (!p) return ei_status_oom();
     v->data = p;
-    v->cap  = cap;
+    v->cap = cap;
     return NULL;
 }
 
 /* Appends one zeroed element and returns it in *slot. */
-static ei_status * ei_vec_push(const ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t max,
-                               void ** slot) {
+static ei_status * ei_vec_push(const ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t max, void ** slot) {
     EI_TRY(ei_vec_reserve(m, v, elem, 1, max));
     *slot = (char *)v->data + (size_t)v->n * elem;
     memset(*slot, 0, elem);
@@ -275,8 +264,7 @@ static ei_status * ei_msg_push_bytes(ei_pb_msg * m, ei_pb_vec * v) {
 }
 
 /* Appends a zeroed element of size elem to v and parses the sub-message into it. */
-static ei_status * ei_msg_push_child(ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t max,
-                                     ei_pb_fn fn) {
+static ei_status * ei_msg_push_child(ei_pb_msg * m, ei_pb_vec * v, size_t elem, int64_t max, ei_pb_fn fn) {
     if (m->f.wire != EI_PB_WIRE_LEN) return ei_msg_read(m, EI_PB_WIRE_LEN, v->n);
     int64_t index = v->n;
     void *  slot;
@@ -289,14 +277,10 @@ static ei_status * ei_msg_push_child(ei_pb_msg * m, ei_pb_vec * v, size_t elem, 
 typedef enum ei_pb_kind { EI_PB_I64, EI_PB_I32, EI_PB_U64, EI_PB_F32, EI_PB_F64 } ei_pb_kind;
 
 static uint32_t ei_kind_wire(ei_pb_kind k) {
-    return k == EI_PB_F32 ? EI_PB_WIRE_FIXED32
-         : k == EI_PB_F64 ? EI_PB_WIRE_FIXED64
-                          : EI_PB_WIRE_VARINT;
+    return k == EI_PB_F32 ? EI_PB_WIRE_FIXED32 : k == EI_PB_F64 ? EI_PB_WIRE_FIXED64 : EI_PB_WIRE_VARINT;
 }
 
-static size_t ei_kind_size(ei_pb_kind k) {
-    return k == EI_PB_I32 || k == EI_PB_F32 ? 4 : 8;
-}
+static size_t ei_kind_size(ei_pb_kind k) { return k == EI_PB_I32 || k == EI_PB_F32 ? 4 : 8; }
 
 /* Stores one wire value (varint value or fixed bits) as element i of the kind's C type. */
 static void ei_kind_store(ei_pb_kind k, void * data, int64_t i, uint64_t u) {
@@ -317,8 +301,7 @@ static ei_status * ei_packed_count(const ei_pb_msg * m, ei_pb_kind k, int64_t * 
     size_t n = m->f.len, c;
     if (k == EI_PB_F32 || k == EI_PB_F64) {
         size_t w = ei_kind_size(k);
-        if (n % w)
-            return ei_msg_fail(m, -1, "packed length %zu is not a multiple of %zu", n, w);
+        if (n % w) return ei_msg_fail(m, -1, "packed length %zu is not a multiple of %zu", n, w);
         c = n / w;
     } else if (ei_pb_count_varints(m->f.data, n, &c)) {
         return ei_msg_fail(m, -1, "packed varints end in the middle of a value");
@@ -339,15 +322,12 @@ static void ei_unpack_fixed(ei_pb_kind k, const uint8_t * p, int64_t count, void
 #endif
 }
 
-static ei_status * ei_unpack_varints(const ei_pb_msg * m, ei_pb_kind k, int64_t count,
-                                     void * data, int64_t at) {
+static ei_status * ei_unpack_varints(const ei_pb_msg * m, ei_pb_kind k, int64_t count, void * data, int64_t at) {
     ei_pb_reader r = ei_pb_reader_make(m->f.data, m->f.len);
     for (int64_t i = 0; i < count; i++) {
         uint64_t  u;
         ei_pb_err e = ei_pb_read_varint(&r, &u);
-        if (e)
-            return ei_msg_fail(m, -1, "packed element %" PRId64 ": varint longer than 10 bytes",
-                               i);
+        if (e) return ei_msg_fail(m, -1, "packed element %" PRId64 ": varint longer than 10 bytes", i);
         ei_kind_store(k, data, at + i, u);
     }
     return NULL;
@@ -442,9 +422,7 @@ static ei_status * ei_kv_field(ei_pb_msg * m, void * obj) {
     }
 }
 
-static ei_status * ei_kv_parse(ei_pb_msg * m, void * obj) {
-    return ei_msg_each(m, k_kv_names, ei_kv_field, obj);
-}
+static ei_status * ei_kv_parse(ei_pb_msg * m, void * obj) { return ei_msg_each(m, k_kv_names, ei_kv_field, obj); }
 
 static const ei_pb_name k_opset_names[] = {{1, "domain"}, {2, "version"}, {0, NULL}};
 
@@ -464,9 +442,9 @@ static ei_status * ei_opset_parse(ei_pb_msg * m, void * obj) {
 /* ---- TensorProto ------------------------------------------------------------------------- */
 
 static const ei_pb_name k_tensor_names[] = {
-    {1, "dims"},        {2, "data_type"},   {3, "segment"},        {4, "float_data"},
-    {5, "int32_data"},  {6, "string_data"}, {7, "int64_data"},     {8, "name"},
-    {9, "raw_data"},    {10, "double_data"}, {11, "uint64_data"},  {12, "doc_string"},
+    {1, "dims"},           {2, "data_type"},      {3, "segment"},         {4, "float_data"},
+    {5, "int32_data"},     {6, "string_data"},    {7, "int64_data"},      {8, "name"},
+    {9, "raw_data"},       {10, "double_data"},   {11, "uint64_data"},    {12, "doc_string"},
     {13, "external_data"}, {14, "data_location"}, {16, "metadata_props"}, {0, NULL}};
 
 typedef struct ei_tensor_b {
@@ -489,8 +467,7 @@ static ei_status * ei_tensor_field(ei_pb_msg * m, void * obj) {
     case 9: return ei_msg_bytes(m, &t->raw_data);
     case 10: return ei_msg_scalars(m, EI_PB_F64, &b->f64, EI_ONNX_MAX_COUNT);
     case 11: return ei_msg_scalars(m, EI_PB_U64, &b->u64, EI_ONNX_MAX_COUNT);
-    case 13:
-        return ei_msg_push_child(m, &b->ext, sizeof(ei_onnx_kv), EI_ONNX_MAX_COUNT, ei_kv_parse);
+    case 13: return ei_msg_push_child(m, &b->ext, sizeof(ei_onnx_kv), EI_ONNX_MAX_COUNT, ei_kv_parse);
     case 14: return ei_msg_i32(m, &t->data_location);
     default: return ei_msg_skip(m);
     }
@@ -498,27 +475,27 @@ static ei_status * ei_tensor_field(ei_pb_msg * m, void * obj) {
 
 static void ei_tensor_take(ei_tensor_b * b) {
     ei_onnx_tensor * t = b->t;
-    t->dims            = b->dims.data;
-    t->n_dims          = (int32_t)b->dims.n;
-    t->float_data      = b->f32.data;
-    t->n_float_data    = b->f32.n;
-    t->int32_data      = b->i32.data;
-    t->n_int32_data    = b->i32.n;
-    t->int64_data      = b->i64.data;
-    t->n_int64_data    = b->i64.n;
-    t->double_data     = b->f64.data;
-    t->n_double_data   = b->f64.n;
-    t->uint64_data     = b->u64.data;
-    t->n_uint64_data   = b->u64.n;
-    t->external        = b->ext.data;
-    t->n_external      = (int32_t)b->ext.n;
+    t->dims = b->dims.data;
+    t->n_dims = (int32_t)b->dims.n;
+    t->float_data = b->f32.data;
+    t->n_float_data = b->f32.n;
+    t->int32_data = b->i32.data;
+    t->n_int32_data = b->i32.n;
+    t->int64_data = b->i64.data;
+    t->n_int64_data = b->i64.n;
+    t->double_data = b->f64.data;
+    t->n_double_data = b->f64.n;
+    t->uint64_data = b->u64.data;
+    t->n_uint64_data = b->u64.n;
+    t->external = b->ext.data;
+    t->n_external = (int32_t)b->ext.n;
 }
 
 /* Bits per element in raw_data; 0 where the layout is not a plain array (strings, unknown). */
 static int64_t ei_data_type_bits(int32_t dt) {
     static const unsigned char bits[EI_ONNX_MAX_DATA_TYPE + 1] = {
         0, 32, 8, 8, 16, 16, 32, 64, 0, 8, 16, 64, 32, 64, 64, 128, 16, /* 0..16 */
-        8, 8, 8, 8, 4, 4, 4, 8, 2, 2, 6, 6};                            /* 17..28 */
+        8, 8,  8, 8, 4,  4,  4,  8,  2, 2, 6,  6};                      /* 17..28 */
     return dt >= 0 && dt <= EI_ONNX_MAX_DATA_TYPE ? bits[dt] : 0;
 }
 
@@ -535,17 +512,13 @@ static int64_t ei_dims_numel(const int64_t * dims, int32_t n) {
 }
 
 /* Sub-byte types are packed LSB first, so raw_data holds ceil(numel * bits / 8) bytes. */
-static ei_status * ei_tensor_check_raw(const ei_pb_msg * m, const ei_onnx_tensor * t,
-                                       int64_t numel) {
+static ei_status * ei_tensor_check_raw(const ei_pb_msg * m, const ei_onnx_tensor * t, int64_t numel) {
     int64_t bits = ei_data_type_bits(t->data_type);
     if (!t->raw_data.n || !bits) return NULL;
     int64_t need = -1; /* -1: more bytes than int64 can count */
-    if (numel / 8 <= (INT64_MAX - 128) / bits)
-        need = numel / 8 * bits + ((numel % 8) * bits + 7) / 8;
+    if (numel / 8 <= (INT64_MAX - 128) / bits) need = numel / 8 * bits + ((numel % 8) * bits + 7) / 8;
     if (need >= 0 && (uint64_t)need == t->raw_data.n) return NULL;
-    return ei_msg_fail_at(m, 9, -1,
-                          "%zu bytes, but %" PRId64 " elements of data_type %" PRId32
-                          " need %" PRId64,
+    return ei_msg_fail_at(m, 9, -1, "%zu bytes, but %" PRId64 " elements of data_type %" PRId32 " need %" PRId64,
                           t->raw_data.n, numel, t->data_type, need);
 }
 
@@ -553,15 +526,14 @@ static ei_status * ei_tensor_check(const ei_pb_msg * m, const ei_onnx_tensor * t
     if (t->data_type < 0 || t->data_type > EI_ONNX_MAX_DATA_TYPE)
         return ei_msg_fail_at(m, 2, -1, "unknown data type %" PRId32, t->data_type);
     for (int32_t i = 0; i < t->n_dims; i++)
-        if (t->dims[i] < 0)
-            return ei_msg_fail_at(m, 1, i, "negative dimension %" PRId64, t->dims[i]);
+        if (t->dims[i] < 0) return ei_msg_fail_at(m, 1, i, "negative dimension %" PRId64, t->dims[i]);
     int64_t numel = ei_dims_numel(t->dims, t->n_dims);
     if (numel < 0) return ei_msg_fail_at(m, 1, -1, "element count overflows int64");
     return ei_tensor_check_raw(m, t, numel);
 }
 
 static ei_status * ei_tensor_parse(ei_pb_msg * m, void * obj) {
-    ei_tensor_b b  = {.t = obj};
+    ei_tensor_b b = {.t = obj};
     ei_status * st = ei_msg_each(m, k_tensor_names, ei_tensor_field, &b);
     ei_tensor_take(&b);
     return st ? st : ei_tensor_check(m, b.t);
@@ -575,9 +547,8 @@ static const ei_pb_name k_type_names[] = {
     {1, "tensor_type"}, {4, "sequence_type"},      {5, "map_type"},      {6, "denotation"},
     {7, "opaque_type"}, {8, "sparse_tensor_type"}, {9, "optional_type"}, {0, NULL}};
 static const ei_pb_name k_tensor_type_names[] = {{1, "elem_type"}, {2, "shape"}, {0, NULL}};
-static const ei_pb_name k_shape_names[]       = {{1, "dim"}, {0, NULL}};
-static const ei_pb_name k_dim_names[] = {
-    {1, "dim_value"}, {2, "dim_param"}, {3, "denotation"}, {0, NULL}};
+static const ei_pb_name k_shape_names[] = {{1, "dim"}, {0, NULL}};
+static const ei_pb_name k_dim_names[] = {{1, "dim_value"}, {2, "dim_param"}, {3, "denotation"}, {0, NULL}};
 
 typedef struct ei_value_info_b {
     ei_onnx_value_info * vi;
@@ -604,7 +575,7 @@ static ei_status * ei_dim_field(ei_pb_msg * m, void * obj) {
 
 static ei_status * ei_dim_parse(ei_pb_msg * m, void * obj) {
     ei_onnx_dim * d = obj;
-    d->value        = -1;
+    d->value = -1;
     return ei_msg_each(m, k_dim_names, ei_dim_field, obj);
 }
 
@@ -660,9 +631,7 @@ static ei_status * ei_type_field(ei_pb_msg * m, void * obj) {
     }
 }
 
-static ei_status * ei_type_parse(ei_pb_msg * m, void * obj) {
-    return ei_msg_each(m, k_type_names, ei_type_field, obj);
-}
+static ei_status * ei_type_parse(ei_pb_msg * m, void * obj) { return ei_msg_each(m, k_type_names, ei_type_field, obj); }
 
 static ei_status * ei_value_info_field(ei_pb_msg * m, void * obj) {
     ei_value_info_b * b = obj;
@@ -677,25 +646,37 @@ static ei_status * ei_value_info_parse(ei_pb_msg * m, void * obj) {
     ei_value_info_b b = {.vi = obj};
     /* A value without a type is an unknown tensor (elem_type 0, no shape), not a sequence. */
     b.vi->is_tensor = 1;
-    ei_status * st  = ei_msg_each(m, k_value_info_names, ei_value_info_field, &b);
-    b.vi->dims      = b.dims.data;
-    b.vi->n_dims    = (int32_t)b.dims.n;
+    ei_status * st = ei_msg_each(m, k_value_info_names, ei_value_info_field, &b);
+    b.vi->dims = b.dims.data;
+    b.vi->n_dims = (int32_t)b.dims.n;
     return st;
 }
 
 /* ---- AttributeProto ---------------------------------------------------------------------- */
 
-static const ei_pb_name k_attr_names[] = {
-    {1, "name"},     {2, "f"},        {3, "i"},              {4, "s"},
-    {5, "t"},        {6, "g"},        {7, "floats"},         {8, "ints"},
-    {9, "strings"},  {10, "tensors"}, {11, "graphs"},        {13, "doc_string"},
-    {14, "tp"},      {15, "type_protos"}, {20, "type"},      {21, "ref_attr_name"},
-    {22, "sparse_tensor"}, {23, "sparse_tensors"}, {0, NULL}};
+static const ei_pb_name k_attr_names[] = {{1, "name"},
+                                          {2, "f"},
+                                          {3, "i"},
+                                          {4, "s"},
+                                          {5, "t"},
+                                          {6, "g"},
+                                          {7, "floats"},
+                                          {8, "ints"},
+                                          {9, "strings"},
+                                          {10, "tensors"},
+                                          {11, "graphs"},
+                                          {13, "doc_string"},
+                                          {14, "tp"},
+                                          {15, "type_protos"},
+                                          {20, "type"},
+                                          {21, "ref_attr_name"},
+                                          {22, "sparse_tensor"},
+                                          {23, "sparse_tensors"},
+                                          {0, NULL}};
 
 /* AttributeProto.AttributeType of each value field, indexed by field number (0: not a value). */
-static const int32_t k_attr_field_type[24] = {
-    [2] = 1,  [3] = 2,   [4] = 3,  [5] = 4,   [6] = 5,   [7] = 6,   [8] = 7,
-    [9] = 8,  [10] = 9,  [11] = 10, [14] = 13, [15] = 14, [22] = 11, [23] = 12};
+static const int32_t k_attr_field_type[24] = {[2] = 1, [3] = 2,  [4] = 3,   [5] = 4,   [6] = 5,   [7] = 6,   [8] = 7,
+                                              [9] = 8, [10] = 9, [11] = 10, [14] = 13, [15] = 14, [22] = 11, [23] = 12};
 
 typedef struct ei_attr_b {
     ei_onnx_attr * a;
@@ -735,21 +716,20 @@ static ei_status * ei_attr_field(ei_pb_msg * m, void * obj) {
  * value field that is present. */
 static ei_status * ei_attr_infer_type(const ei_pb_msg * m, ei_attr_b * b) {
     if (b->a->type || !b->seen) return NULL;
-    if (b->seen & (b->seen - 1))
-        return ei_msg_fail_at(m, 20, -1, "absent, and several value fields are set");
+    if (b->seen & (b->seen - 1)) return ei_msg_fail_at(m, 20, -1, "absent, and several value fields are set");
     for (uint32_t n = 0; n < 24; n++)
         if (b->seen == 1u << n) b->a->type = k_attr_field_type[n];
     return NULL;
 }
 
 static ei_status * ei_attr_parse(ei_pb_msg * m, void * obj) {
-    ei_attr_b   b  = {.a = obj};
+    ei_attr_b   b = {.a = obj};
     ei_status * st = ei_msg_each(m, k_attr_names, ei_attr_field, &b);
-    b.a->floats    = b.floats.data;
-    b.a->n_floats  = (int32_t)b.floats.n;
-    b.a->ints      = b.ints.data;
-    b.a->n_ints    = (int32_t)b.ints.n;
-    b.a->strings   = b.strings.data;
+    b.a->floats = b.floats.data;
+    b.a->n_floats = (int32_t)b.floats.n;
+    b.a->ints = b.ints.data;
+    b.a->n_ints = (int32_t)b.ints.n;
+    b.a->strings = b.strings.data;
     b.a->n_strings = (int32_t)b.strings.n;
     return st ? st : ei_attr_infer_type(m, &b);
 }
@@ -757,9 +737,9 @@ static ei_status * ei_attr_parse(ei_pb_msg * m, void * obj) {
 /* ---- NodeProto --------------------------------------------------------------------------- */
 
 static const ei_pb_name k_node_names[] = {
-    {1, "input"},     {2, "output"},      {3, "name"},           {4, "op_type"},
-    {5, "attribute"}, {6, "doc_string"},  {7, "domain"},         {8, "overload"},
-    {9, "metadata_props"}, {10, "device_configurations"}, {0, NULL}};
+    {1, "input"},      {2, "output"}, {3, "name"},     {4, "op_type"},        {5, "attribute"},
+    {6, "doc_string"}, {7, "domain"}, {8, "overload"}, {9, "metadata_props"}, {10, "device_configurations"},
+    {0, NULL}};
 
 typedef struct ei_node_b {
     ei_onnx_node * n;
@@ -774,32 +754,37 @@ static ei_status * ei_node_field(ei_pb_msg * m, void * obj) {
     case 2: return ei_msg_push_bytes(m, &b->outputs);
     case 3: return ei_msg_bytes(m, &n->name);
     case 4: return ei_msg_bytes(m, &n->op_type);
-    case 5:
-        return ei_msg_push_child(m, &b->attrs, sizeof(ei_onnx_attr), EI_ONNX_MAX_COUNT,
-                                 ei_attr_parse);
+    case 5: return ei_msg_push_child(m, &b->attrs, sizeof(ei_onnx_attr), EI_ONNX_MAX_COUNT, ei_attr_parse);
     case 7: return ei_msg_bytes(m, &n->domain);
     default: return ei_msg_skip(m);
     }
 }
 
 static ei_status * ei_node_parse(ei_pb_msg * m, void * obj) {
-    ei_node_b   b  = {.n = obj};
+    ei_node_b   b = {.n = obj};
     ei_status * st = ei_msg_each(m, k_node_names, ei_node_field, &b);
-    b.n->inputs    = b.inputs.data;
-    b.n->n_inputs  = (int32_t)b.inputs.n;
-    b.n->outputs   = b.outputs.data;
+    b.n->inputs = b.inputs.data;
+    b.n->n_inputs = (int32_t)b.inputs.n;
+    b.n->outputs = b.outputs.data;
     b.n->n_outputs = (int32_t)b.outputs.n;
-    b.n->attrs     = b.attrs.data;
-    b.n->n_attrs   = (int32_t)b.attrs.n;
+    b.n->attrs = b.attrs.data;
+    b.n->n_attrs = (int32_t)b.attrs.n;
     return st;
 }
 
 /* ---- GraphProto -------------------------------------------------------------------------- */
 
-static const ei_pb_name k_graph_names[] = {
-    {1, "node"},        {2, "name"},   {5, "initializer"}, {10, "doc_string"},
-    {11, "input"},      {12, "output"}, {13, "value_info"}, {14, "quantization_annotation"},
-    {15, "sparse_initializer"}, {16, "metadata_props"}, {0, NULL}};
+static const ei_pb_name k_graph_names[] = {{1, "node"},
+                                           {2, "name"},
+                                           {5, "initializer"},
+                                           {10, "doc_string"},
+                                           {11, "input"},
+                                           {12, "output"},
+                                           {13, "value_info"},
+                                           {14, "quantization_annotation"},
+                                           {15, "sparse_initializer"},
+                                           {16, "metadata_props"},
+                                           {0, NULL}};
 
 typedef struct ei_graph_b {
     ei_onnx_graph * g;
@@ -807,50 +792,52 @@ typedef struct ei_graph_b {
 } ei_graph_b;
 
 static ei_status * ei_graph_field(ei_pb_msg * m, void * obj) {
-    ei_graph_b * b  = obj;
+    ei_graph_b * b = obj;
     size_t       vi = sizeof(ei_onnx_value_info);
     switch (m->f.number) {
-    case 1:
-        return ei_msg_push_child(m, &b->nodes, sizeof(ei_onnx_node), EI_ONNX_MAX_COUNT,
-                                 ei_node_parse);
+    case 1: return ei_msg_push_child(m, &b->nodes, sizeof(ei_onnx_node), EI_ONNX_MAX_COUNT, ei_node_parse);
     case 2: return ei_msg_bytes(m, &b->g->name);
-    case 5:
-        return ei_msg_push_child(m, &b->inits, sizeof(ei_onnx_tensor), EI_ONNX_MAX_COUNT,
-                                 ei_tensor_parse);
+    case 5: return ei_msg_push_child(m, &b->inits, sizeof(ei_onnx_tensor), EI_ONNX_MAX_COUNT, ei_tensor_parse);
     case 11: return ei_msg_push_child(m, &b->inputs, vi, EI_ONNX_MAX_COUNT, ei_value_info_parse);
-    case 12:
-        return ei_msg_push_child(m, &b->outputs, vi, EI_ONNX_MAX_COUNT, ei_value_info_parse);
-    case 13:
-        return ei_msg_push_child(m, &b->value_info, vi, EI_ONNX_MAX_COUNT, ei_value_info_parse);
+    case 12: return ei_msg_push_child(m, &b->outputs, vi, EI_ONNX_MAX_COUNT, ei_value_info_parse);
+    case 13: return ei_msg_push_child(m, &b->value_info, vi, EI_ONNX_MAX_COUNT, ei_value_info_parse);
     case 15: return ei_msg_count(m, &b->g->n_sparse_initializers);
     default: return ei_msg_skip(m);
     }
 }
 
 static ei_status * ei_graph_parse(ei_pb_msg * m, void * obj) {
-    ei_graph_b  b         = {.g = obj};
-    ei_status * st        = ei_msg_each(m, k_graph_names, ei_graph_field, &b);
-    ei_onnx_graph * g     = b.g;
-    g->nodes              = b.nodes.data;
-    g->n_nodes            = (int32_t)b.nodes.n;
-    g->initializers       = b.inits.data;
-    g->n_initializers     = (int32_t)b.inits.n;
-    g->inputs             = b.inputs.data;
-    g->n_inputs           = (int32_t)b.inputs.n;
-    g->outputs            = b.outputs.data;
-    g->n_outputs          = (int32_t)b.outputs.n;
-    g->value_info         = b.value_info.data;
-    g->n_value_info       = (int32_t)b.value_info.n;
+    ei_graph_b      b = {.g = obj};
+    ei_status *     st = ei_msg_each(m, k_graph_names, ei_graph_field, &b);
+    ei_onnx_graph * g = b.g;
+    g->nodes = b.nodes.data;
+    g->n_nodes = (int32_t)b.nodes.n;
+    g->initializers = b.inits.data;
+    g->n_initializers = (int32_t)b.inits.n;
+    g->inputs = b.inputs.data;
+    g->n_inputs = (int32_t)b.inputs.n;
+    g->outputs = b.outputs.data;
+    g->n_outputs = (int32_t)b.outputs.n;
+    g->value_info = b.value_info.data;
+    g->n_value_info = (int32_t)b.value_info.n;
     return st;
 }
 
 /* ---- ModelProto -------------------------------------------------------------------------- */
 
-static const ei_pb_name k_model_names[] = {
-    {1, "ir_version"},    {2, "producer_name"}, {3, "producer_version"}, {4, "domain"},
-    {5, "model_version"}, {6, "doc_string"},    {7, "graph"},            {8, "opset_import"},
-    {14, "metadata_props"}, {20, "training_info"}, {25, "functions"},    {26, "configuration"},
-    {0, NULL}};
+static const ei_pb_name k_model_names[] = {{1, "ir_version"},
+                                           {2, "producer_name"},
+                                           {3, "producer_version"},
+                                           {4, "domain"},
+                                           {5, "model_version"},
+                                           {6, "doc_string"},
+                                           {7, "graph"},
+                                           {8, "opset_import"},
+                                           {14, "metadata_props"},
+                                           {20, "training_info"},
+                                           {25, "functions"},
+                                           {26, "configuration"},
+                                           {0, NULL}};
 
 typedef struct ei_model_b {
     ei_onnx_model * o;
@@ -872,9 +859,7 @@ static ei_status * ei_model_field(ei_pb_msg * m, void * obj) {
         o->has_graph = 1;
         return ei_msg_child(m, -1, ei_graph_parse, &o->graph);
     }
-    case 8:
-        return ei_msg_push_child(m, &b->opsets, sizeof(ei_onnx_opset), EI_ONNX_MAX_COUNT,
-                                 ei_opset_parse);
+    case 8: return ei_msg_push_child(m, &b->opsets, sizeof(ei_onnx_opset), EI_ONNX_MAX_COUNT, ei_opset_parse);
     case 25: return ei_msg_count(m, &o->n_functions);
     default: return ei_msg_skip(m);
     }
@@ -882,27 +867,25 @@ static ei_status * ei_model_field(ei_pb_msg * m, void * obj) {
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
-static ei_status * ei_parse_root(const uint8_t * data, size_t size, const char * root,
-                                 ei_pb_fn parse, void * obj) {
+static ei_status * ei_parse_root(const uint8_t * data, size_t size, const char * root, ei_pb_fn parse, void * obj) {
     ei_pb_ctx c = {.base = data, .root = root};
     ei_pb_msg m = {.c = &c, .r = ei_pb_reader_make(data, size)};
-    c.base      = m.r.p;
+    c.base = m.r.p;
     return parse(&m, obj);
 }
 
 static ei_status * ei_model_parse(ei_pb_msg * m, void * obj) {
-    ei_model_b  b  = {.o = obj};
+    ei_model_b  b = {.o = obj};
     ei_status * st = ei_msg_each(m, k_model_names, ei_model_field, &b);
-    b.o->opsets    = b.opsets.data;
-    b.o->n_opsets  = (int32_t)b.opsets.n;
+    b.o->opsets = b.opsets.data;
+    b.o->n_opsets = (int32_t)b.opsets.n;
     return st;
 }
 
 ei_status * ei_onnx_parse_model(const uint8_t * data, size_t size, ei_onnx_model ** out) {
     if (!out) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_model: out is NULL");
     *out = NULL;
-    if (!data && size)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_model: data is NULL");
+    if (!data && size) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_model: data is NULL");
     ei_onnx_model * m = calloc(1, sizeof *m);
     if (!m) return ei_status_oom();
     ei_status * st = ei_parse_root(data, size, "model", ei_model_parse, m);
@@ -917,8 +900,7 @@ ei_status * ei_onnx_parse_model(const uint8_t * data, size_t size, ei_onnx_model
 ei_status * ei_onnx_parse_tensor(const uint8_t * data, size_t size, ei_onnx_tensor ** out) {
     if (!out) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_tensor: out is NULL");
     *out = NULL;
-    if (!data && size)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_tensor: data is NULL");
+    if (!data && size) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_onnx_parse_tensor: data is NULL");
     ei_onnx_tensor * t = calloc(1, sizeof *t);
     if (!t) return ei_status_oom();
     ei_status * st = ei_parse_root(data, size, "tensor", ei_tensor_parse, t);

@@ -10,9 +10,9 @@
 #include "core/status.h"
 
 typedef struct mapped_file {
-    char *   path;
-    void *   base;
-    size_t   size;
+    char * path;
+    void * base;
+    size_t size;
 } mapped_file;
 
 struct ei_mapped_files {
@@ -57,10 +57,13 @@ void ei_mapped_files_destroy(ei_mapped_files * mf) {
 static ei_status * check_location(const char * loc, const char * what) {
     if (!loc[0]) return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data has an empty location", what);
     if (loc[0] == '/')
-        return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data location '%s' is absolute; it must be relative to the model's folder", what, loc);
+        return ei_errorf(EI_CODE_INVALID_MODEL,
+                         "%s: external data location '%s' is absolute; it must be relative to the model's folder", what,
+                         loc);
     for (const char * p = loc; *p; p++) {
         if (p[0] == '.' && p[1] == '.' && (p == loc || p[-1] == '/') && (p[2] == '/' || p[2] == 0))
-            return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data location '%s' leaves the model's folder", what, loc);
+            return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data location '%s' leaves the model's folder", what,
+                             loc);
     }
     return NULL;
 }
@@ -150,12 +153,14 @@ static ei_status * external_bytes(const ei_onnx_tensor * t, ei_mapped_files * mf
                 return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data %.*s is not a number", what, (int)kv->key.n,
                                  (const char *)kv->key.p);
             }
-            if (ei_pb_bytes_eq(kv->key, "offset")) offset = v;
-            else length = v;
+            if (ei_pb_bytes_eq(kv->key, "offset"))
+                offset = v;
+            else
+                length = v;
         }
     }
     if (!loc) return ei_errorf(EI_CODE_INVALID_MODEL, "%s: external data without a location", what);
-    ei_status * st = check_location(loc, what);
+    ei_status *         st = check_location(loc, what);
     const mapped_file * f = NULL;
     if (!st) st = map_file(mf, loc, what, &f);
     if (st) {
@@ -202,8 +207,10 @@ static ei_status * convert_typed(const ei_onnx_tensor * t, ei_tensor * out, cons
     case EI_DTYPE_U64:
         if (t->n_uint64_data != n) return typed_count_error(what, "uint64_data", t->n_uint64_data, n);
         for (int64_t i = 0; i < n; i++) {
-            if (out->dtype == EI_DTYPE_U32) ((uint32_t *)d)[i] = (uint32_t)t->uint64_data[i];
-            else ((uint64_t *)d)[i] = t->uint64_data[i];
+            if (out->dtype == EI_DTYPE_U32)
+                ((uint32_t *)d)[i] = (uint32_t)t->uint64_data[i];
+            else
+                ((uint64_t *)d)[i] = t->uint64_data[i];
         }
         return NULL;
     default: break;
@@ -231,16 +238,17 @@ ei_status * ei_onnx_tensor_convert(const ei_onnx_tensor * t, bool borrow, ei_map
     *out = NULL;
     ei_dtype dt = ei_dtype_from_onnx(t->data_type);
     if (dt == EI_DTYPE_UNDEFINED) {
-        if (t->data_type == 8)
-            return ei_errorf(EI_CODE_UNSUPPORTED, "%s: string tensors are not supported", what);
-        return ei_errorf(EI_CODE_UNSUPPORTED, "%s: data type %d is not supported (supported: float32, float16, "
-                         "bfloat16, float64, int8..int64, uint8..uint64, bool)", what, (int)t->data_type);
+        if (t->data_type == 8) return ei_errorf(EI_CODE_UNSUPPORTED, "%s: string tensors are not supported", what);
+        return ei_errorf(EI_CODE_UNSUPPORTED,
+                         "%s: data type %d is not supported (supported: float32, float16, "
+                         "bfloat16, float64, int8..int64, uint8..uint64, bool)",
+                         what, (int)t->data_type);
     }
     if (t->n_dims > EI_MAX_RANK)
         return ei_errorf(EI_CODE_UNSUPPORTED, "%s: rank %d exceeds the maximum of %d", what, t->n_dims, EI_MAX_RANK);
     if (t->has_segment) return ei_errorf(EI_CODE_UNSUPPORTED, "%s: segmented tensors are not supported", what);
-    ei_shape shape = ei_shape_make(t->n_dims, t->dims);
-    size_t   nbytes;
+    ei_shape    shape = ei_shape_make(t->n_dims, t->dims);
+    size_t      nbytes;
     ei_status * st = ei_shape_nbytes_checked(&shape, dt, (size_t)1 << 40, &nbytes);
     if (st) return ei_status_wrapf(st, "%s", what);
     const uint8_t * raw = NULL;

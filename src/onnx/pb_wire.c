@@ -17,7 +17,7 @@ ei_pb_reader ei_pb_reader_make(const uint8_t * p, size_t n) {
 size_t ei_pb_left(const ei_pb_reader * r) { return (size_t)(r->end - r->p); }
 
 ei_pb_err ei_pb_read_varint(ei_pb_reader * r, uint64_t * out) {
-    const uint8_t * p    = r->p;
+    const uint8_t * p = r->p;
     size_t          left = ei_pb_left(r);
     if (left && p[0] < 0x80) { /* most tags, lengths and small ints */
         *out = p[0];
@@ -25,7 +25,7 @@ ei_pb_err ei_pb_read_varint(ei_pb_reader * r, uint64_t * out) {
         return EI_PB_OK;
     }
     size_t   max = left < EI_PB_MAX_VARINT_BYTES ? left : EI_PB_MAX_VARINT_BYTES;
-    uint64_t v   = 0;
+    uint64_t v = 0;
     for (size_t i = 0; i < max; i++) {
         uint8_t b = p[i];
         /* The 10th byte holds bit 63 only: anything more would be silently dropped. */
@@ -44,9 +44,7 @@ uint32_t ei_pb_load32(const uint8_t * p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint64_t ei_pb_load64(const uint8_t * p) {
-    return (uint64_t)ei_pb_load32(p) | (uint64_t)ei_pb_load32(p + 4) << 32;
-}
+uint64_t ei_pb_load64(const uint8_t * p) { return (uint64_t)ei_pb_load32(p) | (uint64_t)ei_pb_load32(p + 4) << 32; }
 
 ei_pb_err ei_pb_read_fixed32(ei_pb_reader * r, uint32_t * out) {
     if (ei_pb_left(r) < 4) return EI_PB_ERR_TRUNCATED;
@@ -67,8 +65,8 @@ ei_pb_err ei_pb_read_tag(ei_pb_reader * r, ei_pb_field * f) {
     ei_pb_err e = ei_pb_read_varint(r, &tag);
     if (e) return e;
     f->number = 0;
-    f->wire   = (uint32_t)(tag & 7);
-    f->u      = tag >> 3;
+    f->wire = (uint32_t)(tag & 7);
+    f->u = tag >> 3;
     if (f->u > EI_PB_MAX_FIELD_NUMBER) return EI_PB_ERR_FIELD_RANGE;
     f->number = (uint32_t)f->u;
     return f->number ? EI_PB_OK : EI_PB_ERR_FIELD_ZERO;
@@ -79,15 +77,15 @@ static ei_pb_err ei_pb_read_len(ei_pb_reader * r, ei_pb_field * f) {
     if (e) return e;
     if (f->u > ei_pb_left(r)) return EI_PB_ERR_LENGTH;
     f->data = r->p;
-    f->len  = (size_t)f->u;
+    f->len = (size_t)f->u;
     r->p += f->len;
     return EI_PB_OK;
 }
 
 ei_pb_err ei_pb_read_value(ei_pb_reader * r, ei_pb_field * f) {
-    f->u    = 0;
+    f->u = 0;
     f->data = NULL;
-    f->len  = 0;
+    f->len = 0;
     switch (f->wire) {
     case EI_PB_WIRE_VARINT: return ei_pb_read_varint(r, &f->u);
     case EI_PB_WIRE_FIXED64: return ei_pb_read_fixed64(r, &f->u);
@@ -95,7 +93,7 @@ ei_pb_err ei_pb_read_value(ei_pb_reader * r, ei_pb_field * f) {
     case EI_PB_WIRE_FIXED32: {
         uint32_t  v = 0;
         ei_pb_err e = ei_pb_read_fixed32(r, &v);
-        f->u        = v;
+        f->u = v;
         return e;
     }
     case EI_PB_WIRE_SGROUP:
@@ -111,13 +109,10 @@ ei_pb_err ei_pb_count_varints(const uint8_t * p, size_t n, size_t * count) {
     return n && p[n - 1] >= 0x80 ? EI_PB_ERR_TRUNCATED : EI_PB_OK;
 }
 
-void ei_pb_strerror(ei_pb_err err, const ei_pb_reader * r, const ei_pb_field * f, char * buf,
-                    size_t cap) {
+void ei_pb_strerror(ei_pb_err err, const ei_pb_reader * r, const ei_pb_field * f, char * buf, size_t cap) {
     switch (err) {
     case EI_PB_OK: snprintf(buf, cap, "no error"); break;
-    case EI_PB_ERR_TRUNCATED:
-        snprintf(buf, cap, "value truncated: only %zu bytes left", ei_pb_left(r));
-        break;
+    case EI_PB_ERR_TRUNCATED: snprintf(buf, cap, "value truncated: only %zu bytes left", ei_pb_left(r)); break;
     case EI_PB_ERR_VARINT: snprintf(buf, cap, "varint longer than 10 bytes or 64 bits"); break;
     case EI_PB_ERR_LENGTH:
         snprintf(buf, cap, "length %" PRIu64 " exceeds the %zu bytes left", f->u, ei_pb_left(r));

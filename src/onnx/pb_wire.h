@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 typedef enum ei_pb_wire_type {
-    EI_PB_WIRE_VARINT  = 0,
+    EI_PB_WIRE_VARINT = 0,
     EI_PB_WIRE_FIXED64 = 1,
-    EI_PB_WIRE_LEN     = 2,
-    EI_PB_WIRE_SGROUP  = 3, /* deprecated groups: refused */
-    EI_PB_WIRE_EGROUP  = 4,
+    EI_PB_WIRE_LEN = 2,
+    EI_PB_WIRE_SGROUP = 3, /* deprecated groups: refused */
+    EI_PB_WIRE_EGROUP = 4,
     EI_PB_WIRE_FIXED32 = 5,
 } ei_pb_wire_type;
 
@@ -69,7 +69,6 @@ uint64_t ei_pb_load64(const uint8_t * p);
 
 /* Describes err in words ("length 4000 exceeds the 12 bytes left"), given the reader and field
  * of the read that failed. Always NUL-terminates buf (cap > 0). */
-void ei_pb_strerror(ei_pb_err err, const ei_pb_reader * r, const ei_pb_field * f, char * buf,
-                    size_t cap);
+void ei_pb_strerror(ei_pb_err err, const ei_pb_reader * r, const ei_pb_field * f, char * buf, size_t cap);
 
 #endif

@@ -15,35 +15,33 @@ typedef struct act_params {
 /* Sigmoid never evaluates exp of a large positive number, so it neither overflows nor loses the
  * small tail: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise, written with one e = exp(-|x|) and a
  * select so the loop has no data-dependent branch. Softplus likewise avoids exp overflow. */
-#define EW_ACT_FLOAT(E, T, SUF)                                                                          \
-    EW_UNARY(relu_##E, T, x < 0 ? (T)0 : x)                                                              \
-    EW_UNARY_P(sigmoid_##E, T, T, void, (void)0, (x >= 0 ? (T)1 : exp##SUF(-fabs##SUF(x))) /             \
-                                                     ((T)1 + exp##SUF(-fabs##SUF(x))))                   \
-    EW_UNARY(hardswish_##E, T, x * (x / (T)6 + (T)0.5 < 0 ? (T)0 : x / (T)6 + (T)0.5 > 1 ? (T)1           \
-                                                                 : x / (T)6 + (T)0.5))                   \
-    EW_UNARY(softplus_##E, T, x > 0 ? x + log1p##SUF(exp##SUF(-x)) : log1p##SUF(exp##SUF(x)))            \
-    EW_UNARY(softsign_##E, T, x / ((T)1 + fabs##SUF(x)))                                                 \
-    EW_UNARY(mish_##E, T, x * tanh##SUF(x > 0 ? x + log1p##SUF(exp##SUF(-x)) : log1p##SUF(exp##SUF(x)))) \
-    EW_UNARY_P(leaky_##E, T, T, act_params, const T alpha = (T)p->alpha, x >= 0 ? x : alpha * x)         \
-    EW_UNARY_P(hardsigmoid_##E, T, T, act_params, const T alpha = (T)p->alpha; const T beta = (T)p->beta, \
-               alpha * x + beta < 0 ? (T)0 : alpha * x + beta > 1 ? (T)1 : alpha * x + beta)              \
-    EW_UNARY_P(elu_##E, T, T, act_params, const T alpha = (T)p->alpha, x >= 0 ? x : alpha * expm1##SUF(x)) \
-    EW_UNARY_P(selu_##E, T, T, act_params, const T alpha = (T)p->alpha; const T gamma = (T)p->gamma,      \
-               x > 0 ? gamma * x : gamma * (alpha * exp##SUF(x) - alpha))                                \
-    EW_UNARY_P(celu_##E, T, T, act_params, const T alpha = (T)p->alpha,                                  \
-               x > 0 ? x : alpha * expm1##SUF(x / alpha))                                                \
-    EW_UNARY_P(thrrelu_##E, T, T, act_params, const T alpha = (T)p->alpha, x > alpha ? x : (T)0)          \
-    EW_UNARY_P(gelu_##E, T, T, act_params, (void)0,                                                      \
-               p->tanh_approx                                                                            \
-                   ? (T)0.5 * x *                                                                        \
-                         ((T)1 + tanh##SUF((T)0.7978845608028654 * (x + (T)0.044715 * x * x * x)))      \
-                   : (T)0.5 * x * ((T)1 + erf##SUF(x * (T)0.70710678118654752440)))                      \
+#define EW_ACT_FLOAT(E, T, SUF)                                                                                        \
+    EW_UNARY(relu_##E, T, x < 0 ? (T)0 : x)                                                                            \
+    EW_UNARY_P(sigmoid_##E, T, T, void, (void)0,                                                                       \
+               (x >= 0 ? (T)1 : exp##SUF(-fabs##SUF(x))) / ((T)1 + exp##SUF(-fabs##SUF(x))))                           \
+    EW_UNARY(hardswish_##E, T, x *(x / (T)6 + (T)0.5 < 0 ? (T)0 : x / (T)6 + (T)0.5 > 1 ? (T)1 : x / (T)6 + (T)0.5))   \
+    EW_UNARY(softplus_##E, T, x > 0 ? x + log1p##SUF(exp##SUF(-x)) : log1p##SUF(exp##SUF(x)))                          \
+    EW_UNARY(softsign_##E, T, x / ((T)1 + fabs##SUF(x)))                                                               \
+    EW_UNARY(mish_##E, T, x * tanh##SUF(x > 0 ? x + log1p##SUF(exp##SUF(-x)) : log1p##SUF(exp##SUF(x))))               \
+    EW_UNARY_P(leaky_##E, T, T, act_params, const T alpha = (T)p->alpha, x >= 0 ? x : alpha * x)                       \
+    EW_UNARY_P(hardsigmoid_##E, T, T, act_params, const T alpha = (T)p->alpha;                                         \
+               const T beta = (T)p->beta, alpha * x + beta < 0   ? (T)0                                                \
+                                          : alpha * x + beta > 1 ? (T)1                                                \
+                                                                 : alpha * x + beta)                                   \
+    EW_UNARY_P(elu_##E, T, T, act_params, const T alpha = (T)p->alpha, x >= 0 ? x : alpha * expm1##SUF(x))             \
+    EW_UNARY_P(selu_##E, T, T, act_params, const T alpha = (T)p->alpha;                                                \
+               const T gamma = (T)p->gamma, x > 0 ? gamma * x : gamma * (alpha * exp##SUF(x) - alpha))                 \
+    EW_UNARY_P(celu_##E, T, T, act_params, const T alpha = (T)p->alpha, x > 0 ? x : alpha * expm1##SUF(x / alpha))     \
+    EW_UNARY_P(thrrelu_##E, T, T, act_params, const T alpha = (T)p->alpha, x > alpha ? x : (T)0)                       \
+    EW_UNARY_P(gelu_##E, T, T, act_params, (void)0,                                                                    \
+               p->tanh_approx ? (T)0.5 * x *((T)1 + tanh##SUF((T)0.7978845608028654 * (x + (T)0.044715 * x * x * x)))  \
+                              : (T)0.5 * x * ((T)1 + erf##SUF(x * (T)0.70710678118654752440)))                         \
     EW_BINARY(prelu_##E, T, T, x < 0 ? y * x : x)
 EW_ACT_FLOAT(F32, float, f)
 EW_ACT_FLOAT(F64, double, )
 
-#define EW_ACT_INT(E, T, UW, S)                                    \
-    EW_UNARY(relu_##E, T, x < 0 ? (T)0 : x)                        \
+#define EW_ACT_INT(E, T, UW, S)                                                                                        \
+    EW_UNARY(relu_##E, T, x < 0 ? (T)0 : x)                                                                            \
     EW_BINARY(prelu_##E, T, T, x < 0 ? (T)((UW)y * (UW)x) : x)
 EW_SINT_TYPES(EW_ACT_INT)
 /* PRelu-16 also lists unsigned 32/64-bit types, for which it is the identity. */
@@ -78,22 +76,29 @@ static ei_status * act_import(ei_node * n, float alpha, float beta, float gamma)
 }
 
 /* SYM, ONNX name, kernels, grain, import expression (NULL for none). */
-#define EW_ACT_OP(SYM, ONNX, TABLE, GRAIN, IMPORT)                                                      \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                       \
-        return ei_ew_unary_infer(g, n, TABLE, EI_DTYPE_UNDEFINED);                                    \
-    }                                                                                                 \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in,                  \
-                                 ei_tensor * const * out, const ei_exec * ex) {                       \
-        return ei_ew_unary_run(in, out[0], ex, TABLE, node->params, GRAIN);                           \
-    }                                                                                                 \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX, .in_min = 1, .in_max = 1, .out_min = 1,          \
-                                       .out_max = 1, .import = IMPORT, .infer = SYM##_infer,          \
+#define EW_ACT_OP(SYM, ONNX, TABLE, GRAIN, IMPORT)                                                                     \
+    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                                        \
+        return ei_ew_unary_infer(g, n, TABLE, EI_DTYPE_UNDEFINED);                                                     \
+    }                                                                                                                  \
+    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
+                                 const ei_exec * ex) {                                                                 \
+        return ei_ew_unary_run(in, out[0], ex, TABLE, node->params, GRAIN);                                            \
+    }                                                                                                                  \
+    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
+                                       .in_min = 1,                                                                    \
+                                       .in_max = 1,                                                                    \
+                                       .out_min = 1,                                                                   \
+                                       .out_max = 1,                                                                   \
+                                       .import = IMPORT,                                                               \
+                                       .infer = SYM##_infer,                                                           \
                                        .run = SYM##_run};
 
 static ei_status * leaky_import(ei_node * n) { return act_import(n, 0.01f, 0, 0); }
 static ei_status * hardsigmoid_import(ei_node * n) { return act_import(n, 0.2f, 0.5f, 0); }
 static ei_status * elu_import(ei_node * n) { return act_import(n, 1.0f, 0, 0); }
-static ei_status * selu_import(ei_node * n) { return act_import(n, 1.67326319217681884765625f, 0, 1.05070102214813232421875f); }
+static ei_status * selu_import(ei_node * n) {
+    return act_import(n, 1.67326319217681884765625f, 0, 1.05070102214813232421875f);
+}
 static ei_status * celu_import(ei_node * n) {
     EI_TRY(act_import(n, 1.0f, 0, 0));
     if (((act_params *)n->params)->alpha == 0)
@@ -147,5 +152,5 @@ static ei_status * prelu_run(const ei_node * node, const ei_tensor * const * in,
     return ei_ew_binary_run(in, out[0], ex, k_prelu, NULL, EI_EW_GRAIN_CHEAP);
 }
 
-const ei_op_def ei_op_def_PRELU = {.name = "PRelu", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1,
-                                   .infer = prelu_infer, .run = prelu_run};
+const ei_op_def ei_op_def_PRELU = {
+    .name = "PRelu", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1, .infer = prelu_infer, .run = prelu_run};

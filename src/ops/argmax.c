@@ -48,8 +48,10 @@ static ei_status * arg_infer(ei_graph * g, ei_node * node) {
     }
     ei_shape out = {0};
     for (int32_t d = 0; d < x->shape.rank; d++) {
-        if (d != axis) out.dim[out.rank++] = x->shape.dim[d];
-        else if (p->keepdims) out.dim[out.rank++] = 1;
+        if (d != axis)
+            out.dim[out.rank++] = x->shape.dim[d];
+        else if (p->keepdims)
+            out.dim[out.rank++] = 1;
     }
     ei_op_set_output(g, node, 0, EI_DTYPE_I64, &out);
     return NULL;
@@ -69,42 +71,42 @@ typedef struct arg_job {
  * columns of one outer index, so that a single outer index (argmax over channels) still spreads
  * over the pool. */
 #define ARG_TAKE(v, b) (mx ? (last ? (v) >= (b) : (v) > (b)) : (last ? (v) <= (b) : (v) < (b)))
-#define ARG_KERNEL(NAME, T)                                                                      \
-    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                       \
-        const arg_job * j = ctx;                                                                 \
-        const int64_t   n = j->n, inner = j->inner;                                              \
-        const bool      mx = j->is_max, last = j->last;                                          \
-        for (int64_t t = t0; t < t1; t++) {                                                      \
-            if (inner == 1) {                                                                    \
-                const T * x = (const T *)j->x + t * n;                                           \
-                T         best = x[0];                                                           \
-                int64_t   bi = 0;                                                                \
-                for (int64_t i = 1; i < n; i++) {                                                \
-                    if (ARG_TAKE(x[i], best)) {                                                  \
-                        best = x[i];                                                             \
-                        bi = i;                                                                  \
-                    }                                                                            \
-                }                                                                                \
-                j->y[t] = bi;                                                                    \
-                continue;                                                                        \
-            }                                                                                    \
-            int64_t   o = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;                    \
-            int64_t   w = inner - c0 < j->chunk ? inner - c0 : j->chunk;                         \
-            const T * x = (const T *)j->x + o * n * inner + c0;                                  \
-            int64_t * y = j->y + o * inner + c0;                                                 \
-            T *       best = (T *)j->scratch + o * inner + c0;                                   \
-            memcpy(best, x, (size_t)w * sizeof(T));                                              \
-            for (int64_t c = 0; c < w; c++) y[c] = 0;                                            \
-            for (int64_t i = 1; i < n; i++) {                                                    \
-                const T * row = x + i * inner;                                                   \
-                for (int64_t c = 0; c < w; c++) {                                                \
-                    if (ARG_TAKE(row[c], best[c])) {                                             \
-                        best[c] = row[c];                                                        \
-                        y[c] = i;                                                                \
-                    }                                                                            \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+#define ARG_KERNEL(NAME, T)                                                                                            \
+    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                                             \
+        const arg_job * j = ctx;                                                                                       \
+        const int64_t   n = j->n, inner = j->inner;                                                                    \
+        const bool      mx = j->is_max, last = j->last;                                                                \
+        for (int64_t t = t0; t < t1; t++) {                                                                            \
+            if (inner == 1) {                                                                                          \
+                const T * x = (const T *)j->x + t * n;                                                                 \
+                T         best = x[0];                                                                                 \
+                int64_t   bi = 0;                                                                                      \
+                for (int64_t i = 1; i < n; i++) {                                                                      \
+                    if (ARG_TAKE(x[i], best)) {                                                                        \
+                        best = x[i];                                                                                   \
+                        bi = i;                                                                                        \
+                    }                                                                                                  \
+                }                                                                                                      \
+                j->y[t] = bi;                                                                                          \
+                continue;                                                                                              \
+            }                                                                                                          \
+            int64_t   o = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;                                          \
+            int64_t   w = inner - c0 < j->chunk ? inner - c0 : j->chunk;                                               \
+            const T * x = (const T *)j->x + o * n * inner + c0;                                                        \
+            int64_t * y = j->y + o * inner + c0;                                                                       \
+            T *       best = (T *)j->scratch + o * inner + c0;                                                         \
+            memcpy(best, x, (size_t)w * sizeof(T));                                                                    \
+            for (int64_t c = 0; c < w; c++) y[c] = 0;                                                                  \
+            for (int64_t i = 1; i < n; i++) {                                                                          \
+                const T * row = x + i * inner;                                                                         \
+                for (int64_t c = 0; c < w; c++) {                                                                      \
+                    if (ARG_TAKE(row[c], best[c])) {                                                                   \
+                        best[c] = row[c];                                                                              \
+                        y[c] = i;                                                                                      \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
     }
 
 ARG_KERNEL(arg_f32, float)
@@ -119,8 +121,8 @@ static ei_status * arg_run(const ei_node * node, const ei_tensor * const * in, e
     const ei_shape *   s = &in[0]->shape;
     int32_t            axis;
     EI_TRY(ei_op_axis(node, p->axis, s->rank, &axis));
-    arg_job j = {.x = in[0]->data, .y = out[0]->data, .n = s->dim[axis], .inner = 1, .last = p->last,
-                 .is_max = p->is_max};
+    arg_job j = {
+        .x = in[0]->data, .y = out[0]->data, .n = s->dim[axis], .inner = 1, .last = p->last, .is_max = p->is_max};
     int64_t outer = 1;
     for (int32_t d = 0; d < axis; d++) outer *= s->dim[d];
     for (int32_t d = axis + 1; d < s->rank; d++) j.inner *= s->dim[d];

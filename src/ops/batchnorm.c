@@ -59,8 +59,9 @@ static ei_status * bn_infer(ei_graph * g, ei_node * node) {
     for (int32_t k = 1; k < 5; k++) {
         const ei_value * v = ei_node_input(g, node, k);
         if (v->shape.rank != 1 || v->shape.dim[0] != c)
-            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input %s has shape %s; expected [%lld] for %lld channels",
-                                  names[k], ei_shape_format(&v->shape, buf, sizeof buf), (long long)c, (long long)c);
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                                  "input %s has shape %s; expected [%lld] for %lld channels", names[k],
+                                  ei_shape_format(&v->shape, buf, sizeof buf), (long long)c, (long long)c);
     }
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &x->shape);
     ei_shape cs = ei_shape_make(1, &c);
@@ -71,8 +72,8 @@ static ei_status * bn_infer(ei_graph * g, ei_node * node) {
 
 /* Batch mean and population variance per channel, accumulated in double so that large batches
  * do not lose precision; then the running statistics update of the ONNX spec. */
-static void bn_batch_stats(const ei_tensor * x, const bn_params * p, const float * run_mean,
-                                  const float * run_var, float * mean, float * var, ei_tensor * const * out) {
+static void bn_batch_stats(const ei_tensor * x, const bn_params * p, const float * run_mean, const float * run_var,
+                           float * mean, float * var, ei_tensor * const * out) {
     int64_t n = x->shape.dim[0], c = x->shape.dim[1], plane = 1;
     for (int32_t d = 2; d < x->shape.rank; d++) plane *= x->shape.dim[d];
     const float * xd = x->data;
@@ -120,8 +121,8 @@ static ei_status * bn_run(const ei_node * node, const ei_tensor * const * in, ei
     const ei_tensor * X = in[0];
     int64_t           plane = 1;
     for (int32_t d = 2; d < X->shape.rank; d++) plane *= X->shape.dim[d];
-    const float * mean = in[3]->data, *var = in[4]->data;
-    float *       stats = NULL;
+    const float *mean = in[3]->data, *var = in[4]->data;
+    float *      stats = NULL;
     if (p->training) {
         stats = malloc(2 * (size_t)X->shape.dim[1] * sizeof(float) + 1);
         if (!stats) return ei_status_oom();
@@ -130,7 +131,8 @@ static ei_status * bn_run(const ei_node * node, const ei_tensor * const * in, ei
         var = stats + X->shape.dim[1];
     }
     bn_job j = {X->data, in[1]->data, in[2]->data, mean, var, out[0]->data, p->epsilon, X->shape.dim[1], plane};
-    ei_parallel_for(ex->pool, X->shape.dim[0] * X->shape.dim[1], plane >= 32768 ? 1 : 1 + 32768 / (plane + 1), bn_planes, &j);
+    ei_parallel_for(ex->pool, X->shape.dim[0] * X->shape.dim[1], plane >= 32768 ? 1 : 1 + 32768 / (plane + 1),
+                    bn_planes, &j);
     free(stats);
     return NULL;
 }

@@ -13,83 +13,80 @@ typedef struct ew_err_param {
 } ew_err_param;
 
 /* ---- Add, Sub, Mul ---- */
-#define EW_ARITH_INT(E, T, UW, S)                                        \
-    EW_BINARY(add_##E, T, T, (T)((UW)x + (UW)y))                         \
-    EW_BINARY(sub_##E, T, T, (T)((UW)x - (UW)y))                         \
+#define EW_ARITH_INT(E, T, UW, S)                                                                                      \
+    EW_BINARY(add_##E, T, T, (T)((UW)x + (UW)y))                                                                       \
+    EW_BINARY(sub_##E, T, T, (T)((UW)x - (UW)y))                                                                       \
     EW_BINARY(mul_##E, T, T, (T)((UW)x * (UW)y))
-#define EW_ARITH_FLOAT(E, T)              \
-    EW_BINARY(add_##E, T, T, x + y)       \
-    EW_BINARY(sub_##E, T, T, x - y)       \
-    EW_BINARY(mul_##E, T, T, x * y)       \
+#define EW_ARITH_FLOAT(E, T)                                                                                           \
+    EW_BINARY(add_##E, T, T, x + y)                                                                                    \
+    EW_BINARY(sub_##E, T, T, x - y)                                                                                    \
+    EW_BINARY(mul_##E, T, T, x * y)                                                                                    \
     EW_BINARY(div_##E, T, T, x / y)
 EW_INT_TYPES(EW_ARITH_INT)
 EW_FLOAT_TYPES(EW_ARITH_FLOAT)
 
 /* ---- integer Div and Mod: per-element zero checks, so one plain loop with strides ---- */
-#define EW_DIVMOD_INT(E, T, UW, S)                                                                 \
-    static void div_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n,         \
-                        const void * prm) {                                                        \
-        const ew_err_param * p = prm;                                                              \
-        T *                  o = o_;                                                               \
-        const T *            a = in[0];                                                            \
-        const T *            b = in[1];                                                            \
-        const int64_t        sa = st[0], sb = st[1];                                               \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            const T x = a[i * sa], y = b[i * sb];                                                  \
-            if (y == 0) {                                                                          \
-                ei_ew_raise(p->err);                                                               \
-                o[i] = 0;                                                                          \
-            } else if ((S) && y == (T)-1) { /* INT_MIN / -1 overflows */                           \
-                o[i] = (T)(0u - (UW)x);                                                            \
-            } else {                                                                               \
-                o[i] = (T)(x / y);                                                                 \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-    static void mod_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n,         \
-                        const void * prm) {                                                        \
-        const ew_err_param * p = prm;                                                              \
-        T *                  o = o_;                                                               \
-        const T *            a = in[0];                                                            \
-        const T *            b = in[1];                                                            \
-        const int64_t        sa = st[0], sb = st[1];                                               \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            const T x = a[i * sa], y = b[i * sb];                                                  \
-            if (y == 0) {                                                                          \
-                ei_ew_raise(p->err);                                                               \
-                o[i] = 0;                                                                          \
-                continue;                                                                          \
-            }                                                                                      \
-            T r = ((S) && y == (T)-1) ? (T)0 : (T)(x % y);                                         \
-            /* fmod=0: the result takes the divisor's sign (Python/numpy semantics) */             \
-            if (!p->fmod && r != 0 && (EW_ISNEG_##S(r) != EW_ISNEG_##S(y))) r = (T)(r + y);                 \
-            o[i] = r;                                                                              \
-        }                                                                                          \
+#define EW_DIVMOD_INT(E, T, UW, S)                                                                                     \
+    static void div_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {         \
+        const ew_err_param * p = prm;                                                                                  \
+        T *                  o = o_;                                                                                   \
+        const T *            a = in[0];                                                                                \
+        const T *            b = in[1];                                                                                \
+        const int64_t        sa = st[0], sb = st[1];                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            const T x = a[i * sa], y = b[i * sb];                                                                      \
+            if (y == 0) {                                                                                              \
+                ei_ew_raise(p->err);                                                                                   \
+                o[i] = 0;                                                                                              \
+            } else if ((S) && y == (T)-1) { /* INT_MIN / -1 overflows */                                               \
+                o[i] = (T)(0u - (UW)x);                                                                                \
+            } else {                                                                                                   \
+                o[i] = (T)(x / y);                                                                                     \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static void mod_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {         \
+        const ew_err_param * p = prm;                                                                                  \
+        T *                  o = o_;                                                                                   \
+        const T *            a = in[0];                                                                                \
+        const T *            b = in[1];                                                                                \
+        const int64_t        sa = st[0], sb = st[1];                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            const T x = a[i * sa], y = b[i * sb];                                                                      \
+            if (y == 0) {                                                                                              \
+                ei_ew_raise(p->err);                                                                                   \
+                o[i] = 0;                                                                                              \
+                continue;                                                                                              \
+            }                                                                                                          \
+            T r = ((S) && y == (T)-1) ? (T)0 : (T)(x % y);                                                             \
+            /* fmod=0: the result takes the divisor's sign (Python/numpy semantics) */                                 \
+            if (!p->fmod && r != 0 && (EW_ISNEG_##S(r) != EW_ISNEG_##S(y))) r = (T)(r + y);                            \
+            o[i] = r;                                                                                                  \
+        }                                                                                                              \
     }
 EW_INT_TYPES(EW_DIVMOD_INT)
 
 /* Float Mod. fmod=0 is numpy's mod: fmod corrected toward the divisor's sign, zero takes the
  * divisor's sign; the spec's special cases (inf, zero divisor, NaN) fall out of fmod. */
-#define EW_MOD_FLOAT(E, T, FMOD, COPYSIGN)                                                          \
-    static void mod_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n,          \
-                        const void * prm) {                                                         \
-        const ew_err_param * p = prm;                                                               \
-        T *                  o = o_;                                                                \
-        const T *            a = in[0];                                                             \
-        const T *            b = in[1];                                                             \
-        const int64_t        sa = st[0], sb = st[1];                                                \
-        for (int64_t i = 0; i < n; i++) {                                                           \
-            const T x = a[i * sa], y = b[i * sb];                                                   \
-            T       r = FMOD(x, y);                                                                 \
-            if (!p->fmod) {                                                                         \
-                if (r != 0) {                                                                       \
-                    if ((r < 0) != (y < 0)) r += y;                                                 \
-                } else {                                                                            \
-                    r = COPYSIGN((T)0, y);                                                          \
-                }                                                                                   \
-            }                                                                                       \
-            o[i] = r;                                                                               \
-        }                                                                                           \
+#define EW_MOD_FLOAT(E, T, FMOD, COPYSIGN)                                                                             \
+    static void mod_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {         \
+        const ew_err_param * p = prm;                                                                                  \
+        T *                  o = o_;                                                                                   \
+        const T *            a = in[0];                                                                                \
+        const T *            b = in[1];                                                                                \
+        const int64_t        sa = st[0], sb = st[1];                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            const T x = a[i * sa], y = b[i * sb];                                                                      \
+            T       r = FMOD(x, y);                                                                                    \
+            if (!p->fmod) {                                                                                            \
+                if (r != 0) {                                                                                          \
+                    if ((r < 0) != (y < 0)) r += y;                                                                    \
+                } else {                                                                                               \
+                    r = COPYSIGN((T)0, y);                                                                             \
+                }                                                                                                      \
+            }                                                                                                          \
+            o[i] = r;                                                                                                  \
+        }                                                                                                              \
     }
 EW_MOD_FLOAT(F32, float, fmodf, copysignf)
 EW_MOD_FLOAT(F64, double, fmod, copysign)
@@ -102,17 +99,22 @@ static const ei_ew_table k_mod = EW_TABLE_ALL(mod);
 
 static ei_status * arith_import(ei_node * n) { return ei_ew_import_legacy_broadcast(n); }
 
-#define EW_PLAIN_OP(SYM, ONNX, TABLE)                                                                 \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                       \
-        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_UNDEFINED);                                   \
-    }                                                                                                 \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in,                  \
-                                 ei_tensor * const * out, const ei_exec * ex) {                       \
-        (void)node;                                                                                   \
-        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                      \
-    }                                                                                                 \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX, .in_min = 2, .in_max = 2, .out_min = 1,          \
-                                       .out_max = 1, .import = arith_import, .infer = SYM##_infer,    \
+#define EW_PLAIN_OP(SYM, ONNX, TABLE)                                                                                  \
+    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                                        \
+        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_UNDEFINED);                                                    \
+    }                                                                                                                  \
+    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
+                                 const ei_exec * ex) {                                                                 \
+        (void)node;                                                                                                    \
+        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                                       \
+    }                                                                                                                  \
+    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
+                                       .in_min = 2,                                                                    \
+                                       .in_max = 2,                                                                    \
+                                       .out_min = 1,                                                                   \
+                                       .out_max = 1,                                                                   \
+                                       .import = arith_import,                                                         \
+                                       .infer = SYM##_infer,                                                           \
                                        .run = SYM##_run};
 EW_PLAIN_OP(ADD, "Add", k_add)
 EW_PLAIN_OP(SUB, "Sub", k_sub)
@@ -120,8 +122,8 @@ EW_PLAIN_OP(MUL, "Mul", k_mul)
 
 static ei_status * div_infer(ei_graph * g, ei_node * n) { return ei_ew_binary_infer(g, n, k_div, EI_DTYPE_UNDEFINED); }
 
-static ei_status * checked_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out,
-                               const ei_exec * ex, const ei_ew_fn * table, int fmod) {
+static ei_status * checked_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
+                               const ei_ew_fn * table, int fmod) {
     int          err = 0;
     ew_err_param p = {&err, fmod};
     EI_TRY(ei_ew_binary_run(in, out, ex, table, &p, EI_EW_GRAIN_CHEAP));
@@ -134,8 +136,14 @@ static ei_status * div_run(const ei_node * node, const ei_tensor * const * in, e
     return checked_run(node, in, out[0], ex, k_div, 0);
 }
 
-const ei_op_def ei_op_def_DIV = {.name = "Div", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1,
-                                 .import = arith_import, .infer = div_infer, .run = div_run};
+const ei_op_def ei_op_def_DIV = {.name = "Div",
+                                 .in_min = 2,
+                                 .in_max = 2,
+                                 .out_min = 1,
+                                 .out_max = 1,
+                                 .import = arith_import,
+                                 .infer = div_infer,
+                                 .run = div_run};
 
 typedef struct mod_params {
     int fmod;
@@ -144,7 +152,8 @@ typedef struct mod_params {
 static ei_status * mod_import(ei_node * n) {
     int64_t f;
     EI_TRY(ei_attr_get_int(n, "fmod", 0, &f));
-    if (f != 0 && f != 1) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute 'fmod' must be 0 or 1, not %lld", (long long)f);
+    if (f != 0 && f != 1)
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute 'fmod' must be 0 or 1, not %lld", (long long)f);
     mod_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
     p->fmod = (int)f;
@@ -160,8 +169,14 @@ static ei_status * mod_run(const ei_node * node, const ei_tensor * const * in, e
     return checked_run(node, in, out[0], ex, k_mod, p->fmod);
 }
 
-const ei_op_def ei_op_def_MOD = {.name = "Mod", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1,
-                                 .import = mod_import, .infer = mod_infer, .run = mod_run};
+const ei_op_def ei_op_def_MOD = {.name = "Mod",
+                                 .in_min = 2,
+                                 .in_max = 2,
+                                 .out_min = 1,
+                                 .out_max = 1,
+                                 .import = mod_import,
+                                 .infer = mod_infer,
+                                 .run = mod_run};
 
 /* ---- Pow: the output has the base's dtype; the exponent may be any numeric dtype. Float bases
  * take a float exponent (float32 for float32/16/bf16, float64 for float64); integer bases take an
@@ -180,31 +195,29 @@ static inline uint64_t ipow_u64(uint64_t b, int64_t e) {
     return r;
 }
 
-#define EW_POW_INT(E, T, UW, S)                                                                      \
-    static void pow_##E##_int(void * o_, const void * const * in, const uint8_t * st, int64_t n,     \
-                              const void * prm) {                                                    \
-        (void)prm;                                                                                   \
-        T *             o = o_;                                                                      \
-        const T *       a = in[0];                                                                   \
-        const int64_t * b = in[1];                                                                   \
-        const int64_t   sa = st[0], sb = st[1];                                                      \
-        for (int64_t i = 0; i < n; i++) {                                                            \
-            const T       x = a[i * sa];                                                             \
-            const int64_t y = b[i * sb];                                                             \
-            if (y >= 0)                                                                              \
-                o[i] = (T)ipow_u64((uint64_t)x, y);                                                  \
-            else /* truncation of 1/x^|y| */                                                         \
-                o[i] = x == 1 ? (T)1 : ((S) && x == (T)-1) ? (T)((y & 1) ? (T)-1 : (T)1) : (T)0;     \
-        }                                                                                            \
-    }                                                                                                \
-    static void pow_##E##_flt(void * o_, const void * const * in, const uint8_t * st, int64_t n,     \
-                              const void * prm) {                                                    \
-        (void)prm;                                                                                   \
-        T *            o = o_;                                                                       \
-        const T *      a = in[0];                                                                    \
-        const double * b = in[1];                                                                    \
-        const int64_t  sa = st[0], sb = st[1];                                                       \
-        for (int64_t i = 0; i < n; i++) o[i] = ew_sat_##E(pow((double)a[i * sa], b[i * sb]));       \
+#define EW_POW_INT(E, T, UW, S)                                                                                        \
+    static void pow_##E##_int(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {   \
+        (void)prm;                                                                                                     \
+        T *             o = o_;                                                                                        \
+        const T *       a = in[0];                                                                                     \
+        const int64_t * b = in[1];                                                                                     \
+        const int64_t   sa = st[0], sb = st[1];                                                                        \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            const T       x = a[i * sa];                                                                               \
+            const int64_t y = b[i * sb];                                                                               \
+            if (y >= 0)                                                                                                \
+                o[i] = (T)ipow_u64((uint64_t)x, y);                                                                    \
+            else /* truncation of 1/x^|y| */                                                                           \
+                o[i] = x == 1 ? (T)1 : ((S) && x == (T)-1) ? (T)((y & 1) ? (T)-1 : (T)1) : (T)0;                       \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static void pow_##E##_flt(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {   \
+        (void)prm;                                                                                                     \
+        T *            o = o_;                                                                                         \
+        const T *      a = in[0];                                                                                      \
+        const double * b = in[1];                                                                                      \
+        const int64_t  sa = st[0], sb = st[1];                                                                         \
+        for (int64_t i = 0; i < n; i++) o[i] = ew_sat_##E(pow((double)a[i * sa], b[i * sb]));                          \
     }
 EW_INT_TYPES(EW_POW_INT)
 
@@ -235,7 +248,7 @@ static ei_status * pow_infer(ei_graph * g, ei_node * n) {
 static ei_status * pow_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                            const ei_exec * ex) {
     (void)node;
-    ei_dtype bdt = in[0]->dtype, edt = in[1]->dtype, want;
+    ei_dtype   bdt = in[0]->dtype, edt = in[1]->dtype, want;
     ei_ew_call c = {.n_in = 2, .in = {in[0], in[1]}, .out = out[0], .grain = EI_EW_GRAIN_MATH, .widen = true};
     if (bdt == EI_DTYPE_F64) {
         want = EI_DTYPE_F64;
@@ -262,5 +275,11 @@ static ei_status * pow_run(const ei_node * node, const ei_tensor * const * in, e
     return NULL;
 }
 
-const ei_op_def ei_op_def_POW = {.name = "Pow", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1,
-                                 .import = arith_import, .infer = pow_infer, .run = pow_run};
+const ei_op_def ei_op_def_POW = {.name = "Pow",
+                                 .in_min = 2,
+                                 .in_max = 2,
+                                 .out_min = 1,
+                                 .out_max = 1,
+                                 .import = arith_import,
+                                 .infer = pow_infer,
+                                 .run = pow_run};

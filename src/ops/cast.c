@@ -18,11 +18,11 @@
 #define LOAD_B16(x) ((double)ei_bf16_to_f32(x))
 #define LOAD_I(x)   (x)
 #define LOAD_BL(x)  ((uint8_t)((x) != 0))
-#define ISF_F   1
-#define ISF_H   1
-#define ISF_B16 1
-#define ISF_I   0
-#define ISF_BL  0
+#define ISF_F       1
+#define ISF_H       1
+#define ISF_B16     1
+#define ISF_I       0
+#define ISF_BL      0
 
 #define ST_F32(v, isf)  ((float)(v))
 #define ST_F64(v, isf)  ((double)(v))
@@ -39,30 +39,52 @@
 #define ST_BOOL(v, isf) ((uint8_t)((v) != 0))
 
 /* Two copies of the type list, so that one can be expanded inside the other. */
-#define CV_TYPES_A(X)                                                                                  \
-    X(F32, float, F) X(F64, double, F) X(F16, uint16_t, H) X(BF16, uint16_t, B16) X(I8, int8_t, I)    \
-    X(I16, int16_t, I) X(I32, int32_t, I) X(I64, int64_t, I) X(U8, uint8_t, I) X(U16, uint16_t, I)    \
-    X(U32, uint32_t, I) X(U64, uint64_t, I) X(BOOL, uint8_t, BL)
-#define CV_TYPES_B(X, ...)                                                                           \
-    X(__VA_ARGS__, F32, float) X(__VA_ARGS__, F64, double) X(__VA_ARGS__, F16, uint16_t)             \
-    X(__VA_ARGS__, BF16, uint16_t) X(__VA_ARGS__, I8, int8_t) X(__VA_ARGS__, I16, int16_t)           \
-    X(__VA_ARGS__, I32, int32_t) X(__VA_ARGS__, I64, int64_t) X(__VA_ARGS__, U8, uint8_t)            \
-    X(__VA_ARGS__, U16, uint16_t) X(__VA_ARGS__, U32, uint32_t) X(__VA_ARGS__, U64, uint64_t)        \
+// clang-format off
+#define CV_TYPES_A(X) \
+    X(F32, float, F) \
+    X(F64, double, F) \
+    X(F16, uint16_t, H) \
+    X(BF16, uint16_t, B16) \
+    X(I8, int8_t, I) \
+    X(I16, int16_t, I) \
+    X(I32, int32_t, I) \
+    X(I64, int64_t, I) \
+    X(U8, uint8_t, I) \
+    X(U16, uint16_t, I) \
+    X(U32, uint32_t, I) \
+    X(U64, uint64_t, I) \
+    X(BOOL, uint8_t, BL)
+// clang-format on
+// clang-format off
+#define CV_TYPES_B(X, ...) \
+    X(__VA_ARGS__, F32, float) \
+    X(__VA_ARGS__, F64, double) \
+    X(__VA_ARGS__, F16, uint16_t) \
+    X(__VA_ARGS__, BF16, uint16_t) \
+    X(__VA_ARGS__, I8, int8_t) \
+    X(__VA_ARGS__, I16, int16_t) \
+    X(__VA_ARGS__, I32, int32_t) \
+    X(__VA_ARGS__, I64, int64_t) \
+    X(__VA_ARGS__, U8, uint8_t) \
+    X(__VA_ARGS__, U16, uint16_t) \
+    X(__VA_ARGS__, U32, uint32_t) \
+    X(__VA_ARGS__, U64, uint64_t) \
     X(__VA_ARGS__, BOOL, uint8_t)
+// clang-format on
 
 typedef void (*cv_fn)(const void * src, void * dst, int64_t n);
 
-#define CV_CELL(SE, ST, SC, DE, DT)                                              \
-    static void cv_##SE##_##DE(const void * src, void * dst, int64_t n) {        \
-        const ST * s = src;                                                      \
-        DT *       d = dst;                                                      \
-        for (int64_t i = 0; i < n; i++) d[i] = ST_##DE(LOAD_##SC(s[i]), ISF_##SC); \
+#define CV_CELL(SE, ST, SC, DE, DT)                                                                                    \
+    static void cv_##SE##_##DE(const void * src, void * dst, int64_t n) {                                              \
+        const ST * s = src;                                                                                            \
+        DT *       d = dst;                                                                                            \
+        for (int64_t i = 0; i < n; i++) d[i] = ST_##DE(LOAD_##SC(s[i]), ISF_##SC);                                     \
     }
 #define CV_ROW(SE, ST, SC) CV_TYPES_B(CV_CELL, SE, ST, SC)
 CV_TYPES_A(CV_ROW)
 
 #define CV_TCELL(SE, DE, DT) [EI_DTYPE_##DE] = cv_##SE##_##DE,
-#define CV_TROW(SE, ST, SC) [EI_DTYPE_##SE] = {CV_TYPES_B(CV_TCELL, SE)},
+#define CV_TROW(SE, ST, SC)  [EI_DTYPE_##SE] = {CV_TYPES_B(CV_TCELL, SE)},
 static const cv_fn g_cv[EI_DTYPE_COUNT][EI_DTYPE_COUNT] = {CV_TYPES_A(CV_TROW)};
 
 void ei_ew_convert(const void * src, ei_dtype sdt, void * dst, ei_dtype ddt, int64_t n) {
@@ -151,11 +173,22 @@ static ei_status * cast_run(const ei_node * node, const ei_tensor * const * in, 
 }
 
 const ei_op_def ei_op_def_CAST = {
-    .name = "Cast", .in_min = 1, .in_max = 1, .out_min = 1, .out_max = 1,
-    .import = cast_import, .infer = cast_infer, .run = cast_run,
+    .name = "Cast",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .import = cast_import,
+    .infer = cast_infer,
+    .run = cast_run,
 };
 
 const ei_op_def ei_op_def_CAST_LIKE = {
-    .name = "CastLike", .in_min = 2, .in_max = 2, .out_min = 1, .out_max = 1,
-    .infer = castlike_infer, .run = cast_run,
+    .name = "CastLike",
+    .in_min = 2,
+    .in_max = 2,
+    .out_min = 1,
+    .out_max = 1,
+    .infer = castlike_infer,
+    .run = cast_run,
 };

@@ -25,23 +25,22 @@ typedef struct clip_bounds {
     ew_scalar lo, hi;
 } clip_bounds;
 
-#define EW_CLIP(E, T)                                                                            \
-    static void clip_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n,      \
-                         const void * prm) {                                                     \
-        const clip_bounds * p = prm;                                                             \
-        T                   lo, hi;                                                              \
-        memcpy(&lo, p->lo.b, sizeof lo);                                                           \
-        memcpy(&hi, p->hi.b, sizeof hi);                                                           \
-        const bool hl = p->has_lo, hh = p->has_hi;                                               \
-        T *        o = o_;                                                                       \
-        const T *  a = in[0];                                                                    \
-        const int64_t s = st[0];                                                                 \
-        for (int64_t i = 0; i < n; i++) {                                                        \
-            T x = a[i * s];                                                                      \
-            if (hl && x < lo) x = lo;                                                            \
-            if (hh && x > hi) x = hi;                                                            \
-            o[i] = x;                                                                            \
-        }                                                                                        \
+#define EW_CLIP(E, T)                                                                                                  \
+    static void clip_##E(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {        \
+        const clip_bounds * p = prm;                                                                                   \
+        T                   lo, hi;                                                                                    \
+        memcpy(&lo, p->lo.b, sizeof lo);                                                                               \
+        memcpy(&hi, p->hi.b, sizeof hi);                                                                               \
+        const bool    hl = p->has_lo, hh = p->has_hi;                                                                  \
+        T *           o = o_;                                                                                          \
+        const T *     a = in[0];                                                                                       \
+        const int64_t s = st[0];                                                                                       \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T x = a[i * s];                                                                                            \
+            if (hl && x < lo) x = lo;                                                                                  \
+            if (hh && x > hi) x = hi;                                                                                  \
+            o[i] = x;                                                                                                  \
+        }                                                                                                              \
     }
 #define EW_CLIP_INT(E, T, UW, S) EW_CLIP(E, T)
 EW_INT_TYPES(EW_CLIP_INT)
@@ -103,5 +102,11 @@ static ei_status * clip_run(const ei_node * node, const ei_tensor * const * in, 
     return ei_ew_unary_run(in, out[0], ex, k_clip, &b, EI_EW_GRAIN_CHEAP);
 }
 
-const ei_op_def ei_op_def_CLIP = {.name = "Clip", .in_min = 1, .in_max = 3, .out_min = 1, .out_max = 1,
-                                  .import = clip_import, .infer = clip_infer, .run = clip_run};
+const ei_op_def ei_op_def_CLIP = {.name = "Clip",
+                                  .in_min = 1,
+                                  .in_max = 3,
+                                  .out_min = 1,
+                                  .out_max = 1,
+                                  .import = clip_import,
+                                  .infer = clip_infer,
+                                  .run = clip_run};

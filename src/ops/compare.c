@@ -3,11 +3,11 @@
  * nonzero byte counts as true so that foreign bool buffers behave. */
 #include "ops/eltwise_kernels.h"
 
-#define EW_CMP(E, T)                                     \
-    EW_BINARY(eq_##E, T, uint8_t, x == y)                     \
-    EW_BINARY(lt_##E, T, uint8_t, x < y)                      \
-    EW_BINARY(gt_##E, T, uint8_t, x > y)                      \
-    EW_BINARY(le_##E, T, uint8_t, x <= y)                     \
+#define EW_CMP(E, T)                                                                                                   \
+    EW_BINARY(eq_##E, T, uint8_t, x == y)                                                                              \
+    EW_BINARY(lt_##E, T, uint8_t, x < y)                                                                               \
+    EW_BINARY(gt_##E, T, uint8_t, x > y)                                                                               \
+    EW_BINARY(le_##E, T, uint8_t, x <= y)                                                                              \
     EW_BINARY(ge_##E, T, uint8_t, x >= y)
 #define EW_CMP_INT(E, T, UW, S) EW_CMP(E, T)
 EW_INT_TYPES(EW_CMP_INT)
@@ -20,8 +20,8 @@ EW_BINARY(xor_BOOL, uint8_t, uint8_t, (x != 0) ^ (y != 0))
 EW_UNARY(not_BOOL, uint8_t, x == 0)
 
 static const ei_ew_table k_eq = {
-    [EI_DTYPE_I8] = eq_I8,   [EI_DTYPE_I16] = eq_I16, [EI_DTYPE_I32] = eq_I32, [EI_DTYPE_I64] = eq_I64,
-    [EI_DTYPE_U8] = eq_U8,   [EI_DTYPE_U16] = eq_U16, [EI_DTYPE_U32] = eq_U32, [EI_DTYPE_U64] = eq_U64,
+    [EI_DTYPE_I8] = eq_I8,   [EI_DTYPE_I16] = eq_I16, [EI_DTYPE_I32] = eq_I32,  [EI_DTYPE_I64] = eq_I64,
+    [EI_DTYPE_U8] = eq_U8,   [EI_DTYPE_U16] = eq_U16, [EI_DTYPE_U32] = eq_U32,  [EI_DTYPE_U64] = eq_U64,
     [EI_DTYPE_F32] = eq_F32, [EI_DTYPE_F64] = eq_F64, [EI_DTYPE_BOOL] = eq_BOOL};
 static const ei_ew_table k_lt = EW_TABLE_ALL(lt);
 static const ei_ew_table k_gt = EW_TABLE_ALL(gt);
@@ -34,17 +34,22 @@ static const ei_ew_table k_not = {[EI_DTYPE_BOOL] = not_BOOL};
 
 static ei_status * cmp_import(ei_node * n) { return ei_ew_import_legacy_broadcast(n); }
 
-#define EW_CMP_OP(SYM, ONNX, TABLE)                                                                   \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                       \
-        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_BOOL);                                        \
-    }                                                                                                 \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in,                  \
-                                 ei_tensor * const * out, const ei_exec * ex) {                       \
-        (void)node;                                                                                   \
-        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                      \
-    }                                                                                                 \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX, .in_min = 2, .in_max = 2, .out_min = 1,          \
-                                       .out_max = 1, .import = cmp_import, .infer = SYM##_infer,      \
+#define EW_CMP_OP(SYM, ONNX, TABLE)                                                                                    \
+    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                                        \
+        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_BOOL);                                                         \
+    }                                                                                                                  \
+    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
+                                 const ei_exec * ex) {                                                                 \
+        (void)node;                                                                                                    \
+        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                                       \
+    }                                                                                                                  \
+    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
+                                       .in_min = 2,                                                                    \
+                                       .in_max = 2,                                                                    \
+                                       .out_min = 1,                                                                   \
+                                       .out_max = 1,                                                                   \
+                                       .import = cmp_import,                                                           \
+                                       .infer = SYM##_infer,                                                           \
                                        .run = SYM##_run};
 EW_CMP_OP(EQUAL, "Equal", k_eq)
 EW_CMP_OP(LESS, "Less", k_lt)
@@ -63,5 +68,5 @@ static ei_status * not_run(const ei_node * node, const ei_tensor * const * in, e
     return ei_ew_unary_run(in, out[0], ex, k_not, NULL, EI_EW_GRAIN_CHEAP);
 }
 
-const ei_op_def ei_op_def_NOT = {.name = "Not", .in_min = 1, .in_max = 1, .out_min = 1, .out_max = 1,
-                                 .infer = not_infer, .run = not_run};
+const ei_op_def ei_op_def_NOT = {
+    .name = "Not", .in_min = 1, .in_max = 1, .out_min = 1, .out_max = 1, .infer = not_infer, .run = not_run};

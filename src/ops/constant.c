@@ -26,8 +26,8 @@ static ei_status * constant_view(const ei_node * n, const_view * v) {
         const ei_attr * a = &n->attrs[i];
         if (strncmp(a->name, "value", 5) != 0) continue;
         if (found)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attributes '%s' and '%s' both give the value",
-                                  found->name, a->name);
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attributes '%s' and '%s' both give the value", found->name,
+                                  a->name);
         found = a;
     }
     if (!found) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "no value attribute");
@@ -118,8 +118,8 @@ static ei_status * cos_infer(ei_graph * g, ei_node * n) {
         return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "output rank %d exceeds the supported %d", count, EI_MAX_RANK);
     for (int32_t i = 0; i < count; i++)
         if (dims[i] < 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "shape[%d] is %lld", i, (long long)dims[i]);
-    ei_shape s = ei_shape_make(count, dims);
-    size_t   nbytes;
+    ei_shape    s = ei_shape_make(count, dims);
+    size_t      nbytes;
     ei_status * st = ei_shape_nbytes_checked(&s, dt, (size_t)1 << 40, &nbytes);
     if (st) {
         ei_status * wrapped = ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%s", ei_status_message(st));

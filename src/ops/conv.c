@@ -155,10 +155,10 @@ typedef struct conv_run {
     const float *          w;
     const float *          b;
     float *                y;
-    float *                col;       /* slot_floats per slot */
+    float *                col; /* slot_floats per slot */
     int64_t                slot_floats;
     int64_t                n, c, m, groups, cg, mg, kprod, kdim, pin, pout, chunk, tasks, slots;
-    bool                   direct;    /* 1x1, stride 1, no pads: the input is already the column matrix */
+    bool                   direct; /* 1x1, stride 1, no pads: the input is already the column matrix */
 } conv_run;
 
 static void add_bias_rows(float * y, int64_t rows, int64_t ld, int64_t cols, const float * b) {
@@ -245,10 +245,26 @@ static ei_status * conv_depthwise(const ei_node * node, const ei_window_geom * g
                                   const float * b, float * y, int64_t n, int64_t c, int64_t m, ei_threadpool * pool) {
     /* 1-D runs as 2-D with a height of one. */
     int32_t h = g->nsp - 2;
-    dw_run  r = {x, w, b, y, c, m, m / c, h >= 0 ? g->in[h] : 1, g->in[h + 1], h >= 0 ? g->kernel[h] : 1,
-                 g->kernel[h + 1], h >= 0 ? g->stride[h] : 1, g->stride[h + 1], h >= 0 ? g->dilation[h] : 1,
-                 g->dilation[h + 1], h >= 0 ? g->pad_begin[h] : 0, g->pad_begin[h + 1], h >= 0 ? g->out[h] : 1,
-                 g->out[h + 1], NULL};
+    dw_run  r = {x,
+                 w,
+                 b,
+                 y,
+                 c,
+                 m,
+                 m / c,
+                h >= 0 ? g->in[h] : 1,
+                 g->in[h + 1],
+                h >= 0 ? g->kernel[h] : 1,
+                 g->kernel[h + 1],
+                h >= 0 ? g->stride[h] : 1,
+                 g->stride[h + 1],
+                h >= 0 ? g->dilation[h] : 1,
+                 g->dilation[h + 1],
+                h >= 0 ? g->pad_begin[h] : 0,
+                 g->pad_begin[h + 1],
+                h >= 0 ? g->out[h] : 1,
+                 g->out[h + 1],
+                 NULL};
     r.ow_range = malloc((size_t)(2 * r.kw) * sizeof *r.ow_range);
     if (!r.ow_range) return ei_node_errorf(node, EI_CODE_OUT_OF_MEMORY, "no memory for depthwise tables");
     for (int64_t kw = 0; kw < r.kw; kw++)

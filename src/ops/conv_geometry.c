@@ -61,11 +61,11 @@ ei_status * ei_window_setup(const ei_node * n, const ei_window_attrs * a, int32_
     if (a->n_strides >= 0 && a->n_strides != nsp)
         return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "strides has %d values for %d spatial axes", a->n_strides, nsp);
     if (a->n_dilations >= 0 && a->n_dilations != nsp)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "dilations has %d values for %d spatial axes",
-                              a->n_dilations, nsp);
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "dilations has %d values for %d spatial axes", a->n_dilations,
+                              nsp);
     if (a->n_pads >= 0 && a->n_pads != 2 * nsp)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "pads has %d values; %d spatial axes need %d", a->n_pads,
-                              nsp, 2 * nsp);
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "pads has %d values; %d spatial axes need %d", a->n_pads, nsp,
+                              2 * nsp);
     if (a->n_kernel < 0 && !kernel)
         return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute 'kernel_shape' is required");
     for (int32_t i = 0; i < nsp; i++) {
@@ -74,8 +74,10 @@ ei_status * ei_window_setup(const ei_node * n, const ei_window_attrs * a, int32_
         g->in[i] = in[i];
         if (kernel) {
             if (kernel[i] < 1 || kernel[i] > EI_WINDOW_ATTR_MAX)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "weight kernel size %lld on spatial axis %d is out of "
-                                      "range", (long long)kernel[i], i);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                      "weight kernel size %lld on spatial axis %d is out of "
+                                      "range",
+                                      (long long)kernel[i], i);
             if (a->n_kernel >= 0 && a->kernel[i] != kernel[i])
                 return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
                                       "kernel_shape[%d] = %lld does not match the weight's kernel size %lld", i,
@@ -97,7 +99,7 @@ ei_status * ei_window_resolve(const ei_node * n, const ei_window_attrs * a, ei_w
     EI_TRY(ei_window_setup(n, a, nsp, in, kernel, g));
     for (int32_t i = 0; i < nsp; i++) {
         int64_t s = g->stride[i], ext = (g->kernel[i] - 1) * g->dilation[i] + 1;
-        bool same = a->auto_pad == EI_AUTO_PAD_SAME_UPPER || a->auto_pad == EI_AUTO_PAD_SAME_LOWER;
+        bool    same = a->auto_pad == EI_AUTO_PAD_SAME_UPPER || a->auto_pad == EI_AUTO_PAD_SAME_LOWER;
         if (same) {
             /* ceil(in / stride) windows; the missing extent is padded, the odd element going to the
              * end (UPPER) or the beginning (LOWER). Pooling sizes the padding with the undilated

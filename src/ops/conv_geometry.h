@@ -43,8 +43,8 @@ typedef struct ei_window_geom {
 
 /* Which output-size rule ei_window_resolve applies. */
 typedef enum ei_window_kind {
-    EI_WINDOW_CONV,      /* floor; SAME gives ceil(in / stride) */
-    EI_WINDOW_POOL,      /* like Conv, but ceil_mode may round up (last window starting inside) */
+    EI_WINDOW_CONV, /* floor; SAME gives ceil(in / stride) */
+    EI_WINDOW_POOL, /* like Conv, but ceil_mode may round up (last window starting inside) */
     EI_WINDOW_POOL_CEIL,
 } ei_window_kind;
 

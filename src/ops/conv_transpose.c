@@ -42,8 +42,7 @@ static ei_status * convt_import(ei_node * node) {
     if (!st) st = ei_attr_get_int(node, "group", 1, &p->group);
     if (!st && (p->group < 1 || p->group > INT32_MAX))
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "group = %lld; must be at least 1", (long long)p->group);
-    if (!st)
-        st = read_ints(node, "output_padding", EI_MAX_SPATIAL, 0, p->output_padding, &p->n_output_padding);
+    if (!st) st = read_ints(node, "output_padding", EI_MAX_SPATIAL, 0, p->output_padding, &p->n_output_padding);
     if (!st) st = read_ints(node, "output_shape", EI_MAX_SPATIAL + 2, 1, p->output_shape, &p->n_output_shape);
     if (st) {
         free(p);
@@ -54,8 +53,8 @@ static ei_status * convt_import(ei_node * node) {
     return NULL;
 }
 
-static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, const ei_shape * ws,
-                                  const ei_shape * bs, ei_window_geom * geom) {
+static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, const ei_shape * ws, const ei_shape * bs,
+                                  ei_window_geom * geom) {
     const convt_params * p = node->params;
     char                 a[128], b[128];
     if (xs->rank < 3)
@@ -68,8 +67,8 @@ static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, con
     int64_t c = xs->dim[1], g = p->group, m = ws->dim[1] * g;
     if (ws->dim[0] != c)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "weight W %s has %lld input channels; X %s has %lld",
-                              ei_shape_format(ws, a, sizeof a), (long long)ws->dim[0],
-                              ei_shape_format(xs, b, sizeof b), (long long)c);
+                              ei_shape_format(ws, a, sizeof a), (long long)ws->dim[0], ei_shape_format(xs, b, sizeof b),
+                              (long long)c);
     if (c % g != 0)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "group %lld does not divide the %lld input channels",
                               (long long)g, (long long)c);
@@ -91,10 +90,9 @@ static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, con
                               p->n_output_shape, nsp);
     }
     for (int32_t i = 0; i < nsp; i++) {
-        if (geom->in[i] < 1)
-            return ei_node_errorf(node, EI_CODE_UNSUPPORTED, "spatial axis %d of X is empty", i);
-        int64_t adj = p->n_output_padding >= 0 ? p->output_padding[i] : 0;
-        int64_t full = geom->stride[i] * (geom->in[i] - 1) + adj + (geom->kernel[i] - 1) * geom->dilation[i] + 1;
+        if (geom->in[i] < 1) return ei_node_errorf(node, EI_CODE_UNSUPPORTED, "spatial axis %d of X is empty", i);
+        int64_t     adj = p->n_output_padding >= 0 ? p->output_padding[i] : 0;
+        int64_t     full = geom->stride[i] * (geom->in[i] - 1) + adj + (geom->kernel[i] - 1) * geom->dilation[i] + 1;
         ei_auto_pad ap = p->win.auto_pad;
         if (oshape || ap == EI_AUTO_PAD_SAME_UPPER || ap == EI_AUTO_PAD_SAME_LOWER) {
             /* A requested output_shape beyond the full extent leaves the extra positions at the bias;

@@ -9,11 +9,11 @@ static void copy_run(char * dst, const char * src, int64_t n, int64_t stride, si
         memcpy(dst, src, (size_t)n * esize);
         return;
     }
-#define EI_DM_RUN(T)                                                     \
-    do {                                                                 \
-        T *       d_ = (T *)(void *)dst;                                 \
-        const T * s_ = (const T *)(const void *)src;                     \
-        for (int64_t i_ = 0; i_ < n; i_++) d_[i_] = s_[i_ * stride];     \
+#define EI_DM_RUN(T)                                                                                                   \
+    do {                                                                                                               \
+        T *       d_ = (T *)(void *)dst;                                                                               \
+        const T * s_ = (const T *)(const void *)src;                                                                   \
+        for (int64_t i_ = 0; i_ < n; i_++) d_[i_] = s_[i_ * stride];                                                   \
     } while (0)
     switch (esize) {
     case 1: EI_DM_RUN(uint8_t); break;
@@ -33,12 +33,12 @@ void ei_dm_fill(void * dst, const void * value, size_t esize, int64_t count) {
         memset(dst, *(const uint8_t *)value, (size_t)count);
         return;
     }
-#define EI_DM_FILL(T)                                  \
-    do {                                               \
-        T v_;                                          \
-        memcpy(&v_, value, sizeof v_);                 \
-        T * d_ = (T *)dst;                             \
-        for (int64_t i_ = 0; i_ < count; i_++) d_[i_] = v_; \
+#define EI_DM_FILL(T)                                                                                                  \
+    do {                                                                                                               \
+        T v_;                                                                                                          \
+        memcpy(&v_, value, sizeof v_);                                                                                 \
+        T * d_ = (T *)dst;                                                                                             \
+        for (int64_t i_ = 0; i_ < count; i_++) d_[i_] = v_;                                                            \
     } while (0)
     switch (esize) {
     case 2: EI_DM_FILL(uint16_t); break;
@@ -145,16 +145,16 @@ static void tiled_blocks(void * arg, int64_t begin, int64_t end) {
             int64_t j1 = j0 + EI_DM_BLOCK < C ? j0 + EI_DM_BLOCK : C;
             /* Walk contiguously the side whose other stride is longer: a long power-of-two
              * stride walked in the inner loop maps the whole block to one cache set. */
-#define EI_DM_TR(T)                                                                   \
-    do {                                                                              \
-        T *       d_ = (T *)(void *)dst;                                              \
-        const T * s_ = (const T *)(const void *)src;                                  \
-        if (sC > dR)                                                                  \
-            for (int64_t j = j0; j < j1; j++)                                         \
-                for (int64_t i = i0; i < i1; i++) d_[i * dR + j] = s_[i + j * sC];    \
-        else                                                                          \
-            for (int64_t i = i0; i < i1; i++)                                         \
-                for (int64_t j = j0; j < j1; j++) d_[i * dR + j] = s_[i + j * sC];    \
+#define EI_DM_TR(T)                                                                                                    \
+    do {                                                                                                               \
+        T *       d_ = (T *)(void *)dst;                                                                               \
+        const T * s_ = (const T *)(const void *)src;                                                                   \
+        if (sC > dR)                                                                                                   \
+            for (int64_t j = j0; j < j1; j++)                                                                          \
+                for (int64_t i = i0; i < i1; i++) d_[i * dR + j] = s_[i + j * sC];                                     \
+        else                                                                                                           \
+            for (int64_t i = i0; i < i1; i++)                                                                          \
+                for (int64_t j = j0; j < j1; j++) d_[i * dR + j] = s_[i + j * sC];                                     \
     } while (0)
             switch (c->esize) {
             case 1: EI_DM_TR(uint8_t); break;
@@ -164,8 +164,7 @@ static void tiled_blocks(void * arg, int64_t begin, int64_t end) {
             default:
                 for (int64_t i = i0; i < i1; i++)
                     for (int64_t j = j0; j < j1; j++)
-                        memcpy(dst + (size_t)(i * dR + j) * c->esize, src + (i + j * sC) * (int64_t)c->esize,
-                               c->esize);
+                        memcpy(dst + (size_t)(i * dR + j) * c->esize, src + (i + j * sC) * (int64_t)c->esize, c->esize);
                 break;
             }
 #undef EI_DM_TR

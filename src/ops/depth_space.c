@@ -14,7 +14,8 @@ typedef struct ds_params {
 static ei_status * ds_import(ei_node * n) {
     ds_params * p;
     EI_TRY(ei_shp_params(n, sizeof *p, (void **)&p));
-    if (!ei_node_attr(n, "blocksize")) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute 'blocksize' is required");
+    if (!ei_node_attr(n, "blocksize"))
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute 'blocksize' is required");
     EI_TRY(ei_attr_get_int(n, "blocksize", 0, &p->bs));
     if (p->bs < 1 || p->bs > 4096)
         return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "blocksize %lld is out of range", (long long)p->bs);
@@ -54,11 +55,11 @@ static ei_status * d2s_infer(ei_graph * g, ei_node * n) {
 
 static ei_status * d2s_run(const ei_node * n, const ei_tensor * const * in, ei_tensor * const * out,
                            const ei_exec * ex) {
-    const ds_params * p = n->params;
-    const int64_t *   d = in[0]->shape.dim;
-    int64_t           b = p->bs, c = d[1] / (b * b);
+    const ds_params *    p = n->params;
+    const int64_t *      d = in[0]->shape.dim;
+    int64_t              b = p->bs, c = d[1] / (b * b);
     static const int32_t dcr[6] = {0, 3, 4, 1, 5, 2}, crd[6] = {0, 1, 4, 2, 5, 3};
-    int64_t dcr_dims[6] = {d[0], b, b, c, d[2], d[3]}, crd_dims[6] = {d[0], c, b, b, d[2], d[3]};
+    int64_t              dcr_dims[6] = {d[0], b, b, c, d[2], d[3]}, crd_dims[6] = {d[0], c, b, b, d[2], d[3]};
     ei_dm_transpose(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), 6, p->crd ? crd_dims : dcr_dims,
                     p->crd ? crd : dcr, ex->pool);
     return NULL;
@@ -94,11 +95,11 @@ static ei_status * s2d_infer(ei_graph * g, ei_node * n) {
 
 static ei_status * s2d_run(const ei_node * n, const ei_tensor * const * in, ei_tensor * const * out,
                            const ei_exec * ex) {
-    const ds_params * p = n->params;
-    const int64_t *   d = in[0]->shape.dim;
-    int64_t           b = p->bs;
+    const ds_params *    p = n->params;
+    const int64_t *      d = in[0]->shape.dim;
+    int64_t              b = p->bs;
     static const int32_t dcr[6] = {0, 3, 5, 1, 2, 4}, crd[6] = {0, 1, 3, 5, 2, 4};
-    int64_t dims[6] = {d[0], d[1], d[2] / b, b, d[3] / b, b};
+    int64_t              dims[6] = {d[0], d[1], d[2] / b, b, d[3] / b, b};
     ei_dm_transpose(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), 6, dims, p->crd ? crd : dcr, ex->pool);
     return NULL;
 }

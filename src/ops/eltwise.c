@@ -212,8 +212,8 @@ ei_status * ei_ew_binary_infer(ei_graph * g, ei_node * n, const ei_ew_fn * table
     return NULL;
 }
 
-ei_status * ei_ew_binary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
-                             const ei_ew_fn * table, const void * param, int64_t grain) {
+ei_status * ei_ew_binary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex, const ei_ew_fn * table,
+                             const void * param, int64_t grain) {
     ei_ew_call c = {.n_in = 2, .in = {in[0], in[1]}, .out = out, .param = param, .grain = grain};
     c.fn = ei_ew_lookup(table, in[0]->dtype, &c.widen);
     EI_ASSERT(c.fn);
@@ -229,8 +229,8 @@ ei_status * ei_ew_unary_infer(ei_graph * g, ei_node * n, const ei_ew_fn * table,
     return NULL;
 }
 
-ei_status * ei_ew_unary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
-                            const ei_ew_fn * table, const void * param, int64_t grain) {
+ei_status * ei_ew_unary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex, const ei_ew_fn * table,
+                            const void * param, int64_t grain) {
     ei_ew_call c = {.n_in = 1, .in = {in[0]}, .out = out, .param = param, .grain = grain};
     c.fn = ei_ew_lookup(table, in[0]->dtype, &c.widen);
     EI_ASSERT(c.fn);

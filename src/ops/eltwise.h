@@ -14,8 +14,7 @@
 /* Processes n elements of one contiguous output run. step[k] is 1 when input k advances with the
  * output and 0 when in[k] points at a single value repeated over the run (a broadcast operand).
  * The engine calls it once per run, never per element, so kernels keep their loops tight. */
-typedef void (*ei_ew_fn)(void * out, const void * const * in, const uint8_t * step, int64_t n,
-                         const void * param);
+typedef void (*ei_ew_fn)(void * out, const void * const * in, const uint8_t * step, int64_t n, const void * param);
 
 /* Kernels by dtype. A NULL entry for float16/bfloat16 with a float32 entry present means: run the
  * float32 kernel on widened values (the engine converts blocks on the fly). */
@@ -37,8 +36,8 @@ typedef struct ei_ew_call {
 void ei_ew_run(const ei_exec * ex, const ei_ew_call * c);
 
 /* Grains: cheap arithmetic amortises a task over more elements than transcendental math. */
-#define EI_EW_GRAIN_CHEAP  32768
-#define EI_EW_GRAIN_MATH   4096
+#define EI_EW_GRAIN_CHEAP 32768
+#define EI_EW_GRAIN_MATH  4096
 
 static inline bool ei_ew_is_half(ei_dtype dt) { return dt == EI_DTYPE_F16 || dt == EI_DTYPE_BF16; }
 
@@ -51,8 +50,7 @@ ei_status * ei_ew_check_dtype(const ei_graph * g, const ei_node * n, int32_t k, 
 /* Error unless inputs a and b have the same dtype. */
 ei_status * ei_ew_check_same_dtype(const ei_graph * g, const ei_node * n, int32_t a, int32_t b);
 /* Broadcast shape of inputs [first, first+count) (present ones). */
-ei_status * ei_ew_broadcast_inputs(const ei_graph * g, const ei_node * n, int32_t first, int32_t count,
-                                   ei_shape * out);
+ei_status * ei_ew_broadcast_inputs(const ei_graph * g, const ei_node * n, int32_t first, int32_t count, ei_shape * out);
 
 /* Converts n elements between any two supported dtypes with ONNX Cast semantics (float -> int
  * truncates toward zero and saturates, NaN -> 0; int -> int wraps; x -> bool is x != 0). */
@@ -63,12 +61,12 @@ void ei_ew_convert_par(const ei_exec * ex, const void * src, ei_dtype sdt, void 
 /* Shared pieces of the broadcasting binary ops (two inputs of one dtype, numpy broadcasting).
  * Output dtype: out_dt, or the input dtype when out_dt is EI_DTYPE_UNDEFINED. */
 ei_status * ei_ew_binary_infer(ei_graph * g, ei_node * n, const ei_ew_fn * table, ei_dtype out_dt);
-ei_status * ei_ew_binary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
-                             const ei_ew_fn * table, const void * param, int64_t grain);
+ei_status * ei_ew_binary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex, const ei_ew_fn * table,
+                             const void * param, int64_t grain);
 /* Unary ops: the output has the input's shape and dtype (or out_dt when not UNDEFINED). */
 ei_status * ei_ew_unary_infer(ei_graph * g, ei_node * n, const ei_ew_fn * table, ei_dtype out_dt);
-ei_status * ei_ew_unary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
-                            const ei_ew_fn * table, const void * param, int64_t grain);
+ei_status * ei_ew_unary_run(const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex, const ei_ew_fn * table,
+                            const void * param, int64_t grain);
 /* Refuses pre-opset-7 explicit broadcasting with an axis, which numpy rules cannot express. */
 ei_status * ei_ew_import_legacy_broadcast(ei_node * n);
 

@@ -16,11 +16,9 @@ static ei_status * expand_infer(ei_graph * g, ei_node * n) {
     EI_TRY(ei_op_const_ints(g, n, 1, dims, EI_SHP_MAX_INTS, &count));
     if (count < 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "the shape input is missing");
     if (count > EI_MAX_RANK)
-        return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "shape has rank %d; at most %d is supported", count,
-                              EI_MAX_RANK);
+        return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "shape has rank %d; at most %d is supported", count, EI_MAX_RANK);
     for (int32_t i = 0; i < count; i++)
-        if (dims[i] < 0)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "shape[%d] is %lld", i, (long long)dims[i]);
+        if (dims[i] < 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "shape[%d] is %lld", i, (long long)dims[i]);
     ei_shape want = ei_shape_make(count, dims), s;
     EI_TRY(ei_op_broadcast(n, &x->shape, &want, &s));
     ei_op_set_output(g, n, 0, x->dtype, &s);
@@ -32,8 +30,8 @@ static ei_status * expand_run(const ei_node * n, const ei_tensor * const * in, e
     (void)n;
     int64_t strides[EI_MAX_RANK];
     ei_shape_broadcast_strides(&in[0]->shape, &out[0]->shape, strides);
-    ei_dm_strided_copy(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), out[0]->shape.rank,
-                       out[0]->shape.dim, strides, ex->pool);
+    ei_dm_strided_copy(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), out[0]->shape.rank, out[0]->shape.dim,
+                       strides, ex->pool);
     return NULL;
 }
 
@@ -59,8 +57,7 @@ static ei_status * tile_infer(ei_graph * g, ei_node * n) {
                               x->shape.rank);
     ei_shape s = x->shape;
     for (int32_t i = 0; i < count; i++) {
-        if (reps[i] < 0)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "repeats[%d] is %lld", i, (long long)reps[i]);
+        if (reps[i] < 0) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "repeats[%d] is %lld", i, (long long)reps[i]);
         if (s.dim[i] && reps[i] > INT64_MAX / s.dim[i])
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "repeats[%d] = %lld overflows the output size", i,
                                   (long long)reps[i]);

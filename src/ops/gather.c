@@ -92,8 +92,12 @@ static ei_status * gather_run(const ei_node * n, const ei_tensor * const * in, e
     int32_t           axis;
     EI_TRY(gather_axis(n, x->shape.rank, &axis));
     EI_TRY(check_indices(n, in[1], x->shape.dim[axis], axis));
-    gather_ctx c = {.dst = out[0]->data, .src = x->data, .idx = in[1], .n_idx = ei_tensor_numel(in[1]),
-                    .dim = x->shape.dim[axis], .block = (int64_t)ei_dtype_size(x->dtype)};
+    gather_ctx c = {.dst = out[0]->data,
+                    .src = x->data,
+                    .idx = in[1],
+                    .n_idx = ei_tensor_numel(in[1]),
+                    .dim = x->shape.dim[axis],
+                    .block = (int64_t)ei_dtype_size(x->dtype)};
     int64_t    outer = 1;
     for (int32_t i = 0; i < axis; i++) outer *= x->shape.dim[i];
     for (int32_t i = axis + 1; i < x->shape.rank; i++) c.block *= x->shape.dim[i];
@@ -121,15 +125,14 @@ static ei_status * gather_elements_infer(ei_graph * g, ei_node * n) {
     EI_TRY(check_index_dtype(g, n));
     EI_TRY(gather_axis(n, x->shape.rank, &axis));
     if (ind->shape.rank != x->shape.rank)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "indices have rank %d but data has rank %d",
-                              ind->shape.rank, x->shape.rank);
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "indices have rank %d but data has rank %d", ind->shape.rank,
+                              x->shape.rank);
     for (int32_t i = 0; i < x->shape.rank; i++)
         if (i != axis && ind->shape.dim[i] > x->shape.dim[i]) {
             char a[160], b[160];
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
-                                  "indices of shape %s reach past data of shape %s on axis %d",
-                                  ei_shape_format(&ind->shape, a, sizeof a), ei_shape_format(&x->shape, b, sizeof b),
-                                  i);
+            return ei_node_errorf(
+                n, EI_CODE_INVALID_MODEL, "indices of shape %s reach past data of shape %s on axis %d",
+                ei_shape_format(&ind->shape, a, sizeof a), ei_shape_format(&x->shape, b, sizeof b), i);
         }
     if (ind->constant) EI_TRY(check_indices(n, ind->constant, x->shape.dim[axis], axis));
     ei_op_set_output(g, n, 0, x->dtype, &ind->shape);
@@ -161,15 +164,15 @@ static void gather_el_rows(void * arg, int64_t begin, int64_t end) {
     int64_t astride = c->strides[c->axis], jstep = c->axis == last ? 0 : 1;
     for (int64_t row = begin; row < end; row++) {
         int64_t first = row * inner;
-#define EI_GE_ROW(T)                                                   \
-    do {                                                               \
-        T *       d_ = (T *)(void *)c->dst + first;                    \
-        const T * s_ = (const T *)(const void *)c->src + base;         \
-        for (int64_t j = 0; j < inner; j++) {                          \
-            int64_t v = index_at(c->idx, first + j);                   \
-            if (v < 0) v += c->axis_dim;                               \
-            d_[j] = s_[v * astride + j * jstep];                       \
-        }                                                              \
+#define EI_GE_ROW(T)                                                                                                   \
+    do {                                                                                                               \
+        T *       d_ = (T *)(void *)c->dst + first;                                                                    \
+        const T * s_ = (const T *)(const void *)c->src + base;                                                         \
+        for (int64_t j = 0; j < inner; j++) {                                                                          \
+            int64_t v = index_at(c->idx, first + j);                                                                   \
+            if (v < 0) v += c->axis_dim;                                                                               \
+            d_[j] = s_[v * astride + j * jstep];                                                                       \
+        }                                                                                                              \
     } while (0)
         switch (c->esize) {
         case 1: EI_GE_ROW(uint8_t); break;
@@ -195,8 +198,13 @@ static ei_status * gather_elements_run(const ei_node * n, const ei_tensor * cons
     EI_TRY(gather_axis(n, x->shape.rank, &axis));
     EI_TRY(check_indices(n, in[1], x->shape.dim[axis], axis));
     if (ei_tensor_numel(in[1]) == 0) return NULL;
-    gather_el_ctx c = {.dst = out[0]->data, .src = x->data, .idx = in[1], .esize = ei_dtype_size(x->dtype),
-                       .rank = x->shape.rank, .axis = axis, .axis_dim = x->shape.dim[axis]};
+    gather_el_ctx c = {.dst = out[0]->data,
+                       .src = x->data,
+                       .idx = in[1],
+                       .esize = ei_dtype_size(x->dtype),
+                       .rank = x->shape.rank,
+                       .axis = axis,
+                       .axis_dim = x->shape.dim[axis]};
     memcpy(c.idims, in[1]->shape.dim, sizeof c.idims);
     ei_shape_strides(&x->shape, c.strides);
     int64_t inner = c.idims[c.rank - 1];

@@ -87,8 +87,8 @@ static ei_status * gemm_run(const ei_node * node, const ei_tensor * const * in, 
     } else {
         beta = 0.0f;
     }
-    ei_sgemm(ex->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape.dim[1], b->data,
-             b->shape.dim[1], beta, yd, n);
+    ei_sgemm(ex->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape.dim[1], b->data, b->shape.dim[1],
+             beta, yd, n);
     return NULL;
 }
 

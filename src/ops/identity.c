@@ -19,8 +19,13 @@ static ei_status * identity_run(const ei_node * node, const ei_tensor * const * 
     return NULL;
 }
 
-const ei_op_def ei_op_def_IDENTITY = {.name = "Identity", .in_min = 1, .in_max = 1, .out_min = 1, .out_max = 1,
-                                      .infer = identity_infer, .run = identity_run};
+const ei_op_def ei_op_def_IDENTITY = {.name = "Identity",
+                                      .in_min = 1,
+                                      .in_max = 1,
+                                      .out_min = 1,
+                                      .out_max = 1,
+                                      .infer = identity_infer,
+                                      .run = identity_run};
 
 /* Dropout-12 takes ratio (default 0.5) and training_mode (default false) as inputs; earlier
  * versions had attributes that only matter in training. The mask is bool from opset 10, the data
@@ -83,5 +88,10 @@ static ei_status * dropout_run(const ei_node * node, const ei_tensor * const * i
     return NULL;
 }
 
-const ei_op_def ei_op_def_DROPOUT = {.name = "Dropout", .in_min = 1, .in_max = 3, .out_min = 1, .out_max = 2,
-                                     .infer = dropout_infer, .run = dropout_run};
+const ei_op_def ei_op_def_DROPOUT = {.name = "Dropout",
+                                     .in_min = 1,
+                                     .in_max = 3,
+                                     .out_min = 1,
+                                     .out_max = 2,
+                                     .infer = dropout_infer,
+                                     .run = dropout_run};

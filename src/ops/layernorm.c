@@ -74,7 +74,7 @@ typedef struct ln_job {
     float *       y;
     float *       mean_out;
     float *       inv_out;
-    int64_t       n;          /* normalised elements per row */
+    int64_t       n; /* normalised elements per row */
     float         eps;
     int32_t       axis;
     ei_shape      xs;

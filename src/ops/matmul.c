@@ -10,13 +10,13 @@
 
 /* The product as matrices: A [batch..., M, K] x B [batch..., K, N] -> [batch..., M, N]. */
 typedef struct mm_geom {
-    ei_shape batch;                    /* broadcast batch shape */
-    int64_t  a_bstride[EI_MAX_RANK];   /* element strides of A and B per batch dim (0: broadcast) */
+    ei_shape batch;                  /* broadcast batch shape */
+    int64_t  a_bstride[EI_MAX_RANK]; /* element strides of A and B per batch dim (0: broadcast) */
     int64_t  b_bstride[EI_MAX_RANK];
     int64_t  m, n, k;
     int64_t  batches;
-    bool     a_full;                   /* A has the full batch shape, without broadcasting */
-    bool     b_shared;                 /* B is the same matrix for every batch */
+    bool     a_full;   /* A has the full batch shape, without broadcasting */
+    bool     b_shared; /* B is the same matrix for every batch */
 } mm_geom;
 
 static ei_status * mm_geometry(const ei_node * node, const ei_shape * as, const ei_shape * bs, mm_geom * g,
@@ -43,9 +43,9 @@ static ei_status * mm_geometry(const ei_node * node, const ei_shape * as, const 
     if (b.dim[b.rank - 2] != g->k)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
                               "inner dimensions differ: A has shape %s (K = %lld), B has shape %s (K = %lld)",
-                              ei_shape_format(as, sa, sizeof sa), (long long)g->k,
-                              ei_shape_format(bs, sb, sizeof sb), (long long)b.dim[b.rank - 2]);
-    ei_shape ab = ei_shape_make(a.rank - 2, a.dim), bb = ei_shape_make(b.rank - 2, b.dim);
+                              ei_shape_format(as, sa, sizeof sa), (long long)g->k, ei_shape_format(bs, sb, sizeof sb),
+                              (long long)b.dim[b.rank - 2]);
+    ei_shape    ab = ei_shape_make(a.rank - 2, a.dim), bb = ei_shape_make(b.rank - 2, b.dim);
     ei_status * st = ei_op_broadcast(node, &ab, &bb, &g->batch);
     if (st) {
         ei_status_destroy(st);
@@ -105,7 +105,7 @@ static void mm_offsets(const mm_geom * g, int64_t t, int64_t * ao, int64_t * bo)
 }
 
 static void mm_batches(void * ctx, int64_t t0, int64_t t1) {
-    const mm_job * j = ctx;
+    const mm_job *  j = ctx;
     const mm_geom * g = j->g;
     for (int64_t t = t0; t < t1; t++) {
         int64_t ao, bo;
@@ -139,8 +139,7 @@ static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in
     for (int64_t t = 0; t < g.batches; t++) {
         int64_t ao, bo;
         mm_offsets(&g, t, &ao, &bo);
-        ei_sgemm(ex->pool, false, false, g.m, g.n, g.k, 1.0f, a + ao, g.k, b + bo, g.n, 0.0f, c + t * g.m * g.n,
-                 g.n);
+        ei_sgemm(ex->pool, false, false, g.m, g.n, g.k, 1.0f, a + ao, g.k, b + bo, g.n, 0.0f, c + t * g.m * g.n, g.n);
     }
     return NULL;
 }

@@ -14,25 +14,25 @@
 
 /* What a kernel gets besides its tensors. */
 typedef struct ei_exec {
-    ei_threadpool * pool;  /* may be NULL: run serially */
+    ei_threadpool * pool; /* may be NULL: run serially */
 } ei_exec;
 
 /* in[k] is NULL for an omitted optional input; out[k] NULL for an omitted optional output.
  * Outputs are allocated by the caller with the dtype and shape that infer set. */
-typedef ei_status * (*ei_kernel_fn)(const ei_node * node, const ei_tensor * const * in,
-                                    ei_tensor * const * out, const ei_exec * ex);
+typedef ei_status * (*ei_kernel_fn)(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                    const ei_exec * ex);
 
 struct ei_op_def {
-    const char * name;     /* ONNX op_type, ai.onnx domain */
+    const char * name;             /* ONNX op_type, ai.onnx domain */
     int32_t      in_min, in_max;   /* in_max -1: variadic */
-    int32_t      out_min, out_max;  /* out_max -1: variadic */
+    int32_t      out_min, out_max; /* out_max -1: variadic */
     /* (optional) attributes -> node->params (malloc'd); validates attribute values. */
     ei_status * (*import)(ei_node * node);
     /* Sets dtype and shape of every present output from the inputs (and constant inputs where
      * the shape depends on data). Validates everything run relies on, so run cannot fail on
      * shapes. May set an output's `constant` directly (Shape does). */
     ei_status * (*infer)(ei_graph * g, ei_node * node);
-    ei_kernel_fn run;      /* reference kernel */
+    ei_kernel_fn run; /* reference kernel */
     /* (optional) multiply-accumulates of one run, for `edgeinfer info`. */
     int64_t (*macs)(const ei_graph * g, const ei_node * node);
 };
@@ -57,8 +57,8 @@ ei_status * ei_op_axis(const ei_node * n, int64_t axis, int32_t rank, int32_t * 
 ei_status * ei_op_broadcast(const ei_node * n, const ei_shape * a, const ei_shape * b, ei_shape * out);
 /* Reads a constant int32/int64 input as int64 list; error when not constant or too long.
  * *count = -1 when the input is omitted. */
-ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, int64_t * vals,
-                             int32_t max, int32_t * count);
+ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, int64_t * vals, int32_t max,
+                             int32_t * count);
 /* Sets output k's dtype and shape. */
 void ei_op_set_output(ei_graph * g, const ei_node * n, int32_t k, ei_dtype dt, const ei_shape * s);
 /* Sets output k's dtype and shape from t and makes t its load-time constant (takes ownership of

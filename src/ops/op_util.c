@@ -43,12 +43,12 @@ ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, i
                               k, v->name);
     const ei_tensor * t = v->constant;
     if (t->dtype != EI_DTYPE_I64 && t->dtype != EI_DTYPE_I32)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input %d ('%s') should be int64 or int32, not %s", k,
-                              v->name, ei_dtype_name(t->dtype));
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input %d ('%s') should be int64 or int32, not %s", k, v->name,
+                              ei_dtype_name(t->dtype));
     int64_t numel = ei_shape_numel(&t->shape);
     if (numel > max)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input %d ('%s') has %lld values; at most %d are allowed",
-                              k, v->name, (long long)numel, max);
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input %d ('%s') has %lld values; at most %d are allowed", k,
+                              v->name, (long long)numel, max);
     for (int64_t i = 0; i < numel; i++) vals[i] = ei_tensor_get_i64(t, i);
     *count = (int32_t)numel;
     return NULL;

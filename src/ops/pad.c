@@ -12,7 +12,7 @@ typedef enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } pad_mode
 
 typedef struct pad_params {
     pad_mode mode;
-    float    value;              /* opset < 11: the `value` attribute */
+    float    value; /* opset < 11: the `value` attribute */
     /* per axis, set by infer: output position `before` holds input position `lo`, and `keep`
      * input elements from there on are copied as they are (negative pads move lo and shrink keep) */
     int64_t before[EI_MAX_RANK], lo[EI_MAX_RANK], keep[EI_MAX_RANK];
@@ -146,13 +146,13 @@ typedef struct pad_ctx {
 /* Border columns [j0, j1) of one row: each from the input position map[j], or the constant. */
 static void copy_mapped(char * d, const char * srow, const int64_t * map, int64_t j0, int64_t j1, size_t es,
                         const void * value) {
-#define EI_PAD_COPY(T)                                                    \
-    do {                                                                  \
-        T         v_;                                                     \
-        T *       d_ = (T *)(void *)d;                                    \
-        const T * s_ = (const T *)(const void *)srow;                     \
-        memcpy(&v_, value, sizeof v_);                                    \
-        for (int64_t j = j0; j < j1; j++) d_[j] = map[j] < 0 ? v_ : s_[map[j]]; \
+#define EI_PAD_COPY(T)                                                                                                 \
+    do {                                                                                                               \
+        T         v_;                                                                                                  \
+        T *       d_ = (T *)(void *)d;                                                                                 \
+        const T * s_ = (const T *)(const void *)srow;                                                                  \
+        memcpy(&v_, value, sizeof v_);                                                                                 \
+        for (int64_t j = j0; j < j1; j++) d_[j] = map[j] < 0 ? v_ : s_[map[j]];                                        \
     } while (0)
     switch (es) {
     case 1: EI_PAD_COPY(uint8_t); break;
@@ -209,8 +209,7 @@ static ei_status * pad_run(const ei_node * n, const ei_tensor * const * in, ei_t
         memcpy(out[0]->data, x->data, x->nbytes);
         return NULL;
     }
-    pad_ctx c = {.p = p, .dst = out[0]->data, .src = x->data, .esize = ei_dtype_size(x->dtype),
-                 .rank = x->shape.rank};
+    pad_ctx c = {.p = p, .dst = out[0]->data, .src = x->data, .esize = ei_dtype_size(x->dtype), .rank = x->shape.rank};
     memcpy(c.odims, out[0]->shape.dim, sizeof c.odims);
     ei_shape_strides(&x->shape, c.istrides);
     if (n->opset < 11)

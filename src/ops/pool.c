@@ -27,8 +27,7 @@ static ei_status * get_flag(const ei_node * node, const char * name, bool * out)
     int64_t v;
     EI_TRY(ei_attr_get_int(node, name, 0, &v));
     if (v != 0 && v != 1)
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute '%s' = %lld; must be 0 or 1", name,
-                              (long long)v);
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute '%s' = %lld; must be 0 or 1", name, (long long)v);
     *out = v == 1;
     return NULL;
 }
@@ -77,14 +76,15 @@ static ei_status * pool_geometry(const ei_node * node, const ei_shape * xs, ei_w
             if (g->pad_begin[i] >= g->kernel[i] || g->pad_end[i] >= g->kernel[i])
                 return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
                                       "pads (%lld, %lld) on spatial axis %d must be smaller than the kernel size %lld",
-                                      (long long)g->pad_begin[i], (long long)g->pad_end[i], i,
-                                      (long long)g->kernel[i]);
+                                      (long long)g->pad_begin[i], (long long)g->pad_end[i], i, (long long)g->kernel[i]);
     return NULL;
 }
 
 static ei_status * pool_infer(ei_graph * gr, ei_node * node) {
     if (!node->params) {
-        pool_kind k = node->def == &ei_op_def_MAX_POOL ? POOL_MAX : node->def == &ei_op_def_LP_POOL ? POOL_LP : POOL_AVG;
+        pool_kind k = node->def == &ei_op_def_MAX_POOL  ? POOL_MAX
+                      : node->def == &ei_op_def_LP_POOL ? POOL_LP
+                                                        : POOL_AVG;
         EI_TRY(pool_import_kind(node, k));
     }
     const pool_params * p = node->params;
@@ -128,52 +128,52 @@ typedef struct pool_job {
     float *             count2; /* AveragePool: per output along the last axis, the taps it counts */
 } pool_job;
 
-#define POOL_LOOP_BEGIN                                                                              \
-    const pool_axis *A0 = &j->ax[0], *A1 = &j->ax[1], *A2 = &j->ax[2];                               \
-    int64_t          in_plane = A0->in * A1->in * A2->in;                                            \
-    int64_t          out_plane = A0->out * A1->out * A2->out;                                        \
-    for (int64_t q = q0; q < q1; q++) {                                                             \
-        int64_t yi = q * out_plane;                                                                  \
-        for (int64_t o0 = 0; o0 < A0->out; o0++) {                                                   \
-            int64_t s0 = o0 * A0->stride - A0->pad;                                                  \
-            for (int64_t o1 = 0; o1 < A1->out; o1++) {                                               \
-                int64_t s1 = o1 * A1->stride - A1->pad;                                              \
-                for (int64_t o2 = 0; o2 < A2->out; o2++, yi++) {                                     \
+#define POOL_LOOP_BEGIN                                                                                                \
+    const pool_axis *A0 = &j->ax[0], *A1 = &j->ax[1], *A2 = &j->ax[2];                                                 \
+    int64_t          in_plane = A0->in * A1->in * A2->in;                                                              \
+    int64_t          out_plane = A0->out * A1->out * A2->out;                                                          \
+    for (int64_t q = q0; q < q1; q++) {                                                                                \
+        int64_t yi = q * out_plane;                                                                                    \
+        for (int64_t o0 = 0; o0 < A0->out; o0++) {                                                                     \
+            int64_t s0 = o0 * A0->stride - A0->pad;                                                                    \
+            for (int64_t o1 = 0; o1 < A1->out; o1++) {                                                                 \
+                int64_t s1 = o1 * A1->stride - A1->pad;                                                                \
+                for (int64_t o2 = 0; o2 < A2->out; o2++, yi++) {                                                       \
                     int64_t s2 = o2 * A2->stride - A2->pad;
 
-#define POOL_LOOP_END \
-    }                 \
-    }                 \
-    }                 \
+#define POOL_LOOP_END                                                                                                  \
+    }                                                                                                                  \
+    }                                                                                                                  \
+    }                                                                                                                  \
     }
 
 /* Max over the taps inside the input; Indices as ONNX defines them, over the whole tensor. */
-#define DEFINE_MAX_PLANES(NAME, T, LOWEST)                                                               \
-    static void NAME(void * ctx, int64_t q0, int64_t q1) {                                               \
-        const pool_job * j = ctx;                                                                        \
-        const T *        x = j->x;                                                                       \
-        T *              y = j->y;                                                                       \
-        POOL_LOOP_BEGIN                                                                                  \
-        T       best = LOWEST;                                                                           \
-        int64_t bi = -1;                                                                                 \
-        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                           \
-            int64_t i0 = s0 + t0 * A0->dil;                                                              \
-            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                                       \
-                int64_t   i1 = s1 + t1 * A1->dil;                                                        \
-                const T * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;                          \
-                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) {                                   \
-                    int64_t i2 = s2 + t2 * A2->dil;                                                      \
-                    if (row[i2] > best || bi < 0) {                                                      \
-                        best = row[i2];                                                                  \
-                        bi = j->p->col_major ? i0 + i1 * A0->in + i2 * A0->in * A1->in                   \
-                                             : (i0 * A1->in + i1) * A2->in + i2;                         \
-                    }                                                                                    \
-                }                                                                                        \
-            }                                                                                            \
-        }                                                                                                \
-        y[yi] = best;                                                                                    \
-        if (j->idx) j->idx[yi] = bi >= 0 ? q * in_plane + bi : -1;                                       \
-        POOL_LOOP_END                                                                                    \
+#define DEFINE_MAX_PLANES(NAME, T, LOWEST)                                                                             \
+    static void NAME(void * ctx, int64_t q0, int64_t q1) {                                                             \
+        const pool_job * j = ctx;                                                                                      \
+        const T *        x = j->x;                                                                                     \
+        T *              y = j->y;                                                                                     \
+        POOL_LOOP_BEGIN                                                                                                \
+        T       best = LOWEST;                                                                                         \
+        int64_t bi = -1;                                                                                               \
+        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                                         \
+            int64_t i0 = s0 + t0 * A0->dil;                                                                            \
+            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                                                     \
+                int64_t   i1 = s1 + t1 * A1->dil;                                                                      \
+                const T * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;                                        \
+                for (int64_t t2 = A2->lo[o2]; t2 < A2->hi[o2]; t2++) {                                                 \
+                    int64_t i2 = s2 + t2 * A2->dil;                                                                    \
+                    if (row[i2] > best || bi < 0) {                                                                    \
+                        best = row[i2];                                                                                \
+                        bi = j->p->col_major ? i0 + i1 * A0->in + i2 * A0->in * A1->in                                 \
+                                             : (i0 * A1->in + i1) * A2->in + i2;                                       \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        y[yi] = best;                                                                                                  \
+        if (j->idx) j->idx[yi] = bi >= 0 ? q * in_plane + bi : -1;                                                     \
+        POOL_LOOP_END                                                                                                  \
     }
 
 DEFINE_MAX_PLANES(max_planes_f32, float, -FLT_MAX)
@@ -185,24 +185,24 @@ DEFINE_MAX_PLANES(max_planes_i8, int8_t, INT8_MIN)
  * the input. The passes are plain loops the compiler vectorises (register-blocked accumulators
  * measured slower: GCC keeps them scalar), and visit taps in window order, so sums match the
  * per-window loops exactly. ACC(a, v) folds input value v into accumulator a. */
-#define POOL_ROW_KERNEL(ACC)                                                                   \
-    do {                                                                                       \
-        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                 \
-            int64_t i0 = s0 + t0 * A0->dil;                                                    \
-            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                             \
-                int64_t       i1 = s1 + t1 * A1->dil;                                          \
-                const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;            \
-                for (int64_t t = 0; t < j->n_taps; t++) {                                      \
-                    const pool_tap * tp = &j->taps[t];                                         \
-                    const float *    xs = row + tp->first; /* first tap inside the row */      \
-                    if (st == 1) {                                                             \
-                        for (int64_t ow = tp->lo; ow < tp->hi; ow++) ACC(yr[ow], xs[ow - tp->lo]); \
-                    } else {                                                                   \
-                        for (int64_t ow = tp->lo; ow < tp->hi; ow++, xs += st) ACC(yr[ow], *xs);  \
-                    }                                                                          \
-                }                                                                              \
-            }                                                                                  \
-        }                                                                                      \
+#define POOL_ROW_KERNEL(ACC)                                                                                           \
+    do {                                                                                                               \
+        for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {                                                         \
+            int64_t i0 = s0 + t0 * A0->dil;                                                                            \
+            for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++) {                                                     \
+                int64_t       i1 = s1 + t1 * A1->dil;                                                                  \
+                const float * row = x + q * in_plane + (i0 * A1->in + i1) * A2->in;                                    \
+                for (int64_t t = 0; t < j->n_taps; t++) {                                                              \
+                    const pool_tap * tp = &j->taps[t];                                                                 \
+                    const float *    xs = row + tp->first; /* first tap inside the row */                              \
+                    if (st == 1) {                                                                                     \
+                        for (int64_t ow = tp->lo; ow < tp->hi; ow++) ACC(yr[ow], xs[ow - tp->lo]);                     \
+                    } else {                                                                                           \
+                        for (int64_t ow = tp->lo; ow < tp->hi; ow++, xs += st) ACC(yr[ow], *xs);                       \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
     } while (0)
 
 #define ACC_MAX(a, v) ((a) = (v) > (a) ? (v) : (a))
@@ -239,9 +239,9 @@ static void row_planes(void * ctx, int64_t q0, int64_t q1) {
                     POOL_ROW_KERNEL(ACC_POW);
                 if (kind == POOL_AVG) {
                     bool    with_pad = j->p->count_include_pad;
-                    int64_t c01 = with_pad ? A0->hip[o0] * A1->hip[o1]
-                                           : (A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]);
-                    float   c01f = (float)c01;
+                    int64_t c01 =
+                        with_pad ? A0->hip[o0] * A1->hip[o1] : (A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]);
+                    float c01f = (float)c01;
                     /* no tap inside (possible only with dilations): 0 / 0, NaN, as in ORT */
                     for (int64_t ow = 0; ow < ow_n; ow++) yr[ow] = yr[ow] / (c01f * j->count2[ow]);
                 } else if (kind == POOL_LP && pexp == 2) {
@@ -302,8 +302,8 @@ static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, 
     }
     /* Only taps that some output reaches inside the input: bounded by the sizes, not the kernel. */
     const pool_axis * a2 = &j.ax[2];
-    int64_t t_lo = ei_ceil_div(a2->pad - (a2->out - 1) * a2->stride, a2->dil);
-    int64_t t_hi = ei_ceil_div(a2->pad + a2->in, a2->dil);
+    int64_t           t_lo = ei_ceil_div(a2->pad - (a2->out - 1) * a2->stride, a2->dil);
+    int64_t           t_hi = ei_ceil_div(a2->pad + a2->in, a2->dil);
     if (t_lo < 0) t_lo = 0;
     if (t_hi > a2->k) t_hi = a2->k;
     if (t_hi > t_lo) {

@@ -31,30 +31,30 @@ enum { RT_F32, RT_F64, RT_I32, RT_I64, RT_U8, RT_COUNT };
 typedef struct red_params {
     red_op   op;
     bool     keepdims, noop_with_empty_axes;
-    bool     axes_input;       /* axes from input 1 (else the attribute) */
-    int32_t  n_attr_axes;      /* -1: attribute absent */
+    bool     axes_input;  /* axes from input 1 (else the attribute) */
+    int32_t  n_attr_axes; /* -1: attribute absent */
     int64_t  attr_axes[EI_MAX_RANK];
-    uint32_t mask;             /* reduced dims, resolved by infer */
+    uint32_t mask; /* reduced dims, resolved by infer */
 } red_params;
 
 typedef struct red_plan {
-    bool    seg_reduced;  /* segments are reduced (one output each); else kept (one output per element) */
-    int64_t seg;          /* contiguous segment length */
-    int64_t rows;         /* outputs (seg_reduced) or groups of seg outputs */
-    int32_t n_kept;       /* kept runs other than the segment, outermost first */
+    bool    seg_reduced; /* segments are reduced (one output each); else kept (one output per element) */
+    int64_t seg;         /* contiguous segment length */
+    int64_t rows;        /* outputs (seg_reduced) or groups of seg outputs */
+    int32_t n_kept;      /* kept runs other than the segment, outermost first */
     int64_t kept_dim[EI_MAX_RANK], kept_stride[EI_MAX_RANK];
-    int32_t n_red;        /* reduced runs other than the segment */
+    int32_t n_red; /* reduced runs other than the segment */
     int64_t red_dim[EI_MAX_RANK], red_stride[EI_MAX_RANK];
-    int64_t n_segs;       /* segments per output */
-    int64_t count;        /* reduced elements per output */
+    int64_t n_segs; /* segments per output */
+    int64_t count;  /* reduced elements per output */
 } red_plan;
 
 typedef struct red_job {
     red_plan        plan;
     const void *    x;
     void *          y;
-    const void *    aux;     /* ReduceLogSumExp: per-output maximum */
-    const int64_t * seg_off; /* offsets of the segments of one output, relative to its base */
+    const void *    aux;      /* ReduceLogSumExp: per-output maximum */
+    const int64_t * seg_off;  /* offsets of the segments of one output, relative to its base */
     int64_t         chunk;    /* columns per task when segments are kept */
     int64_t         n_chunks; /* tasks per row group */
 } red_job;
@@ -71,60 +71,60 @@ static int64_t red_base(const red_plan * pl, int64_t r) {
 /* ---- kernels: one per (dtype, op), from one template ---- */
 
 /* Task t is output t (segments reduced), or a chunk of the columns of row group t / n_chunks. */
-#define RED_KERNEL(NAME, T, INIT, MAP, COMB, FIN)                                              \
-    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                     \
-        const red_job *  j = ctx;                                                              \
-        const red_plan * pl = &j->plan;                                                       \
-        const T *        x = j->x;                                                             \
-        T *              y = j->y;                                                             \
-        const T *        aux = j->aux;                                                         \
-        const int64_t    seg = pl->seg, ns = pl->n_segs, cnt = pl->count;                      \
-        (void)aux;                                                                             \
-        (void)cnt;                                                                             \
-        for (int64_t t = t0; t < t1; t++) {                                                    \
-            if (pl->seg_reduced) {                                                             \
-                const T *     xb = x + red_base(pl, t);                                        \
-                const int64_t o = t;                                                           \
-                T             acc = INIT;                                                      \
-                (void)o;                                                                       \
-                for (int64_t s = 0; s < ns; s++) {                                             \
-                    const T * p = xb + j->seg_off[s];                                          \
-                    for (int64_t i = 0; i < seg; i++) acc = COMB(acc, MAP(p[i], o));           \
-                }                                                                              \
-                y[o] = FIN(acc, o);                                                            \
-                continue;                                                                      \
-            }                                                                                  \
-            const int64_t r = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;             \
-            const int64_t w = seg - c0 < j->chunk ? seg - c0 : j->chunk;                       \
-            const T *     xb = x + red_base(pl, r) + c0;                                       \
-            const int64_t ob = r * seg + c0;                                                   \
-            T *           yv = y + ob;                                                         \
-            (void)ob;                                                                          \
-            for (int64_t i = 0; i < w; i++) yv[i] = INIT;                                      \
-            for (int64_t s = 0; s < ns; s++) {                                                 \
-                const T * p = xb + j->seg_off[s];                                              \
-                for (int64_t i = 0; i < w; i++) yv[i] = COMB(yv[i], MAP(p[i], ob + i));        \
-            }                                                                                  \
-            for (int64_t i = 0; i < w; i++) yv[i] = FIN(yv[i], ob + i);                        \
-        }                                                                                      \
+#define RED_KERNEL(NAME, T, INIT, MAP, COMB, FIN)                                                                      \
+    static void NAME(void * ctx, int64_t t0, int64_t t1) {                                                             \
+        const red_job *  j = ctx;                                                                                      \
+        const red_plan * pl = &j->plan;                                                                                \
+        const T *        x = j->x;                                                                                     \
+        T *              y = j->y;                                                                                     \
+        const T *        aux = j->aux;                                                                                 \
+        const int64_t    seg = pl->seg, ns = pl->n_segs, cnt = pl->count;                                              \
+        (void)aux;                                                                                                     \
+        (void)cnt;                                                                                                     \
+        for (int64_t t = t0; t < t1; t++) {                                                                            \
+            if (pl->seg_reduced) {                                                                                     \
+                const T *     xb = x + red_base(pl, t);                                                                \
+                const int64_t o = t;                                                                                   \
+                T             acc = INIT;                                                                              \
+                (void)o;                                                                                               \
+                for (int64_t s = 0; s < ns; s++) {                                                                     \
+                    const T * p = xb + j->seg_off[s];                                                                  \
+                    for (int64_t i = 0; i < seg; i++) acc = COMB(acc, MAP(p[i], o));                                   \
+                }                                                                                                      \
+                y[o] = FIN(acc, o);                                                                                    \
+                continue;                                                                                              \
+            }                                                                                                          \
+            const int64_t r = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk;                                      \
+            const int64_t w = seg - c0 < j->chunk ? seg - c0 : j->chunk;                                               \
+            const T *     xb = x + red_base(pl, r) + c0;                                                               \
+            const int64_t ob = r * seg + c0;                                                                           \
+            T *           yv = y + ob;                                                                                 \
+            (void)ob;                                                                                                  \
+            for (int64_t i = 0; i < w; i++) yv[i] = INIT;                                                              \
+            for (int64_t s = 0; s < ns; s++) {                                                                         \
+                const T * p = xb + j->seg_off[s];                                                                      \
+                for (int64_t i = 0; i < w; i++) yv[i] = COMB(yv[i], MAP(p[i], ob + i));                                \
+            }                                                                                                          \
+            for (int64_t i = 0; i < w; i++) yv[i] = FIN(yv[i], ob + i);                                                \
+        }                                                                                                              \
     }
 
-#define MAP_ID(v, o)     (v)
-#define MAP_SQ(v, o)     ((v) * (v))
-#define MAP_ABS(v, o)    ((v) < 0 ? -(v) : (v))
-#define MAP_EXPF(v, o)   expf((v) - aux[o])
-#define MAP_EXP(v, o)    exp((v) - aux[o])
-#define COMB_ADD(a, b)   ((a) + (b))
-#define COMB_MUL(a, b)   ((a) * (b))
+#define MAP_ID(v, o)   (v)
+#define MAP_SQ(v, o)   ((v) * (v))
+#define MAP_ABS(v, o)  ((v) < 0 ? -(v) : (v))
+#define MAP_EXPF(v, o) expf((v)-aux[o])
+#define MAP_EXP(v, o)  exp((v)-aux[o])
+#define COMB_ADD(a, b) ((a) + (b))
+#define COMB_MUL(a, b) ((a) * (b))
 /* b != b: NaN wins, as in numpy. */
-#define COMB_MAX(a, b)   (((b) > (a) || (b) != (b)) ? (b) : (a))
-#define COMB_MIN(a, b)   (((b) < (a) || (b) != (b)) ? (b) : (a))
-#define FIN_ID(a, o)     (a)
-#define FIN_MEAN(a, o)   ((a) / cnt)
-#define FIN_SQRTF(a, o)  sqrtf(a)
-#define FIN_SQRT(a, o)   sqrt(a)
-#define FIN_LSEF(a, o)   (logf(a) + aux[o])
-#define FIN_LSE(a, o)    (log(a) + aux[o])
+#define COMB_MAX(a, b)  (((b) > (a) || (b) != (b)) ? (b) : (a))
+#define COMB_MIN(a, b)  (((b) < (a) || (b) != (b)) ? (b) : (a))
+#define FIN_ID(a, o)    (a)
+#define FIN_MEAN(a, o)  ((a) / cnt)
+#define FIN_SQRTF(a, o) sqrtf(a)
+#define FIN_SQRT(a, o)  sqrt(a)
+#define FIN_LSEF(a, o)  (logf(a) + aux[o])
+#define FIN_LSE(a, o)   (log(a) + aux[o])
 
 RED_KERNEL(red_sum_f32, float, 0.0f, MAP_ID, COMB_ADD, FIN_ID)
 RED_KERNEL(red_mean_f32, float, 0.0f, MAP_ID, COMB_ADD, FIN_MEAN)
@@ -228,7 +228,7 @@ static ei_status * red_import(ei_node * node, red_op op) {
     return NULL;
 }
 
-#define RED_IMPORT(fn, op) \
+#define RED_IMPORT(fn, op)                                                                                             \
     static ei_status * fn(ei_node * node) { return red_import(node, op); }
 RED_IMPORT(red_import_sum, RED_SUM)
 RED_IMPORT(red_import_mean, RED_MEAN)
@@ -245,10 +245,14 @@ static red_op red_op_of(const ei_node * node) {
         const ei_op_def * def;
         red_op            op;
     } ops[] = {
-        {&ei_op_def_REDUCE_SUM, RED_SUM},         {&ei_op_def_REDUCE_MEAN, RED_MEAN},
-        {&ei_op_def_REDUCE_MAX, RED_MAX},         {&ei_op_def_REDUCE_MIN, RED_MIN},
-        {&ei_op_def_REDUCE_PROD, RED_PROD},       {&ei_op_def_REDUCE_SUM_SQUARE, RED_SUM_SQUARE},
-        {&ei_op_def_REDUCE_L1, RED_L1},           {&ei_op_def_REDUCE_L2, RED_L2},
+        {&ei_op_def_REDUCE_SUM, RED_SUM},
+        {&ei_op_def_REDUCE_MEAN, RED_MEAN},
+        {&ei_op_def_REDUCE_MAX, RED_MAX},
+        {&ei_op_def_REDUCE_MIN, RED_MIN},
+        {&ei_op_def_REDUCE_PROD, RED_PROD},
+        {&ei_op_def_REDUCE_SUM_SQUARE, RED_SUM_SQUARE},
+        {&ei_op_def_REDUCE_L1, RED_L1},
+        {&ei_op_def_REDUCE_L2, RED_L2},
         {&ei_op_def_REDUCE_LOG_SUM_EXP, RED_LOG_SUM_EXP},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -286,16 +290,17 @@ static ei_status * red_infer(ei_graph * g, ei_node * node) {
                 return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "axis %lld is out of range for rank %d",
                                       (long long)axes[i], rank);
             EI_TRY(ei_op_axis(node, axes[i], rank, &a));
-            if (mask & (1u << a))
-                return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "axis %d is given twice", a);
+            if (mask & (1u << a)) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "axis %d is given twice", a);
             mask |= 1u << a;
         }
     }
     p->mask = mask;
     ei_shape out = {0};
     for (int32_t d = 0; d < rank; d++) {
-        if (!(mask & (1u << d))) out.dim[out.rank++] = x->shape.dim[d];
-        else if (p->keepdims) out.dim[out.rank++] = 1;
+        if (!(mask & (1u << d)))
+            out.dim[out.rank++] = x->shape.dim[d];
+        else if (p->keepdims)
+            out.dim[out.rank++] = 1;
     }
     ei_op_set_output(g, node, 0, x->dtype, &out);
     return NULL;
@@ -439,9 +444,15 @@ static ei_status * red_run(const ei_node * node, const ei_tensor * const * in, e
     return NULL;
 }
 
-#define RED_DEF(SYM, NAME, IMPORT)                                                                        \
-    const ei_op_def ei_op_def_##SYM = {.name = NAME, .in_min = 1, .in_max = 2, .out_min = 1, .out_max = 1, \
-                                       .import = IMPORT, .infer = red_infer, .run = red_run};
+#define RED_DEF(SYM, NAME, IMPORT)                                                                                     \
+    const ei_op_def ei_op_def_##SYM = {.name = NAME,                                                                   \
+                                       .in_min = 1,                                                                    \
+                                       .in_max = 2,                                                                    \
+                                       .out_min = 1,                                                                   \
+                                       .out_max = 1,                                                                   \
+                                       .import = IMPORT,                                                               \
+                                       .infer = red_infer,                                                             \
+                                       .run = red_run};
 RED_DEF(REDUCE_SUM, "ReduceSum", red_import_sum)
 RED_DEF(REDUCE_MEAN, "ReduceMean", red_import_mean)
 RED_DEF(REDUCE_MAX, "ReduceMax", red_import_max)

@@ -48,8 +48,7 @@ static ei_status * reshape_infer(ei_graph * g, ei_node * n) {
             infer_at = i;
             continue;
         }
-        if (d < -1)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "target dimension %d is %lld", i, (long long)d);
+        if (d < -1) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "target dimension %d is %lld", i, (long long)d);
         if (d == 0) {
             has_zero = true;
             if (!allowzero) {
@@ -61,8 +60,7 @@ static ei_status * reshape_infer(ei_graph * g, ei_node * n) {
             }
         }
         s.dim[i] = d;
-        if (d && known > INT64_MAX / d)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "the target shape overflows");
+        if (d && known > INT64_MAX / d) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "the target shape overflows");
         known *= d;
     }
     if (allowzero && has_zero && infer_at >= 0)
@@ -71,9 +69,10 @@ static ei_status * reshape_infer(ei_graph * g, ei_node * n) {
     if (infer_at >= 0) {
         if (known == 0 || numel % known != 0) {
             char buf[160];
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "cannot infer the -1 dimension: %lld elements of input %s "
-                                  "do not split into blocks of %lld", (long long)numel,
-                                  ei_shape_format(&x->shape, buf, sizeof buf), (long long)known);
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "cannot infer the -1 dimension: %lld elements of input %s "
+                                  "do not split into blocks of %lld",
+                                  (long long)numel, ei_shape_format(&x->shape, buf, sizeof buf), (long long)known);
         }
         s.dim[infer_at] = numel / known;
         known = numel;
@@ -81,8 +80,8 @@ static ei_status * reshape_infer(ei_graph * g, ei_node * n) {
     if (known != numel) {
         char a[160], b[160];
         return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "cannot reshape %s (%lld elements) to %s (%lld elements)",
-                              ei_shape_format(&x->shape, a, sizeof a), (long long)numel, ei_shape_format(&s, b, sizeof b),
-                              (long long)known);
+                              ei_shape_format(&x->shape, a, sizeof a), (long long)numel,
+                              ei_shape_format(&s, b, sizeof b), (long long)known);
     }
     ei_op_set_output(g, n, 0, x->dtype, &s);
     return NULL;

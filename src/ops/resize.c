@@ -6,9 +6,10 @@
 
 static ei_status * resize_import(ei_node * node) {
     if (node->opset <= 10 && node->n_inputs > 2)
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
-                              "Resize-10 takes inputs X and scales; this node has %d inputs (roi and sizes need opset 11)",
-                              node->n_inputs);
+        return ei_node_errorf(
+            node, EI_CODE_INVALID_MODEL,
+            "Resize-10 takes inputs X and scales; this node has %d inputs (roi and sizes need opset 11)",
+            node->n_inputs);
     ei_resize_params * p = calloc(1, sizeof *p);
     if (!p) return ei_status_oom();
     ei_status * st = ei_resize_parse_attrs(node, p, false);

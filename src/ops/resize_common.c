@@ -20,7 +20,7 @@ static ei_status * parse_enum(const ei_node * n, const char * attr, const char *
                               int * out) {
     const char * s;
     EI_TRY(ei_attr_get_string(n, attr, def, &s));
-    char allowed[256] = "";
+    char   allowed[256] = "";
     size_t used = 0;
     for (const name_value * t = table; t->name; t++) {
         if (strcmp(s, t->name) == 0) {
@@ -35,15 +35,14 @@ static ei_status * parse_enum(const ei_node * n, const char * attr, const char *
 
 static const name_value g_modes[] = {
     {"nearest", EI_RESIZE_NEAREST}, {"linear", EI_RESIZE_LINEAR}, {"cubic", EI_RESIZE_CUBIC}, {NULL, 0}};
-static const name_value g_coords[] = {
-    {"half_pixel", EI_COORD_HALF_PIXEL},
-    {"half_pixel_symmetric", EI_COORD_HALF_PIXEL_SYMMETRIC},
-    {"pytorch_half_pixel", EI_COORD_PYTORCH_HALF_PIXEL},
-    {"align_corners", EI_COORD_ALIGN_CORNERS},
-    {"asymmetric", EI_COORD_ASYMMETRIC},
-    {"tf_half_pixel_for_nn", EI_COORD_TF_HALF_PIXEL_FOR_NN},
-    {"tf_crop_and_resize", EI_COORD_TF_CROP_AND_RESIZE},
-    {NULL, 0}};
+static const name_value g_coords[] = {{"half_pixel", EI_COORD_HALF_PIXEL},
+                                      {"half_pixel_symmetric", EI_COORD_HALF_PIXEL_SYMMETRIC},
+                                      {"pytorch_half_pixel", EI_COORD_PYTORCH_HALF_PIXEL},
+                                      {"align_corners", EI_COORD_ALIGN_CORNERS},
+                                      {"asymmetric", EI_COORD_ASYMMETRIC},
+                                      {"tf_half_pixel_for_nn", EI_COORD_TF_HALF_PIXEL_FOR_NN},
+                                      {"tf_crop_and_resize", EI_COORD_TF_CROP_AND_RESIZE},
+                                      {NULL, 0}};
 static const name_value g_nearest[] = {{"round_prefer_floor", EI_NEAREST_ROUND_PREFER_FLOOR},
                                        {"round_prefer_ceil", EI_NEAREST_ROUND_PREFER_CEIL},
                                        {"floor", EI_NEAREST_FLOOR},
@@ -89,7 +88,8 @@ ei_status * ei_resize_parse_attrs(ei_node * n, ei_resize_params * p, bool is_ups
         EI_TRY(ei_attr_get_int(n, "antialias", 0, &aa));
         p->antialias = aa != 0;
         if (p->antialias && p->mode == EI_RESIZE_NEAREST)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "antialias=1 needs mode 'linear' or 'cubic', not 'nearest'");
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "antialias=1 needs mode 'linear' or 'cubic', not 'nearest'");
         EI_TRY(parse_enum(n, "keep_aspect_ratio_policy", "stretch", g_policies, &v));
         p->policy = (ei_resize_policy)v;
         const int64_t * axes;
@@ -114,8 +114,8 @@ ei_status * ei_resize_parse_attrs(ei_node * n, ei_resize_params * p, bool is_ups
                 return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
                                       "needs scales: neither a 'scales' input nor a 'scales' attribute is given");
             if (count > EI_MAX_RANK)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute scales has %d values; at most %d are supported",
-                                      count, EI_MAX_RANK);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                      "attribute scales has %d values; at most %d are supported", count, EI_MAX_RANK);
             p->n_attr_scales = count;
             memcpy(p->attr_scales, sc, (size_t)count * sizeof *sc);
         }
@@ -186,8 +186,9 @@ static ei_status * const_floats(const ei_graph * g, const ei_node * n, int32_t k
     for (int64_t i = 0; i < numel; i++) {
         double d = ei_tensor_get_f64(t, i);
         if (!isfinite(d))
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input %d (%s, '%s') has a value that is not finite at %lld",
-                                  k, what, v->name, (long long)i);
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "input %d (%s, '%s') has a value that is not finite at %lld", k, what, v->name,
+                                  (long long)i);
         vals[i] = (float)d;
     }
     *count = (int32_t)numel;
@@ -225,7 +226,8 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
         for (int32_t i = 0; i < k; i++) {
             EI_TRY(ei_op_axis(n, p->axes[i], rank, &axes[i]));
             if (seen[axes[i]])
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute axes repeats axis %lld", (long long)p->axes[i]);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "attribute axes repeats axis %lld",
+                                      (long long)p->axes[i]);
             seen[axes[i]] = true;
         }
     } else {
@@ -250,8 +252,9 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
     if (n_scales >= 0 && n_sizes >= 0)
         return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "both scales and sizes are given; exactly one is allowed");
     if (n_scales < 0 && n_sizes < 0)
-        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%s", p->in_sizes >= 0 ? "neither scales nor sizes is given (or both are empty)"
-                                                                               : "scales is missing or empty");
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%s",
+                              p->in_sizes >= 0 ? "neither scales nor sizes is given (or both are empty)"
+                                               : "scales is missing or empty");
     const char * which = n_scales >= 0 ? "scales" : "sizes";
     int32_t      given = n_scales >= 0 ? n_scales : n_sizes;
     if (given != k)
@@ -264,10 +267,11 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
         for (int32_t i = 0; i < k; i++) {
             float s = scales[i];
             if (!isfinite(s) || s <= 0.0f)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scales[%d] is %g; scales must be positive", i, (double)s);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scales[%d] is %g; scales must be positive", i,
+                                      (double)s);
             if (p->is_upsample && s < 1.0f)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scales[%d] is %g; %s scales must be >= 1", i, (double)s,
-                                      opname);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scales[%d] is %g; %s scales must be >= 1", i,
+                                      (double)s, opname);
             p->scale[axes[i]] = s;
         }
         for (int32_t d = 0; d < rank; d++) EI_TRY(extent_of(n, p->scale[d] * (float)x->shape.dim[d], d, &y.dim[d]));
@@ -308,8 +312,8 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
         for (int32_t d = 0; d < rank; d++)
             if (y.dim[d] != x->shape.dim[d] && 1.0f / p->scale[d] > (float)EI_RESIZE_MAX_AA_FACTOR)
                 return ei_node_errorf(n, EI_CODE_UNSUPPORTED,
-                                      "antialias downscaling of axis %d by a factor of %g is beyond the supported %d", d,
-                                      1.0 / (double)p->scale[d], EI_RESIZE_MAX_AA_FACTOR);
+                                      "antialias downscaling of axis %d by a factor of %g is beyond the supported %d",
+                                      d, 1.0 / (double)p->scale[d], EI_RESIZE_MAX_AA_FACTOR);
 
     for (int32_t d = 0; d < rank; d++) {
         p->roi_start[d] = 0.0f;
@@ -321,8 +325,9 @@ ei_status * ei_resize_infer(ei_graph * g, ei_node * n) {
         EI_TRY(const_floats(g, n, p->in_roi, "roi", roi, 2 * EI_MAX_RANK, &n_roi));
         if (n_roi > 0) {
             if (n_roi != 2 * k)
-                return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "roi has %d values; expected %d (start and end for each of %d axes)",
-                                      n_roi, 2 * k, k);
+                return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                      "roi has %d values; expected %d (start and end for each of %d axes)", n_roi,
+                                      2 * k, k);
             for (int32_t i = 0; i < k; i++) {
                 p->roi_start[axes[i]] = roi[i];
                 p->roi_end[axes[i]] = roi[k + i];

@@ -207,7 +207,7 @@ typedef struct pass_ctx {
 } pass_ctx;
 
 static void pass_inner1(void * vctx, int64_t b, int64_t e) {
-    const pass_ctx * c = vctx;
+    const pass_ctx *  c = vctx;
     const axis_taps * t = c->t;
     for (int64_t r = b; r < e; r++) {
         const float * s = c->src + r * c->len_in;
@@ -315,11 +315,11 @@ typedef struct nearest_ctx {
     const uint8_t * src;
     uint8_t *       dst;
     size_t          esize;
-    int32_t         last;           /* index of the innermost resampled axis */
+    int32_t         last; /* index of the innermost resampled axis */
     int64_t         out_dim[EI_MAX_RANK];
     int64_t *       map[EI_MAX_RANK];
-    int64_t         block;          /* elements copied per gathered position */
-    uint8_t         fill[8];        /* extrapolation value in the output dtype */
+    int64_t         block;   /* elements copied per gathered position */
+    uint8_t         fill[8]; /* extrapolation value in the output dtype */
 } nearest_ctx;
 
 static void fill_block(uint8_t * d, const uint8_t * fill, size_t esize, int64_t n) {
@@ -328,13 +328,13 @@ static void fill_block(uint8_t * d, const uint8_t * fill, size_t esize, int64_t 
 
 /* Single-element gathers by element size; fixed-size memcpy compiles to plain moves and keeps
  * the byte copies free of aliasing questions. */
-#define EI_GATHER_ROW(E)                                                                                \
-    static void gather_row##E(uint8_t * dst, const uint8_t * src, const int64_t * map, int64_t n,       \
-                              const uint8_t * fill) {                                                  \
-        for (int64_t x = 0; x < n; x++) {                                                              \
-            int64_t m = map[x];                                                                        \
-            memcpy(dst + (size_t)x * E, m < 0 ? fill : src + (size_t)m * E, E);                        \
-        }                                                                                              \
+#define EI_GATHER_ROW(E)                                                                                               \
+    static void gather_row##E(uint8_t * dst, const uint8_t * src, const int64_t * map, int64_t n,                      \
+                              const uint8_t * fill) {                                                                  \
+        for (int64_t x = 0; x < n; x++) {                                                                              \
+            int64_t m = map[x];                                                                                        \
+            memcpy(dst + (size_t)x * E, m < 0 ? fill : src + (size_t)m * E, E);                                        \
+        }                                                                                                              \
     }
 EI_GATHER_ROW(1)
 EI_GATHER_ROW(2)
@@ -376,8 +376,10 @@ static void nearest_rows(void * vctx, int64_t b, int64_t e) {
         } else {
             for (int64_t x = 0; x < w_out; x++) {
                 int64_t m = map_last[x];
-                if (m < 0) fill_block(dst + (size_t)x * bbytes, c->fill, esize, c->block);
-                else memcpy(dst + (size_t)x * bbytes, src + (size_t)m * esize, bbytes);
+                if (m < 0)
+                    fill_block(dst + (size_t)x * bbytes, c->fill, esize, c->block);
+                else
+                    memcpy(dst + (size_t)x * bbytes, src + (size_t)m * esize, bbytes);
             }
         }
         for (int32_t d = last - 1; d >= 0; d--) {
@@ -392,9 +394,21 @@ static void extrapolation_bytes(ei_dtype dt, float v, uint8_t out[8]) {
     memset(out, 0, 8);
     switch (dt) {
     case EI_DTYPE_F32: memcpy(out, &v, 4); break;
-    case EI_DTYPE_F64: { double d = v; memcpy(out, &d, 8); break; }
-    case EI_DTYPE_F16: { uint16_t h = ei_f32_to_f16(v); memcpy(out, &h, 2); break; }
-    case EI_DTYPE_BF16: { uint16_t h = ei_f32_to_bf16(v); memcpy(out, &h, 2); break; }
+    case EI_DTYPE_F64: {
+        double d = v;
+        memcpy(out, &d, 8);
+        break;
+    }
+    case EI_DTYPE_F16: {
+        uint16_t h = ei_f32_to_f16(v);
+        memcpy(out, &h, 2);
+        break;
+    }
+    case EI_DTYPE_BF16: {
+        uint16_t h = ei_f32_to_bf16(v);
+        memcpy(out, &h, 2);
+        break;
+    }
     case EI_DTYPE_BOOL: out[0] = v != 0.0f; break;
     default: {
         /* Integers: truncate, then wrap to the type's width as ONNX Runtime's static_cast does on
@@ -403,9 +417,21 @@ static void extrapolation_bytes(ei_dtype dt, float v, uint8_t out[8]) {
         int64_t  i = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
         uint64_t u = (uint64_t)i;
         switch (ei_dtype_size(dt)) {
-        case 1: { uint8_t t = (uint8_t)u; memcpy(out, &t, 1); break; }
-        case 2: { uint16_t t = (uint16_t)u; memcpy(out, &t, 2); break; }
-        case 4: { uint32_t t = (uint32_t)u; memcpy(out, &t, 4); break; }
+        case 1: {
+            uint8_t t = (uint8_t)u;
+            memcpy(out, &t, 1);
+            break;
+        }
+        case 2: {
+            uint16_t t = (uint16_t)u;
+            memcpy(out, &t, 2);
+            break;
+        }
+        case 4: {
+            uint32_t t = (uint32_t)u;
+            memcpy(out, &t, 4);
+            break;
+        }
         default: memcpy(out, &u, 8); break;
         }
     }
@@ -427,7 +453,7 @@ static ei_status * run_nearest(const ei_resize_params * p, const ei_tensor * x, 
     c.block = 1;
     while (last > 0 && ident[last]) c.block *= x->shape.dim[last--];
     c.last = last;
-    int64_t stride = c.block;
+    int64_t     stride = c.block;
     ei_status * st = NULL;
     for (int32_t d = last; d >= 0; d--) {
         const int64_t len_in = x->shape.dim[d], len_out = y->shape.dim[d];
@@ -443,8 +469,10 @@ static ei_status * run_nearest(const ei_resize_params * p, const ei_tensor * x, 
                 continue;
             }
             float xf = ei_resize_coord_of(p, d, (float)o, len_in, len_out);
-            if (crop && out_of_range(xf, len_in)) c.map[d][o] = -1;
-            else c.map[d][o] = nearest_pixel(p, xf, p->scale[d] < 1.0f, len_in) * stride;
+            if (crop && out_of_range(xf, len_in))
+                c.map[d][o] = -1;
+            else
+                c.map[d][o] = nearest_pixel(p, xf, p->scale[d] < 1.0f, len_in) * stride;
         }
         stride *= len_in;
     }
@@ -503,10 +531,16 @@ static ei_status * run_float(const ei_resize_params * p, const ei_tensor * x, ei
     }
 
     if (!p->antialias && p->mode == EI_RESIZE_LINEAR && n_resampled == 2 && first + 1 < rank && !ident[first + 1]) {
-        bilinear_ctx c = {.src = x->data, .dst = y->data, .h_in = x->shape.dim[first], .w_in = x->shape.dim[first + 1],
-                          .h_out = y->shape.dim[first], .w_out = y->shape.dim[first + 1], .inner = 1,
-                          .ty = &taps[first], .tx = &taps[first + 1]};
-        int64_t outer = 1;
+        bilinear_ctx c = {.src = x->data,
+                          .dst = y->data,
+                          .h_in = x->shape.dim[first],
+                          .w_in = x->shape.dim[first + 1],
+                          .h_out = y->shape.dim[first],
+                          .w_out = y->shape.dim[first + 1],
+                          .inner = 1,
+                          .ty = &taps[first],
+                          .tx = &taps[first + 1]};
+        int64_t      outer = 1;
         for (int32_t d = 0; d < first; d++) outer *= x->shape.dim[d];
         for (int32_t d = first + 2; d < rank; d++) c.inner *= x->shape.dim[d];
         ei_parallel_for(ex->pool, outer * c.h_out, grain_rows(c.w_out * c.inner), bilinear_rows, &c);
@@ -540,8 +574,10 @@ static ei_status * run_float(const ei_resize_params * p, const ei_tensor * x, ei
             for (int32_t i = 0; i < d; i++) outer *= cur.dim[i];
             for (int32_t i = d + 1; i < rank; i++) c.inner *= cur.dim[i];
             c.dst = --passes_left == 0 ? (float *)y->data : tmp[which];
-            if (c.inner == 1) ei_parallel_for(ex->pool, outer, grain_rows(c.len_out), pass_inner1, &c);
-            else ei_parallel_for(ex->pool, outer * c.len_out, grain_rows(c.inner), pass_rows, &c);
+            if (c.inner == 1)
+                ei_parallel_for(ex->pool, outer, grain_rows(c.len_out), pass_inner1, &c);
+            else
+                ei_parallel_for(ex->pool, outer * c.len_out, grain_rows(c.inner), pass_rows, &c);
             cur.dim[d] = y->shape.dim[d];
             src = c.dst;
             which ^= 1;

@@ -18,8 +18,8 @@ ei_status * ei_shp_axes(const ei_node * n, const char * what, const int64_t * ax
 
 /* Reads an int list that is attribute `attr` before opset `input_since` and constant input
  * `input` from then on. *count = -1 when absent. vals holds EI_SHP_MAX_INTS. */
-ei_status * ei_shp_ints(const ei_graph * g, const ei_node * n, const char * attr, int32_t input,
-                        int64_t input_since, int64_t * vals, int32_t * count);
+ei_status * ei_shp_ints(const ei_graph * g, const ei_node * n, const char * attr, int32_t input, int64_t input_since,
+                        int64_t * vals, int32_t * count);
 
 /* A node's params struct, zeroed, owned by the node; *out typed by the caller. */
 ei_status * ei_shp_params(ei_node * n, size_t size, void ** out);

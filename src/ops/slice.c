@@ -16,8 +16,8 @@ static ei_status * slice_import(ei_node * n) {
     return ei_shp_params(n, sizeof *p, (void **)&p);
 }
 
-static ei_status * read_list(const ei_graph * g, const ei_node * n, const char * name, int32_t input,
-                             int64_t * vals, int32_t * count) {
+static ei_status * read_list(const ei_graph * g, const ei_node * n, const char * name, int32_t input, int64_t * vals,
+                             int32_t * count) {
     return ei_shp_ints(g, n, name, input, 10, vals, count);
 }
 
@@ -36,8 +36,7 @@ static ei_status * slice_infer(ei_graph * g, ei_node * n) {
     if (na >= 0 && na != ns) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%d starts but %d axes", ns, na);
     if (nst >= 0 && nst != ns) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%d starts but %d steps", ns, nst);
     if (na < 0) {
-        if (ns > r)
-            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%d starts for an input of rank %d", ns, r);
+        if (ns > r) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "%d starts for an input of rank %d", ns, r);
         for (int32_t i = 0; i < ns; i++) axes[i] = i;
     }
     EI_TRY(ei_shp_axes(n, "axes", axes, ns, r, norm));

@@ -32,22 +32,24 @@ static ei_status * softmax_import(ei_node * node) { return softmax_import_common
 static ei_status * log_softmax_import(ei_node * node) { return softmax_import_common(node, true); }
 
 /* outer x n x inner view of shape s. */
-static ei_status * softmax_view(const ei_node * node, const softmax_params * p, const ei_shape * s,
-                                int64_t * outer, int64_t * n, int64_t * inner) {
+static ei_status * softmax_view(const ei_node * node, const softmax_params * p, const ei_shape * s, int64_t * outer,
+                                int64_t * n, int64_t * inner) {
     int32_t axis;
     EI_TRY(ei_op_axis(node, p->axis, s->rank, &axis));
     *outer = *n = *inner = 1;
     for (int32_t d = 0; d < s->rank; d++) {
-        if (d < axis) *outer *= s->dim[d];
-        else if (d == axis || p->coerce_2d) *n *= s->dim[d];
-        else *inner *= s->dim[d];
+        if (d < axis)
+            *outer *= s->dim[d];
+        else if (d == axis || p->coerce_2d)
+            *n *= s->dim[d];
+        else
+            *inner *= s->dim[d];
     }
     return NULL;
 }
 
 static ei_status * softmax_infer(ei_graph * g, ei_node * node) {
-    if (!node->params)
-        EI_TRY(softmax_import_common(node, node->def == &ei_op_def_LOG_SOFTMAX));
+    if (!node->params) EI_TRY(softmax_import_common(node, node->def == &ei_op_def_LOG_SOFTMAX));
     EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * x = ei_node_input(g, node, 0);
     if (!x) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input is required");

@@ -23,8 +23,7 @@ static ei_status * topk_import(ei_node * node) {
     EI_TRY(ei_attr_get_int(node, "axis", -1, &axis));
     if (node->opset < 10) {
         EI_TRY(ei_attr_get_int(node, "k", -1, &k));
-        if (k < 0)
-            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute k is required (>= 0) before opset 10");
+        if (k < 0) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute k is required (>= 0) before opset 10");
     }
     if (node->opset >= 11) {
         EI_TRY(ei_attr_get_int(node, "largest", 1, &largest));
@@ -64,8 +63,7 @@ static ei_status * topk_infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(topk_import(node));
     const topk_params * p = node->params;
     EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_F64, EI_DTYPE_I8, EI_DTYPE_I16, EI_DTYPE_I32,
-                             EI_DTYPE_I64, EI_DTYPE_U8, EI_DTYPE_U16, EI_DTYPE_U32, EI_DTYPE_U64,
-                             EI_DTYPE_UNDEFINED));
+                             EI_DTYPE_I64, EI_DTYPE_U8, EI_DTYPE_U16, EI_DTYPE_U32, EI_DTYPE_U64, EI_DTYPE_UNDEFINED));
     const ei_value * x = ei_node_input(g, node, 0);
     if (!x) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X is required");
     if (x->shape.rank == 0) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X must have rank >= 1");
@@ -203,15 +201,25 @@ static ei_status * topk_run(const ei_node * node, const ei_tensor * const * in, 
     for (int32_t d = axis + 1; d < s->rank; d++) inner *= s->dim[d];
     if (k == 0 || outer * inner == 0) return NULL;
     /* Outputs may be omitted: write into scratch then. */
-    size_t  es = ei_dtype_size(in[0]->dtype);
-    size_t  out_n = (size_t)(outer * k * inner);
-    char *  vbuf = out[0] ? NULL : malloc(out_n * es);
-    int64_t * ibuf = out[1] ? NULL : malloc(out_n * sizeof(int64_t));
-    topk_job  j = {in[0]->dtype, es, in[0]->data, out[0] ? out[0]->data : vbuf, out[1] ? out[1]->data : ibuf,
-                   s->dim[axis], inner, k, p->largest, 0};
+    size_t      es = ei_dtype_size(in[0]->dtype);
+    size_t      out_n = (size_t)(outer * k * inner);
+    char *      vbuf = out[0] ? NULL : malloc(out_n * es);
+    int64_t *   ibuf = out[1] ? NULL : malloc(out_n * sizeof(int64_t));
+    topk_job    j = {in[0]->dtype,
+                     es,
+                     in[0]->data,
+                  out[0] ? out[0]->data : vbuf,
+                  out[1] ? out[1]->data : ibuf,
+                     s->dim[axis],
+                     inner,
+                     k,
+                     p->largest,
+                     0};
     ei_status * st = NULL;
-    if ((!out[0] && !vbuf) || (!out[1] && !ibuf)) st = ei_status_oom();
-    else ei_parallel_for(ex->pool, outer * inner, 1 + 4096 / (j.n + 1), topk_slices, &j);
+    if ((!out[0] && !vbuf) || (!out[1] && !ibuf))
+        st = ei_status_oom();
+    else
+        ei_parallel_for(ex->pool, outer * inner, 1 + 4096 / (j.n + 1), topk_slices, &j);
     if (!st && j.failed) st = ei_status_oom();
     free(vbuf);
     free(ibuf);

@@ -47,8 +47,8 @@ static ei_status * transpose_run(const ei_node * n, const ei_tensor * const * in
                                  const ei_exec * ex) {
     int32_t perm[EI_MAX_RANK];
     EI_TRY(resolve_perm(n, in[0]->shape.rank, perm));
-    ei_dm_transpose(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), in[0]->shape.rank, in[0]->shape.dim,
-                    perm, ex->pool);
+    ei_dm_transpose(out[0]->data, in[0]->data, ei_dtype_size(in[0]->dtype), in[0]->shape.rank, in[0]->shape.dim, perm,
+                    ex->pool);
     return NULL;
 }
 

@@ -1,6 +1,6 @@
 /* Upsample (opsets 7 and 9; deprecated in 10, still found in older exports): nearest or linear (and
- * cubic, which ONNX Runtime also accepts) with asymmetric coordinates, scales >= 1 from an attribute (7) or a constant input (9). Shares
- * the Resize implementation. */
+ * cubic, which ONNX Runtime also accepts) with asymmetric coordinates, scales >= 1 from an attribute (7) or a constant
+ * input (9). Shares the Resize implementation. */
 #include <stdlib.h>
 
 #include "ops/resize_common.h"

@@ -5,13 +5,13 @@
 
 #include "ops/eltwise_kernels.h"
 
-#define EW_MINMAX_INT(E, T, UW, S)                 \
-    EW_BINARY(min_##E, T, T, x < y ? x : y)        \
+#define EW_MINMAX_INT(E, T, UW, S)                                                                                     \
+    EW_BINARY(min_##E, T, T, x < y ? x : y)                                                                            \
     EW_BINARY(max_##E, T, T, x > y ? x : y)
 EW_INT_TYPES(EW_MINMAX_INT)
-#define EW_MINMAX_FLOAT(E, T)                                  \
-    EW_BINARY(min_##E, T, T, (x != x || x < y) ? x : y)        \
-    EW_BINARY(max_##E, T, T, (x != x || x > y) ? x : y)        \
+#define EW_MINMAX_FLOAT(E, T)                                                                                          \
+    EW_BINARY(min_##E, T, T, (x != x || x < y) ? x : y)                                                                \
+    EW_BINARY(max_##E, T, T, (x != x || x > y) ? x : y)                                                                \
     EW_BINARY(sum_##E, T, T, x + y)
 EW_FLOAT_TYPES(EW_MINMAX_FLOAT)
 
@@ -41,8 +41,8 @@ static ei_status * variadic_infer(ei_graph * g, ei_node * n, const ei_ew_fn * ta
 
 /* Half-precision Sum and Mean accumulate in float32 and round once at the end, like ONNX Runtime;
  * rounding after every pairwise step loses visible precision when terms cancel. */
-static ei_status * variadic_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out,
-                                const ei_exec * ex, const ei_ew_fn * table, bool mean) {
+static ei_status * variadic_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * out, const ei_exec * ex,
+                                const ei_ew_fn * table, bool mean) {
     if (node->n_inputs == 1) {
         if (out->nbytes) memcpy(out->data, in[0]->data, out->nbytes);
         return NULL;
@@ -62,7 +62,7 @@ static ei_status * variadic_run(const ei_node * node, const ei_tensor * const * 
         ei_ew_run(ex, &c);
     }
     if (mean) {
-        mean_param         p = {(double)node->n_inputs};
+        mean_param        p = {(double)node->n_inputs};
         const ei_tensor * o = c.out;
         EI_TRY(ei_ew_unary_run(&o, c.out, ex, k_div_n, &p, EI_EW_GRAIN_CHEAP));
     }
@@ -73,14 +73,14 @@ static ei_status * variadic_run(const ei_node * node, const ei_tensor * const * 
     return NULL;
 }
 
-#define EW_VARIADIC_OP(SYM, ONNX, TABLE)                                                             \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) { return variadic_infer(g, n, TABLE); } \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in,                 \
-                                 ei_tensor * const * out, const ei_exec * ex) {                      \
-        return variadic_run(node, in, out[0], ex, TABLE, false);                                      \
-    }                                                                                                \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX, .in_min = 1, .in_max = -1, .out_min = 1,         \
-                                       .out_max = 1, .infer = SYM##_infer, .run = SYM##_run};
+#define EW_VARIADIC_OP(SYM, ONNX, TABLE)                                                                               \
+    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) { return variadic_infer(g, n, TABLE); }                  \
+    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
+                                 const ei_exec * ex) {                                                                 \
+        return variadic_run(node, in, out[0], ex, TABLE, false);                                                       \
+    }                                                                                                                  \
+    const ei_op_def ei_op_def_##SYM = {                                                                                \
+        .name = ONNX, .in_min = 1, .in_max = -1, .out_min = 1, .out_max = 1, .infer = SYM##_infer, .run = SYM##_run};
 EW_VARIADIC_OP(MIN, "Min", k_min)
 EW_VARIADIC_OP(MAX, "Max", k_max)
 EW_VARIADIC_OP(SUM, "Sum", k_sum)
@@ -92,5 +92,5 @@ static ei_status * mean_run(const ei_node * node, const ei_tensor * const * in, 
     return variadic_run(node, in, out[0], ex, k_sum, true);
 }
 
-const ei_op_def ei_op_def_MEAN = {.name = "Mean", .in_min = 1, .in_max = -1, .out_min = 1, .out_max = 1,
-                                  .infer = mean_infer, .run = mean_run};
+const ei_op_def ei_op_def_MEAN = {
+    .name = "Mean", .in_min = 1, .in_max = -1, .out_min = 1, .out_max = 1, .infer = mean_infer, .run = mean_run};

@@ -2,20 +2,19 @@
  * element size and every dtype works. */
 #include "ops/eltwise_kernels.h"
 
-#define EW_WHERE(NAME, T)                                                                        \
-    static void NAME(void * o_, const void * const * in, const uint8_t * st, int64_t n,          \
-                     const void * prm) {                                                         \
-        (void)prm;                                                                               \
-        T *             o = o_;                                                                  \
-        const uint8_t * c = in[0];                                                               \
-        const T *       a = in[1];                                                               \
-        const T *       b = in[2];                                                               \
-        const int64_t   sc = st[0], sa = st[1], sb = st[2];                                      \
-        if (sc && sa && sb) {                                                                    \
-            for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                           \
-        } else {                                                                                 \
-            for (int64_t i = 0; i < n; i++) o[i] = c[i * sc] ? a[i * sa] : b[i * sb];            \
-        }                                                                                        \
+#define EW_WHERE(NAME, T)                                                                                              \
+    static void NAME(void * o_, const void * const * in, const uint8_t * st, int64_t n, const void * prm) {            \
+        (void)prm;                                                                                                     \
+        T *             o = o_;                                                                                        \
+        const uint8_t * c = in[0];                                                                                     \
+        const T *       a = in[1];                                                                                     \
+        const T *       b = in[2];                                                                                     \
+        const int64_t   sc = st[0], sa = st[1], sb = st[2];                                                            \
+        if (sc && sa && sb) {                                                                                          \
+            for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                                                 \
+        } else {                                                                                                       \
+            for (int64_t i = 0; i < n; i++) o[i] = c[i * sc] ? a[i * sa] : b[i * sb];                                  \
+        }                                                                                                              \
     }
 EW_WHERE(where_1, uint8_t)
 EW_WHERE(where_2, uint16_t)
@@ -51,11 +50,14 @@ static ei_status * where_infer(ei_graph * g, ei_node * n) {
 static ei_status * where_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                              const ei_exec * ex) {
     (void)node;
-    ei_ew_call c = {.n_in = 3, .in = {in[0], in[1], in[2]}, .out = out[0], .grain = EI_EW_GRAIN_CHEAP,
+    ei_ew_call c = {.n_in = 3,
+                    .in = {in[0], in[1], in[2]},
+                    .out = out[0],
+                    .grain = EI_EW_GRAIN_CHEAP,
                     .fn = where_fn(in[1]->dtype)};
     ei_ew_run(ex, &c);
     return NULL;
 }
 
-const ei_op_def ei_op_def_WHERE = {.name = "Where", .in_min = 3, .in_max = 3, .out_min = 1, .out_max = 1,
-                                   .infer = where_infer, .run = where_run};
+const ei_op_def ei_op_def_WHERE = {
+    .name = "Where", .in_min = 3, .in_max = 3, .out_min = 1, .out_max = 1, .infer = where_infer, .run = where_run};

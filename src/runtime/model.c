@@ -57,8 +57,10 @@ static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
     if (!m->op_type_names || !m->op_type_nodes) return ei_status_oom();
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ei_node * n = &g->nodes[i];
-        if (n->folded) s->folded_node_count++;
-        else if (n->def->macs) s->macs += n->def->macs(g, n);
+        if (n->folded)
+            s->folded_node_count++;
+        else if (n->def->macs)
+            s->macs += n->def->macs(g, n);
         int32_t t = 0;
         while (t < m->n_op_types && strcmp(m->op_type_names[t], n->op_type) != 0) t++;
         if (t == m->n_op_types) {
@@ -85,7 +87,7 @@ static ei_status * load_parsed(ei_model * m, const uint8_t * data, size_t size, 
     ei_model_options defaults = ei_model_options_default();
     if (!opt) opt = &defaults;
     ei_onnx_model * om = NULL;
-    ei_status * pst = ei_onnx_parse_model(data, size, &om);
+    ei_status *     pst = ei_onnx_parse_model(data, size, &om);
     if (pst) return ei_status_wrapf(pst, "not a valid ONNX model");
     ei_status * st = ei_mapped_files_create(base_dir, &m->external);
     if (!st) st = ei_onnx_import(om, m->external, true, opt, &m->g);
@@ -119,7 +121,8 @@ ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, 
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path, strerror(errno));
+        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path,
+                         strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
@@ -194,7 +197,7 @@ const ei_shape * ei_model_output_shape(const ei_model * m, int32_t i) {
 
 void ei_model_get_summary(const ei_model * m, ei_model_summary * out) { *out = m->summary; }
 
-int32_t ei_model_op_type_count(const ei_model * m) { return m->n_op_types; }
+int32_t      ei_model_op_type_count(const ei_model * m) { return m->n_op_types; }
 const char * ei_model_op_type_name(const ei_model * m, int32_t i) {
     return (i >= 0 && i < m->n_op_types) ? m->op_type_names[i] : NULL;
 }

@@ -7,9 +7,9 @@
 
 struct ei_model {
     ei_graph *        g;
-    void *            file_map;  /* the mmap'd .onnx, when loaded from a file */
+    void *            file_map; /* the mmap'd .onnx, when loaded from a file */
     size_t            file_size;
-    void *            mem_copy;  /* the copied buffer, when loaded from memory */
+    void *            mem_copy; /* the copied buffer, when loaded from memory */
     ei_mapped_files * external;
     ei_model_summary  summary;
     char *            producer_name, *producer_version;

@@ -11,21 +11,21 @@
 #include "runtime/model_internal.h"
 
 typedef struct step {
-    const ei_node *     node;
-    ei_kernel_fn        kernel;
-    const ei_tensor **  in;
-    ei_tensor **        out;
+    const ei_node *    node;
+    ei_kernel_fn       kernel;
+    const ei_tensor ** in;
+    ei_tensor **       out;
 } step;
 
 struct ei_session {
-    const ei_model * model;
-    const ei_graph * g;
-    ei_threadpool *  pool;
-    ei_tensor **     tensors;   /* per value: owned run-time tensor, or NULL */
+    const ei_model *   model;
+    const ei_graph *   g;
+    ei_threadpool *    pool;
+    ei_tensor **       tensors; /* per value: owned run-time tensor, or NULL */
     const ei_tensor ** view;    /* per value: what kernels read (run-time tensor or constant) */
-    step *           steps;
-    int32_t          n_steps;
-    bool *           input_set;
+    step *             steps;
+    int32_t            n_steps;
+    bool *             input_set;
 };
 
 ei_session_options ei_session_options_default(void) {
@@ -115,7 +115,7 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
     s->view = calloc((size_t)g->n_values + 1, sizeof *s->view);
     s->steps = calloc((size_t)g->n_nodes + 1, sizeof *s->steps);
     s->input_set = calloc((size_t)g->n_inputs + 1, sizeof *s->input_set);
-    bool * live = live_nodes(g);
+    bool *      live = live_nodes(g);
     ei_status * st = (!s->tensors || !s->view || !s->steps || !s->input_set || !live) ? ei_status_oom() : NULL;
     if (!st) st = check_memory(g, live, opt->max_memory_bytes);
     if (!st) st = ei_threadpool_create(opt->n_threads, &s->pool);
@@ -129,8 +129,10 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
         bool needed = (v->flags & EI_VALUE_GRAPH_INPUT) || (v->producer >= 0 && live[v->producer]);
         if (!needed) continue;
         st = ei_tensor_create(v->dtype, &v->shape, &s->tensors[i]);
-        if (st) st = ei_status_wrapf(st, "allocating '%s'", v->name);
-        else s->view[i] = s->tensors[i];
+        if (st)
+            st = ei_status_wrapf(st, "allocating '%s'", v->name);
+        else
+            s->view[i] = s->tensors[i];
     }
     for (int32_t oi = 0; !st && oi < g->n_nodes; oi++) {
         const ei_node * n = &g->nodes[g->order[oi]];
@@ -176,7 +178,8 @@ ei_status * ei_session_set_input(ei_session * s, const char * name, const ei_ten
                              ei_dtype_name(t->dtype));
         if (!ei_shape_equal(&t->shape, &v->shape))
             return ei_errorf(EI_CODE_INVALID_ARGUMENT, "input '%s' must have shape %s, not %s", name,
-                             ei_shape_format(&v->shape, want, sizeof want), ei_shape_format(&t->shape, have, sizeof have));
+                             ei_shape_format(&v->shape, want, sizeof want),
+                             ei_shape_format(&t->shape, have, sizeof have));
         if (t->nbytes) memcpy(s->tensors[id]->data, t->data, t->nbytes);
         s->input_set[i] = true;
         return NULL;
@@ -184,7 +187,8 @@ ei_status * ei_session_set_input(ei_session * s, const char * name, const ei_ten
     char   names[512] = "";
     size_t used = 0;
     for (int32_t i = 0; i < s->g->n_inputs && used < sizeof names; i++) {
-        int w = snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "", s->g->values[s->g->inputs[i]].name);
+        int w =
+            snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "", s->g->values[s->g->inputs[i]].name);
         if (w > 0) used += (size_t)w;
     }
     return ei_errorf(EI_CODE_NOT_FOUND, "the model has no input named '%s'; its inputs are %s", name,

@@ -18,7 +18,7 @@
 #include "core/tensor.h"
 #include "edgeinfer/edgeinfer.h"
 
-#define MAX_IO 32
+#define MAX_IO    32
 #define MAX_TESTS 8192
 
 typedef struct expected {
@@ -158,8 +158,8 @@ static bool compare(const ei_tensor * got, const ei_tensor * want, char * msg, s
                           ? ((const uint64_t *)got->data)[i] == ((const uint64_t *)want->data)[i]
                           : ei_tensor_get_i64(got, i) == ei_tensor_get_i64(want, i);
             if (!eq) {
-                snprintf(msg, n, "element %lld is %lld, expected %lld", (long long)i, (long long)ei_tensor_get_i64(got, i),
-                         (long long)ei_tensor_get_i64(want, i));
+                snprintf(msg, n, "element %lld is %lld, expected %lld", (long long)i,
+                         (long long)ei_tensor_get_i64(got, i), (long long)ei_tensor_get_i64(want, i));
                 return false;
             }
             continue;
@@ -179,16 +179,18 @@ static bool compare(const ei_tensor * got, const ei_tensor * want, char * msg, s
 
 typedef enum { FREEZE_NONE, FREEZE_INTS, FREEZE_ALL } freeze_mode;
 
-static ei_status * run_dataset(const char * model_path, dataset * d, freeze_mode fm, char * msg, size_t msg_n, bool * ok) {
+static ei_status * run_dataset(const char * model_path, dataset * d, freeze_mode fm, char * msg, size_t msg_n,
+                               bool * ok) {
     *ok = false;
-    ei_model_options opt = ei_model_options_default();
-    char             shapes[8192] = "";
-    size_t           used = 0;
-    const char *     fnames[MAX_IO];
+    ei_model_options  opt = ei_model_options_default();
+    char              shapes[8192] = "";
+    size_t            used = 0;
+    const char *      fnames[MAX_IO];
     const ei_tensor * fvals[MAX_IO];
-    int              nf = 0;
+    int               nf = 0;
     for (int i = 0; i < d->n_in; i++) {
-        bool freeze = fm == FREEZE_ALL || (fm == FREEZE_INTS && (d->in[i]->dtype == EI_DTYPE_I64 || d->in[i]->dtype == EI_DTYPE_I32));
+        bool freeze = fm == FREEZE_ALL ||
+                      (fm == FREEZE_INTS && (d->in[i]->dtype == EI_DTYPE_I64 || d->in[i]->dtype == EI_DTYPE_I32));
         if (freeze) {
             fnames[nf] = d->in_name[i];
             fvals[nf++] = d->in[i];
@@ -212,8 +214,10 @@ static ei_status * run_dataset(const char * model_path, dataset * d, freeze_mode
         const char * name = ei_model_input_name(m, i);
         int          k = 0;
         while (k < d->n_in && strcmp(d->in_name[k], name)) k++;
-        if (k == d->n_in) st = ei_errorf(EI_CODE_NOT_FOUND, "no test data for input '%s'", name);
-        else st = ei_session_set_input(s, name, d->in[k]);
+        if (k == d->n_in)
+            st = ei_errorf(EI_CODE_NOT_FOUND, "no test data for input '%s'", name);
+        else
+            st = ei_session_set_input(s, name, d->in[k]);
     }
     if (!st) st = ei_session_run(s);
     if (!st) {
@@ -265,7 +269,7 @@ static bool run_test(const char * dir, char * msg, size_t msg_n, const char ** m
         ei_status * st = dataset_load(dsdir, &d);
         bool        ok = false;
         if (!st) {
-            static const freeze_mode modes[] = {FREEZE_NONE, FREEZE_INTS, FREEZE_ALL};
+            static const freeze_mode  modes[] = {FREEZE_NONE, FREEZE_INTS, FREEZE_ALL};
             static const char * const names[] = {"", "frozen ints", "frozen inputs"};
             for (int mi = 0; mi < 3; mi++) {
                 ei_status_destroy(st);
@@ -304,14 +308,19 @@ int main(int argc, char ** argv) {
     const char * ops = NULL;
     const char * report = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v")) g_verbose = true;
-        else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = argv[++i];
-        else if (!strcmp(argv[i], "--expected") && i + 1 < argc) load_expected(argv[++i]);
-        else if (!strcmp(argv[i], "--report") && i + 1 < argc) report = argv[++i];
+        if (!strcmp(argv[i], "-v"))
+            g_verbose = true;
+        else if (!strcmp(argv[i], "--ops") && i + 1 < argc)
+            ops = argv[++i];
+        else if (!strcmp(argv[i], "--expected") && i + 1 < argc)
+            load_expected(argv[++i]);
+        else if (!strcmp(argv[i], "--report") && i + 1 < argc)
+            report = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: ei_node_tests DIR [--ops A,B] [--expected FILE]... [--report FILE.md] [-v]\n");
             return 0;
-        } else dir = argv[i];
+        } else
+            dir = argv[i];
     }
     if (!dir) {
         fprintf(stderr, "usage: ei_node_tests DIR [--ops A,B] [--expected FILE]... [--report FILE.md] [-v]\n");
@@ -322,8 +331,8 @@ int main(int argc, char ** argv) {
         printf("skipped: no node tests in '%s' (run gen_node_tests.py)\n", dir);
         return 77;
     }
-    char ** names = malloc(MAX_TESTS * sizeof *names);
-    int     n = 0;
+    char **         names = malloc(MAX_TESTS * sizeof *names);
+    int             n = 0;
     struct dirent * de;
     while ((de = readdir(dh)) && n < MAX_TESTS)
         if (!strncmp(de->d_name, "test_", 5)) names[n++] = strdup(de->d_name);
@@ -371,10 +380,11 @@ int main(int argc, char ** argv) {
     if (report) {
         FILE * f = fopen(report, "w");
         if (f) {
-            fprintf(f, "| operator | tests | pass | expected failures | unexpected failures |\n|---|---|---|---|---|\n");
+            fprintf(f,
+                    "| operator | tests | pass | expected failures | unexpected failures |\n|---|---|---|---|---|\n");
             for (int i = 0; i < g_n_rows; i++)
-                fprintf(f, "| %s | %d | %d | %d | %d |\n", g_rows[i].op, g_rows[i].total, g_rows[i].pass, g_rows[i].xfail,
-                        g_rows[i].fail);
+                fprintf(f, "| %s | %d | %d | %d | %d |\n", g_rows[i].op, g_rows[i].total, g_rows[i].pass,
+                        g_rows[i].xfail, g_rows[i].fail);
             fprintf(f, "| **total** | %d | %d | %d | %d |\n", tt, tp, tx, tf);
             fclose(f);
         }

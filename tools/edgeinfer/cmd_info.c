@@ -13,9 +13,12 @@ static void help(void) {
 
 static void print_si(double v, const char * unit) {
     const char * p = "";
-    if (v >= 1e9) v /= 1e9, p = "G";
-    else if (v >= 1e6) v /= 1e6, p = "M";
-    else if (v >= 1e3) v /= 1e3, p = "k";
+    if (v >= 1e9)
+        v /= 1e9, p = "G";
+    else if (v >= 1e6)
+        v /= 1e6, p = "M";
+    else if (v >= 1e3)
+        v /= 1e3, p = "k";
     printf("%.3g %s%s", v, p, unit);
 }
 
@@ -45,8 +48,8 @@ int ei_cmd_info(int argc, char ** argv) {
     ei_model_get_summary(m, &s);
     char buf[160];
     printf("model:     %s\n", path);
-    printf("ir:        %lld   producer: %s %s\n", (long long)s.ir_version, s.producer_name[0] ? s.producer_name : "(none)",
-           s.producer_version);
+    printf("ir:        %lld   producer: %s %s\n", (long long)s.ir_version,
+           s.producer_name[0] ? s.producer_name : "(none)", s.producer_version);
     printf("opsets:   ");
     for (int32_t i = 0; i < s.opset_count; i++)
         printf(" %s %lld", s.opset_domain[i][0] ? s.opset_domain[i] : "ai.onnx", (long long)s.opset_version[i]);

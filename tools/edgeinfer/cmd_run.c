@@ -35,7 +35,8 @@ static void sanitize(const char * in, char * out, size_t n) {
     size_t i = 0;
     for (; in[i] && i + 1 < n; i++) {
         char c = in[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-';
         out[i] = ok ? c : '_';
     }
     out[i] = 0;
@@ -69,8 +70,9 @@ static int parse_args(int argc, char ** argv, run_args * a) {
             help();
             return -1;
         }
-        bool takes_value = !strcmp(o, "--input") || !strcmp(o, "-i") || !strcmp(o, "--output-dir") || !strcmp(o, "-o") ||
-                           !strcmp(o, "--output-format") || !strcmp(o, "--input-shape") || !strcmp(o, "--threads");
+        bool takes_value = !strcmp(o, "--input") || !strcmp(o, "-i") || !strcmp(o, "--output-dir") ||
+                           !strcmp(o, "-o") || !strcmp(o, "--output-format") || !strcmp(o, "--input-shape") ||
+                           !strcmp(o, "--threads");
         if (takes_value && i + 1 >= argc) return ei_cli_usage_error("run", "%s needs a value", o);
         if (!strcmp(o, "--input") || !strcmp(o, "-i")) {
             if (a->n_inputs == MAX_INPUTS) return ei_cli_usage_error("run", "too many inputs (at most %d)", MAX_INPUTS);
@@ -96,7 +98,8 @@ static int parse_args(int argc, char ** argv, run_args * a) {
         } else if (!strcmp(o, "--threads")) {
             char * e;
             long   t = strtol(argv[++i], &e, 10);
-            if (*e || t < 0 || t > 1024) return ei_cli_usage_error("run", "--threads must be 0..1024, not '%s'", argv[i]);
+            if (*e || t < 0 || t > 1024)
+                return ei_cli_usage_error("run", "--threads must be 0..1024, not '%s'", argv[i]);
             a->threads = (int)t;
         } else if (o[0] == '-') {
             return ei_cli_usage_error("run", "unknown option '%s'", o);
@@ -120,12 +123,12 @@ int ei_cmd_run(int argc, char ** argv) {
     int      rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? EI_EXIT_OK : rc;
 
-    ei_tensor * inputs[MAX_INPUTS] = {0};
-    ei_model *  m = NULL;
+    ei_tensor *  inputs[MAX_INPUTS] = {0};
+    ei_model *   m = NULL;
     ei_session * s = NULL;
-    ei_status * st = NULL;
-    int         exit_code = EI_EXIT_OK;
-    char        shapes[4096] = "";
+    ei_status *  st = NULL;
+    int          exit_code = EI_EXIT_OK;
+    char         shapes[4096] = "";
     for (int i = 0; i < a.n_inputs && !st; i++) st = ei_tensor_load_file(a.files[i], &inputs[i]);
     if (st) goto done;
 
@@ -141,8 +144,9 @@ int ei_cmd_run(int argc, char ** argv) {
             const char * name = a.names[i];
             if (!name) {
                 if (ei_model_input_count(m) != 1) {
-                    st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "--input %s: the model has %d inputs; write --input NAME=FILE", a.files[i],
-                                       ei_model_input_count(m));
+                    st = ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                                   "--input %s: the model has %d inputs; write --input NAME=FILE", a.files[i],
+                                   ei_model_input_count(m));
                     goto done;
                 }
                 name = a.names[i] = ei_model_input_name(m, 0);

@@ -24,7 +24,8 @@ static void test_shapes(void) {
     EI_CHECK_OK(ei_shape_nbytes_checked(&s, EI_DTYPE_F32, 1 << 30, &nb));
     EI_CHECK(nb == 602112);
     ei_shape huge = ei_shape_make(3, (const int64_t[]){1ll << 30, 1ll << 30, 1ll << 30});
-    EI_CHECK_ERROR(ei_shape_nbytes_checked(&huge, EI_DTYPE_F32, (size_t)1 << 40, &nb), EI_CODE_INVALID_ARGUMENT, "more than");
+    EI_CHECK_ERROR(ei_shape_nbytes_checked(&huge, EI_DTYPE_F32, (size_t)1 << 40, &nb), EI_CODE_INVALID_ARGUMENT,
+                   "more than");
     ei_shape neg = ei_shape_make(2, (const int64_t[]){2, -1});
     EI_CHECK_ERROR(ei_shape_nbytes_checked(&neg, EI_DTYPE_F32, 1 << 30, &nb), EI_CODE_INVALID_ARGUMENT, "negative");
     ei_shape scalar = ei_shape_make(0, NULL);

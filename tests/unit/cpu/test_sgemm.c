@@ -50,7 +50,7 @@ static int64_t check_one(ei_threadpool * pool, bool ta, bool tb, int64_t m, int6
         for (int64_t j = 0; j < n; j++) bd[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
     int64_t bad = 0;
     for (int64_t i = 0; i < m; i++) {
-        double * s = acc, *mag = acc + n;
+        double *s = acc, *mag = acc + n;
         for (int64_t j = 0; j < n; j++) s[j] = mag[j] = 0.0;
         for (int64_t p = 0; p < k; p++) {
             double         x = ta ? a[p * lda + i] : a[i * lda + p];
@@ -71,8 +71,8 @@ static int64_t check_one(ei_threadpool * pool, bool ta, bool tb, int64_t m, int6
                 if (!bad)
                     fprintf(stderr,
                             "  %s ta=%d tb=%d m=%lld n=%lld k=%lld alpha=%g beta=%g: C[%lld,%lld] = %.9g, want %.9g\n",
-                            ei_sgemm_isa(), ta, tb, (long long)m, (long long)n, (long long)k, alpha, beta,
-                            (long long)i, (long long)j, got, ref);
+                            ei_sgemm_isa(), ta, tb, (long long)m, (long long)n, (long long)k, alpha, beta, (long long)i,
+                            (long long)j, got, ref);
                 bad++;
             }
         }
@@ -91,10 +91,9 @@ static int64_t check_one(ei_threadpool * pool, bool ta, bool tb, int64_t m, int6
 
 static void run_variant(ei_threadpool * pool) {
     static const int64_t fixed[][3] = {
-        {1, 1, 1},     {1, 1000, 1000}, {1000, 1, 1000}, {2, 2, 2},      {5, 7, 3},     {6, 16, 256},
-        {6, 16, 257},  {7, 17, 255},    {12, 32, 64},    {13, 33, 100},  {64, 64, 64},  {97, 100, 300},
-        {150, 257, 31}, {300, 1000, 1000}, {300, 1, 17}, {1, 300, 17},   {145, 129, 513}, {288, 48, 1},
-        {3, 1000, 600}, {300, 5, 1000},
+        {1, 1, 1},    {1, 1000, 1000}, {1000, 1, 1000}, {2, 2, 2},    {5, 7, 3},      {6, 16, 256},   {6, 16, 257},
+        {7, 17, 255}, {12, 32, 64},    {13, 33, 100},   {64, 64, 64}, {97, 100, 300}, {150, 257, 31}, {300, 1000, 1000},
+        {300, 1, 17}, {1, 300, 17},    {145, 129, 513}, {288, 48, 1}, {3, 1000, 600}, {300, 5, 1000},
     };
     const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, -0.75f}, {-2.0f, 0.0f}};
     int64_t     bad = 0, cases = 0;
@@ -115,12 +114,12 @@ static void run_variant(ei_threadpool * pool) {
         cases++;
     }
     EI_CHECK(bad == 0);
-    printf("  %s, %d thread(s): %lld cases, %lld wrong\n", ei_sgemm_isa(), ei_threadpool_size(pool),
-           (long long)cases, (long long)bad);
+    printf("  %s, %d thread(s): %lld cases, %lld wrong\n", ei_sgemm_isa(), ei_threadpool_size(pool), (long long)cases,
+           (long long)bad);
 }
 
 static void test_variants(void) {
-    const char * isas[] = {"generic", "avx2"};
+    const char *    isas[] = {"generic", "avx2"};
     ei_threadpool * pool = NULL;
     EI_CHECK_OK(ei_threadpool_create(3, &pool));
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {

@@ -25,7 +25,8 @@ static void roundtrip(ei_dtype dt, const char * ext) {
 }
 
 static void test_roundtrips(void) {
-    const ei_dtype dts[] = {EI_DTYPE_F32, EI_DTYPE_F64, EI_DTYPE_I64, EI_DTYPE_I32, EI_DTYPE_U8, EI_DTYPE_I8, EI_DTYPE_BOOL, EI_DTYPE_F16};
+    const ei_dtype dts[] = {EI_DTYPE_F32, EI_DTYPE_F64, EI_DTYPE_I64,  EI_DTYPE_I32,
+                            EI_DTYPE_U8,  EI_DTYPE_I8,  EI_DTYPE_BOOL, EI_DTYPE_F16};
     for (size_t i = 0; i < sizeof dts / sizeof dts[0]; i++) {
         roundtrip(dts[i], ".npy");
         roundtrip(dts[i], ".pb");
@@ -35,13 +36,14 @@ static void test_roundtrips(void) {
 static void test_bad_npy(void) {
     ei_tensor * t = NULL;
     const char  junk[] = "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'";
-    EI_CHECK_ERROR(ei_npy_decode((const uint8_t *)junk, sizeof junk - 1, "junk", &t), EI_CODE_INVALID_ARGUMENT, "truncated");
+    EI_CHECK_ERROR(ei_npy_decode((const uint8_t *)junk, sizeof junk - 1, "junk", &t), EI_CODE_INVALID_ARGUMENT,
+                   "truncated");
     EI_CHECK_ERROR(ei_npy_decode((const uint8_t *)"hello world", 11, "hw", &t), EI_CODE_INVALID_ARGUMENT, "magic");
     EI_CHECK_ERROR(ei_tensor_load_file("does_not_exist.npy", &t), EI_CODE_NOT_FOUND, "cannot open");
     EI_CHECK_ERROR(ei_tensor_load_file("x.txt", &t), EI_CODE_INVALID_ARGUMENT, ".npy or .pb");
     /* declared shape larger than the data */
-    char hdr[128];
-    int  n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 1000), }\n");
+    char    hdr[128];
+    int     n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 1000), }\n");
     uint8_t buf[256] = "\x93NUMPY\x01\x00";
     buf[8] = (uint8_t)n;
     memcpy(buf + 10, hdr, (size_t)n);

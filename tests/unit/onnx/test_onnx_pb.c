@@ -38,9 +38,7 @@ static void put_varint(pbuf * b, uint64_t v) {
     put_raw(b, tmp, n);
 }
 
-static void put_tag(pbuf * b, uint32_t field, uint32_t wire) {
-    put_varint(b, (uint64_t)field << 3 | wire);
-}
+static void put_tag(pbuf * b, uint32_t field, uint32_t wire) { put_varint(b, (uint64_t)field << 3 | wire); }
 
 static void put_uint(pbuf * b, uint32_t field, uint64_t v) {
     put_tag(b, field, 0);
@@ -99,9 +97,7 @@ static void put_packed_floats(pbuf * b, uint32_t field, const float * v, size_t 
     put_len(b, field, v, n * sizeof *v); /* little-endian hosts only, like the CI */
 }
 
-static ei_status * parse_model(const pbuf * b, ei_onnx_model ** m) {
-    return ei_onnx_parse_model(b->p, b->n, m);
-}
+static ei_status * parse_model(const pbuf * b, ei_onnx_model ** m) { return ei_onnx_parse_model(b->p, b->n, m); }
 
 /* A model with graph {body} wrapped around it. */
 static pbuf model_with_graph(pbuf * graph) {
@@ -124,27 +120,27 @@ static void expect_model_error(pbuf * graph, const char * substr) {
 static void test_varint(void) {
     uint64_t     v;
     uint8_t      one[] = {0x05};
-    ei_pb_reader r     = ei_pb_reader_make(one, 1);
+    ei_pb_reader r = ei_pb_reader_make(one, 1);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_OK && v == 5 && ei_pb_left(&r) == 0);
 
     uint8_t two[] = {0xac, 0x02};
-    r             = ei_pb_reader_make(two, 2);
+    r = ei_pb_reader_make(two, 2);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_OK && v == 300);
 
     uint8_t max[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    r             = ei_pb_reader_make(max, sizeof max);
+    r = ei_pb_reader_make(max, sizeof max);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_OK && v == UINT64_MAX);
 
     uint8_t over[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
-    r              = ei_pb_reader_make(over, sizeof over);
+    r = ei_pb_reader_make(over, sizeof over);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_ERR_VARINT);
 
     uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
-    r                = ei_pb_reader_make(eleven, sizeof eleven);
+    r = ei_pb_reader_make(eleven, sizeof eleven);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_ERR_VARINT);
 
     uint8_t trunc[] = {0x80, 0x80};
-    r               = ei_pb_reader_make(trunc, sizeof trunc);
+    r = ei_pb_reader_make(trunc, sizeof trunc);
     EI_CHECK(ei_pb_read_varint(&r, &v) == EI_PB_ERR_TRUNCATED);
 
     r = ei_pb_reader_make(NULL, 0);
@@ -154,25 +150,25 @@ static void test_varint(void) {
 static void test_wire_fields(void) {
     ei_pb_field  f;
     uint8_t      zero[] = {0x00, 0x00};
-    ei_pb_reader r      = ei_pb_reader_make(zero, sizeof zero);
+    ei_pb_reader r = ei_pb_reader_make(zero, sizeof zero);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_ERR_FIELD_ZERO);
 
     uint8_t group[] = {0x0b, 0x0c}; /* field 1 start group, end group */
-    r               = ei_pb_reader_make(group, sizeof group);
+    r = ei_pb_reader_make(group, sizeof group);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_OK && f.number == 1 && f.wire == 3);
     EI_CHECK(ei_pb_read_value(&r, &f) == EI_PB_ERR_GROUP);
 
     uint8_t bad_wire[] = {0x0e, 0x00};
-    r                  = ei_pb_reader_make(bad_wire, sizeof bad_wire);
+    r = ei_pb_reader_make(bad_wire, sizeof bad_wire);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_OK);
     EI_CHECK(ei_pb_read_value(&r, &f) == EI_PB_ERR_WIRE_TYPE);
 
     uint8_t big_field[] = {0xf8, 0xff, 0xff, 0xff, 0x7f}; /* field 2^32 - 1 */
-    r                   = ei_pb_reader_make(big_field, sizeof big_field);
+    r = ei_pb_reader_make(big_field, sizeof big_field);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_ERR_FIELD_RANGE);
 
     uint8_t len[] = {0x0a, 0x05, 'a', 'b'};
-    r             = ei_pb_reader_make(len, sizeof len);
+    r = ei_pb_reader_make(len, sizeof len);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_OK);
     EI_CHECK(ei_pb_read_value(&r, &f) == EI_PB_ERR_LENGTH && f.u == 5);
     char msg[128];
@@ -180,7 +176,7 @@ static void test_wire_fields(void) {
     EI_CHECK(strcmp(msg, "length 5 exceeds the 2 bytes left") == 0);
 
     uint8_t fixed[] = {0x0d, 1, 2, 3, 4, 0x11, 1, 2, 3, 4, 5, 6, 7, 8};
-    r               = ei_pb_reader_make(fixed, sizeof fixed);
+    r = ei_pb_reader_make(fixed, sizeof fixed);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_OK && ei_pb_read_value(&r, &f) == EI_PB_OK);
     EI_CHECK(f.u == 0x04030201u);
     EI_CHECK(ei_pb_read_tag(&r, &f) == EI_PB_OK && ei_pb_read_value(&r, &f) == EI_PB_OK);
@@ -239,7 +235,7 @@ static pbuf full_model(void) {
     put_msg(&node, 5, &attr_s);
     put_str(&node, 6, "documentation");
 
-    pbuf init = {0};
+    pbuf    init = {0};
     int64_t dims[] = {2, 3};
     put_packed_varints(&init, 1, dims, 2);
     put_int(&init, 2, 1);
@@ -312,8 +308,7 @@ static void test_full_model(void) {
     EI_CHECK(ei_pb_bytes_eq(m->producer_name, "edgeinfer-test"));
     EI_CHECK(ei_pb_bytes_eq(m->producer_version, "1.0"));
     EI_CHECK(ei_pb_bytes_eq(m->domain, "ai.test"));
-    EI_CHECK(m->n_opsets == 1 && ei_pb_bytes_eq(m->opsets[0].domain, "") &&
-             m->opsets[0].version == 17);
+    EI_CHECK(m->n_opsets == 1 && ei_pb_bytes_eq(m->opsets[0].domain, "") && m->opsets[0].version == 17);
     EI_CHECK(m->n_functions == 2 && m->has_graph);
 
     const ei_onnx_graph * g = &m->graph;
@@ -321,24 +316,22 @@ static void test_full_model(void) {
     EI_CHECK(g->n_nodes == 1 && g->n_initializers == 1 && g->n_sparse_initializers == 1);
     const ei_onnx_node * n = &g->nodes[0];
     EI_CHECK(ei_pb_bytes_eq(n->op_type, "Conv") && ei_pb_bytes_eq(n->name, "n0"));
-    EI_CHECK(n->n_inputs == 3 && ei_pb_bytes_eq(n->inputs[1], "") &&
-             ei_pb_bytes_eq(n->inputs[2], "w"));
+    EI_CHECK(n->n_inputs == 3 && ei_pb_bytes_eq(n->inputs[1], "") && ei_pb_bytes_eq(n->inputs[2], "w"));
     EI_CHECK(n->n_outputs == 1 && ei_pb_bytes_eq(n->outputs[0], "y"));
     EI_CHECK(n->n_attrs == 5);
     if (n->n_attrs == 5) {
         const ei_onnx_attr * a = n->attrs;
-        EI_CHECK(a[0].type == 7 && a[0].n_ints == 3 && a[0].ints[0] == 1 && a[0].ints[1] == -2 &&
-                 a[0].ints[2] == 3);
-        EI_CHECK(a[1].type == 6 && a[1].n_floats == 3 && a[1].floats[0] == 1.5f &&
-                 a[1].floats[1] == -2.0f && a[1].floats[2] == 4.0f);
+        EI_CHECK(a[0].type == 7 && a[0].n_ints == 3 && a[0].ints[0] == 1 && a[0].ints[1] == -2 && a[0].ints[2] == 3);
+        EI_CHECK(a[1].type == 6 && a[1].n_floats == 3 && a[1].floats[0] == 1.5f && a[1].floats[1] == -2.0f &&
+                 a[1].floats[2] == 4.0f);
         EI_CHECK(a[2].type == 4 && a[2].t && a[2].t->data_type == 7 && a[2].t->n_dims == 1 &&
                  a[2].t->n_int64_data == 2 && a[2].t->int64_data[1] == -20);
         EI_CHECK(a[3].type == 1 && a[3].f == 0.25f);
         EI_CHECK(a[4].type == 3 && ei_pb_bytes_eq(a[4].s, "nearest"));
     }
     const ei_onnx_tensor * w = &g->initializers[0];
-    EI_CHECK(ei_pb_bytes_eq(w->name, "w") && w->data_type == 1 && w->n_dims == 2 &&
-             w->dims[0] == 2 && w->dims[1] == 3 && w->raw_data.n == 24);
+    EI_CHECK(ei_pb_bytes_eq(w->name, "w") && w->data_type == 1 && w->n_dims == 2 && w->dims[0] == 2 &&
+             w->dims[1] == 3 && w->raw_data.n == 24);
     /* raw_data is a slice of the input, not a copy */
     EI_CHECK(w->raw_data.p > b.p && w->raw_data.p + 24 <= b.p + b.n);
 
@@ -364,7 +357,7 @@ static void test_truncations_and_flips(void) {
     for (size_t len = 0; len < b.n; len++) {
         uint8_t * copy = malloc(len ? len : 1);
         memcpy(copy, b.p, len);
-        ei_onnx_model * m  = NULL;
+        ei_onnx_model * m = NULL;
         ei_status *     st = ei_onnx_parse_model(copy, len, &m);
         if (st) failed++;
         if (st && ei_status_code(st) != EI_CODE_INVALID_MODEL) bad_codes++;
@@ -377,8 +370,8 @@ static void test_truncations_and_flips(void) {
     for (size_t i = 0; i < b.n; i++) {
         for (int v = 0; v < 256; v += 37) {
             uint8_t save = b.p[i];
-            b.p[i]       = (uint8_t)v;
-            ei_onnx_model * m  = NULL;
+            b.p[i] = (uint8_t)v;
+            ei_onnx_model * m = NULL;
             ei_status *     st = ei_onnx_parse_model(b.p, b.n, &m);
             if (st && ei_status_code(st) != EI_CODE_INVALID_MODEL) bad_codes++;
             ei_status_destroy(st);
@@ -430,11 +423,9 @@ static void test_tensor_encodings(void) {
         EI_CHECK(x->n_dims == 2 && x->dims[0] == 2 && x->dims[1] == 3 && x->data_type == 6);
         EI_CHECK(x->n_int32_data == 6 && x->int32_data[0] == -1 && x->int32_data[3] == -4);
         EI_CHECK(x->n_float_data == 3 && x->float_data[0] == 1.0f && x->float_data[2] == 3.0f);
-        EI_CHECK(x->n_int64_data == 2 && x->int64_data[0] == INT64_MIN &&
-                 x->int64_data[1] == INT64_MAX);
+        EI_CHECK(x->n_int64_data == 2 && x->int64_data[0] == INT64_MIN && x->int64_data[1] == INT64_MAX);
         EI_CHECK(x->n_double_data == 2 && x->double_data[0] == 0.5 && x->double_data[1] == -0.25);
-        EI_CHECK(x->n_uint64_data == 2 && x->uint64_data[0] == UINT64_MAX &&
-                 x->uint64_data[1] == 7);
+        EI_CHECK(x->n_uint64_data == 2 && x->uint64_data[0] == UINT64_MAX && x->uint64_data[1] == 7);
         EI_CHECK(x->n_string_data == 2 && x->has_segment && x->data_location == 1);
         EI_CHECK(x->n_external == 1 && ei_pb_bytes_eq(x->external[0].key, "location") &&
                  ei_pb_bytes_eq(x->external[0].value, "w.bin"));
@@ -551,8 +542,7 @@ static void test_error_paths(void) {
     put_msg(&n1, 5, &a1);
     put_msg(&g, 1, &n0);
     put_msg(&g, 1, &n1);
-    expect_model_error(&g,
-                       "graph.node[1].attribute[1].t.dims: length 4000 exceeds the 12 bytes left");
+    expect_model_error(&g, "graph.node[1].attribute[1].t.dims: length 4000 exceeds the 12 bytes left");
 
     pbuf i0 = {0}, i1 = {0}, i2 = {0};
     put_int(&i2, 1, 3);
@@ -580,8 +570,7 @@ static void test_error_paths(void) {
     put_msg(&type, 1, &tt);
     put_msg(&vi, 2, &type);
     put_msg(&g, 12, &vi);
-    expect_model_error(
-        &g, "graph.output[0].type.tensor_type.shape.dim[0].dim_value: negative dimension -5");
+    expect_model_error(&g, "graph.output[0].type.tensor_type.shape.dim[0].dim_value: negative dimension -5");
 
     for (int i = 0; i < 9; i++) {
         pbuf di = {0};
@@ -607,8 +596,7 @@ static void test_error_paths(void) {
     put_float(&attr, 2, 1.0f);
     put_msg(&two, 5, &attr);
     put_msg(&g, 1, &two);
-    expect_model_error(&g,
-                       "graph.node[0].attribute[0].type: absent, and several value fields are set");
+    expect_model_error(&g, "graph.node[0].attribute[0].type: absent, and several value fields are set");
 
     pbuf m = {0}, g1 = {0}, g2 = {0};
     put_msg(&m, 7, &g1);
@@ -687,7 +675,7 @@ static void test_many_tiny_fields(void) {
     put_repeated(&t, "\x38\x01", 2, (size_t)n);     /* int64_data = 1, unpacked */
     put_repeated(&t, "\xf8\x07\x01", 3, (size_t)n); /* unknown field 127 */
     double           t0 = now_s();
-    ei_onnx_tensor * x  = NULL;
+    ei_onnx_tensor * x = NULL;
     EI_CHECK_OK(ei_onnx_parse_tensor(t.p, t.n, &x));
     double dt = now_s() - t0;
     EI_CHECK(x && x->n_int64_data == n && x->int64_data[n - 1] == 1);
@@ -724,8 +712,7 @@ static uint8_t * read_file(const char * path, size_t * n) {
 
 static void test_real_model(void) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/models/coco_detection/yolox_nano_416.onnx",
-             ei_test_assets_dir());
+    snprintf(path, sizeof path, "%s/models/coco_detection/yolox_nano_416.onnx", ei_test_assets_dir());
     size_t    n;
     uint8_t * data = read_file(path, &n);
     if (!data) {

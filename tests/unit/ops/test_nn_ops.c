@@ -82,8 +82,10 @@ static ei_status * import_infer(ei_graph * g, ei_node * n) {
     return n->def->infer(g, n);
 }
 
-#define SHAPE(...) ei_shape_make((int32_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
-#define INTS(...) (int32_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+#define SHAPE(...)                                                                                                     \
+    ei_shape_make((int32_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
+#define INTS(...)                                                                                                      \
+    (int32_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]) { __VA_ARGS__ }
 
 typedef void (*node_setup)(ei_node * n);
 
@@ -172,8 +174,8 @@ static void test_hostile(void) {
 
 static uint32_t g_rng = 12345;
 static float    frand(void) {
-    g_rng = g_rng * 1664525u + 1013904223u;
-    return (float)(g_rng >> 8) / (float)(1u << 24) - 0.5f;
+       g_rng = g_rng * 1664525u + 1013904223u;
+       return (float)(g_rng >> 8) / (float)(1u << 24) - 0.5f;
 }
 
 static ei_tensor * rand_tensor(const ei_shape * s) {
@@ -221,16 +223,16 @@ static double run_conv_case(const conv_case * cc, bool transpose, ei_threadpool 
         ei_graph_destroy(g);
         return err;
     }
-    ei_tensor *       X = rand_tensor(&xs), *W = rand_tensor(&ws), *B = cc->bias ? rand_tensor(&bs) : NULL, *Y = NULL;
-    const ei_shape *  ys = &g->values[n->outputs[0]].shape;
+    ei_tensor *      X = rand_tensor(&xs), *W = rand_tensor(&ws), *B = cc->bias ? rand_tensor(&bs) : NULL, *Y = NULL;
+    const ei_shape * ys = &g->values[n->outputs[0]].shape;
     if (ei_tensor_create(EI_DTYPE_F32, ys, &Y)) abort();
     const ei_tensor * ins[3] = {X, W, B};
     ei_exec           ex = {.pool = pool};
     EI_CHECK_OK(n->def->run(n, ins, &Y, &ex));
     /* direct loop in double: every (input position, tap) pair, as a convolution or its transpose */
-    int64_t  out_sp[3] = {1, 1, 1}, in_sp[3] = {1, 1, 1}, kk[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, p3[3] = {0, 0, 0},
+    int64_t out_sp[3] = {1, 1, 1}, in_sp[3] = {1, 1, 1}, kk[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, p3[3] = {0, 0, 0},
             d3[3] = {1, 1, 1};
-    int32_t  lead = 3 - nsp;
+    int32_t lead = 3 - nsp;
     for (int32_t i = 0; i < nsp; i++) {
         out_sp[lead + i] = ys->dim[2 + i];
         in_sp[lead + i] = cc->in[i];
@@ -239,9 +241,9 @@ static double run_conv_case(const conv_case * cc, bool transpose, ei_threadpool 
         p3[lead + i] = cc->pad[i];
         d3[lead + i] = cc->dil[i];
     }
-    int64_t  m = ys->dim[1], cg = cc->c / cc->group, mg = m / cc->group;
-    int64_t  pin = in_sp[0] * in_sp[1] * in_sp[2], pout = out_sp[0] * out_sp[1] * out_sp[2];
-    double * ref = calloc((size_t)(cc->n * m * pout), sizeof *ref);
+    int64_t      m = ys->dim[1], cg = cc->c / cc->group, mg = m / cc->group;
+    int64_t      pin = in_sp[0] * in_sp[1] * in_sp[2], pout = out_sp[0] * out_sp[1] * out_sp[2];
+    double *     ref = calloc((size_t)(cc->n * m * pout), sizeof *ref);
     const float *x = ei_tensor_data(X), *w = ei_tensor_data(W), *y = ei_tensor_data(Y);
     for (int64_t b = 0; b < cc->n; b++)
         for (int64_t oc = 0; oc < m; oc++) {
@@ -258,9 +260,9 @@ static double run_conv_case(const conv_case * cc, bool transpose, ei_threadpool 
                             for (int64_t a0 = 0; a0 < lim[0]; a0++)
                                 for (int64_t a1 = 0; a1 < lim[1]; a1++)
                                     for (int64_t a2 = 0; a2 < lim[2]; a2++) {
-                                        int64_t c0 = a0 * s3[0] - p3[0] + t0 * d3[0];
-                                        int64_t c1 = a1 * s3[1] - p3[1] + t1 * d3[1];
-                                        int64_t c2 = a2 * s3[2] - p3[2] + t2 * d3[2];
+                                        int64_t         c0 = a0 * s3[0] - p3[0] + t0 * d3[0];
+                                        int64_t         c1 = a1 * s3[1] - p3[1] + t1 * d3[1];
+                                        int64_t         c2 = a2 * s3[2] - p3[2] + t2 * d3[2];
                                         const int64_t * other = transpose ? out_sp : in_sp;
                                         if (c0 < 0 || c1 < 0 || c2 < 0 || c0 >= other[0] || c1 >= other[1] ||
                                             c2 >= other[2])
@@ -268,9 +270,11 @@ static double run_conv_case(const conv_case * cc, bool transpose, ei_threadpool 
                                         int64_t ai = (a0 * lim[1] + a1) * lim[2] + a2;
                                         int64_t ci = (c0 * other[1] + c1) * other[2] + c2;
                                         if (transpose)
-                                            ref[(b * m + oc) * pout + ci] += (double)wv * x[(b * cc->c + ic) * pin + ai];
+                                            ref[(b * m + oc) * pout + ci] +=
+                                                (double)wv * x[(b * cc->c + ic) * pin + ai];
                                         else
-                                            ref[(b * m + oc) * pout + ai] += (double)wv * x[(b * cc->c + ic) * pin + ci];
+                                            ref[(b * m + oc) * pout + ai] +=
+                                                (double)wv * x[(b * cc->c + ic) * pin + ci];
                                     }
                         }
         }
