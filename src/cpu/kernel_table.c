@@ -1,12 +1,14 @@
 #include "cpu/kernel_table.h"
 
-/* Optimised kernels by op kind; NULL = use the reference kernel from src/ops/. */
-static const ei_kernel_fn g_cpu_kernels[EI_OP_COUNT + 1] = {
+/* Optimised kernels by op kind, designated initializers; absent = reference kernel only. */
+static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
     [EI_OP_COUNT] = NULL,
 };
 
-ei_kernel_fn ei_cpu_kernel(const ei_node * node) {
+const ei_cpu_kernel * ei_cpu_kernel_for(const ei_graph * g, const ei_node * node) {
     ei_op_kind k = ei_op_kind_of(node->def);
-    if (k < EI_OP_COUNT && g_cpu_kernels[k]) return g_cpu_kernels[k];
-    return node->def->run;
+    if (k >= EI_OP_COUNT || !g_cpu_kernels[k]) return NULL;
+    const ei_cpu_kernel * kern = g_cpu_kernels[k];
+    if (kern->supports && !kern->supports(g, node)) return NULL;
+    return kern;
 }

@@ -11,10 +11,11 @@
 #include "runtime/model_internal.h"
 
 typedef struct step {
-    const ei_node *    node;
-    ei_kernel_fn       kernel;
-    const ei_tensor ** in;
-    ei_tensor **       out;
+    const ei_node *       node;
+    const ei_cpu_kernel * kernel; /* NULL: the reference kernel node->def->run */
+    void *                state;  /* kernel->prepare's, freed by kernel->release */
+    const ei_tensor **    in;
+    ei_tensor **          out;
 } step;
 
 struct ei_session {
@@ -39,6 +40,8 @@ void ei_session_destroy(ei_session * s) {
     if (!s) return;
     for (int32_t i = 0; s->tensors && i < s->g->n_values; i++) ei_tensor_destroy(s->tensors[i]);
     for (int32_t i = 0; s->steps && i < s->n_steps; i++) {
+        if (s->steps[i].kernel && s->steps[i].kernel->release && s->steps[i].state)
+            s->steps[i].kernel->release(s->steps[i].state);
         free(s->steps[i].in);
         free(s->steps[i].out);
     }
@@ -139,7 +142,11 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
         if (n->folded || !live[g->order[oi]]) continue;
         step * sp = &s->steps[s->n_steps++];
         sp->node = n;
-        sp->kernel = ei_cpu_kernel(n);
+        sp->kernel = ei_cpu_kernel_for(g, n);
+        if (sp->kernel && sp->kernel->prepare) {
+            st = sp->kernel->prepare(g, n, ei_threadpool_size(s->pool), &sp->state);
+            if (st) break;
+        }
         sp->in = calloc((size_t)n->n_inputs + 1, sizeof *sp->in);
         sp->out = calloc((size_t)n->n_outputs + 1, sizeof *sp->out);
         if (!sp->in || !sp->out) {
@@ -202,7 +209,8 @@ ei_status * ei_session_run(ei_session * s) {
     ei_exec ex = {.pool = s->pool};
     for (int32_t i = 0; i < s->n_steps; i++) {
         const step * sp = &s->steps[i];
-        ei_status *  st = sp->kernel(sp->node, sp->in, sp->out, &ex);
+        ei_status *  st = sp->kernel ? sp->kernel->run(sp->node, sp->state, sp->in, sp->out, &ex)
+                                     : sp->node->def->run(sp->node, sp->in, sp->out, &ex);
         if (st) return st;
     }
     return NULL;
