@@ -35,6 +35,8 @@ EI_API void                     ei_session_destroy(ei_session * s); /* NULL-safe
 EI_API EI_NODISCARD ei_status * ei_session_set_input(ei_session * s, const char * name, const ei_tensor * t);
 /* Runs the network on the inputs set so far; every input must have been set once. */
 EI_API EI_NODISCARD ei_status * ei_session_run(ei_session * s);
+/* Bytes of run-time tensors the session holds (its activation memory; constants excluded). */
+EI_API size_t ei_session_memory_bytes(const ei_session * s);
 /* Output i of the last run, borrowed: valid until the next run or ei_session_destroy. */
 EI_API const ei_tensor * ei_session_output(const ei_session * s, int32_t i);
 

@@ -220,3 +220,10 @@ const ei_tensor * ei_session_output(const ei_session * s, int32_t i) {
     if (i < 0 || i >= s->g->n_outputs) return NULL;
     return s->view[s->g->outputs[i]];
 }
+
+size_t ei_session_memory_bytes(const ei_session * s) {
+    size_t total = 0;
+    for (int32_t i = 0; i < s->g->n_values; i++)
+        if (s->tensors[i]) total += s->tensors[i]->nbytes;
+    return total;
+}
