@@ -1,6 +1,6 @@
 /* Executes a model's graph in topological order. Everything the run needs (tensors for every
- * live value, per-node input/output pointer arrays) is prepared in ei_session_create, so that
- * ei_session_run only calls kernels. */
+ * live value, placed in one arena by the memory plan; per-node input/output pointer arrays) is
+ * prepared in ei_session_create, so that ei_session_run only calls kernels. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include "cpu/kernel_table.h"
 #include "edgeinfer/session.h"
 #include "ops/op.h"
+#include "runtime/memplan.h"
 #include "runtime/model_internal.h"
 
 typedef struct step {
@@ -27,6 +28,8 @@ struct ei_session {
     step *             steps;
     int32_t            n_steps;
     bool *             input_set;
+    void *             arena; /* every run-time tensor is a view into it (runtime/memplan.h) */
+    ei_session_memory  mem;
 };
 
 ei_session_options ei_session_options_default(void) {
@@ -49,6 +52,7 @@ void ei_session_destroy(ei_session * s) {
     free(s->tensors);
     free(s->view);
     free(s->input_set);
+    free(s->arena);
     ei_threadpool_destroy(s->pool);
     free(s);
 }
@@ -81,28 +85,79 @@ static bool * live_nodes(const ei_graph * g) {
 }
 
 /* A hostile or mistaken model can ask for tensors far beyond the machine (a 700-byte file found
- * by the fuzzer asked for 22 GB); sum what the session would allocate and refuse it up front. */
-static ei_status * check_memory(const ei_graph * g, const bool * live, uint64_t limit) {
+ * by the fuzzer asked for 22 GB); refuse a planned arena above the limit before allocating it. */
+static ei_status * check_memory(const ei_graph * g, const ei_memplan * plan, uint64_t limit) {
     if (!limit) {
         long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
         limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
     }
-    uint64_t total = 0;
-    for (int32_t i = 0; i < g->n_values; i++) {
-        const ei_value * v = &g->values[i];
-        bool needed = !v->constant && ((v->flags & EI_VALUE_GRAPH_INPUT) || (v->producer >= 0 && live[v->producer]));
-        if (!needed) continue;
-        size_t      nb;
-        ei_status * st = ei_shape_nbytes_checked(&v->shape, v->dtype, SIZE_MAX / 2, &nb);
-        if (st) return ei_status_wrapf(st, "tensor '%s'", v->name);
-        total += nb;
-        if (total > limit)
-            return ei_errorf(EI_CODE_OUT_OF_MEMORY,
-                             "the model's tensors need more than %.3g GB (tensor '%s' alone is %.3g GB); the limit is "
-                             "%.3g GB (ei_session_options.max_memory_bytes, default: the machine's RAM)",
-                             (double)total / 1e9, v->name, (double)nb / 1e9, (double)limit / 1e9);
+    if ((uint64_t)plan->arena_bytes <= limit) return NULL;
+    int32_t largest = -1;
+    for (int32_t i = 0; i < g->n_values; i++)
+        if (plan->buffer_of[i] >= 0 &&
+            (largest < 0 || plan->buffers[plan->buffer_of[i]].bytes > plan->buffers[plan->buffer_of[largest]].bytes))
+            largest = i;
+    return ei_errorf(EI_CODE_OUT_OF_MEMORY,
+                     "the model's tensors need more than the limit: %.3g GB at once (tensor '%s' alone is %.3g GB); "
+                     "the limit is %.3g GB (ei_session_options.max_memory_bytes, default: the machine's RAM)",
+                     (double)plan->arena_bytes / 1e9, largest >= 0 ? g->values[largest].name : "?",
+                     largest >= 0 ? (double)plan->buffers[plan->buffer_of[largest]].bytes / 1e9 : 0.0,
+                     (double)limit / 1e9);
+}
+
+/* Ops whose reference kernel only copies input 0 to output 0 and skips the copy when the two are
+ * the same bytes, so the memory plan may give them one buffer. */
+static bool runs_in_place(const step * sp) {
+    const ei_op_def * d = sp->node->def;
+    return !sp->kernel && (d == &ei_op_def_RESHAPE || d == &ei_op_def_FLATTEN || d == &ei_op_def_SQUEEZE ||
+                           d == &ei_op_def_UNSQUEEZE || d == &ei_op_def_IDENTITY || d == &ei_op_def_DROPOUT);
+}
+
+/* Plans the arena, checks it against the limit, allocates it and makes every run-time value a
+ * view into it. */
+static ei_status * place_tensors(ei_session * s, uint64_t limit) {
+    const ei_graph * g = s->g;
+    int32_t *        nodes = malloc(((size_t)s->n_steps + 1) * sizeof *nodes);
+    bool *           in_place = calloc((size_t)s->n_steps + 1, sizeof *in_place);
+    ei_memplan       plan;
+    memset(&plan, 0, sizeof plan);
+    ei_status * st = (!nodes || !in_place) ? ei_status_oom() : NULL;
+    for (int32_t i = 0; !st && i < s->n_steps; i++) {
+        nodes[i] = (int32_t)(s->steps[i].node - g->nodes);
+        in_place[i] = runs_in_place(&s->steps[i]);
     }
-    return NULL;
+    if (!st) st = ei_memplan_build(g, nodes, s->n_steps, in_place, &plan);
+    if (!st) st = check_memory(g, &plan, limit);
+    if (!st) {
+        s->mem.arena_bytes = plan.arena_bytes;
+        s->mem.unplanned_bytes = plan.unplanned_bytes;
+        s->mem.peak_live_bytes = plan.peak_live_bytes;
+        s->mem.n_in_place = plan.n_in_place;
+        /* At least one cache line, so that even an empty tensor's data is never NULL. */
+        size_t bytes = plan.arena_bytes ? plan.arena_bytes : EI_MEMPLAN_ALIGN;
+        s->arena = aligned_alloc(EI_MEMPLAN_ALIGN, bytes);
+        if (!s->arena) st = ei_errorf(EI_CODE_OUT_OF_MEMORY, "cannot allocate the %.3g GB arena", (double)bytes / 1e9);
+#ifndef NDEBUG
+        /* Kernels get their outputs uninitialised (the bytes of tensors that died earlier). Debug
+         * builds fill the arena with NaN / -1 so that a kernel which reads its output before
+         * writing it fails the tests rather than passing on zeros by luck. */
+        if (s->arena) memset(s->arena, 0xff, bytes);
+#endif
+    }
+    for (int32_t i = 0; !st && i < g->n_values; i++) {
+        if (plan.buffer_of[i] < 0) continue;
+        const ei_value * v = &g->values[i];
+        st = ei_tensor_wrap(v->dtype, &v->shape, (char *)s->arena + plan.buffers[plan.buffer_of[i]].offset,
+                            &s->tensors[i]);
+        if (st)
+            st = ei_status_wrapf(st, "tensor '%s'", v->name);
+        else
+            s->view[i] = s->tensors[i], s->mem.n_tensors++;
+    }
+    ei_memplan_free(&plan);
+    free(nodes);
+    free(in_place);
+    return st;
 }
 
 ei_status * ei_session_create(const ei_model * model, const ei_session_options * opt, ei_session ** out) {
@@ -120,29 +175,20 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
     s->input_set = calloc((size_t)g->n_inputs + 1, sizeof *s->input_set);
     bool *      live = live_nodes(g);
     ei_status * st = (!s->tensors || !s->view || !s->steps || !s->input_set || !live) ? ei_status_oom() : NULL;
-    if (!st) st = check_memory(g, live, opt->max_memory_bytes);
-    if (!st) st = ei_threadpool_create(opt->n_threads, &s->pool);
-    /* Values that exist at run time: graph inputs and outputs of live, unfolded nodes. */
-    for (int32_t i = 0; !st && i < g->n_values; i++) {
-        const ei_value * v = &g->values[i];
-        if (v->constant) {
-            s->view[i] = v->constant;
-            continue;
-        }
-        bool needed = (v->flags & EI_VALUE_GRAPH_INPUT) || (v->producer >= 0 && live[v->producer]);
-        if (!needed) continue;
-        st = ei_tensor_create(v->dtype, &v->shape, &s->tensors[i]);
-        if (st)
-            st = ei_status_wrapf(st, "allocating '%s'", v->name);
-        else
-            s->view[i] = s->tensors[i];
-    }
     for (int32_t oi = 0; !st && oi < g->n_nodes; oi++) {
         const ei_node * n = &g->nodes[g->order[oi]];
         if (n->folded || !live[g->order[oi]]) continue;
         step * sp = &s->steps[s->n_steps++];
         sp->node = n;
         sp->kernel = ei_cpu_kernel_for(g, n);
+    }
+    for (int32_t i = 0; !st && i < g->n_values; i++)
+        if (g->values[i].constant) s->view[i] = g->values[i].constant;
+    if (!st) st = place_tensors(s, opt->max_memory_bytes);
+    if (!st) st = ei_threadpool_create(opt->n_threads, &s->pool);
+    for (int32_t i = 0; !st && i < s->n_steps; i++) {
+        step *          sp = &s->steps[i];
+        const ei_node * n = sp->node;
         if (sp->kernel && sp->kernel->prepare) {
             st = sp->kernel->prepare(g, n, ei_threadpool_size(s->pool), &sp->state);
             if (st) break;
@@ -154,22 +200,18 @@ ei_status * ei_session_create(const ei_model * model, const ei_session_options *
             break;
         }
         for (int32_t k = 0; k < n->n_inputs; k++) sp->in[k] = n->inputs[k] >= 0 ? s->view[n->inputs[k]] : NULL;
-        for (int32_t k = 0; k < n->n_outputs; k++) {
-            int32_t id = n->outputs[k];
-            /* An output nobody reads still needs a buffer: the kernel writes it. */
-            if (id >= 0 && !s->tensors[id] && !g->values[id].constant) {
-                st = ei_tensor_create(g->values[id].dtype, &g->values[id].shape, &s->tensors[id]);
-                if (st) break;
-                s->view[id] = s->tensors[id];
-            }
-            sp->out[k] = id >= 0 ? s->tensors[id] : NULL;
-        }
+        for (int32_t k = 0; k < n->n_outputs; k++) sp->out[k] = n->outputs[k] >= 0 ? s->tensors[n->outputs[k]] : NULL;
     }
     free(live);
     if (st) {
         ei_session_destroy(s);
         return st;
     }
+    s->mem.other_bytes = (size_t)g->n_values * (sizeof *s->tensors + sizeof *s->view) +
+                         (size_t)s->mem.n_tensors * sizeof(ei_tensor) + (size_t)g->n_nodes * sizeof *s->steps +
+                         (size_t)g->n_inputs * sizeof *s->input_set;
+    for (int32_t i = 0; i < s->n_steps; i++)
+        s->mem.other_bytes += (size_t)(s->steps[i].node->n_inputs + s->steps[i].node->n_outputs + 2) * sizeof(void *);
     *out = s;
     return NULL;
 }
@@ -221,9 +263,6 @@ const ei_tensor * ei_session_output(const ei_session * s, int32_t i) {
     return s->view[s->g->outputs[i]];
 }
 
-size_t ei_session_memory_bytes(const ei_session * s) {
-    size_t total = 0;
-    for (int32_t i = 0; i < s->g->n_values; i++)
-        if (s->tensors[i]) total += s->tensors[i]->nbytes;
-    return total;
-}
+size_t ei_session_memory_bytes(const ei_session * s) { return s->mem.arena_bytes + s->mem.other_bytes; }
+
+void ei_session_memory_stats(const ei_session * s, ei_session_memory * out) { *out = s->mem; }

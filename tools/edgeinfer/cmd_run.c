@@ -194,7 +194,13 @@ int ei_cmd_run(int argc, char ** argv) {
             printf("%-24s %-8s %-20s -> %s\n", name, ei_dtype_name(ei_tensor_dtype(t)),
                    ei_shape_format(ei_tensor_shape(t), dims, sizeof dims), path);
     }
-    if (!st) printf("load %.1f ms, run %.1f ms\n", t_load, t_run);
+    if (!st) {
+        ei_session_memory mem;
+        ei_session_memory_stats(s, &mem);
+        printf("load %.1f ms, run %.1f ms\n", t_load, t_run);
+        printf("memory: arena %.1f MB (without planning: %.1f MB; largest live set %.1f MB)\n",
+               (double)mem.arena_bytes / 1e6, (double)mem.unplanned_bytes / 1e6, (double)mem.peak_live_bytes / 1e6);
+    }
 done:
     if (st) exit_code = ei_cli_fail(st);
     ei_session_destroy(s);
