@@ -25,7 +25,7 @@ static int by_size_desc(const void * pa, const void * pb) {
 }
 
 static int by_offset(const void * pa, const void * pb) {
-    const ei_mem_buffer *a = *(const ei_mem_buffer * const *)pa, *b = *(const ei_mem_buffer * const *)pb;
+    const ei_mem_buffer *a = *(const ei_mem_buffer *const *)pa, *b = *(const ei_mem_buffer *const *)pb;
     return (a->offset > b->offset) - (a->offset < b->offset);
 }
 

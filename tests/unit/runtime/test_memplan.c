@@ -71,7 +71,7 @@ static void value_info(pb * graph, uint32_t field, const char * name, int64_t ro
 
 /* node "op(in...) -> out"; ins separated by spaces. */
 static void node(pb * graph, const char * op, const char * ins, const char * out) {
-    pb  n = {0};
+    pb   n = {0};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", ins);
     for (char * t = strtok(buf, " "); t; t = strtok(NULL, " ")) pb_str(&n, 1, t);
@@ -98,7 +98,7 @@ static ei_model * load(pb * graph) {
     pb_msg(&m, 8, &opset);
     pb_str(graph, 2, "g");
     pb_msg(&m, 7, graph);
-    ei_model * model = NULL;
+    ei_model *  model = NULL;
     ei_status * st = ei_model_load_memory(m.b, m.n, NULL, NULL, &model);
     if (st) {
         fprintf(stderr, "load: %s\n", ei_status_message(st));
@@ -131,8 +131,8 @@ static ei_memplan plan_of(const ei_model * m, bool in_place) {
         EI_CHECK(a->offset + a->bytes <= p.arena_bytes);
         for (int32_t j = i + 1; j < p.n_buffers; j++) {
             const ei_mem_buffer * b = &p.buffers[j];
-            bool together = a->first <= b->last && b->first <= a->last;
-            bool disjoint = a->offset + a->bytes <= b->offset || b->offset + b->bytes <= a->offset;
+            bool                  together = a->first <= b->last && b->first <= a->last;
+            bool                  disjoint = a->offset + a->bytes <= b->offset || b->offset + b->bytes <= a->offset;
             EI_CHECK(!together || !a->bytes || !b->bytes || disjoint);
         }
     }
