@@ -149,7 +149,7 @@ int ei_cmd_run(int argc, char ** argv) {
                                    ei_model_input_count(m));
                     goto done;
                 }
-                name = a.names[i] = ei_model_input_name(m, 0);
+                name = ei_model_input_name(m, 0); /* owned by this m: not kept past the reload */
             }
             char dims[160];
             ei_shape_format(ei_tensor_shape(inputs[i]), dims, sizeof dims);
