@@ -13,8 +13,9 @@ ei_status * ei_fused_check_residual(const ei_graph * g, const ei_node * node, co
     if (node->n_inputs != k + 1 || !r)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "ei.residual needs input %d (the residual)", k);
     if (r->dtype != EI_DTYPE_F32 || !ei_shape_equal(&r->shape, ys))
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "residual input %s %s must be float32 of the output shape %s",
-                              r->name, ei_shape_format(&r->shape, a, sizeof a), ei_shape_format(ys, b, sizeof b));
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                              "residual input %s %s must be float32 of the output shape %s", r->name,
+                              ei_shape_format(&r->shape, a, sizeof a), ei_shape_format(ys, b, sizeof b));
     return NULL;
 }
 

@@ -8,7 +8,7 @@
 #include "ops/op.h"
 
 typedef struct gemm_params {
-    float alpha, beta;
+    float    alpha, beta;
     bool     trans_a, trans_b;
     ei_fused fused; /* ei.* attributes; the residual is input 3 */
 } gemm_params;

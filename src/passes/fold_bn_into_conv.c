@@ -17,9 +17,9 @@ static const float * const_f32(const ei_graph * g, const ei_node * n, int32_t k,
 
 static ei_status * fold_one(ei_graph * g, int32_t ci, int32_t bi, bool * done) {
     *done = false;
-    const ei_node * c = &g->nodes[ci];
-    const ei_node * bn = &g->nodes[bi];
-    bool            transposed = !strcmp(c->op_type, "ConvTranspose");
+    const ei_node *   c = &g->nodes[ci];
+    const ei_node *   bn = &g->nodes[bi];
+    bool              transposed = !strcmp(c->op_type, "ConvTranspose");
     const ei_tensor * w = ei_node_input_const(g, c, 1);
     if (!w || w->dtype != EI_DTYPE_F32 || w->shape.rank < 3) return NULL;
     int64_t group;
@@ -32,9 +32,9 @@ static ei_status * fold_one(ei_graph * g, int32_t ci, int32_t bi, bool * done) {
     if (training || bn->n_inputs != 5) return NULL;
     for (int32_t k = 1; k < bn->n_outputs; k++)
         if (bn->outputs[k] >= 0 && ei_graph_use_count(g, bn->outputs[k]) > 0) return NULL;
-    const float *scale = const_f32(g, bn, 1, m), *bias = const_f32(g, bn, 2, m);
-    const float *mean = const_f32(g, bn, 3, m), *var = const_f32(g, bn, 4, m);
-    const float *b = c->n_inputs > 2 && c->inputs[2] >= 0 ? const_f32(g, c, 2, m) : NULL;
+    const float * scale = const_f32(g, bn, 1, m), *bias = const_f32(g, bn, 2, m);
+    const float * mean = const_f32(g, bn, 3, m), *var = const_f32(g, bn, 4, m);
+    const float * b = c->n_inputs > 2 && c->inputs[2] >= 0 ? const_f32(g, c, 2, m) : NULL;
     if (!scale || !bias || !mean || !var || (c->n_inputs > 2 && c->inputs[2] >= 0 && !b)) return NULL;
 
     ei_tensor *w2 = NULL, *b2 = NULL;

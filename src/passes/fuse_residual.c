@@ -22,8 +22,8 @@ ei_status * ei_pass_fuse_residual(ei_graph * g, int32_t * applied) {
         const ei_value *yv = &g->values[y], *rv = &g->values[r];
         if (yv->dtype != EI_DTYPE_F32 || rv->dtype != EI_DTYPE_F32 || !ei_shape_equal(&yv->shape, &rv->shape)) continue;
         ei_fused f;
-        int32_t out = g->nodes[a].outputs[0], act = -1;
-        int32_t c = ei_graph_single_consumer(g, out);
+        int32_t  out = g->nodes[a].outputs[0], act = -1;
+        int32_t  c = ei_graph_single_consumer(g, out);
         if (c >= 0 && g->nodes[c].inputs[0] == out && ei_pass_single_activation(g, &g->nodes[c], &f)) {
             act = c;
             out = g->nodes[c].outputs[0];
