@@ -34,6 +34,7 @@ expect unknown_option 2 "unknown option" -- "$EI" info "$WORK/good.onnx" --bogus
 expect missing_output_dir 2 "--output-dir" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy"
 expect good_info 0 "Add" -- "$EI" info "$WORK/good.onnx"
 expect good_run 0 "y" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/out"
+expect good_run_unnamed 0 "y" -- "$EI" run "$WORK/good.onnx" --input "$WORK/x.npy" --output-dir "$WORK/out_unnamed"
 expect good_run_output 0 "" -- "$PY" -c "import numpy as np; y=np.load('$WORK/out/y.npy'); assert (y==np.arange(4)+1).all(), y"
 expect missing_file ge2 "cannot open" -- "$EI" info "$WORK/nope.onnx"
 expect empty_file ge2 "empty" -- "$EI" info "$WORK/empty.onnx"
