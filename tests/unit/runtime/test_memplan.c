@@ -242,7 +242,8 @@ static void test_branches_do_not_overlap(void) {
 
 static float reshape_expect(float v) { return v > 0 ? -v : 0; }
 
-/* Relu -> Reshape -> Flatten -> Identity -> Neg: the three copies become one buffer. */
+/* Relu -> Reshape -> Flatten -> Identity -> Neg: the copies become one buffer. (Graph passes may
+ * remove some of the copies first; every one that remains shares the buffer.) */
 static void test_in_place_steps_share_bytes(void) {
     pb g = {0};
     node(&g, "Relu", "x", "a");
@@ -256,10 +257,18 @@ static void test_in_place_steps_share_bytes(void) {
     value_info(&g, 12, "y", 1, N);
     ei_model * m = load(&g);
     ei_memplan p = plan_of(m, true);
-    EI_CHECK(p.n_in_place == 3);
+    int32_t    copies = 0, neg_in = -1;
+    for (int32_t k = 0; k < m->g->n_nodes; k++) {
+        const ei_node * nd = &m->g->nodes[k];
+        if (nd->folded) continue;
+        if (!strcmp(nd->op_type, "Neg")) neg_in = nd->inputs[0];
+        copies += strcmp(nd->op_type, "Relu") && strcmp(nd->op_type, "Neg");
+    }
+    EI_CHECK(copies >= 1);
+    EI_CHECK(p.n_in_place == copies);
     EI_CHECK(p.arena_bytes == 3 * TB); /* x, the shared buffer, y */
-    int32_t a = ei_graph_value_find(m->g, "a"), i = ei_graph_value_find(m->g, "i");
-    EI_CHECK(p.buffer_of[a] == p.buffer_of[i]);
+    int32_t a = ei_graph_value_find(m->g, "a");
+    EI_CHECK(a >= 0 && neg_in >= 0 && p.buffer_of[a] == p.buffer_of[neg_in]);
     ei_memplan_free(&p);
     p = plan_of(m, false);
     EI_CHECK(p.n_in_place == 0);
