@@ -32,8 +32,11 @@ void ei_model_destroy(ei_model * m) {
     for (int32_t i = 0; i < m->n_op_types; i++) free(m->op_type_names[i]);
     free(m->op_type_names);
     free(m->op_type_nodes);
+    free(m->build.input_shapes);
     free(m);
 }
+
+static ei_status * summarize_graph(ei_model * m);
 
 static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
     ei_model_summary * s = &m->summary;
@@ -50,7 +53,13 @@ static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
         s->opset_version[s->opset_count] = om->opsets[i].version;
         s->opset_count++;
     }
-    const ei_graph * g = m->g;
+    return summarize_graph(m);
+}
+
+/* The summary's graph facts: node counts, operator histogram, parameters, MACs. */
+static ei_status * summarize_graph(ei_model * m) {
+    ei_model_summary * s = &m->summary;
+    const ei_graph *   g = m->g;
     s->node_count = g->n_nodes;
     m->op_type_names = calloc((size_t)g->n_nodes + 1, sizeof(char *));
     m->op_type_nodes = calloc((size_t)g->n_nodes + 1, sizeof(int32_t));
@@ -155,6 +164,42 @@ ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, 
     if (st) {
         ei_model_destroy(m);
         return ei_status_wrapf(st, "%s", path);
+    }
+    *out = m;
+    return NULL;
+}
+
+ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, int64_t ir_version,
+                                const char * producer_name, const char * producer_version, int32_t n_opsets,
+                                const char * const * opset_domains, const int64_t * opset_versions, ei_model ** out) {
+    *out = NULL;
+    ei_model * m = calloc(1, sizeof *m);
+    if (!m) {
+        ei_graph_destroy(g);
+        if (map) munmap(map, map_size);
+        return ei_status_oom();
+    }
+    m->g = g;
+    m->file_map = map;
+    m->file_size = map_size;
+    ei_model_summary * s = &m->summary;
+    s->ir_version = ir_version;
+    m->producer_name = strdup(producer_name);
+    m->producer_version = strdup(producer_version);
+    ei_status * st = (!m->producer_name || !m->producer_version) ? ei_status_oom() : NULL;
+    s->producer_name = m->producer_name;
+    s->producer_version = m->producer_version;
+    for (int32_t i = 0; !st && i < n_opsets && i < 16; i++) {
+        m->opset_domains[i] = strdup(opset_domains[i]);
+        if (!m->opset_domains[i]) st = ei_status_oom();
+        s->opset_domain[i] = m->opset_domains[i];
+        s->opset_version[i] = opset_versions[i];
+        s->opset_count = i + 1;
+    }
+    if (!st) st = summarize_graph(m);
+    if (st) {
+        ei_model_destroy(m);
+        return st;
     }
     *out = m;
     return NULL;
