@@ -493,6 +493,40 @@ static ei_status * r_graph(load_ctx * c, ei_graph * g) {
     return st;
 }
 
+/* Kernels read run parameters that each op's infer derives from the input shapes and constant
+ * inputs (Resize's scales, Conv's padding...); they are not in the file, so infer runs once per
+ * unfolded node. That is node-local: no sort, no folding, no propagation (every shape is stored),
+ * and it doubles as a check that the stored output shapes are what the op computes, so a kernel
+ * never sees shapes it did not validate. */
+static ei_status * derive_params(ei_graph * g) {
+    for (int32_t oi = 0; oi < g->n_nodes; oi++) {
+        ei_node * n = &g->nodes[g->order[oi]];
+        if (n->folded) continue;
+        ei_dtype dt[16];
+        ei_shape sh[16];
+        int32_t  k_max = n->n_outputs < 16 ? n->n_outputs : 16;
+        for (int32_t k = 0; k < k_max; k++) {
+            const ei_value * v = ei_node_output(g, n, k);
+            if (v && v->constant)
+                return ei_node_errorf(n, EI_CODE_CORRUPT_ENGINE,
+                                      "corrupt engine: output %d of a node "
+                                      "run at run time is a constant",
+                                      k);
+            if (v) dt[k] = v->dtype, sh[k] = v->shape;
+        }
+        EI_TRY(n->def->infer(g, n));
+        for (int32_t k = 0; k < k_max; k++) {
+            const ei_value * v = ei_node_output(g, n, k);
+            if (v && (v->constant || v->dtype != dt[k] || !ei_shape_equal(&v->shape, &sh[k])))
+                return ei_node_errorf(n, EI_CODE_CORRUPT_ENGINE,
+                                      "corrupt engine: the stored type or shape of output %d is not what the operator "
+                                      "computes",
+                                      k);
+        }
+    }
+    return NULL;
+}
+
 static uint32_t get_u32(const uint8_t * p) {
     uint32_t v;
     memcpy(&v, p, 4);
@@ -593,6 +627,7 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
     if (!st) st = ei_graph_create(&g);
     if (!st) st = r_graph(&c, g);
     if (!st && c.r.pos != c.r.n) st = corrupt("unexpected bytes after the graph");
+    if (!st) st = derive_params(g);
     ei_model * m = NULL;
     if (!st) {
         st = ei_model_from_graph(g, f, size, ir_version, producer, producer_version, n_opsets,

@@ -1,4 +1,5 @@
 /* usage: engine_test SOURCE_DIR EXPORTED_MODELS_DIR WORK_DIR (EI_ASSETS_DIR: the shared assets) */
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -111,7 +112,7 @@ static ei_status * run_model(const ei_model * m, ei_tensor ** outs, int32_t max_
 static void round_trip(const char * onnx, bool print_load_time) {
     char path[1200];
     snprintf(path, sizeof path, "%s/rt.engine", g_work);
-    ei_model * a = NULL, *b = NULL;
+    ei_model *  a = NULL, *b = NULL;
     ei_status * st = ei_engine_build(onnx, NULL, &a);
     if (!st) st = ei_model_save_engine(a, path);
     double t0 = now_ms();
@@ -145,7 +146,7 @@ static void round_trip(const char * onnx, bool print_load_time) {
     EI_CHECK(sa.node_count == sb.node_count && sa.folded_node_count == sb.folded_node_count);
     EI_CHECK(sa.param_count == sb.param_count && sa.macs == sb.macs);
     EI_CHECK(ei_model_input_count(a) == ei_model_input_count(b));
-    ei_tensor * oa[16] = {0}, *ob[16] = {0};
+    ei_tensor *oa[16] = {0}, *ob[16] = {0};
     EI_CHECK_OK(run_model(a, oa, 16));
     EI_CHECK_OK(run_model(b, ob, 16));
     for (int32_t i = 0; i < 16 && i < ei_model_output_count(a); i++) {
@@ -214,7 +215,7 @@ static ei_status * load_bytes(const uint8_t * b, size_t n, const char * name) {
     FILE * f = fopen(path, "wb");
     fwrite(b, 1, n, f);
     fclose(f);
-    ei_model * m = NULL;
+    ei_model *  m = NULL;
     ei_status * st = ei_model_load_engine(path, &m);
     ei_model_destroy(m);
     return st;
@@ -283,6 +284,13 @@ static void copy_file(const char * from, const char * to) {
 static void test_cache(void) {
     char dir[1200], onnx[1200], src[1200];
     snprintf(dir, sizeof dir, "%s/cache", g_work);
+    DIR * d = opendir(dir); /* start empty: the work folder outlives runs */
+    for (struct dirent * e; d && (e = readdir(d));) {
+        char p[1600];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.') unlink(p);
+    }
+    if (d) closedir(d);
     snprintf(onnx, sizeof onnx, "%s/model.onnx", g_work);
     snprintf(src, sizeof src, "%s/models/tiny_cnn.onnx", g_src);
     copy_file(src, onnx);
