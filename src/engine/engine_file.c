@@ -330,9 +330,12 @@ static ei_status * r_tensor(load_ctx * c, ei_tensor ** out) {
     EI_TRY(r_shape(&c->r, &s));
     uint64_t off = r_u64(&c->r), nbytes = r_u64(&c->r);
     if (c->r.bad) return corrupt("the graph section ends early");
-    size_t want;
-    if (ei_shape_nbytes_checked(&s, (ei_dtype)dt, SIZE_MAX / 2, &want) != NULL || want != nbytes)
+    size_t      want = 0;
+    ei_status * st = ei_shape_nbytes_checked(&s, (ei_dtype)dt, SIZE_MAX / 2, &want);
+    if (st || want != nbytes) {
+        ei_status_destroy(st);
         return corrupt("a constant's size does not match its shape");
+    }
     if (off % EI_ENGINE_ALIGN || off > c->data_size || nbytes > c->data_size - off)
         return corrupt("a constant lies outside the data section");
     return ei_tensor_wrap((ei_dtype)dt, &s, c->data + off, out);
