@@ -12,6 +12,7 @@ ei_engine_build_options ei_engine_build_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.precision = EI_PRECISION_FP32;
+    o.optimization_level = 1;
     return o;
 }
 
@@ -71,6 +72,7 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "batch and n_threads must not be negative");
     ei_model_options mo = ei_model_options_default();
     mo.input_shapes = opt->input_shapes;
+    mo.optimization_level = opt->optimization_level;
     ei_model * m = NULL;
     EI_TRY(ei_model_load_file(onnx_path, &mo, &m));
     char * spec = NULL;
@@ -92,6 +94,7 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
     m->build.precision = opt->precision;
     m->build.batch = opt->batch;
     m->build.n_threads = opt->n_threads;
+    m->build.optimization_level = opt->optimization_level;
     if (spec)
         m->build.input_shapes = spec;
     else if (opt->input_shapes && opt->input_shapes[0]) {

@@ -25,9 +25,9 @@ static double now_ms(void) {
 }
 
 static void options_key(const ei_engine_build_options * o, char * out, size_t n) {
-    snprintf(out, n, "precision=%d;batch=%d;threads=%d;shapes=%s;format=%u;isa=%llx", (int)o->precision, o->batch,
-             o->n_threads, o->input_shapes ? o->input_shapes : "", EI_ENGINE_FORMAT_VERSION,
-             (unsigned long long)ei_isa_detect());
+    snprintf(out, n, "precision=%d;batch=%d;threads=%d;opt=%d;shapes=%s;format=%u;isa=%llx", (int)o->precision,
+             o->batch, o->n_threads, o->optimization_level, o->input_shapes ? o->input_shapes : "",
+             EI_ENGINE_FORMAT_VERSION, (unsigned long long)ei_isa_detect());
 }
 
 static ei_status * hash_file(const char * path, size_t size, uint8_t sha[32]) {

@@ -203,6 +203,7 @@ ei_status * ei_model_save_engine(const ei_model * m, const char * path) {
     w_i32(&b, m->build.precision);
     w_i32(&b, m->build.batch);
     w_i32(&b, m->build.n_threads);
+    w_i32(&b, m->build.optimization_level);
     w_str(&b, m->build.input_shapes);
     const ei_model_summary * s = &m->summary;
     w_i64(&b, s->ir_version);
@@ -213,6 +214,10 @@ ei_status * ei_model_save_engine(const ei_model * m, const char * path) {
         w_str(&b, s->opset_domain[i]);
         w_i64(&b, s->opset_version[i]);
     }
+    w_i32(&b, s->node_count);
+    w_i32(&b, s->nodes_before_optimization);
+    w_i32(&b, s->nodes_after_optimization);
+    w_str(&b, s->optimization_report);
     ei_status * st = w_graph(&b, &tl, g);
     if (!st && b.oom) st = ei_status_oom();
     uint8_t * file = NULL;
@@ -608,6 +613,7 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
     bi.precision = r_i32(&c.r);
     bi.batch = r_i32(&c.r);
     bi.n_threads = r_i32(&c.r);
+    bi.optimization_level = r_i32(&c.r);
     char * shapes = r_str(&c.r);
     if (shapes && shapes[0])
         bi.input_shapes = shapes;
@@ -623,7 +629,13 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
         versions[i] = r_i64(&c.r);
         if (!domains[i]) st = c.r.bad ? corrupt("the metadata ends early") : ei_status_oom();
     }
-    if (!st && (c.r.bad || !version || !producer || !producer_version))
+    ei_model_summary facts;
+    memset(&facts, 0, sizeof facts);
+    facts.node_count = r_i32(&c.r);
+    facts.nodes_before_optimization = r_i32(&c.r);
+    facts.nodes_after_optimization = r_i32(&c.r);
+    char * report = r_str(&c.r);
+    if (!st && (c.r.bad || !version || !producer || !producer_version || !report))
         st = c.r.bad ? corrupt("the metadata ends early") : ei_status_oom();
     if (!st && (bi.precision != EI_PRECISION_FP32 || bi.batch < 0 || bi.n_threads < 0))
         st = corrupt("bad build options");
@@ -633,8 +645,13 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
     if (!st) st = derive_params(g);
     ei_model * m = NULL;
     if (!st) {
-        st = ei_model_from_graph(g, f, size, ir_version, producer, producer_version, n_opsets,
-                                 (const char * const *)domains, versions, &m);
+        facts.ir_version = ir_version;
+        facts.producer_name = producer;
+        facts.producer_version = producer_version;
+        facts.opset_count = n_opsets;
+        for (int32_t i = 0; i < n_opsets; i++) facts.opset_domain[i] = domains[i], facts.opset_version[i] = versions[i];
+        facts.optimization_report = report;
+        st = ei_model_from_graph(g, f, size, &facts, &m);
         g = NULL, f = NULL; /* owned by m, or released by ei_model_from_graph */
     }
     if (!st) {
@@ -647,6 +664,7 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
     free(version);
     free(producer);
     free(producer_version);
+    free(report);
     for (int i = 0; i < 16; i++) free(domains[i]);
     *out = m;
     return st;

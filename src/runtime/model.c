@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_pb.h"
 #include "ops/op.h"
+#include "passes/pass_manager.h"
 #include "runtime/model_internal.h"
 
 ei_model_options ei_model_options_default(void) {
@@ -17,6 +19,7 @@ ei_model_options ei_model_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.fold_constants = true;
+    o.optimization_level = 1;
     return o;
 }
 
@@ -36,9 +39,9 @@ void ei_model_destroy(ei_model * m) {
     free(m);
 }
 
-static ei_status * summarize_graph(ei_model * m);
+static ei_status * summarize_graph(ei_model * m, int32_t file_nodes);
 
-static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
+static ei_status * build_summary(ei_model * m, const ei_onnx_model * om, int32_t file_nodes) {
     ei_model_summary * s = &m->summary;
     s->ir_version = om->ir_version;
     m->producer_name = ei_pb_strdup(om->producer_name);
@@ -53,14 +56,14 @@ static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
         s->opset_version[s->opset_count] = om->opsets[i].version;
         s->opset_count++;
     }
-    return summarize_graph(m);
+    return summarize_graph(m, file_nodes);
 }
 
 /* The summary's graph facts: node counts, operator histogram, parameters, MACs. */
-static ei_status * summarize_graph(ei_model * m) {
+static ei_status * summarize_graph(ei_model * m, int32_t file_nodes) {
     ei_model_summary * s = &m->summary;
     const ei_graph *   g = m->g;
-    s->node_count = g->n_nodes;
+    s->node_count = file_nodes;
     m->op_type_names = calloc((size_t)g->n_nodes + 1, sizeof(char *));
     m->op_type_nodes = calloc((size_t)g->n_nodes + 1, sizeof(int32_t));
     if (!m->op_type_names || !m->op_type_nodes) return ei_status_oom();
@@ -100,7 +103,20 @@ static ei_status * load_parsed(ei_model * m, const uint8_t * data, size_t size, 
     if (pst) return ei_status_wrapf(pst, "not a valid ONNX model");
     ei_status * st = ei_mapped_files_create(base_dir, &m->external);
     if (!st) st = ei_onnx_import(om, m->external, true, opt, &m->g);
-    if (!st) st = build_summary(m, om);
+    int32_t       file_nodes = m->g ? m->g->n_nodes : 0;
+    ei_pass_stats ps;
+    /* Older callers' option structs end before optimization_level: they get the default. */
+    int32_t level = opt->size >= offsetof(ei_model_options, optimization_level) + sizeof(int32_t)
+                        ? opt->optimization_level
+                        : defaults.optimization_level;
+    if (!st) st = ei_passes_run(m->g, level, &ps);
+    if (!st) {
+        ei_pass_stats_format(&ps, m->optimization_report, sizeof m->optimization_report);
+        m->summary.nodes_before_optimization = ps.nodes_before;
+        m->summary.nodes_after_optimization = ps.nodes_after;
+        m->summary.optimization_report = m->optimization_report;
+    }
+    if (!st) st = build_summary(m, om, file_nodes);
     ei_onnx_model_free(om);
     return st;
 }
@@ -169,9 +185,8 @@ ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, 
     return NULL;
 }
 
-ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, int64_t ir_version,
-                                const char * producer_name, const char * producer_version, int32_t n_opsets,
-                                const char * const * opset_domains, const int64_t * opset_versions, ei_model ** out) {
+ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, const ei_model_summary * facts,
+                                ei_model ** out) {
     *out = NULL;
     ei_model * m = calloc(1, sizeof *m);
     if (!m) {
@@ -183,20 +198,25 @@ ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, int64
     m->file_map = map;
     m->file_size = map_size;
     ei_model_summary * s = &m->summary;
-    s->ir_version = ir_version;
-    m->producer_name = strdup(producer_name);
-    m->producer_version = strdup(producer_version);
+    s->ir_version = facts->ir_version;
+    s->nodes_before_optimization = facts->nodes_before_optimization;
+    s->nodes_after_optimization = facts->nodes_after_optimization;
+    snprintf(m->optimization_report, sizeof m->optimization_report, "%s",
+             facts->optimization_report ? facts->optimization_report : "");
+    s->optimization_report = m->optimization_report;
+    m->producer_name = strdup(facts->producer_name);
+    m->producer_version = strdup(facts->producer_version);
     ei_status * st = (!m->producer_name || !m->producer_version) ? ei_status_oom() : NULL;
     s->producer_name = m->producer_name;
     s->producer_version = m->producer_version;
-    for (int32_t i = 0; !st && i < n_opsets && i < 16; i++) {
-        m->opset_domains[i] = strdup(opset_domains[i]);
+    for (int32_t i = 0; !st && i < facts->opset_count && i < 16; i++) {
+        m->opset_domains[i] = strdup(facts->opset_domain[i]);
         if (!m->opset_domains[i]) st = ei_status_oom();
         s->opset_domain[i] = m->opset_domains[i];
-        s->opset_version[i] = opset_versions[i];
+        s->opset_version[i] = facts->opset_version[i];
         s->opset_count = i + 1;
     }
-    if (!st) st = summarize_graph(m);
+    if (!st) st = summarize_graph(m, facts->node_count);
     if (st) {
         ei_model_destroy(m);
         return st;

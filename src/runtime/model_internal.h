@@ -10,7 +10,7 @@
 typedef struct ei_model_build_info {
     uint8_t onnx_sha256[32];
     bool    has_onnx_sha256;
-    int32_t precision, batch, n_threads;
+    int32_t precision, batch, n_threads, optimization_level;
     char *  input_shapes; /* owned; NULL = none */
 } ei_model_build_info;
 
@@ -26,14 +26,15 @@ struct ei_model {
     int32_t             n_op_types;
     char **             op_type_names;
     int32_t *           op_type_nodes;
+    char                optimization_report[256];
     ei_model_build_info build;
 };
 
 /* A model around an already built graph (an engine file's): takes ownership of g and of the
  * read-only mapping map/map_size (munmap'd on destroy; may be NULL), also when it fails. The
- * summary's header facts are copied; the rest is computed from g. */
-ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, int64_t ir_version,
-                                const char * producer_name, const char * producer_version, int32_t n_opsets,
-                                const char * const * opset_domains, const int64_t * opset_versions, ei_model ** out);
+ * header facts of `facts` (IR version, producer, opsets, node counts, optimisation report) are
+ * copied; the rest of the summary is computed from g. */
+ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, const ei_model_summary * facts,
+                                ei_model ** out);
 
 #endif

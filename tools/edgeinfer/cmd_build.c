@@ -8,7 +8,7 @@
 
 static void help(void) {
     printf("usage: edgeinfer build MODEL.onnx -o MODEL.engine [--precision fp32] [--batch N] [--threads N]\n"
-           "                      [--input-shape NAME:DIMS,...]\n"
+           "                      [--input-shape NAME:DIMS,...] [-O0]\n"
            "       edgeinfer build MODEL.onnx --cache DIR [options]\n\n"
            "Imports, optimises and shape-infers the model once and writes an engine file that\n"
            "`edgeinfer run` and `edgeinfer info` load in milliseconds (docs/engine-format.md). An\n"
@@ -19,7 +19,8 @@ static void help(void) {
            "  --precision P         fp32 (the only one so far)\n"
            "  --batch N             first dimension of every input not fixed by --input-shape\n"
            "  --threads N           worker threads recorded for sessions of the engine (default: one per core)\n"
-           "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416\n");
+           "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416\n"
+           "  -O0, --no-optimize    store the graph as imported, without the optimisation passes\n");
 }
 
 static double now_ms(void) {
@@ -64,6 +65,8 @@ int ei_cmd_build(int argc, char ** argv) {
             rc = parse_int(a, argv[++i], 0, 1024, &o.n_threads);
         else if (!strcmp(a, "--input-shape"))
             o.input_shapes = argv[++i];
+        else if (!strcmp(a, "-O0") || !strcmp(a, "--no-optimize"))
+            o.optimization_level = 0;
         else if (a[0] == '-')
             return ei_cli_usage_error("build", "unknown option '%s'", a);
         else if (model)

@@ -12,7 +12,8 @@
 
 static void help(void) {
     printf("usage: edgeinfer run MODEL.onnx|MODEL.engine --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
-           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [--cache DIR]\n\n"
+           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [-O0]\n"
+           "                    [--cache DIR]\n\n"
            "Runs the model once on the given tensors and writes every graph output to DIR as\n"
            "<output name>.npy (or .pb), characters other than letters, digits, '.', '_' and '-' in the\n"
            "name replaced by '_'.\n\n"
@@ -23,6 +24,7 @@ static void help(void) {
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416; by default they\n"
            "                        are taken from the input files\n"
            "  --threads N           worker threads (default: the engine's, else one per core)\n"
+           "  -O0, --no-optimize    run the graph as imported, without the optimisation passes\n"
            "  --cache DIR           load the model's engine from DIR, building it there first when it is\n"
            "                        missing or stale (the reason is printed)\n");
 }
@@ -75,12 +77,17 @@ typedef struct run_args {
     const char * input_shapes;
     const char * cache;
     int          threads;
+    bool         no_optimize;
 } run_args;
 
 static int parse_args(int argc, char ** argv, run_args * a) {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         const char * o = argv[i];
+        if (!strcmp(o, "-O0") || !strcmp(o, "--no-optimize")) {
+            a->no_optimize = true;
+            continue;
+        }
         if (ei_cli_is_help(o)) {
             help();
             return -1;
@@ -155,6 +162,7 @@ int ei_cmd_run(int argc, char ** argv) {
     ei_model_options        opt = ei_model_options_default();
     ei_engine_build_options eo = ei_engine_build_options_default();
     opt.input_shapes = eo.input_shapes = a.input_shapes;
+    opt.optimization_level = eo.optimization_level = a.no_optimize ? 0 : 1;
     double t0 = now_ms();
     bool   engine = ei_file_is_engine(a.model);
     if (engine)
@@ -175,7 +183,7 @@ int ei_cmd_run(int argc, char ** argv) {
                                    ei_model_input_count(m));
                     goto done;
                 }
-                name = ei_model_input_name(m, 0); /* not kept: m may be reloaded below */
+                name = ei_model_input_name(m, 0); /* owned by this m: not kept past the reload */
             }
             char dims[160];
             ei_shape_format(ei_tensor_shape(inputs[i]), dims, sizeof dims);

@@ -15,6 +15,7 @@ static const command g_commands[] = {
     {"run", ei_cmd_run, "run a model on tensors from .npy or .pb files and write its outputs"},
     {"build", ei_cmd_build, "build an engine file: the model imported once, loaded in milliseconds"},
     {"ops", ei_cmd_ops, "list the supported ONNX operators"},
+    {"bench", ei_cmd_bench, "measure load time, latency percentiles, throughput and GFLOP/s of a model"},
 };
 
 static void usage(FILE * f) {
