@@ -8,8 +8,7 @@
 #include "cpu/dnnl/dnnl_prim.h"
 
 static bool mm_base(const ei_graph * g, const ei_node * node, ei_fused * f, int32_t * n_base) {
-    if (node->n_outputs < 1 || node->outputs[0] < 0 || node->n_inputs < 2 || node->inputs[0] < 0 ||
-        node->inputs[1] < 0)
+    if (node->n_outputs < 1 || node->outputs[0] < 0 || node->n_inputs < 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
         return false;
     if (!ei_dnnl_fused_ok(g, node, f)) return false;
     *n_base = f->residual ? node->n_inputs - 1 : node->n_inputs;

@@ -32,13 +32,13 @@ static ei_status * dnnl_error(const ei_node * node, dnnl_status_t s, const char 
                           "oneDNN: %s failed (status %d)", what, (int)s);
 }
 
-#define DNNL_TRY(node, call, what)                              \
-    do {                                                        \
-        dnnl_status_t ei_dnnl_s_ = (call);                      \
-        if (ei_dnnl_s_ != dnnl_success) {                       \
-            st = dnnl_error(node, ei_dnnl_s_, what);            \
-            goto done;                                          \
-        }                                                       \
+#define DNNL_TRY(node, call, what)                                                                                     \
+    do {                                                                                                               \
+        dnnl_status_t ei_dnnl_s_ = (call);                                                                             \
+        if (ei_dnnl_s_ != dnnl_success) {                                                                              \
+            st = dnnl_error(node, ei_dnnl_s_, what);                                                                   \
+            goto done;                                                                                                 \
+        }                                                                                                              \
     } while (0)
 
 void ei_dnnl_md_plain(dnnl_memory_desc_t * md, int32_t rank, const int64_t * dims) {
@@ -220,15 +220,13 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     if (dnnl_memory_desc_equal(src_md, &spec->src)) {
         DNNL_TRY(node, dnnl_memory_create(&p->src, src_md, g_engine, DNNL_MEMORY_NONE), "memory");
     } else {
-        st = convert_setup(node, p, &spec->src, src_md, true, &p->src_user, &p->src, &p->src_reorder,
-                                      &p->src_buf);
+        st = convert_setup(node, p, &spec->src, src_md, true, &p->src_user, &p->src, &p->src_reorder, &p->src_buf);
         if (st) goto done;
     }
     if (dnnl_memory_desc_equal(dst_md, &spec->dst)) {
         DNNL_TRY(node, dnnl_memory_create(&p->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "memory");
     } else {
-        st = convert_setup(node, p, &spec->dst, dst_md, false, &p->dst_user, &p->dst, &p->dst_reorder,
-                                      &p->dst_buf);
+        st = convert_setup(node, p, &spec->dst, dst_md, false, &p->dst_user, &p->dst, &p->dst_reorder, &p->dst_buf);
         if (st) goto done;
         if (spec->res_input >= 0) {
             DNNL_TRY(node, dnnl_memory_create(&p->res_user, &spec->dst, g_engine, DNNL_MEMORY_NONE), "memory");
@@ -244,7 +242,7 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     if (spec->has_bias) {
         void * handle = DNNL_MEMORY_NONE;
         if (spec->bias_const) {
-            size_t n = dnnl_memory_desc_get_size(&spec->bias) / sizeof(float);
+            size_t  n = dnnl_memory_desc_get_size(&spec->bias) / sizeof(float);
             float * b = malloc(n * sizeof *b + 1);
             if (!b) {
                 st = ei_status_oom();
@@ -296,7 +294,7 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
                              ei_tensor * const * out) {
     ei_status * st = NULL;
     omp_set_num_threads(p->n_threads); /* per calling thread: the session's thread count */
-    void * x = in[0]->data, *y = out[0]->data;
+    void *x = in[0]->data, *y = out[0]->data;
     if (p->src_reorder) {
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->src_user, x), "binding");
         DNNL_TRY(node, run_reorder(p->src_reorder, p->stream, p->src_user, p->src), "input reorder");
@@ -329,13 +327,13 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->dst_user, y), "binding");
         DNNL_TRY(node, run_reorder(p->dst_reorder, p->stream, p->dst, p->dst_user), "output reorder");
     }
-    if (p->act_after.act != EI_ACT_NONE) ei_fused_act_apply(&p->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));
+    if (p->act_after.act != EI_ACT_NONE)
+        ei_fused_act_apply(&p->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));
 done:
     return st;
 }
 
-ei_status * ei_dnnl_state_finish(const ei_node * node, const void * op_desc, const ei_dnnl_spec * spec,
-                                 void ** state) {
+ei_status * ei_dnnl_state_finish(const ei_node * node, const void * op_desc, const ei_dnnl_spec * spec, void ** state) {
     ei_dnnl_state * s = calloc(1, sizeof *s);
     if (!s) return ei_status_oom();
     if (!op_desc) { /* oneDNN refused the descriptor: the reference kernel runs */

@@ -18,15 +18,15 @@ typedef struct ei_dnnl_spec {
     dnnl_memory_desc_t src, src_want; /* plain; wanted (plain or any) */
     dnnl_memory_desc_t dst, dst_want;
     dnnl_memory_desc_t wei, wei_want;
-    dnnl_memory_desc_t bias;         /* plain; meaningful when has_bias */
+    dnnl_memory_desc_t bias; /* plain; meaningful when has_bias */
     bool               has_bias;
-    const float *      wei_const;    /* constant weights in `wei` layout, or NULL: input wei_input */
+    const float *      wei_const; /* constant weights in `wei` layout, or NULL: input wei_input */
     int32_t            wei_input;
-    const float *      bias_const;   /* constant bias, or NULL: input bias_input (has_bias) */
+    const float *      bias_const; /* constant bias, or NULL: input bias_input (has_bias) */
     int32_t            bias_input;
-    float              bias_scale;   /* constant bias is multiplied by this (Gemm beta) */
-    float              wei_scale;    /* constant weights are multiplied by this (Gemm alpha) */
-    int32_t            res_input;    /* residual input index, or -1 */
+    float              bias_scale; /* constant bias is multiplied by this (Gemm beta) */
+    float              wei_scale;  /* constant weights are multiplied by this (Gemm alpha) */
+    int32_t            res_input;  /* residual input index, or -1 */
     ei_fused           fused;
     int32_t            n_threads;
 } ei_dnnl_spec;
