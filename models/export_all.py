@@ -2,10 +2,13 @@
 """Run every model exporter in this folder into one output folder.
 
     python3 models/export_all.py --out DIR [--only NAME[,NAME...]] [--force] [--list]
+                                 [--dynamic-batch]
 
 A file is skipped when it already exists and is newer than the script that makes it (and
 than export_common.py). NAME is a file stem (see --list) or an exporter's group name
-(tiny, torchvision_ssd, pytorch_ssd_mb1, segformer_b0). Each exporter validates what it writes
+(tiny, torchvision_ssd, pytorch_ssd_mb1, segformer_b0). With --dynamic-batch, dimension 0 of
+every input and output is the symbolic "batch" (for the benchmark's batch-8 runs; give a folder
+of its own, e.g. --out build/exported_models_dynbatch, since the file names are the same). Each exporter validates what it writes
 (onnx.checker, one ONNX Runtime run, comparison with PyTorch), so a file here is a checked file.
 """
 import argparse
@@ -41,6 +44,8 @@ def main(argv=None):
                     help="file stem or group name; repeat or comma-separate")
     ap.add_argument("--force", action="store_true", help="re-export even when up to date")
     ap.add_argument("--list", action="store_true", help="list groups and file stems, then exit")
+    ap.add_argument("--dynamic-batch", action="store_true",
+                    help="export with a symbolic batch dimension (use a separate --out folder)")
     args = ap.parse_args(argv)
 
     if args.list:
@@ -66,6 +71,9 @@ def main(argv=None):
         wanted = all_stems
 
     os.makedirs(args.out, exist_ok=True)
+    if args.dynamic_batch:
+        import export_common
+        export_common.DYNAMIC_BATCH = True
     made, failed = [], []
     t_all = time.perf_counter()
     for group, (module_name, stems, extras) in EXPORTERS.items():

@@ -85,17 +85,26 @@ def calibrate_batchnorm(module, input_shape, batches=4, seed=SEED, make_input=No
     module.eval()
 
 
+# Set by export_all.py --dynamic-batch: dimension 0 of every input and output becomes the
+# symbolic "batch", so that the benchmark can run these models at batch 8.
+DYNAMIC_BATCH = False
+
+
 def torch_to_onnx(module, example, path, input_names, output_names, opset):
-    """Trace-export `module` (eval mode, static shapes) and return the PyTorch outputs."""
+    """Trace-export `module` (eval mode, static shapes unless DYNAMIC_BATCH) and return the
+    PyTorch outputs."""
     import torch
     module.eval()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
+    dynamic_axes = ({n: {0: "batch"} for n in list(input_names) + list(output_names)}
+                    if DYNAMIC_BATCH else None)
     with torch.no_grad(), _quiet_torch_export():
         ref = module(example)
         torch.onnx.export(module, (example,), tmp, input_names=input_names,
                           output_names=output_names, opset_version=opset,
-                          do_constant_folding=True, export_params=True)
+                          do_constant_folding=True, export_params=True,
+                          dynamic_axes=dynamic_axes)
     os.replace(tmp, path)  # a killed export never leaves a half-written file behind
     if isinstance(ref, torch.Tensor):
         ref = (ref,)

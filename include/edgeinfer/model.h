@@ -28,6 +28,9 @@ typedef struct ei_model_options {
     int32_t                   n_frozen_inputs;
     const char * const *      frozen_input_names;
     const ei_tensor * const * frozen_input_values;
+    /* Graph optimisation after shape inference (docs/passes.md): 0 none, 1 every pass (default 1).
+     * Results stay the same up to float32 rounding; graph input and output names are kept. */
+    int32_t optimization_level;
 } ei_model_options;
 
 EI_API ei_model_options ei_model_options_default(void);
@@ -63,11 +66,16 @@ typedef struct ei_model_summary {
     int32_t      folded_node_count; /* nodes computed at load time */
     int64_t      param_count;       /* elements in initializers and Constant nodes */
     int64_t      macs;              /* multiply-accumulates of one inference (Conv, ConvTranspose, MatMul, Gemm) */
+    /* Nodes that run at inference (not computed at load time) before and after graph optimisation,
+     * and what the passes did, e.g. "BN folded 35, activations fused 110" ("" when nothing). */
+    int32_t      nodes_before_optimization;
+    int32_t      nodes_after_optimization;
+    const char * optimization_report;
 } ei_model_summary;
 
 EI_API void ei_model_get_summary(const ei_model * m, ei_model_summary * out);
 
-/* Operator histogram over the nodes of the file: op types in order of first appearance. */
+/* Operator histogram over the nodes after optimisation: op types in order of first appearance. */
 EI_API int32_t      ei_model_op_type_count(const ei_model * m);
 EI_API const char * ei_model_op_type_name(const ei_model * m, int32_t i);
 EI_API int32_t      ei_model_op_type_nodes(const ei_model * m, int32_t i);

@@ -9,6 +9,7 @@
 
 #include "cpu/sgemm.h"
 #include "ops/conv_geometry.h"
+#include "ops/fused_apply.h"
 #include "ops/op.h"
 
 /* im2col scratch is capped at about this many floats per worker by slicing output pixels. */
@@ -17,6 +18,7 @@
 typedef struct conv_params {
     ei_window_attrs win;
     int64_t         group;
+    ei_fused        fused; /* ei.* attributes; the residual is input 3 */
 } conv_params;
 
 static ei_status * conv_import(ei_node * node) {
@@ -26,6 +28,7 @@ static ei_status * conv_import(ei_node * node) {
     if (!st) st = ei_attr_get_int(node, "group", 1, &p->group);
     if (!st && (p->group < 1 || p->group > INT32_MAX))
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "group = %lld; must be at least 1", (long long)p->group);
+    if (!st) st = ei_fused_import(node, &p->fused);
     if (st) {
         free(p);
         return st;
@@ -75,6 +78,7 @@ static ei_status * conv_infer(ei_graph * gr, ei_node * node) {
     ei_shape ys = x->shape;
     ys.dim[1] = w->shape.dim[0];
     for (int32_t i = 0; i < geom.nsp; i++) ys.dim[2 + i] = geom.out[i];
+    EI_TRY(ei_fused_check_residual(gr, node, &((const conv_params *)node->params)->fused, 3, &ys));
     ei_op_set_output(gr, node, 0, EI_DTYPE_F32, &ys);
     return NULL;
 }
@@ -274,8 +278,8 @@ static ei_status * conv_depthwise(const ei_node * node, const ei_window_geom * g
     return NULL;
 }
 
-static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
-                                   const ei_exec * ex) {
+static ei_status * conv_run_plain(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                  const ei_exec * ex) {
     const ei_tensor *X = in[0], *W = in[1], *B = in[2];
     ei_window_geom   geom;
     EI_TRY(conv_geometry(node, &X->shape, &W->shape, B ? &B->shape : NULL, &geom));
@@ -330,6 +334,14 @@ static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const
     return NULL;
 }
 
+static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                   const ei_exec * ex) {
+    EI_TRY(conv_run_plain(node, in, out, ex));
+    const conv_params * p = node->params;
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0]);
+    return NULL;
+}
+
 static int64_t conv_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
@@ -342,7 +354,7 @@ static int64_t conv_macs(const ei_graph * gr, const ei_node * node) {
 const ei_op_def ei_op_def_CONV = {
     .name = "Conv",
     .in_min = 2,
-    .in_max = 3,
+    .in_max = 4, /* 4: the ei.residual input */
     .out_min = 1,
     .out_max = 1,
     .import = conv_import,

@@ -7,6 +7,7 @@
 
 #include "cpu/sgemm.h"
 #include "ops/conv_geometry.h"
+#include "ops/fused_apply.h"
 #include "ops/op.h"
 
 #define CONVT_COL_BUDGET ((int64_t)1 << 20)
@@ -17,6 +18,7 @@ typedef struct convt_params {
     int32_t         n_output_padding, n_output_shape;
     int64_t         output_padding[EI_MAX_SPATIAL];
     int64_t         output_shape[EI_MAX_SPATIAL + 2];
+    ei_fused        fused; /* ei.* attributes; the residual is input 3 */
 } convt_params;
 
 static ei_status * read_ints(const ei_node * node, const char * name, int32_t max, int64_t lo, int64_t * vals,
@@ -44,6 +46,7 @@ static ei_status * convt_import(ei_node * node) {
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "group = %lld; must be at least 1", (long long)p->group);
     if (!st) st = read_ints(node, "output_padding", EI_MAX_SPATIAL, 0, p->output_padding, &p->n_output_padding);
     if (!st) st = read_ints(node, "output_shape", EI_MAX_SPATIAL + 2, 1, p->output_shape, &p->n_output_shape);
+    if (!st) st = ei_fused_import(node, &p->fused);
     if (st) {
         free(p);
         return st;
@@ -132,6 +135,7 @@ static ei_status * convt_infer(ei_graph * gr, ei_node * node) {
     ei_shape             ys = x->shape;
     ys.dim[1] = w->shape.dim[1] * p->group;
     for (int32_t i = 0; i < geom.nsp; i++) ys.dim[2 + i] = geom.out[i];
+    EI_TRY(ei_fused_check_residual(gr, node, &p->fused, 3, &ys));
     ei_op_set_output(gr, node, 0, EI_DTYPE_F32, &ys);
     return NULL;
 }
@@ -195,8 +199,8 @@ static void col2im_channels(void * ctx, int64_t m0, int64_t m1) {
     }
 }
 
-static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
-                             const ei_exec * ex) {
+static ei_status * convt_run_plain(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                   const ei_exec * ex) {
     const ei_tensor *X = in[0], *W = in[1], *B = in[2];
     ei_window_geom   geom;
     EI_TRY(convt_geometry(node, &X->shape, &W->shape, B ? &B->shape : NULL, &geom));
@@ -243,6 +247,14 @@ static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in,
     return NULL;
 }
 
+static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                             const ei_exec * ex) {
+    EI_TRY(convt_run_plain(node, in, out, ex));
+    const convt_params * p = node->params;
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0]);
+    return NULL;
+}
+
 static int64_t convt_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
@@ -255,7 +267,7 @@ static int64_t convt_macs(const ei_graph * gr, const ei_node * node) {
 const ei_op_def ei_op_def_CONV_TRANSPOSE = {
     .name = "ConvTranspose",
     .in_min = 2,
-    .in_max = 3,
+    .in_max = 4, /* 4: the ei.residual input */
     .out_min = 1,
     .out_max = 1,
     .import = convt_import,

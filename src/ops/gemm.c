@@ -4,11 +4,13 @@
 #include <stdlib.h>
 
 #include "cpu/sgemm.h"
+#include "ops/fused_apply.h"
 #include "ops/op.h"
 
 typedef struct gemm_params {
-    float alpha, beta;
-    bool  trans_a, trans_b;
+    float    alpha, beta;
+    bool     trans_a, trans_b;
+    ei_fused fused; /* ei.* attributes; the residual is input 3 */
 } gemm_params;
 
 static ei_status * gemm_import(ei_node * node) {
@@ -21,9 +23,11 @@ static ei_status * gemm_import(ei_node * node) {
     if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1))
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "transA = %lld, transB = %lld; each must be 0 or 1",
                               (long long)ta, (long long)tb);
+    ei_fused f;
+    EI_TRY(ei_fused_import(node, &f));
     gemm_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
-    *p = (gemm_params){alpha, beta, ta != 0, tb != 0};
+    *p = (gemm_params){alpha, beta, ta != 0, tb != 0, f};
     free(node->params);
     node->params = p;
     return NULL;
@@ -64,6 +68,7 @@ static ei_status * gemm_infer(ei_graph * g, ei_node * node) {
             return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "C has shape %s, which does not broadcast to %s",
                                   ei_shape_format(&c->shape, sa, sizeof sa), ei_shape_format(&out, sb, sizeof sb));
     }
+    EI_TRY(ei_fused_check_residual(g, node, &p->fused, 3, &out));
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &out);
     return NULL;
 }
@@ -89,6 +94,7 @@ static ei_status * gemm_run(const ei_node * node, const ei_tensor * const * in, 
     }
     ei_sgemm(ex->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape.dim[1], b->data, b->shape.dim[1],
              beta, yd, n);
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, y);
     return NULL;
 }
 
@@ -103,7 +109,7 @@ static int64_t gemm_macs(const ei_graph * g, const ei_node * node) {
 const ei_op_def ei_op_def_GEMM = {
     .name = "Gemm",
     .in_min = 2,
-    .in_max = 3,
+    .in_max = 4, /* 4: the ei.residual input */
     .out_min = 1,
     .out_max = 1,
     .import = gemm_import,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu/sgemm.h"
+#include "ops/fused_apply.h"
 #include "ops/op.h"
 
 /* The product as matrices: A [batch..., M, K] x B [batch..., K, N] -> [batch..., M, N]. */
@@ -73,7 +74,22 @@ static ei_status * mm_geometry(const ei_node * node, const ei_shape * as, const 
     return NULL;
 }
 
+/* params: the ei.* attributes; the residual is input 2. */
+static ei_status * matmul_import(ei_node * node) {
+    ei_fused * f = malloc(sizeof *f);
+    if (!f) return ei_status_oom();
+    ei_status * st = ei_fused_import(node, f);
+    if (st) {
+        free(f);
+        return st;
+    }
+    free(node->params);
+    node->params = f;
+    return NULL;
+}
+
 static ei_status * matmul_infer(ei_graph * g, ei_node * node) {
+    if (!node->params) EI_TRY(matmul_import(node));
     EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     EI_TRY(ei_op_check_dtype(g, node, 1, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * a = ei_node_input(g, node, 0);
@@ -82,6 +98,7 @@ static ei_status * matmul_infer(ei_graph * g, ei_node * node) {
     mm_geom  geo;
     ei_shape out;
     EI_TRY(mm_geometry(node, &a->shape, &b->shape, &geo, &out));
+    EI_TRY(ei_fused_check_residual(g, node, node->params, 2, &out));
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &out);
     return NULL;
 }
@@ -115,8 +132,8 @@ static void mm_batches(void * ctx, int64_t t0, int64_t t1) {
     }
 }
 
-static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
-                              const ei_exec * ex) {
+static ei_status * matmul_run_plain(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                    const ei_exec * ex) {
     mm_geom  g;
     ei_shape os;
     EI_TRY(mm_geometry(node, &in[0]->shape, &in[1]->shape, &g, &os));
@@ -144,6 +161,14 @@ static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in
     return NULL;
 }
 
+static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                              const ei_exec * ex) {
+    EI_TRY(matmul_run_plain(node, in, out, ex));
+    const ei_fused * f = node->params;
+    ei_fused_finish(f, f->residual ? in[2] : NULL, out[0]);
+    return NULL;
+}
+
 static int64_t matmul_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * a = ei_node_input(gr, node, 0);
     const ei_value * b = ei_node_input(gr, node, 1);
@@ -161,9 +186,10 @@ static int64_t matmul_macs(const ei_graph * gr, const ei_node * node) {
 const ei_op_def ei_op_def_MATMUL = {
     .name = "MatMul",
     .in_min = 2,
-    .in_max = 2,
+    .in_max = 3, /* 3: the ei.residual input */
     .out_min = 1,
     .out_max = 1,
+    .import = matmul_import,
     .infer = matmul_infer,
     .run = matmul_run,
     .macs = matmul_macs,

@@ -10,6 +10,7 @@
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_pb.h"
 #include "ops/op.h"
+#include "passes/pass_manager.h"
 #include "runtime/model_internal.h"
 
 ei_model_options ei_model_options_default(void) {
@@ -17,6 +18,7 @@ ei_model_options ei_model_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.fold_constants = true;
+    o.optimization_level = 1;
     return o;
 }
 
@@ -35,7 +37,7 @@ void ei_model_destroy(ei_model * m) {
     free(m);
 }
 
-static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
+static ei_status * build_summary(ei_model * m, const ei_onnx_model * om, int32_t file_nodes) {
     ei_model_summary * s = &m->summary;
     s->ir_version = om->ir_version;
     m->producer_name = ei_pb_strdup(om->producer_name);
@@ -51,7 +53,7 @@ static ei_status * build_summary(ei_model * m, const ei_onnx_model * om) {
         s->opset_count++;
     }
     const ei_graph * g = m->g;
-    s->node_count = g->n_nodes;
+    s->node_count = file_nodes;
     m->op_type_names = calloc((size_t)g->n_nodes + 1, sizeof(char *));
     m->op_type_nodes = calloc((size_t)g->n_nodes + 1, sizeof(int32_t));
     if (!m->op_type_names || !m->op_type_nodes) return ei_status_oom();
@@ -91,7 +93,20 @@ static ei_status * load_parsed(ei_model * m, const uint8_t * data, size_t size, 
     if (pst) return ei_status_wrapf(pst, "not a valid ONNX model");
     ei_status * st = ei_mapped_files_create(base_dir, &m->external);
     if (!st) st = ei_onnx_import(om, m->external, true, opt, &m->g);
-    if (!st) st = build_summary(m, om);
+    int32_t       file_nodes = m->g ? m->g->n_nodes : 0;
+    ei_pass_stats ps;
+    /* Older callers' option structs end before optimization_level: they get the default. */
+    int32_t level = opt->size >= offsetof(ei_model_options, optimization_level) + sizeof(int32_t)
+                        ? opt->optimization_level
+                        : defaults.optimization_level;
+    if (!st) st = ei_passes_run(m->g, level, &ps);
+    if (!st) {
+        ei_pass_stats_format(&ps, m->optimization_report, sizeof m->optimization_report);
+        m->summary.nodes_before_optimization = ps.nodes_before;
+        m->summary.nodes_after_optimization = ps.nodes_after;
+        m->summary.optimization_report = m->optimization_report;
+    }
+    if (!st) st = build_summary(m, om, file_nodes);
     ei_onnx_model_free(om);
     return st;
 }

@@ -34,6 +34,7 @@ expect unknown_option 2 "unknown option" -- "$EI" info "$WORK/good.onnx" --bogus
 expect missing_output_dir 2 "--output-dir" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy"
 expect good_info 0 "Add" -- "$EI" info "$WORK/good.onnx"
 expect good_run 0 "y" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/out"
+expect good_run_unnamed 0 "y" -- "$EI" run "$WORK/good.onnx" --input "$WORK/x.npy" --output-dir "$WORK/out_unnamed"
 expect good_run_output 0 "" -- "$PY" -c "import numpy as np; y=np.load('$WORK/out/y.npy'); assert (y==np.arange(4)+1).all(), y"
 expect missing_file ge2 "cannot open" -- "$EI" info "$WORK/nope.onnx"
 expect empty_file ge2 "empty" -- "$EI" info "$WORK/empty.onnx"
@@ -55,6 +56,11 @@ expect run_wrong_dtype 3 "must be float32" -- "$EI" run "$WORK/good.onnx" --inpu
 expect run_wrong_input_name ge2 "no input named 'nope'" -- "$EI" run "$WORK/good.onnx" --input nope="$WORK/x.npy" --output-dir "$WORK/o4"
 expect run_missing_input_file ge2 "cannot open" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/none.npy" --output-dir "$WORK/o5"
 expect run_bad_tensor_file ge2 "not a .npy" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/good.onnx.npy" --output-dir "$WORK/o6"
+expect bench_help 0 "--iterations" -- "$EI" bench --help
+expect bench_good 0 "median" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --warmup 1 --json "$WORK/bench.json"
+expect bench_json 0 "" -- "$PY" -c "import json; r=json.load(open('$WORK/bench.json'))['results'][0]; assert r['ok'] and r['runs']==3, r"
+expect bench_bad_batch ge2 "dimension 0 is fixed to 1" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --batch 1,2
+expect bench_bad_option 2 "--batch" -- "$EI" bench "$WORK/good.onnx" --batch 0
 [ -f "$WORK/o2/y.npy" ] && { echo "FAIL run_wrong_shape left an output behind"; fail=$((fail+1)); }
 
 echo "$pass passed, $fail failed"

@@ -27,6 +27,7 @@ bool ei_cli_is_help(const char * arg);
 int ei_cmd_info(int argc, char ** argv);
 int ei_cmd_run(int argc, char ** argv);
 int ei_cmd_ops(int argc, char ** argv);
+int ei_cmd_bench(int argc, char ** argv);
 
 /* Internal (not in the public API): the supported operator list, for `edgeinfer ops`. */
 int32_t      ei_ops_count(void);

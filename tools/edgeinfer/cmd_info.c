@@ -4,11 +4,12 @@
 #include "cli.h"
 
 static void help(void) {
-    printf("usage: edgeinfer info MODEL.onnx [--input-shape NAME:DIMS[,NAME:DIMS...]]\n\n"
+    printf("usage: edgeinfer info MODEL.onnx [--input-shape NAME:DIMS[,NAME:DIMS...]] [-O0]\n\n"
            "Reads the model, infers every shape and folds constant sub-graphs, then prints its inputs,\n"
            "outputs, opsets, operator histogram, parameter count and multiply-accumulates per inference.\n\n"
            "  --input-shape NAME:DIMS  fix symbolic input dimensions, e.g. images:1x3x416x416\n"
-           "                           (symbolic dimensions left unfixed are taken as 1)\n");
+           "                           (symbolic dimensions left unfixed are taken as 1)\n"
+           "  -O0, --no-optimize       describe the graph as imported, without the optimisation passes\n");
 }
 
 static void print_si(double v, const char * unit) {
@@ -32,6 +33,8 @@ int ei_cmd_info(int argc, char ** argv) {
         } else if (strcmp(argv[i], "--input-shape") == 0) {
             if (++i >= argc) return ei_cli_usage_error("info", "--input-shape needs a value");
             opt.input_shapes = argv[i];
+        } else if (strcmp(argv[i], "-O0") == 0 || strcmp(argv[i], "--no-optimize") == 0) {
+            opt.optimization_level = 0;
         } else if (argv[i][0] == '-') {
             return ei_cli_usage_error("info", "unknown option '%s'", argv[i]);
         } else if (path) {
@@ -62,6 +65,12 @@ int ei_cmd_info(int argc, char ** argv) {
         printf("  %-24s %-8s %s\n", ei_model_output_name(m, i), ei_dtype_name(ei_model_output_dtype(m, i)),
                ei_shape_format(ei_model_output_shape(m, i), buf, sizeof buf));
     printf("nodes:     %d (%d computed at load time)\n", s.node_count, s.folded_node_count);
+    if (s.nodes_after_optimization != s.nodes_before_optimization)
+        printf("optimised: %d -> %d nodes (%s)\n", s.nodes_before_optimization, s.nodes_after_optimization,
+               s.optimization_report);
+    else
+        printf("optimised: %d nodes, nothing to rewrite%s\n", s.nodes_after_optimization,
+               opt.optimization_level ? "" : " (-O0)");
     printf("params:    %lld (", (long long)s.param_count);
     print_si((double)s.param_count, "");
     printf(")\nMACs:      ");

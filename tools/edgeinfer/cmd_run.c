@@ -12,7 +12,7 @@
 
 static void help(void) {
     printf("usage: edgeinfer run MODEL.onnx --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
-           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb]\n\n"
+           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [-O0]\n\n"
            "Runs the model once on the given tensors and writes every graph output to DIR as\n"
            "<output name>.npy (or .pb), characters other than letters, digits, '.', '_' and '-' in the\n"
            "name replaced by '_'.\n\n"
@@ -22,7 +22,8 @@ static void help(void) {
            "  --output-format FMT   npy or pb; default: the format of the first input file\n"
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416; by default they\n"
            "                        are taken from the input files\n"
-           "  --threads N           worker threads (default: one per core)\n");
+           "  --threads N           worker threads (default: one per core)\n"
+           "  -O0, --no-optimize    run the graph as imported, without the optimisation passes\n");
 }
 
 static double now_ms(void) {
@@ -60,12 +61,17 @@ typedef struct run_args {
     const char * format;
     const char * input_shapes;
     int          threads;
+    bool         no_optimize;
 } run_args;
 
 static int parse_args(int argc, char ** argv, run_args * a) {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         const char * o = argv[i];
+        if (!strcmp(o, "-O0") || !strcmp(o, "--no-optimize")) {
+            a->no_optimize = true;
+            continue;
+        }
         if (ei_cli_is_help(o)) {
             help();
             return -1;
@@ -135,6 +141,7 @@ int ei_cmd_run(int argc, char ** argv) {
     /* Load once to learn the input names, then fix symbolic dims from the files' shapes. */
     ei_model_options opt = ei_model_options_default();
     opt.input_shapes = a.input_shapes;
+    opt.optimization_level = a.no_optimize ? 0 : 1;
     double t0 = now_ms();
     st = ei_model_load_file(a.model, &opt, &m);
     if (st) goto done;
@@ -149,7 +156,7 @@ int ei_cmd_run(int argc, char ** argv) {
                                    ei_model_input_count(m));
                     goto done;
                 }
-                name = a.names[i] = ei_model_input_name(m, 0);
+                name = ei_model_input_name(m, 0); /* owned by this m: not kept past the reload */
             }
             char dims[160];
             ei_shape_format(ei_tensor_shape(inputs[i]), dims, sizeof dims);

@@ -1,0 +1,57 @@
+#include "passes/pass_manager.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/graph_edit.h"
+#include "passes/passes.h"
+
+typedef struct pass_entry {
+    ei_status * (*run)(ei_graph * g, int32_t * applied);
+    const char * label;
+} pass_entry;
+
+/* Order matters: BN folding first exposes Conv -> activation; LayerNorm before fusing so its
+ * MatMul neighbours are not taken apart; activation fusion before residual fusion, which only
+ * takes a Conv without one; standalone GELU last, after the fusable ones were absorbed. */
+static const pass_entry g_passes[EI_PASS_COUNT] = {
+    [EI_PASS_ELIMINATE_IDENTITY] = {ei_pass_eliminate_identity, "no-ops removed"},
+    [EI_PASS_FOLD_BN_INTO_CONV] = {ei_pass_fold_bn_into_conv, "BN folded"},
+    [EI_PASS_MATCH_LAYERNORM] = {ei_pass_match_layernorm, "LayerNorms matched"},
+    [EI_PASS_FUSE_ACTIVATION] = {ei_pass_fuse_activation, "activations fused"},
+    [EI_PASS_FUSE_RESIDUAL] = {ei_pass_fuse_residual, "residual adds fused"},
+    [EI_PASS_MATCH_GELU] = {ei_pass_match_gelu, "GELUs matched"},
+};
+
+static int32_t running_nodes(const ei_graph * g) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) n += !g->nodes[i].folded && !ei_node_is_removed(&g->nodes[i]);
+    return n;
+}
+
+ei_status * ei_passes_run(ei_graph * g, int32_t level, ei_pass_stats * stats) {
+    memset(stats, 0, sizeof *stats);
+    stats->nodes_before = running_nodes(g);
+    stats->nodes_after = stats->nodes_before;
+    if (level <= 0) return NULL;
+    bool changed = false;
+    for (int32_t p = 0; p < EI_PASS_COUNT; p++) {
+        EI_TRY(g_passes[p].run(g, &stats->applied[p]));
+        if (stats->applied[p]) {
+            changed = true;
+            EI_TRY(ei_graph_compact(g));
+        }
+    }
+    if (changed) EI_TRY(ei_graph_reinfer(g));
+    stats->nodes_after = running_nodes(g);
+    return NULL;
+}
+
+void ei_pass_stats_format(const ei_pass_stats * stats, char * buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t p = 0; p < EI_PASS_COUNT && used < size; p++)
+        if (stats->applied[p])
+            used += (size_t)snprintf(buf + used, size - used, "%s%s %d", used ? ", " : "", g_passes[p].label,
+                                     stats->applied[p]);
+}

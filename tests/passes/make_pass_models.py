@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Writes one small ONNX model per optimisation pass and, next to it, NAME.expect: the node counts
+per op type that the optimised graph must have ("total N" for all nodes). check_pass compares the
+optimised run with the unoptimised one on the same inputs."""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(3)
+
+
+class Builder:
+    def __init__(self):
+        self.nodes, self.inits, self.outputs, self.n = [], [], [], 0
+
+    def name(self, base):
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def const(self, arr, base="c"):
+        name = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, dtype=np.asarray(arr).dtype), name))
+        return name
+
+    def op(self, op_type, inputs, n_out=1, **attrs):
+        outs = [self.name(op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.name(op_type), **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def out(self, v):
+        self.outputs.append(v)
+
+    def conv(self, x, cin, cout, k=3, bias=True):
+        w = self.const(RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.3, "w")
+        ins = [x, w] + ([self.const(RNG.standard_normal(cout).astype(np.float32), "b")] if bias else [])
+        return self.op("Conv", ins, pads=[k // 2] * 4)
+
+    def save(self, path, inputs, opset=13):
+        ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs]
+        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in self.outputs]
+        g = helper.make_graph(self.nodes, os.path.basename(path), ins, outs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
+
+
+def f32(v):
+    return np.array(v, dtype=np.float32)
+
+
+def gelu(b, x, order):
+    d = b.op("Div", [x, b.const(f32(np.sqrt(2.0)))])
+    a = b.op("Add", [b.op("Erf", [d]), b.const(f32(1.0))])
+    half = b.const(f32(0.5))
+    if order == 0:
+        return b.op("Mul", [b.op("Mul", [x, a]), half])
+    if order == 1:
+        return b.op("Mul", [x, b.op("Mul", [a, half])])
+    return b.op("Mul", [b.op("Mul", [x, half]), a])
+
+
+def eliminate_identity(out):
+    b = Builder()
+    r = b.op("Relu", ["x"])
+    t = b.op("Identity", [r])
+    t = b.op("Dropout", [t])
+    t = b.op("Reshape", [t, b.const(np.array([1, 4, 6, 6], np.int64))])
+    t = b.op("Flatten", [b.op("Cast", [t], to=TensorProto.FLOAT)], axis=0) if False else b.op("Cast", [t], to=1)
+    t = b.op("Transpose", [t], perm=[0, 2, 3, 1])
+    t = b.op("Transpose", [t], perm=[0, 3, 1, 2])
+    t = b.op("Unsqueeze", [b.op("Squeeze", [t, b.const(np.array([0], np.int64))]), b.const(np.array([0], np.int64))])
+    b.out(b.op("Sigmoid", [t]))
+    b.out(b.op("Identity", [r]))  # a graph output: Relu writes it directly
+    b.out(b.op("Identity", ["x"]))  # a graph output fed by a graph input: kept
+    b.save(f"{out}/eliminate_identity.onnx", [("x", [1, 4, 6, 6])])
+    return {"Relu": 1, "Sigmoid": 1, "Identity": 1, "Squeeze": 1, "Unsqueeze": 1, "total": 5}
+
+
+def fold_bn_into_conv(out):
+    b = Builder()
+
+    def bn(x, c):
+        return b.op("BatchNormalization", [x, b.const(RNG.uniform(0.5, 2, c).astype(np.float32)),
+                                           b.const(RNG.standard_normal(c).astype(np.float32)),
+                                           b.const(RNG.standard_normal(c).astype(np.float32)),
+                                           b.const(RNG.uniform(0.5, 2, c).astype(np.float32))], epsilon=1e-3)
+
+    b.out(bn(b.conv("x", 4, 6), 6))
+    b.out(bn(b.conv("x", 4, 6, k=1, bias=False), 6))
+    w = b.const(RNG.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.3, "wt")
+    b.out(bn(b.op("ConvTranspose", ["x", w], group=2, strides=[2, 2]), 6))
+    shared = b.conv("x", 4, 6)  # read twice: not folded
+    b.out(bn(shared, 6))
+    b.out(shared)
+    b.save(f"{out}/fold_bn_into_conv.onnx", [("x", [1, 4, 7, 7])])
+    return {"Conv": 3, "ConvTranspose": 1, "BatchNormalization": 1, "total": 5}
+
+
+def fuse_activation(out):
+    b = Builder()
+    acts = [("Relu", {}), ("LeakyRelu", {"alpha": 0.2}), ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}),
+            ("Sigmoid", {}), ("Tanh", {}), ("HardSwish", {})]
+    for a, kw in acts:
+        b.out(b.op(a, [b.conv("x", 3, 4)], **kw))
+    b.out(b.op("Clip", [b.conv("x", 3, 4), b.const(f32(0.0)), b.const(f32(6.0))]))
+    c = b.conv("x", 3, 4)
+    b.out(b.op("Mul", [c, b.op("Sigmoid", [c])]))  # SiLU
+    c = b.conv("x", 3, 4)
+    b.out(b.op("Mul", [b.op("HardSigmoid", [c], alpha=1 / 6, beta=0.5), c]))  # HardSwish
+    for order in range(3):
+        b.out(gelu(b, b.conv("x", 3, 4), order))
+    m = b.op("MatMul", ["x", b.const(RNG.standard_normal((8, 5)).astype(np.float32))])
+    b.out(b.op("Relu", [m]))
+    xt = b.op("Reshape", ["x", b.const(np.array([24, 8], np.int64))])
+    gm = b.op("Gemm", [xt, b.const(RNG.standard_normal((5, 8)).astype(np.float32)),
+                       b.const(RNG.standard_normal(5).astype(np.float32))], transB=1)
+    b.out(b.op("Tanh", [gm]))
+    wt = b.const(RNG.standard_normal((3, 2, 2, 2)).astype(np.float32))
+    b.out(b.op("Relu", [b.op("ConvTranspose", ["x", wt], strides=[2, 2])]))
+    c = b.conv("x", 3, 4)  # also a graph output: kept apart
+    b.out(c)
+    b.out(b.op("Relu", [c]))
+    b.save(f"{out}/fuse_activation.onnx", [("x", [1, 3, 8, 8])], opset=14)
+    return {"Conv": 13, "Relu": 1, "Sigmoid": 0, "Mul": 0, "Erf": 0, "Clip": 0, "HardSigmoid": 0, "MatMul": 1,
+            "Gemm": 1, "ConvTranspose": 1, "Reshape": 1, "total": 18}
+
+
+def fuse_residual(out):
+    b = Builder()
+    a = b.op("Relu", [b.conv("x", 4, 4)])
+    b.out(b.op("Relu", [b.op("Add", [b.conv(a, 4, 4), a])]))
+    b.out(b.op("Add", ["x", b.conv("x", 4, 4, k=1)]))  # no activation after, conv on the right
+    c = b.op("Relu", [b.conv("x", 4, 4)])  # an activated conv: its Add stays
+    b.out(b.op("Add", [c, "x"]))
+    b.save(f"{out}/fuse_residual.onnx", [("x", [1, 4, 6, 6])])
+    return {"Conv": 4, "Add": 1, "Relu": 0, "total": 5}
+
+
+def layernorm(b, x, d, eps=1e-6):
+    mu = b.op("ReduceMean", [x], axes=[-1])
+    dv = b.op("Sub", [x, mu])
+    var = b.op("ReduceMean", [b.op("Pow", [dv, b.const(f32(2.0))])], axes=[-1])
+    n = b.op("Div", [dv, b.op("Sqrt", [b.op("Add", [var, b.const(f32(eps))])])])
+    s = b.op("Mul", [n, b.const(RNG.uniform(0.5, 2, d).astype(np.float32))])
+    return b.op("Add", [s, b.const(RNG.standard_normal(d).astype(np.float32))])
+
+
+def match_layernorm(out):
+    b = Builder()
+    b.out(layernorm(b, "x", 32))
+    b.out(layernorm(b, b.op("Relu", ["x"]), 32, eps=1e-5))
+    b.save(f"{out}/match_layernorm.onnx", [("x", [1, 16, 32])])
+    return {"LayerNormalization": 2, "ReduceMean": 0, "Relu": 1, "total": 3}
+
+
+def match_gelu(out):
+    b = Builder()
+    h = b.op("Add", ["x", b.const(RNG.standard_normal(16).astype(np.float32))])
+    b.out(gelu(b, h, 0))
+    b.out(gelu(b, "x", 2))
+    b.save(f"{out}/match_gelu.onnx", [("x", [2, 8, 16])])
+    return {"Gelu": 2, "Erf": 0, "Add": 1, "total": 3}
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu):
+        expect = fn(out)
+        with open(f"{out}/{fn.__name__}.expect", "w") as f:
+            for k, v in expect.items():
+                f.write(f"{k} {v}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
