@@ -9,13 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=Debug -DEI_FUZZ=ON -DEI_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_onnx fuzz_model >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_onnx fuzz_model fuzz_engine >/dev/null
 mkdir -p build-fuzz/artifacts
-for t in fuzz_onnx fuzz_model; do
+for t in fuzz_onnx fuzz_model fuzz_engine; do
   work=$(mktemp -d)
-  cp fuzz/corpus/onnx/* "$work"/ 2>/dev/null || true
-  echo "fuzz: $t for $((secs / 2)) s"
-  ASAN_OPTIONS=quarantine_size_mb=32:${ASAN_OPTIONS:-} build-fuzz/fuzz/$t -max_total_time=$((secs / 2)) -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+  corpus=onnx; [ $t = fuzz_engine ] && corpus=engine
+  cp fuzz/corpus/$corpus/* "$work"/ 2>/dev/null || true
+  echo "fuzz: $t for $((secs / 3)) s"
+  ASAN_OPTIONS=quarantine_size_mb=32:${ASAN_OPTIONS:-} build-fuzz/fuzz/$t -max_total_time=$((secs / 3)) -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
     -artifact_prefix=build-fuzz/artifacts/$t- -print_final_stats=1 "$work" 2>build-fuzz/$t.log \
     || { tail -40 build-fuzz/$t.log; echo "fuzz: $t FAILED"; rm -rf "$work"; exit 1; }
   grep -E "stat::number_of_executed_units|stat::new_units_added" build-fuzz/$t.log | tr '\n' ' '; echo

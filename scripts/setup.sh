@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
-          python3 python3-venv python3-pip python3-numpy python3-torch python3-torchvision python3-pil ffmpeg)
+          python3 python3-venv python3-pip python3-numpy python3-torch python3-torchvision python3-pil ffmpeg
+          libdnnl-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -8,6 +8,7 @@
 #define EI_VERSION_PATCH  0
 #define EI_VERSION_STRING "0.1.0"
 
+#include "edgeinfer/engine.h"
 #include "edgeinfer/model.h"
 #include "edgeinfer/session.h"
 #include "edgeinfer/status.h"

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,8 +35,11 @@ void ei_model_destroy(ei_model * m) {
     for (int32_t i = 0; i < m->n_op_types; i++) free(m->op_type_names[i]);
     free(m->op_type_names);
     free(m->op_type_nodes);
+    free(m->build.input_shapes);
     free(m);
 }
+
+static ei_status * summarize_graph(ei_model * m, int32_t file_nodes);
 
 static ei_status * build_summary(ei_model * m, const ei_onnx_model * om, int32_t file_nodes) {
     ei_model_summary * s = &m->summary;
@@ -52,7 +56,13 @@ static ei_status * build_summary(ei_model * m, const ei_onnx_model * om, int32_t
         s->opset_version[s->opset_count] = om->opsets[i].version;
         s->opset_count++;
     }
-    const ei_graph * g = m->g;
+    return summarize_graph(m, file_nodes);
+}
+
+/* The summary's graph facts: node counts, operator histogram, parameters, MACs. */
+static ei_status * summarize_graph(ei_model * m, int32_t file_nodes) {
+    ei_model_summary * s = &m->summary;
+    const ei_graph *   g = m->g;
     s->node_count = file_nodes;
     m->op_type_names = calloc((size_t)g->n_nodes + 1, sizeof(char *));
     m->op_type_nodes = calloc((size_t)g->n_nodes + 1, sizeof(int32_t));
@@ -170,6 +180,46 @@ ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, 
     if (st) {
         ei_model_destroy(m);
         return ei_status_wrapf(st, "%s", path);
+    }
+    *out = m;
+    return NULL;
+}
+
+ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, const ei_model_summary * facts,
+                                ei_model ** out) {
+    *out = NULL;
+    ei_model * m = calloc(1, sizeof *m);
+    if (!m) {
+        ei_graph_destroy(g);
+        if (map) munmap(map, map_size);
+        return ei_status_oom();
+    }
+    m->g = g;
+    m->file_map = map;
+    m->file_size = map_size;
+    ei_model_summary * s = &m->summary;
+    s->ir_version = facts->ir_version;
+    s->nodes_before_optimization = facts->nodes_before_optimization;
+    s->nodes_after_optimization = facts->nodes_after_optimization;
+    snprintf(m->optimization_report, sizeof m->optimization_report, "%s",
+             facts->optimization_report ? facts->optimization_report : "");
+    s->optimization_report = m->optimization_report;
+    m->producer_name = strdup(facts->producer_name);
+    m->producer_version = strdup(facts->producer_version);
+    ei_status * st = (!m->producer_name || !m->producer_version) ? ei_status_oom() : NULL;
+    s->producer_name = m->producer_name;
+    s->producer_version = m->producer_version;
+    for (int32_t i = 0; !st && i < facts->opset_count && i < 16; i++) {
+        m->opset_domains[i] = strdup(facts->opset_domain[i]);
+        if (!m->opset_domains[i]) st = ei_status_oom();
+        s->opset_domain[i] = m->opset_domains[i];
+        s->opset_version[i] = facts->opset_version[i];
+        s->opset_count = i + 1;
+    }
+    if (!st) st = summarize_graph(m, facts->node_count);
+    if (st) {
+        ei_model_destroy(m);
+        return st;
     }
     *out = m;
     return NULL;

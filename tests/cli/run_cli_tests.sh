@@ -61,6 +61,33 @@ expect bench_good 0 "median" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --w
 expect bench_json 0 "" -- "$PY" -c "import json; r=json.load(open('$WORK/bench.json'))['results'][0]; assert r['ok'] and r['runs']==3, r"
 expect bench_bad_batch ge2 "dimension 0 is fixed to 1" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --batch 1,2
 expect bench_bad_option 2 "--batch" -- "$EI" bench "$WORK/good.onnx" --batch 0
+# Engine files: build, use, and refusal of damaged ones (each with its own message).
+expect build_help 0 "--cache" -- "$EI" build --help
+expect build_no_output 2 "either -o" -- "$EI" build "$WORK/good.onnx"
+expect build_bad_precision 2 "only fp32" -- "$EI" build "$WORK/good.onnx" -o "$WORK/g.engine" --precision int8
+expect build_engine 0 "built" -- "$EI" build "$WORK/good.onnx" -o "$WORK/good.engine"
+expect info_engine 0 "(engine)" -- "$EI" info "$WORK/good.engine"
+expect run_engine 0 "y" -- "$EI" run "$WORK/good.engine" --input x="$WORK/x.npy" --output-dir "$WORK/oe"
+expect run_engine_output 0 "" -- cmp "$WORK/out/y.npy" "$WORK/oe/y.npy"
+"$PY" - "$WORK" <<'PYEOF'
+import sys
+w = sys.argv[1]
+good = open(f"{w}/good.engine", "rb").read()
+def put(name, b): open(f"{w}/{name}.engine", "wb").write(b)
+b = bytearray(good); b[-3] ^= 0x40; put("corrupt", b)
+put("truncated", good[:-50])
+b = bytearray(good); b[0:8] = b"NOTENGIN"; put("wrong_magic", bytes(b))
+b = bytearray(good); b[8] = 42; put("wrong_version", bytes(b))
+PYEOF
+expect engine_corrupt ge2 "checksum mismatch" -- "$EI" info "$WORK/corrupt.engine"
+expect engine_truncated ge2 "truncated engine" -- "$EI" info "$WORK/truncated.engine"
+expect engine_wrong_magic ge2 "not a valid ONNX model" -- "$EI" info "$WORK/wrong_magic.engine"
+expect engine_wrong_version 4 "engine format version 42" -- "$EI" run "$WORK/wrong_version.engine" --input x="$WORK/x.npy" --output-dir "$WORK/o8"
+expect cache_first 0 "no engine for this model and options" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/o9" --cache "$WORK/cache"
+expect cache_second 0 "cache: loaded" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/o9" --cache "$WORK/cache"
+for f in "$WORK"/cache/*.engine; do printf 'XXXX' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null; done
+expect cache_corrupt 0 "cached engine is unusable" -- "$EI" run "$WORK/good.onnx" --input x="$WORK/x.npy" --output-dir "$WORK/o9" --cache "$WORK/cache"
+expect build_cache_current 0 "is current" -- "$EI" build "$WORK/good.onnx" --cache "$WORK/cache"
 [ -f "$WORK/o2/y.npy" ] && { echo "FAIL run_wrong_shape left an output behind"; fail=$((fail+1)); }
 
 echo "$pass passed, $fail failed"

@@ -28,6 +28,7 @@ int ei_cmd_info(int argc, char ** argv);
 int ei_cmd_run(int argc, char ** argv);
 int ei_cmd_ops(int argc, char ** argv);
 int ei_cmd_bench(int argc, char ** argv);
+int ei_cmd_build(int argc, char ** argv);
 
 /* Internal (not in the public API): the supported operator list, for `edgeinfer ops`. */
 int32_t      ei_ops_count(void);

@@ -4,7 +4,7 @@
 #include "cli.h"
 
 static void help(void) {
-    printf("usage: edgeinfer info MODEL.onnx [--input-shape NAME:DIMS[,NAME:DIMS...]] [-O0]\n\n"
+    printf("usage: edgeinfer info MODEL.onnx|MODEL.engine [--input-shape NAME:DIMS[,NAME:DIMS...]] [-O0]\n\n"
            "Reads the model, infers every shape and folds constant sub-graphs, then prints its inputs,\n"
            "outputs, opsets, operator histogram, parameter count and multiply-accumulates per inference.\n\n"
            "  --input-shape NAME:DIMS  fix symbolic input dimensions, e.g. images:1x3x416x416\n"
@@ -44,13 +44,17 @@ int ei_cmd_info(int argc, char ** argv) {
         }
     }
     if (!path) return ei_cli_usage_error("info", "missing MODEL.onnx");
-    ei_model *  m = NULL;
-    ei_status * st = ei_model_load_file(path, &opt, &m);
+    ei_model * m = NULL;
+    bool       engine = ei_file_is_engine(path);
+    if (engine && opt.input_shapes)
+        return ei_cli_usage_error("info",
+                                  "an engine's shapes are fixed when it is built; --input-shape does not apply");
+    ei_status * st = engine ? ei_model_load_engine(path, &m) : ei_model_load_file(path, &opt, &m);
     if (st) return ei_cli_fail(st);
     ei_model_summary s;
     ei_model_get_summary(m, &s);
     char buf[160];
-    printf("model:     %s\n", path);
+    printf("model:     %s%s\n", path, engine ? " (engine)" : "");
     printf("ir:        %lld   producer: %s %s\n", (long long)s.ir_version,
            s.producer_name[0] ? s.producer_name : "(none)", s.producer_version);
     printf("opsets:   ");

@@ -11,8 +11,9 @@
 #define MAX_INPUTS 64
 
 static void help(void) {
-    printf("usage: edgeinfer run MODEL.onnx --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
-           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [-O0]\n\n"
+    printf("usage: edgeinfer run MODEL.onnx|MODEL.engine --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
+           "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [-O0]\n"
+           "                    [--cache DIR]\n\n"
            "Runs the model once on the given tensors and writes every graph output to DIR as\n"
            "<output name>.npy (or .pb), characters other than letters, digits, '.', '_' and '-' in the\n"
            "name replaced by '_'.\n\n"
@@ -22,8 +23,10 @@ static void help(void) {
            "  --output-format FMT   npy or pb; default: the format of the first input file\n"
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416; by default they\n"
            "                        are taken from the input files\n"
-           "  --threads N           worker threads (default: one per core)\n"
-           "  -O0, --no-optimize    run the graph as imported, without the optimisation passes\n");
+           "  --threads N           worker threads (default: the engine's, else one per core)\n"
+           "  -O0, --no-optimize    run the graph as imported, without the optimisation passes\n"
+           "  --cache DIR           load the model's engine from DIR, building it there first when it is\n"
+           "                        missing or stale (the reason is printed)\n");
 }
 
 static double now_ms(void) {
@@ -52,6 +55,18 @@ static int make_dir(const char * dir) {
     return -1;
 }
 
+/* The model's engine from the cache, saying whether it was built (and why) or loaded. */
+static ei_status * cache_get(const char * dir, const char * model, const ei_engine_build_options * eo, ei_model ** m) {
+    ei_engine_cache_info info;
+    ei_status *          st = ei_engine_cache_get(dir, model, eo, m, &info);
+    if (st) return st;
+    if (info.built)
+        fprintf(stderr, "cache: building %s (%s): %.1f ms\n", info.path, info.reason, info.load_ms);
+    else
+        fprintf(stderr, "cache: loaded %s in %.1f ms\n", info.path, info.load_ms);
+    return NULL;
+}
+
 typedef struct run_args {
     const char * model;
     const char * names[MAX_INPUTS];
@@ -60,6 +75,7 @@ typedef struct run_args {
     const char * output_dir;
     const char * format;
     const char * input_shapes;
+    const char * cache;
     int          threads;
     bool         no_optimize;
 } run_args;
@@ -78,7 +94,7 @@ static int parse_args(int argc, char ** argv, run_args * a) {
         }
         bool takes_value = !strcmp(o, "--input") || !strcmp(o, "-i") || !strcmp(o, "--output-dir") ||
                            !strcmp(o, "-o") || !strcmp(o, "--output-format") || !strcmp(o, "--input-shape") ||
-                           !strcmp(o, "--threads");
+                           !strcmp(o, "--threads") || !strcmp(o, "--cache");
         if (takes_value && i + 1 >= argc) return ei_cli_usage_error("run", "%s needs a value", o);
         if (!strcmp(o, "--input") || !strcmp(o, "-i")) {
             if (a->n_inputs == MAX_INPUTS) return ei_cli_usage_error("run", "too many inputs (at most %d)", MAX_INPUTS);
@@ -99,6 +115,8 @@ static int parse_args(int argc, char ** argv, run_args * a) {
             a->format = argv[++i];
             if (strcmp(a->format, "npy") && strcmp(a->format, "pb"))
                 return ei_cli_usage_error("run", "--output-format must be npy or pb, not '%s'", a->format);
+        } else if (!strcmp(o, "--cache")) {
+            a->cache = argv[++i];
         } else if (!strcmp(o, "--input-shape")) {
             a->input_shapes = argv[++i];
         } else if (!strcmp(o, "--threads")) {
@@ -138,14 +156,23 @@ int ei_cmd_run(int argc, char ** argv) {
     for (int i = 0; i < a.n_inputs && !st; i++) st = ei_tensor_load_file(a.files[i], &inputs[i]);
     if (st) goto done;
 
-    /* Load once to learn the input names, then fix symbolic dims from the files' shapes. */
-    ei_model_options opt = ei_model_options_default();
-    opt.input_shapes = a.input_shapes;
-    opt.optimization_level = a.no_optimize ? 0 : 1;
+    /* Load once to learn the input names, then fix symbolic dims from the files' shapes. An engine
+     * has its shapes fixed at build time; through the cache, a second engine is built only when
+     * the files' shapes differ from the model's defaults. */
+    ei_model_options        opt = ei_model_options_default();
+    ei_engine_build_options eo = ei_engine_build_options_default();
+    opt.input_shapes = eo.input_shapes = a.input_shapes;
+    opt.optimization_level = eo.optimization_level = a.no_optimize ? 0 : 1;
     double t0 = now_ms();
-    st = ei_model_load_file(a.model, &opt, &m);
+    bool   engine = ei_file_is_engine(a.model);
+    if (engine)
+        st = ei_model_load_engine(a.model, &m);
+    else if (a.cache)
+        st = cache_get(a.cache, a.model, &eo, &m);
+    else
+        st = ei_model_load_file(a.model, &opt, &m);
     if (st) goto done;
-    if (!a.input_shapes && a.n_inputs) {
+    if (!engine && !a.input_shapes && a.n_inputs) {
         size_t used = 0;
         for (int i = 0; i < a.n_inputs; i++) {
             const char * name = a.names[i];
@@ -164,16 +191,29 @@ int ei_cmd_run(int argc, char ** argv) {
             int w = snprintf(shapes + used, sizeof shapes - used, "%s%s:%s", used ? "," : "", name, dims);
             if (w > 0) used += (size_t)w;
         }
-        opt.input_shapes = shapes;
-        ei_model_destroy(m);
-        m = NULL;
-        st = ei_model_load_file(a.model, &opt, &m);
-        if (st) goto done;
+        bool same = true;
+        for (int i = 0; i < a.n_inputs; i++) {
+            int32_t      k = 0;
+            const char * name = a.names[i] ? a.names[i] : ei_model_input_name(m, 0);
+            while (k < ei_model_input_count(m) && strcmp(ei_model_input_name(m, k), name)) k++;
+            same = same && k < ei_model_input_count(m) &&
+                   ei_shape_numel(ei_model_input_shape(m, k)) == ei_tensor_numel(inputs[i]) &&
+                   ei_model_input_shape(m, k)->rank == ei_tensor_shape(inputs[i])->rank &&
+                   !memcmp(ei_model_input_shape(m, k)->dim, ei_tensor_shape(inputs[i])->dim,
+                           sizeof(int64_t) * (size_t)ei_tensor_shape(inputs[i])->rank);
+        }
+        if (!a.cache || !same) {
+            opt.input_shapes = eo.input_shapes = shapes;
+            ei_model_destroy(m);
+            m = NULL;
+            st = a.cache ? cache_get(a.cache, a.model, &eo, &m) : ei_model_load_file(a.model, &opt, &m);
+            if (st) goto done;
+        }
     }
     double t_load = now_ms() - t0;
 
     ei_session_options so = ei_session_options_default();
-    so.n_threads = a.threads;
+    so.n_threads = a.threads ? a.threads : ei_model_engine_threads(m);
     st = ei_session_create(m, &so, &s);
     for (int i = 0; i < a.n_inputs && !st; i++) {
         const char * name = a.names[i] ? a.names[i] : ei_model_input_name(m, 0);

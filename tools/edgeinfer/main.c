@@ -13,6 +13,7 @@ typedef struct command {
 static const command g_commands[] = {
     {"info", ei_cmd_info, "describe a model: inputs, outputs, opsets, operators, parameters, MACs"},
     {"run", ei_cmd_run, "run a model on tensors from .npy or .pb files and write its outputs"},
+    {"build", ei_cmd_build, "build an engine file: the model imported once, loaded in milliseconds"},
     {"ops", ei_cmd_ops, "list the supported ONNX operators"},
     {"bench", ei_cmd_bench, "measure load time, latency percentiles, throughput and GFLOP/s of a model"},
 };

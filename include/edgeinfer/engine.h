@@ -1,0 +1,71 @@
+/* Engine files: a model imported, optimised and shape-inferred once by `edgeinfer build`, saved
+ * with its weights so that loading is an mmap and a few checks (docs/engine-format.md). A loaded
+ * engine is an ordinary ei_model: sessions use it unchanged. */
+#ifndef EDGEINFER_ENGINE_H
+#define EDGEINFER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgeinfer/api.h"
+#include "edgeinfer/model.h"
+#include "edgeinfer/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the engine file layout; files of another version are refused (rebuild them). */
+#define EI_ENGINE_FORMAT_VERSION 1u
+
+typedef enum ei_precision {
+    EI_PRECISION_FP32 = 0, /* the only one so far */
+} ei_precision;
+
+typedef struct ei_engine_build_options {
+    uint32_t     size; /* sizeof(ei_engine_build_options); set by ei_engine_build_options_default() */
+    ei_precision precision;
+    int32_t      batch;              /* > 0: first dimension of every input not named in input_shapes; 0: as declared */
+    int32_t      n_threads;          /* recorded for sessions of the engine (0: one per core) */
+    const char * input_shapes;       /* as ei_model_options.input_shapes; NULL = none */
+    int32_t      optimization_level; /* as ei_model_options.optimization_level (default 1) */
+} ei_engine_build_options;
+
+EI_API ei_engine_build_options ei_engine_build_options_default(void);
+
+/* Imports onnx_path with the options (input shapes, batch) into *out, ready to save. The model
+ * remembers the options and the SHA-256 of the ONNX bytes. Caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_options * opt,
+                                                ei_model ** out);
+/* Writes m as an engine file (temporary file + rename: never half-written). m must come from
+ * ei_engine_build or ei_model_load_engine (they know the ONNX bytes' hash and the options). */
+EI_API EI_NODISCARD ei_status * ei_model_save_engine(const ei_model * m, const char * path);
+/* Maps an engine file and rebuilds the model from it: no parsing of ONNX, no sorting, no shape
+ * inference, no folding; weights stay in the mapping. Refuses corrupt, truncated, foreign,
+ * other-version and other-CPU files, each with its own message. Caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_model_load_engine(const char * path, ei_model ** out);
+/* True when the file starts with the engine magic (cheap: reads 8 bytes). */
+EI_API bool ei_file_is_engine(const char * path);
+/* Threads recorded at build time for sessions of m (0: one per core, or not an engine). */
+EI_API int32_t ei_model_engine_threads(const ei_model * m);
+
+/* What ei_engine_cache_get did. */
+typedef struct ei_engine_cache_info {
+    bool   built;       /* true: the engine was (re)built now; false: loaded from the cache */
+    char   reason[256]; /* why it was built, e.g. "no engine for this model and options", "model changed" */
+    char   path[4096];  /* the engine file in the cache */
+    double load_ms;     /* time to load the cached engine (or to build and save it) */
+} ei_engine_cache_info;
+
+/* Returns the model for onnx_path and opt from cache_dir (created if missing), building and
+ * saving the engine when none is there, when the ONNX changed, or when the cached file is
+ * unusable (corrupt, other version or CPU). info may be NULL. Caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_engine_cache_get(const char * cache_dir, const char * onnx_path,
+                                                    const ei_engine_build_options * opt, ei_model ** out,
+                                                    ei_engine_cache_info * info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,68 @@
+/* One oneDNN primitive set up for a node at session creation and executed on the session's
+ * tensors: the shared part of every oneDNN kernel (src/cpu/dnnl/). The op-specific files build the
+ * operation descriptor and memory descriptors; this file creates the primitive with the fused
+ * activation and residual as post-ops, reorders constant weights once into the layout the
+ * primitive prefers, converts activations between the graph's plain layout and the primitive's
+ * when they differ, and owns every buffer, so that a run allocates nothing. */
+#ifndef EI_CPU_DNNL_PRIM_H
+#define EI_CPU_DNNL_PRIM_H
+
+#include <dnnl.h>
+
+#include "cpu/kernel_table.h"
+#include "ops/fused.h"
+
+/* What ei_dnnl_prim_create needs besides the operation descriptor. Descriptors marked "plain"
+ * describe the tensors as the graph stores them; src_want/dst_want/wei_want may be format `any`. */
+typedef struct ei_dnnl_spec {
+    dnnl_memory_desc_t src, src_want; /* plain; wanted (plain or any) */
+    dnnl_memory_desc_t dst, dst_want;
+    dnnl_memory_desc_t wei, wei_want;
+    dnnl_memory_desc_t bias; /* plain; meaningful when has_bias */
+    bool               has_bias;
+    const float *      wei_const; /* constant weights in `wei` layout, or NULL: input wei_input */
+    int32_t            wei_input;
+    const float *      bias_const; /* constant bias, or NULL: input bias_input (has_bias) */
+    int32_t            bias_input;
+    float              bias_scale; /* constant bias is multiplied by this (Gemm beta) */
+    float              wei_scale;  /* constant weights are multiplied by this (Gemm alpha) */
+    int32_t            res_input;  /* residual input index, or -1 */
+    ei_fused           fused;
+    int32_t            n_threads;
+} ei_dnnl_spec;
+
+typedef struct ei_dnnl_prim ei_dnnl_prim;
+
+/* Creates the primitive for op_desc (a dnnl_*_desc_t). On a oneDNN refusal (an unimplemented
+ * combination) returns NULL with *out NULL: the caller runs the reference kernel instead. */
+ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, const ei_dnnl_spec * spec,
+                                ei_dnnl_prim ** out);
+/* Executes on the node's tensors. */
+ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_tensor * const * in,
+                             ei_tensor * const * out);
+void        ei_dnnl_prim_destroy(ei_dnnl_prim * p);
+
+/* The state every oneDNN kernel keeps: its primitive, or NULL when oneDNN declined the node at
+ * prepare and the reference kernel runs. */
+typedef struct ei_dnnl_state {
+    ei_dnnl_prim * prim;
+} ei_dnnl_state;
+
+/* Shared prepare tail, run and release of the kernel entries. */
+ei_status * ei_dnnl_state_finish(const ei_node * node, const void * op_desc, const ei_dnnl_spec * spec, void ** state);
+ei_status * ei_dnnl_kernel_run(const ei_node * node, void * state, const ei_tensor * const * in,
+                               ei_tensor * const * out, const ei_exec * ex);
+void        ei_dnnl_kernel_release(void * state);
+
+/* Plain row-major descriptor of a float tensor with `rank` dims. */
+void ei_dnnl_md_plain(dnnl_memory_desc_t * md, int32_t rank, const int64_t * dims);
+/* Descriptor with format `any`. */
+void ei_dnnl_md_any(dnnl_memory_desc_t * md, int32_t rank, const int64_t * dims);
+/* Whether the node's fused attributes can be read and its residual input has the output's shape. */
+bool ei_dnnl_fused_ok(const ei_graph * g, const ei_node * node, ei_fused * f);
+/* The index of the residual input, or -1. */
+int32_t ei_dnnl_residual_input(const ei_node * node, const ei_fused * f);
+/* Whether value id is float32 (absent ids count as float32). */
+bool ei_dnnl_is_f32(const ei_graph * g, int32_t id);
+
+#endif

@@ -1,0 +1,109 @@
+/* ei_engine_build: the ONNX import an engine file captures, with the build options applied. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgeinfer/engine.h"
+#include "engine/sha256.h"
+#include "runtime/model_internal.h"
+
+ei_engine_build_options ei_engine_build_options_default(void) {
+    ei_engine_build_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.precision = EI_PRECISION_FP32;
+    o.optimization_level = 1;
+    return o;
+}
+
+/* True when spec ("a:1x3,b:2") has an item for input name. */
+static bool spec_names(const char * spec, const char * name) {
+    size_t nl = strlen(name);
+    for (const char * p = spec; p && *p;) {
+        const char * end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        const char * colon = NULL;
+        for (const char * q = p; q < end; q++)
+            if (*q == ':') colon = q;
+        if (colon && (size_t)(colon - p) == nl && !strncmp(p, name, nl)) return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+/* input_shapes plus "name:BxD1xD2..." for every input it does not name. Caller frees. */
+static ei_status * batch_spec(const ei_model * m, const char * given, int32_t batch, char ** out) {
+    size_t cap = (given ? strlen(given) : 0) + 64, used = 0;
+    char * s = malloc(cap);
+    if (!s) return ei_status_oom();
+    used = (size_t)snprintf(s, cap, "%s", given ? given : "");
+    for (int32_t i = 0; i < ei_model_input_count(m); i++) {
+        const char *     name = ei_model_input_name(m, i);
+        const ei_shape * sh = ei_model_input_shape(m, i);
+        if (spec_names(given, name)) continue;
+        if (sh->rank == 0) {
+            free(s);
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "--batch: input '%s' is a scalar", name);
+        }
+        size_t need = used + strlen(name) + 2 + (size_t)sh->rank * 21 + 1;
+        if (need > cap) {
+            char * p = realloc(s, need * 2);
+            if (!p) {
+                free(s);
+                return ei_status_oom();
+            }
+            s = p, cap = need * 2;
+        }
+        used += (size_t)snprintf(s + used, cap - used, "%s%s:%d", used ? "," : "", name, batch);
+        for (int32_t d = 1; d < sh->rank; d++)
+            used += (size_t)snprintf(s + used, cap - used, "x%lld", (long long)sh->dim[d]);
+    }
+    *out = s;
+    return NULL;
+}
+
+ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_options * opt, ei_model ** out) {
+    *out = NULL;
+    ei_engine_build_options defaults = ei_engine_build_options_default();
+    if (!opt) opt = &defaults;
+    if (opt->precision != EI_PRECISION_FP32)
+        return ei_errorf(EI_CODE_UNSUPPORTED, "precision %d: only fp32 engines can be built", (int)opt->precision);
+    if (opt->batch < 0 || opt->n_threads < 0)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "batch and n_threads must not be negative");
+    ei_model_options mo = ei_model_options_default();
+    mo.input_shapes = opt->input_shapes;
+    mo.optimization_level = opt->optimization_level;
+    ei_model * m = NULL;
+    EI_TRY(ei_model_load_file(onnx_path, &mo, &m));
+    char * spec = NULL;
+    if (opt->batch > 0) {
+        /* The batch applies to the declared shapes, which only a first import knows. */
+        ei_status * st = batch_spec(m, opt->input_shapes, opt->batch, &spec);
+        ei_model_destroy(m);
+        m = NULL;
+        if (st) return st;
+        mo.input_shapes = spec;
+        st = ei_model_load_file(onnx_path, &mo, &m);
+        if (st) {
+            free(spec);
+            return ei_status_wrapf(st, "with --batch %d", opt->batch);
+        }
+    }
+    ei_sha256_once(m->file_map, m->file_size, m->build.onnx_sha256);
+    m->build.has_onnx_sha256 = true;
+    m->build.precision = opt->precision;
+    m->build.batch = opt->batch;
+    m->build.n_threads = opt->n_threads;
+    m->build.optimization_level = opt->optimization_level;
+    if (spec)
+        m->build.input_shapes = spec;
+    else if (opt->input_shapes && opt->input_shapes[0]) {
+        m->build.input_shapes = strdup(opt->input_shapes);
+        if (!m->build.input_shapes) {
+            ei_model_destroy(m);
+            return ei_status_oom();
+        }
+    }
+    *out = m;
+    return NULL;
+}
