@@ -338,7 +338,7 @@ static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const
                                    const ei_exec * ex) {
     EI_TRY(conv_run_plain(node, in, out, ex));
     const conv_params * p = node->params;
-    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0]);
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0], ex->pool);
     return NULL;
 }
 

@@ -251,7 +251,7 @@ static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in,
                              const ei_exec * ex) {
     EI_TRY(convt_run_plain(node, in, out, ex));
     const convt_params * p = node->params;
-    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0]);
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, out[0], ex->pool);
     return NULL;
 }
 

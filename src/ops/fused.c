@@ -1,5 +1,7 @@
 #include "ops/fused.h"
 
+#include "cpu/vmath.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,18 +94,8 @@ void ei_fused_act_apply(const ei_fused * f, float * y, int64_t n) {
     case EI_ACT_HARD_SWISH:
         for (int64_t i = 0; i < n; i++) y[i] = y[i] * fmaxf(0.0f, fminf(1.0f, a * y[i] + b));
         return;
-    case EI_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++) {
-            float x = y[i];
-            y[i] = x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-        }
-        return;
-    case EI_ACT_SILU:
-        for (int64_t i = 0; i < n; i++) {
-            float x = y[i];
-            y[i] = x * (x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)));
-        }
-        return;
+    case EI_ACT_SIGMOID: ei_vec_sigmoid(y, n); return;
+    case EI_ACT_SILU: ei_vec_silu(y, n); return;
     case EI_ACT_GELU:
         for (int64_t i = 0; i < n; i++) y[i] = 0.5f * y[i] * (1.0f + erff(y[i] * 0.70710678118654752f));
         return;

@@ -94,7 +94,7 @@ static ei_status * gemm_run(const ei_node * node, const ei_tensor * const * in, 
     }
     ei_sgemm(ex->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape.dim[1], b->data, b->shape.dim[1],
              beta, yd, n);
-    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, y);
+    ei_fused_finish(&p->fused, p->fused.residual ? in[3] : NULL, y, ex->pool);
     return NULL;
 }
 

@@ -165,7 +165,7 @@ static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in
                               const ei_exec * ex) {
     EI_TRY(matmul_run_plain(node, in, out, ex));
     const ei_fused * f = node->params;
-    ei_fused_finish(f, f->residual ? in[2] : NULL, out[0]);
+    ei_fused_finish(f, f->residual ? in[2] : NULL, out[0], ex->pool);
     return NULL;
 }
 
