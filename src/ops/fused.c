@@ -89,10 +89,16 @@ void ei_fused_act_apply(const ei_fused * f, float * y, int64_t n) {
         for (int64_t i = 0; i < n; i++) y[i] = y[i] < 0.0f ? a * y[i] : y[i];
         return;
     case EI_ACT_HARD_SIGMOID:
-        for (int64_t i = 0; i < n; i++) y[i] = fmaxf(0.0f, fminf(1.0f, a * y[i] + b));
+        for (int64_t i = 0; i < n; i++) {
+            float t = a * y[i] + b;
+            y[i] = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+        }
         return;
     case EI_ACT_HARD_SWISH:
-        for (int64_t i = 0; i < n; i++) y[i] = y[i] * fmaxf(0.0f, fminf(1.0f, a * y[i] + b));
+        for (int64_t i = 0; i < n; i++) {
+            float t = a * y[i] + b;
+            y[i] *= t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+        }
         return;
     case EI_ACT_SIGMOID: ei_vec_sigmoid(y, n); return;
     case EI_ACT_SILU: ei_vec_silu(y, n); return;
