@@ -2,13 +2,13 @@
  * treats the file as hostile: every count, index, offset and string is checked against the bytes
  * that are there before it is used. */
 #include "engine/engine_file.h"
+#include "core/file_map.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -659,7 +659,7 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
         bi.input_shapes = NULL;
     }
     ei_graph_destroy(g);
-    if (f) munmap(f, size);
+    ei_file_unmap(f, size);
     free(bi.input_shapes);
     free(version);
     free(producer);
@@ -672,27 +672,14 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
 
 ei_status * ei_model_load_engine(const char * path, ei_model ** out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path,
-                         strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ei_errorf(EI_CODE_IO, "'%s' is not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    if (size == 0) {
-        close(fd);
-        return ei_errorf(EI_CODE_CORRUPT_ENGINE, "%s: truncated engine: the file is empty", path);
-    }
-    /* MAP_POPULATE: the checksum reads every page anyway; one fault-in pass is faster. */
-    uint8_t * f = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (f == MAP_FAILED) return ei_errorf(EI_CODE_IO, "cannot map '%s': %s", path, strerror(errno));
+    void * map;
+    size_t size;
+    /* populate: the checksum reads every page anyway; one fault-in pass is faster. */
+    EI_TRY(ei_file_map(path, true, EI_CODE_CORRUPT_ENGINE, "truncated engine: the file is empty", &map, &size));
+    uint8_t *   f = map;
     ei_status * st = check_header(f, size);
     if (st) {
-        munmap(f, size);
+        ei_file_unmap(f, size);
         return ei_status_wrapf(st, "%s", path);
     }
     st = load_mapped(f, size, out);

@@ -1,13 +1,10 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/file_map.h"
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_pb.h"
 #include "ops/op.h"
@@ -27,7 +24,7 @@ void ei_model_destroy(ei_model * m) {
     if (!m) return;
     ei_graph_destroy(m->g);
     ei_mapped_files_destroy(m->external);
-    if (m->file_map) munmap(m->file_map, m->file_size);
+    ei_file_unmap(m->file_map, m->file_size);
     free(m->mem_copy);
     free(m->producer_name);
     free(m->producer_version);
@@ -144,32 +141,16 @@ ei_status * ei_model_load_memory(const void * data, size_t size, const char * ba
 
 ei_status * ei_model_load_file(const char * path, const ei_model_options * opt, ei_model ** out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "cannot open '%s': %s", path,
-                         strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ei_errorf(EI_CODE_IO, "'%s' is not a regular file", path);
-    }
-    if (sb.st_size == 0) {
-        close(fd);
-        return ei_errorf(EI_CODE_INVALID_MODEL, "'%s' is empty", path);
-    }
+    void * map;
+    size_t size;
+    EI_TRY(ei_file_map(path, false, EI_CODE_INVALID_MODEL, "the file is empty", &map, &size));
     ei_model * m = calloc(1, sizeof *m);
     if (!m) {
-        close(fd);
+        ei_file_unmap(map, size);
         return ei_status_oom();
     }
-    m->file_size = (size_t)sb.st_size;
-    m->file_map = mmap(NULL, m->file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m->file_map == MAP_FAILED) {
-        m->file_map = NULL;
-        ei_model_destroy(m);
-        return ei_errorf(EI_CODE_IO, "cannot map '%s': %s", path, strerror(errno));
-    }
+    m->file_map = map;
+    m->file_size = size;
     char * dir_copy = strdup(path);
     if (!dir_copy) {
         ei_model_destroy(m);
@@ -191,7 +172,7 @@ ei_status * ei_model_from_graph(ei_graph * g, void * map, size_t map_size, const
     ei_model * m = calloc(1, sizeof *m);
     if (!m) {
         ei_graph_destroy(g);
-        if (map) munmap(map, map_size);
+        ei_file_unmap(map, map_size);
         return ei_status_oom();
     }
     m->g = g;
