@@ -99,26 +99,9 @@ static const ei_ew_table k_mod = EW_TABLE_ALL(mod);
 
 static ei_status * arith_import(ei_node * n) { return ei_ew_import_legacy_broadcast(n); }
 
-#define EW_PLAIN_OP(SYM, ONNX, TABLE)                                                                                  \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                                        \
-        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_UNDEFINED);                                                    \
-    }                                                                                                                  \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
-                                 const ei_exec * ex) {                                                                 \
-        (void)node;                                                                                                    \
-        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                                       \
-    }                                                                                                                  \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
-                                       .in_min = 2,                                                                    \
-                                       .in_max = 2,                                                                    \
-                                       .out_min = 1,                                                                   \
-                                       .out_max = 1,                                                                   \
-                                       .import = arith_import,                                                         \
-                                       .infer = SYM##_infer,                                                           \
-                                       .run = SYM##_run};
-EW_PLAIN_OP(ADD, "Add", k_add)
-EW_PLAIN_OP(SUB, "Sub", k_sub)
-EW_PLAIN_OP(MUL, "Mul", k_mul)
+EI_EW_BINARY_OP(ADD, "Add", k_add, EI_DTYPE_UNDEFINED)
+EI_EW_BINARY_OP(SUB, "Sub", k_sub, EI_DTYPE_UNDEFINED)
+EI_EW_BINARY_OP(MUL, "Mul", k_mul, EI_DTYPE_UNDEFINED)
 
 static ei_status * div_infer(ei_graph * g, ei_node * n) { return ei_ew_binary_infer(g, n, k_div, EI_DTYPE_UNDEFINED); }
 

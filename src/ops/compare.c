@@ -32,33 +32,14 @@ static const ei_ew_table k_or = {[EI_DTYPE_BOOL] = or_BOOL};
 static const ei_ew_table k_xor = {[EI_DTYPE_BOOL] = xor_BOOL};
 static const ei_ew_table k_not = {[EI_DTYPE_BOOL] = not_BOOL};
 
-static ei_status * cmp_import(ei_node * n) { return ei_ew_import_legacy_broadcast(n); }
-
-#define EW_CMP_OP(SYM, ONNX, TABLE)                                                                                    \
-    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) {                                                        \
-        return ei_ew_binary_infer(g, n, TABLE, EI_DTYPE_BOOL);                                                         \
-    }                                                                                                                  \
-    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
-                                 const ei_exec * ex) {                                                                 \
-        (void)node;                                                                                                    \
-        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                                       \
-    }                                                                                                                  \
-    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
-                                       .in_min = 2,                                                                    \
-                                       .in_max = 2,                                                                    \
-                                       .out_min = 1,                                                                   \
-                                       .out_max = 1,                                                                   \
-                                       .import = cmp_import,                                                           \
-                                       .infer = SYM##_infer,                                                           \
-                                       .run = SYM##_run};
-EW_CMP_OP(EQUAL, "Equal", k_eq)
-EW_CMP_OP(LESS, "Less", k_lt)
-EW_CMP_OP(GREATER, "Greater", k_gt)
-EW_CMP_OP(LESS_OR_EQUAL, "LessOrEqual", k_le)
-EW_CMP_OP(GREATER_OR_EQUAL, "GreaterOrEqual", k_ge)
-EW_CMP_OP(AND, "And", k_and)
-EW_CMP_OP(OR, "Or", k_or)
-EW_CMP_OP(XOR, "Xor", k_xor)
+EI_EW_BINARY_OP(EQUAL, "Equal", k_eq, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(LESS, "Less", k_lt, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(GREATER, "Greater", k_gt, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(LESS_OR_EQUAL, "LessOrEqual", k_le, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(GREATER_OR_EQUAL, "GreaterOrEqual", k_ge, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(AND, "And", k_and, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(OR, "Or", k_or, EI_DTYPE_BOOL)
+EI_EW_BINARY_OP(XOR, "Xor", k_xor, EI_DTYPE_BOOL)
 
 static ei_status * not_infer(ei_graph * g, ei_node * n) { return ei_ew_unary_infer(g, n, k_not, EI_DTYPE_BOOL); }
 

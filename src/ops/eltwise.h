@@ -73,4 +73,22 @@ ei_status * ei_ew_import_legacy_broadcast(ei_node * n);
 /* Kernels that can hit a data-dependent error (integer division by zero) raise *err. */
 static inline void ei_ew_raise(int * err) { __atomic_store_n(err, 1, __ATOMIC_RELAXED); }
 
+/* Defines ei_op_def_SYM for a two-input broadcasting op computed by TABLE; OUT_DTYPE is the output
+ * dtype (EI_DTYPE_UNDEFINED: the inputs' dtype). */
+#define EI_EW_BINARY_OP(SYM, ONNX, TABLE, OUT_DTYPE)                                                                   \
+    static ei_status * SYM##_infer(ei_graph * g, ei_node * n) { return ei_ew_binary_infer(g, n, TABLE, OUT_DTYPE); }   \
+    static ei_status * SYM##_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,          \
+                                 const ei_exec * ex) {                                                                 \
+        (void)node;                                                                                                    \
+        return ei_ew_binary_run(in, out[0], ex, TABLE, NULL, EI_EW_GRAIN_CHEAP);                                       \
+    }                                                                                                                  \
+    const ei_op_def ei_op_def_##SYM = {.name = ONNX,                                                                   \
+                                       .in_min = 2,                                                                    \
+                                       .in_max = 2,                                                                    \
+                                       .out_min = 1,                                                                   \
+                                       .out_max = 1,                                                                   \
+                                       .import = ei_ew_import_legacy_broadcast,                                        \
+                                       .infer = SYM##_infer,                                                           \
+                                       .run = SYM##_run};
+
 #endif
