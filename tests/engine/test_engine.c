@@ -137,8 +137,9 @@ static void round_trip(const char * onnx, bool print_load_time) {
         }
         struct stat sb;
         stat(path, &sb);
+        /* Informational only: speed is asserted by benchmarks, never by tests (`edgeinfer bench`
+         * prints the load time). */
         printf("  %s: engine %.1f MB, load %.2f ms\n", strrchr(onnx, '/') + 1, sb.st_size / 1e6, load_ms);
-        EI_CHECK(load_ms < 20.0);
     }
     ei_model_summary sa, sb;
     ei_model_get_summary(a, &sa);
