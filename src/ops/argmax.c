@@ -20,9 +20,7 @@ static ei_status * arg_import(ei_node * node, bool is_max) {
     arg_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
     *p = (arg_params){axis, keepdims != 0, last != 0, is_max};
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, NULL);
 }
 
 static ei_status * argmax_import(ei_node * node) { return arg_import(node, true); }

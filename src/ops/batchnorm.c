@@ -33,13 +33,7 @@ static ei_status * bn_import(ei_node * node) {
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "has %d outputs; at most 3 from opset 14", node->n_outputs);
     if (!st && !(p->epsilon >= 0.0f && isfinite(p->epsilon)))
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "epsilon = %g; must be finite and >= 0", (double)p->epsilon);
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 static ei_status * bn_infer(ei_graph * g, ei_node * node) {

@@ -29,13 +29,7 @@ static ei_status * conv_import(ei_node * node) {
     if (!st && (p->group < 1 || p->group > INT32_MAX))
         st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "group = %lld; must be at least 1", (long long)p->group);
     if (!st) st = ei_fused_import(node, &p->fused);
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 /* Shape checks shared by infer and run; fills the geometry. */

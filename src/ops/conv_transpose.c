@@ -47,13 +47,7 @@ static ei_status * convt_import(ei_node * node) {
     if (!st) st = read_ints(node, "output_padding", EI_MAX_SPATIAL, 0, p->output_padding, &p->n_output_padding);
     if (!st) st = read_ints(node, "output_shape", EI_MAX_SPATIAL + 2, 1, p->output_shape, &p->n_output_shape);
     if (!st) st = ei_fused_import(node, &p->fused);
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, const ei_shape * ws, const ei_shape * bs,

@@ -28,9 +28,7 @@ static ei_status * gemm_import(ei_node * node) {
     gemm_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
     *p = (gemm_params){alpha, beta, ta != 0, tb != 0, f};
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, NULL);
 }
 
 static ei_status * gemm_infer(ei_graph * g, ei_node * node) {

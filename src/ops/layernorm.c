@@ -26,9 +26,7 @@ static ei_status * ln_import(ei_node * node) {
     ln_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
     *p = (ln_params){axis, eps};
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, NULL);
 }
 
 static ei_status * ln_check_param(const ei_graph * g, const ei_node * node, int32_t k, const ei_shape * xs) {

@@ -79,13 +79,7 @@ static ei_status * matmul_import(ei_node * node) {
     ei_fused * f = malloc(sizeof *f);
     if (!f) return ei_status_oom();
     ei_status * st = ei_fused_import(node, f);
-    if (st) {
-        free(f);
-        return st;
-    }
-    free(node->params);
-    node->params = f;
-    return NULL;
+    return ei_op_install_params(node, f, st);
 }
 
 static ei_status * matmul_infer(ei_graph * g, ei_node * node) {

@@ -59,6 +59,9 @@ ei_status * ei_op_broadcast(const ei_node * n, const ei_shape * a, const ei_shap
  * *count = -1 when the input is omitted. */
 ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, int64_t * vals, int32_t max,
                              int32_t * count);
+/* The end of every import: on error (st non-NULL) frees p and returns st; otherwise replaces
+ * node->params with p (node takes ownership) and returns NULL. */
+ei_status * ei_op_install_params(ei_node * node, void * p, ei_status * st);
 /* Sets output k's dtype and shape. */
 void ei_op_set_output(ei_graph * g, const ei_node * n, int32_t k, ei_dtype dt, const ei_shape * s);
 /* Sets output k's dtype and shape from t and makes t its load-time constant (takes ownership of

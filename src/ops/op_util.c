@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -51,6 +52,16 @@ ei_status * ei_op_const_ints(const ei_graph * g, const ei_node * n, int32_t k, i
                               v->name, (long long)numel, max);
     for (int64_t i = 0; i < numel; i++) vals[i] = ei_tensor_get_i64(t, i);
     *count = (int32_t)numel;
+    return NULL;
+}
+
+ei_status * ei_op_install_params(ei_node * node, void * p, ei_status * st) {
+    if (st) {
+        free(p);
+        return st;
+    }
+    free(node->params);
+    node->params = p;
     return NULL;
 }
 

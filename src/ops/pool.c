@@ -47,13 +47,7 @@ static ei_status * pool_import_kind(ei_node * node, pool_kind kind) {
         if (!st && (p->p < 1 || p->p > 1024))
             st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "p = %lld; must be in [1, 1024]", (long long)p->p);
     }
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 static ei_status * maxpool_import(ei_node * node) { return pool_import_kind(node, POOL_MAX); }

@@ -223,9 +223,7 @@ static ei_status * red_import(ei_node * node, red_op op) {
     p->axes_input = axes_input;
     p->n_attr_axes = n_axes;
     if (n_axes > 0) memcpy(p->attr_axes, axes, (size_t)n_axes * sizeof(int64_t));
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, NULL);
 }
 
 #define RED_IMPORT(fn, op)                                                                                             \

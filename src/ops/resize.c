@@ -13,13 +13,7 @@ static ei_status * resize_import(ei_node * node) {
     ei_resize_params * p = calloc(1, sizeof *p);
     if (!p) return ei_status_oom();
     ei_status * st = ei_resize_parse_attrs(node, p, false);
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 const ei_op_def ei_op_def_RESIZE = {

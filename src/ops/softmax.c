@@ -19,13 +19,7 @@ static ei_status * softmax_import_common(ei_node * node, bool log) {
     p->coerce_2d = node->opset < 13;
     p->log = log;
     ei_status * st = ei_attr_get_int(node, "axis", p->coerce_2d ? 1 : -1, &p->axis);
-    if (st) {
-        free(p);
-        return st;
-    }
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, st);
 }
 
 static ei_status * softmax_import(ei_node * node) { return softmax_import_common(node, false); }

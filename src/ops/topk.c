@@ -32,9 +32,7 @@ static ei_status * topk_import(ei_node * node) {
     topk_params * p = malloc(sizeof *p);
     if (!p) return ei_status_oom();
     *p = (topk_params){axis, k, largest != 0};
-    free(node->params);
-    node->params = p;
-    return NULL;
+    return ei_op_install_params(node, p, NULL);
 }
 
 /* K from the attribute or the constant input, checked against the axis length. */
