@@ -9,14 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=Debug -DEI_FUZZ=ON -DEI_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_onnx fuzz_model fuzz_engine >/dev/null
+targets=$(grep -E '^[a-z]' fuzz/targets.txt | awk '{print $1}')
+n=$(echo "$targets" | wc -l)
+# shellcheck disable=SC2086
+cmake --build build-fuzz -j "$(nproc)" --target $targets >/dev/null
 mkdir -p build-fuzz/artifacts
-for t in fuzz_onnx fuzz_model fuzz_engine; do
+for t in $targets; do
   work=$(mktemp -d)
-  corpus=onnx; [ $t = fuzz_engine ] && corpus=engine
+  corpus=$(awk -v t="$t" '$1 == t {print $2}' fuzz/targets.txt)
   cp fuzz/corpus/$corpus/* "$work"/ 2>/dev/null || true
-  echo "fuzz: $t for $((secs / 3)) s"
-  ASAN_OPTIONS=quarantine_size_mb=32:${ASAN_OPTIONS:-} build-fuzz/fuzz/$t -max_total_time=$((secs / 3)) -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+  echo "fuzz: $t for $((secs / n)) s"
+  ASAN_OPTIONS=quarantine_size_mb=32:${ASAN_OPTIONS:-} build-fuzz/fuzz/$t -max_total_time=$((secs / n)) -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
     -artifact_prefix=build-fuzz/artifacts/$t- -print_final_stats=1 "$work" 2>build-fuzz/$t.log \
     || { tail -40 build-fuzz/$t.log; echo "fuzz: $t FAILED"; rm -rf "$work"; exit 1; }
   grep -E "stat::number_of_executed_units|stat::new_units_added" build-fuzz/$t.log | tr '\n' ' '; echo

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
           python3 python3-venv python3-pip python3-numpy python3-torch python3-torchvision python3-pil ffmpeg
-          libdnnl-dev)
+          libdnnl-dev libglib2.0-dev libjpeg62-turbo-dev libpng-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -26,7 +26,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, torch, torchvision" 2>/dev/null; then
+if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, torch, torchvision, cv2" 2>/dev/null; then
   echo "setup: installing Python test oracles into .venv"
   # numpy<2: Debian's torch is built against numpy 1.x.
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt

@@ -1,0 +1,30 @@
+/* Class names: from a label file (one name per line, or DeepStream's ';'-separated single line)
+ * or from a Hugging Face config.json's "id2label". */
+#ifndef EDGEINFER_LABELS_H
+#define EDGEINFER_LABELS_H
+
+#include <stdint.h>
+
+#include "edgeinfer/api.h"
+#include "edgeinfer/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ei_labels ei_labels;
+
+/* Chooses the format by content (a JSON object -> id2label). Empty files, missing or duplicate
+ * ids, and non-UTF-8 bytes fail with a message naming the file and line. The caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_labels_load(const char * path, ei_labels ** out);
+EI_API EI_NODISCARD ei_status * ei_labels_parse(const char * text, size_t n, const char * name_for_messages,
+                                                ei_labels ** out);
+EI_API void                     ei_labels_destroy(ei_labels * l); /* NULL-safe */
+EI_API int32_t                  ei_labels_count(const ei_labels * l);
+/* The name of class id, valid while l lives; NULL when l is NULL or id is out of range. */
+EI_API const char * ei_labels_name(const ei_labels * l, int32_t id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
