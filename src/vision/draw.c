@@ -92,7 +92,7 @@ void ei_draw_text(ei_image * img, int32_t x, int32_t y, const char * text, ei_rg
     ei_draw_fmt f = ei_draw_format(img);
     if (!f.bpp || !text) return;
     if (scale < 1) scale = 1;
-    const int64_t s  = scale;
+    const int64_t s = scale;
     int64_t       gx = x;
     for (const char * p = text; *p; p++, gx += 8 * s) {
         if (gx >= img->width) break; /* the rest is right of the image */
@@ -104,7 +104,8 @@ void ei_draw_text(ei_image * img, int32_t x, int32_t y, const char * text, ei_rg
             const int64_t py = (int64_t)y + row * s;
             if (py >= img->height || py + s <= 0) continue;
             for (int64_t col = 0; col < 8; col++)
-                if (glyph[row] >> col & 1u) fill_clipped(img, &f, gx + col * s, py, gx + col * s + s - 1, py + s - 1, color);
+                if (glyph[row] >> col & 1u)
+                    fill_clipped(img, &f, gx + col * s, py, gx + col * s + s - 1, py + s - 1, color);
         }
     }
 }

@@ -5,9 +5,9 @@
 #include "edgeinfer/draw.h"
 
 typedef struct ei_draw_fmt {
-    int32_t bpp;        /* bytes per pixel; 0 = a format drawing does not support */
-    int32_t r, g, b;    /* byte offsets within the pixel (GRAY: all 0) */
-    int32_t gray;       /* 1: one luma byte */
+    int32_t bpp;     /* bytes per pixel; 0 = a format drawing does not support */
+    int32_t r, g, b; /* byte offsets within the pixel (GRAY: all 0) */
+    int32_t gray;    /* 1: one luma byte */
 } ei_draw_fmt;
 
 /* The layout of img's pixels; bpp 0 for NULL/empty images and planar formats. */

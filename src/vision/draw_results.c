@@ -30,10 +30,10 @@ ei_status * ei_draw_check_detections(ei_image * img, const ei_detection * d, int
 
 void ei_draw_detection_one(ei_image * img, const ei_detection * b, const char * name) {
     if (isnan(b->x1) || isnan(b->y1) || isnan(b->x2) || isnan(b->y2)) return;
-    const int32_t side      = img->width < img->height ? img->width : img->height;
+    const int32_t side = img->width < img->height ? img->width : img->height;
     const int32_t thickness = side / 300 > 2 ? side / 300 : 2;
-    const int32_t scale     = side / 540 > 1 ? side / 540 : 1;
-    const ei_rgb  colour    = ei_palette_color(b->class_id < 0 ? -1 : b->class_id + 1);
+    const int32_t scale = side / 540 > 1 ? side / 540 : 1;
+    const ei_rgb  colour = ei_palette_color(b->class_id < 0 ? -1 : b->class_id + 1);
     int32_t       x1 = to_pixel(b->x1), y1 = to_pixel(b->y1), x2 = to_pixel(b->x2), y2 = to_pixel(b->y2);
     if (x2 < x1) {
         int32_t t = x1;
@@ -57,7 +57,7 @@ void ei_draw_detection_one(ei_image * img, const ei_detection * b, const char * 
     int32_t cx = x1 < 0 ? 0 : x1, cy = y1 - ch >= 0 ? y1 - ch : (y1 < 0 ? 0 : y1);
     if (cx + cw > img->width) cx = img->width - cw > 0 ? img->width - cw : 0;
     const unsigned luma = 299u * colour.r + 587u * colour.g + 114u * colour.b;
-    const ei_rgb   fg   = luma > 128000u ? (ei_rgb){0, 0, 0} : (ei_rgb){255, 255, 255};
+    const ei_rgb   fg = luma > 128000u ? (ei_rgb){0, 0, 0} : (ei_rgb){255, 255, 255};
     ei_draw_caption(img, cx, cy, text, fg, colour, scale);
 }
 
@@ -88,15 +88,15 @@ ei_status * ei_draw_seg_overlay(ei_image * img, const ei_seg_map * map, float al
     uint32_t pre[256][3];
     uint8_t  paint[256];
     for (int32_t k = 0; k < 256; k++) {
-        ei_rgb c   = ei_palette_color(k);
-        pre[k][0]  = c.r * a + 128u;
-        pre[k][1]  = c.g * a + 128u;
-        pre[k][2]  = c.b * a + 128u;
-        paint[k]   = k != EI_SEG_NONE && k != background_class;
+        ei_rgb c = ei_palette_color(k);
+        pre[k][0] = c.r * a + 128u;
+        pre[k][1] = c.g * a + 128u;
+        pre[k][2] = c.b * a + 128u;
+        paint[k] = k != EI_SEG_NONE && k != background_class;
     }
     for (int32_t y = 0; y < img->height; y++) {
         const uint8_t * lab = map->labels + (int64_t)y * map->width;
-        uint8_t *       p   = img->plane[0] + (int64_t)y * img->stride[0];
+        uint8_t *       p = img->plane[0] + (int64_t)y * img->stride[0];
         for (int32_t x = 0; x < img->width; x++, p += f.bpp) {
             const uint8_t k = lab[x];
             if (!paint[k]) continue;

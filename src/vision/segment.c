@@ -5,9 +5,9 @@
  *   x_s   = (x_net + 0.5) * W_scores / net_width - 0.5        (score grid, when it is smaller)
  * Taps are clamped to the grid cells the image covers, so the letterbox padding is never sampled
  * (without a letterbox that is the whole grid: OpenCV INTER_LINEAR's border replication).
- * upsample_scores = 1 interpolates the C scores there and takes the argmax; the full C x H x W upsampled volume is never
- * built: each output row first blends its two source rows into one row of W*C floats, then each
- * pixel blends two taps per class. Ties go to the lowest class, as numpy.argmax does. */
+ * upsample_scores = 1 interpolates the C scores there and takes the argmax; the full C x H x W upsampled volume is
+ * never built: each output row first blends its two source rows into one row of W*C floats, then each pixel blends two
+ * taps per class. Ties go to the lowest class, as numpy.argmax does. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +20,10 @@
 ei_segment_params ei_segment_params_default(void) {
     ei_segment_params p;
     memset(&p, 0, sizeof p);
-    p.size            = sizeof p;
-    p.layout          = EI_LAYOUT_NCHW;
-    p.threshold       = -INFINITY; /* one-channel models use 0.5 (see seg_threshold) */
-    p.sigmoid         = 0;
+    p.size = sizeof p;
+    p.layout = EI_LAYOUT_NCHW;
+    p.threshold = -INFINITY; /* one-channel models use 0.5 (see seg_threshold) */
+    p.sigmoid = 0;
     p.upsample_scores = 1;
     return p;
 }
@@ -62,9 +62,9 @@ static void seg_axis_free(seg_axis * a) {
  * image covers (the letterbox padding is outside them), so padding never bleeds into the map even
  * where a downscaled image's edge pixel centre sits less than half a cell from the padding. */
 static ei_status * seg_axis_build(seg_axis * a, int32_t n, float scale, float pad, double r, int32_t grid) {
-    a->i0      = malloc((size_t)n * sizeof *a->i0);
-    a->i1      = malloc((size_t)n * sizeof *a->i1);
-    a->w1      = malloc((size_t)n * sizeof *a->w1);
+    a->i0 = malloc((size_t)n * sizeof *a->i0);
+    a->i1 = malloc((size_t)n * sizeof *a->i1);
+    a->w1 = malloc((size_t)n * sizeof *a->w1);
     a->nearest = malloc((size_t)n * sizeof *a->nearest);
     if (!a->i0 || !a->i1 || !a->w1 || !a->nearest) return ei_status_oom();
     /* The image spans [lo_edge, hi_edge) in grid units; cells lo..hi lie inside it (a cell cut by
@@ -80,15 +80,15 @@ static ei_status * seg_axis_build(seg_axis * a, int32_t n, float scale, float pa
     for (int32_t i = 0; i < n; i++) {
         /* Pixel centre in network pixels, then in grid cells (cell k spans [k, k+1)). */
         double cell = (((double)i + 0.5) * (double)scale + (double)pad) * r; /* = x_s + 0.5 */
-        double xs   = cell - 0.5;
-        double k    = floor(cell);
+        double xs = cell - 0.5;
+        double k = floor(cell);
         a->nearest[i] = (int32_t)(k < lo ? lo : k > hi ? hi : k);
         if (xs <= lo) {
             a->i0[i] = a->i1[i] = (int32_t)lo;
-            a->w1[i]            = 0.0f;
+            a->w1[i] = 0.0f;
         } else if (xs >= hi) {
             a->i0[i] = a->i1[i] = (int32_t)hi;
-            a->w1[i]            = 0.0f;
+            a->w1[i] = 0.0f;
         } else {
             double f = floor(xs);
             a->i0[i] = (int32_t)f;
@@ -108,10 +108,10 @@ static inline uint8_t seg_pick(const float * s, int32_t c, float threshold, int 
         return v > threshold ? 1 : 0;
     }
     int32_t best = 0;
-    float   bv   = s[0];
+    float   bv = s[0];
     for (int32_t k = 1; k < c; k++)
         if (s[k] > bv) {
-            bv   = s[k];
+            bv = s[k];
             best = k;
         }
     return bv < threshold ? (uint8_t)EI_SEG_NONE : (uint8_t)best;
@@ -139,8 +139,8 @@ static void seg_decode_bilinear(const seg_grid * g, const seg_axis * ax, const s
         }
         uint8_t * row = labels + (int64_t)y * out_w;
         for (int32_t x = 0; x < out_w; x++) {
-            const float * a  = tmp + (int64_t)ax->i0[x] * c;
-            const float * b  = tmp + (int64_t)ax->i1[x] * c;
+            const float * a = tmp + (int64_t)ax->i0[x] * c;
+            const float * b = tmp + (int64_t)ax->i1[x] * c;
             const float   wx = ax->w1[x];
             for (int32_t k = 0; k < c; k++) px[k] = a[k] + wx * (b[k] - a[k]);
             row[x] = seg_pick(px, c, threshold, sigmoid);
@@ -188,7 +188,8 @@ static ei_status * seg_check(const ei_segment_params * params, const ei_tensor *
                          params->layout == EI_LAYOUT_NCHW ? "[N,C,H,W]" : "[N,H,W,C]");
     for (int i = 0; i < 4; i++)
         if (s->dim[i] <= 0 || s->dim[i] > INT32_MAX)
-            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "segment: scores tensor has shape %s, an empty or huge dimension",
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "segment: scores tensor has shape %s, an empty or huge dimension",
                              ei_shape_format(s, buf, sizeof buf));
     int64_t c = params->layout == EI_LAYOUT_NCHW ? s->dim[1] : s->dim[3];
     if (c > EI_SEG_MAX_CLASSES)
@@ -203,9 +204,9 @@ static ei_status * seg_check(const ei_segment_params * params, const ei_tensor *
     if (!(xf->scale_x > 0.0f) || !(xf->scale_y > 0.0f) || !isfinite(xf->scale_x) || !isfinite(xf->scale_y) ||
         !isfinite(xf->pad_x) || !isfinite(xf->pad_y) || xf->net_width < 0 || xf->net_height < 0)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                         "segment: bad frame transform (scale %g x %g, pad %g, %g, network %dx%d)",
-                         (double)xf->scale_x, (double)xf->scale_y, (double)xf->pad_x, (double)xf->pad_y,
-                         (int)xf->net_width, (int)xf->net_height);
+                         "segment: bad frame transform (scale %g x %g, pad %g, %g, network %dx%d)", (double)xf->scale_x,
+                         (double)xf->scale_y, (double)xf->pad_x, (double)xf->pad_y, (int)xf->net_width,
+                         (int)xf->net_height);
     return NULL;
 }
 
@@ -213,7 +214,7 @@ ei_status * ei_segment_decode(const ei_segment_params * params, const ei_tensor 
                               const ei_frame_transform * xf, ei_seg_map * out) {
     EI_TRY(seg_check(params, scores, batch, xf, out));
     memset(out, 0, sizeof *out);
-    const ei_shape * s    = ei_tensor_shape(scores);
+    const ei_shape * s = ei_tensor_shape(scores);
     const int        nchw = params->layout == EI_LAYOUT_NCHW;
     seg_grid         g;
     g.c = (int32_t)(nchw ? s->dim[1] : s->dim[3]);
@@ -228,24 +229,24 @@ ei_status * ei_segment_decode(const ei_segment_params * params, const ei_tensor 
 
     /* The score grid may be coarser than the network input (stride-8 heads): r = cells per pixel.
      * A transform without a network size is taken to describe the grid itself. */
-    const double  rx    = xf->net_width > 0 ? (double)g.w / xf->net_width : 1.0;
-    const double  ry    = xf->net_height > 0 ? (double)g.h / xf->net_height : 1.0;
+    const double  rx = xf->net_width > 0 ? (double)g.w / xf->net_width : 1.0;
+    const double  ry = xf->net_height > 0 ? (double)g.h / xf->net_height : 1.0;
     const int32_t out_w = xf->src_width, out_h = xf->src_height;
-    float threshold = params->threshold;
+    float         threshold = params->threshold;
     if (g.c == 1 && threshold == -INFINITY) threshold = 0.5f; /* the documented one-channel default */
 
     seg_axis    ax = {0}, ay = {0};
     float *     tmp = NULL, *px = NULL;
     uint8_t *   grid_labels = NULL;
-    ei_status * st          = seg_axis_build(&ax, out_w, xf->scale_x, xf->pad_x, rx, g.w);
+    ei_status * st = seg_axis_build(&ax, out_w, xf->scale_x, xf->pad_x, rx, g.w);
     if (!st) st = seg_axis_build(&ay, out_h, xf->scale_y, xf->pad_y, ry, g.h);
     if (!st) {
-        out->n_classes   = g.c == 1 ? 2 : g.c;
-        out->width       = out_w;
-        out->height      = out_h;
-        out->labels      = malloc((size_t)out_w * (size_t)out_h);
+        out->n_classes = g.c == 1 ? 2 : g.c;
+        out->width = out_w;
+        out->height = out_h;
+        out->labels = malloc((size_t)out_w * (size_t)out_h);
         out->pixel_count = calloc((size_t)out->n_classes, sizeof *out->pixel_count);
-        px               = malloc((size_t)g.c * sizeof *px);
+        px = malloc((size_t)g.c * sizeof *px);
         if (params->upsample_scores)
             tmp = malloc((size_t)g.w * (size_t)g.c * sizeof *tmp);
         else
@@ -257,8 +258,7 @@ ei_status * ei_segment_decode(const ei_segment_params * params, const ei_tensor 
         if (params->upsample_scores)
             seg_decode_bilinear(&g, &ax, &ay, out_w, out_h, threshold, params->sigmoid, tmp, px, out->labels);
         else
-            seg_decode_nearest(&g, &ax, &ay, out_w, out_h, threshold, params->sigmoid, px, grid_labels,
-                               out->labels);
+            seg_decode_nearest(&g, &ax, &ay, out_w, out_h, threshold, params->sigmoid, px, grid_labels, out->labels);
         const int64_t n = (int64_t)out_w * out_h;
         int64_t       hist[256] = {0};
         for (int64_t i = 0; i < n; i++) hist[out->labels[i]]++;

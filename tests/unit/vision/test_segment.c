@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ei_test.h"
 #include "edgeinfer/segment.h"
+#include "ei_test.h"
 
 static ei_tensor * make_scores(int64_t n, int64_t a, int64_t b, int64_t c) {
     ei_shape    s = {4, {n, a, b, c}};
@@ -31,7 +31,7 @@ static void test_argmax_identity_and_ties(void) {
     const float v[12] = {0, 5, 0, 1, /* c0 */ 1, 5, 3, 1, /* c1 */ 2, 1, 0, 1 /* c2 */};
     memcpy(p, v, sizeof v);
     ei_segment_params  prm = ei_segment_params_default();
-    ei_frame_transform xf  = identity(2, 2);
+    ei_frame_transform xf = identity(2, 2);
     ei_seg_map         m;
     EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
     EI_CHECK(m.n_classes == 3 && m.width == 2 && m.height == 2);
@@ -50,9 +50,9 @@ static void test_argmax_identity_and_ties(void) {
 
 /* Random scores in both layouts give the same map, bilinear and nearest. */
 static void test_layouts_agree(void) {
-    const int   C = 5, H = 7, W = 9;
-    ei_tensor * a = make_scores(2, C, H, W), *b = make_scores(2, H, W, C);
-    float *     pa = ei_tensor_data(a), *pb = ei_tensor_data(b);
+    const int  C = 5, H = 7, W = 9;
+    ei_tensor *a = make_scores(2, C, H, W), *b = make_scores(2, H, W, C);
+    float *    pa = ei_tensor_data(a), *pb = ei_tensor_data(b);
     srand(7);
     for (int n = 0; n < 2; n++)
         for (int c = 0; c < C; c++)
@@ -66,7 +66,7 @@ static void test_layouts_agree(void) {
     for (int up = 0; up < 2; up++) {
         ei_segment_params pra = ei_segment_params_default(), prb = ei_segment_params_default();
         pra.upsample_scores = prb.upsample_scores = up;
-        prb.layout                                = EI_LAYOUT_NHWC;
+        prb.layout = EI_LAYOUT_NHWC;
         ei_seg_map ma, mb;
         EI_CHECK_OK(ei_segment_decode(&pra, a, 1, &xf, &ma));
         EI_CHECK_OK(ei_segment_decode(&prb, b, 1, &xf, &mb));
@@ -89,7 +89,7 @@ static void test_bilinear_crossing(void) {
     float *     p = ei_tensor_data(t);
     p[0] = 1, p[1] = 0; /* class 0 */
     p[2] = 0, p[3] = 1; /* class 1 */
-    ei_frame_transform xf  = {4, 1, 2, 1, 0.5f, 1.0f, 0, 0};
+    ei_frame_transform xf = {4, 1, 2, 1, 0.5f, 1.0f, 0, 0};
     ei_segment_params  prm = ei_segment_params_default();
     ei_seg_map         m;
     EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
@@ -109,16 +109,16 @@ static void test_one_channel(void) {
     ei_tensor * t = make_scores(1, 1, 1, 3);
     float *     p = ei_tensor_data(t);
     p[0] = -2.0f, p[1] = 0.0f, p[2] = 2.0f;
-    ei_frame_transform xf  = identity(3, 1);
+    ei_frame_transform xf = identity(3, 1);
     ei_segment_params  prm = ei_segment_params_default();
-    prm.sigmoid            = 1; /* default threshold 0.5: sigmoid(0) = 0.5 is not above it */
+    prm.sigmoid = 1; /* default threshold 0.5: sigmoid(0) = 0.5 is not above it */
     ei_seg_map m;
     EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
     EI_CHECK(m.n_classes == 2);
     EI_CHECK(m.labels[0] == 0 && m.labels[1] == 0 && m.labels[2] == 1);
     EI_CHECK(m.pixel_count[0] == 2 && m.pixel_count[1] == 1);
     ei_seg_map_free(&m);
-    prm.sigmoid   = 0;
+    prm.sigmoid = 0;
     prm.threshold = -1.0f; /* raw scores above -1 */
     EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
     EI_CHECK(m.labels[0] == 0 && m.labels[1] == 1 && m.labels[2] == 1);
@@ -144,8 +144,8 @@ static void test_letterbox_padding_never_shows(void) {
     ei_frame_transform xf = {4, 2, W, H, 2.0f, 2.0f, 0.0f, 2.0f};
     for (int up = 0; up < 2; up++) {
         ei_segment_params prm = ei_segment_params_default();
-        prm.layout            = EI_LAYOUT_NHWC;
-        prm.upsample_scores   = up;
+        prm.layout = EI_LAYOUT_NHWC;
+        prm.upsample_scores = up;
         ei_seg_map m;
         EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
         for (int x = 0; x < 4; x++) EI_CHECK(m.labels[x] == 1 && m.labels[4 + x] == 2);
@@ -170,8 +170,8 @@ static void test_letterbox_padding_never_shows(void) {
     ei_frame_transform xd = {8, 4, 4, 4, 0.5f, 0.5f, 0.0f, 1.0f};
     for (int up = 0; up < 2; up++) {
         ei_segment_params prm = ei_segment_params_default();
-        prm.layout            = EI_LAYOUT_NHWC;
-        prm.upsample_scores   = up;
+        prm.layout = EI_LAYOUT_NHWC;
+        prm.upsample_scores = up;
         ei_seg_map m;
         EI_CHECK_OK(ei_segment_decode(&prm, d, 0, &xd, &m));
         EI_CHECK(m.pixel_count[3] == 0);
@@ -188,9 +188,9 @@ static void test_coarse_grid(void) {
     /* class 1 wins in the right column of cells */
     p[0] = 1, p[1] = 0, p[2] = 1, p[3] = 0;
     p[4] = 0, p[5] = 1, p[6] = 0, p[7] = 1;
-    ei_frame_transform xf  = identity(8, 8);
+    ei_frame_transform xf = identity(8, 8);
     ei_segment_params  prm = ei_segment_params_default();
-    prm.upsample_scores    = 0;
+    prm.upsample_scores = 0;
     ei_seg_map m;
     EI_CHECK_OK(ei_segment_decode(&prm, t, 0, &xf, &m));
     for (int y = 0; y < 8; y++)
@@ -201,10 +201,10 @@ static void test_coarse_grid(void) {
 
 static void test_bad_input(void) {
     ei_segment_params  prm = ei_segment_params_default();
-    ei_frame_transform xf  = identity(4, 4);
+    ei_frame_transform xf = identity(4, 4);
     ei_seg_map         m;
-    ei_tensor *        t3  = NULL;
-    ei_shape           s3  = {3, {1, 4, 4}};
+    ei_tensor *        t3 = NULL;
+    ei_shape           s3 = {3, {1, 4, 4}};
     EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &s3, &t3));
     EI_CHECK_ERROR(ei_segment_decode(&prm, t3, 0, &xf, &m), EI_CODE_INVALID_ARGUMENT, "shape 1x4x4 (rank 3)");
     ei_tensor_destroy(t3);
@@ -219,13 +219,13 @@ static void test_bad_input(void) {
     ei_tensor * t = make_scores(1, 2, 4, 4);
     EI_CHECK_ERROR(ei_segment_decode(&prm, t, 1, &xf, &m), EI_CODE_INVALID_ARGUMENT, "batch item 1");
     ei_frame_transform bad = xf;
-    bad.scale_x            = 0.0f;
+    bad.scale_x = 0.0f;
     EI_CHECK_ERROR(ei_segment_decode(&prm, t, 0, &bad, &m), EI_CODE_INVALID_ARGUMENT, "bad frame transform");
-    bad            = xf;
+    bad = xf;
     bad.src_height = 0;
     EI_CHECK_ERROR(ei_segment_decode(&prm, t, 0, &bad, &m), EI_CODE_INVALID_ARGUMENT, "frame size 4x0");
     ei_segment_params old = prm;
-    old.size              = 8;
+    old.size = 8;
     EI_CHECK_ERROR(ei_segment_decode(&old, t, 0, &xf, &m), EI_CODE_INVALID_ARGUMENT, "params.size");
     EI_CHECK_ERROR(ei_segment_decode(&prm, NULL, 0, &xf, &m), EI_CODE_INVALID_ARGUMENT, "must not be NULL");
     ei_tensor_destroy(t);
