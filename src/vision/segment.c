@@ -67,10 +67,11 @@ static ei_status * seg_axis_build(seg_axis * a, int32_t n, float scale, float pa
     a->w1 = malloc((size_t)n * sizeof *a->w1);
     a->nearest = malloc((size_t)n * sizeof *a->nearest);
     if (!a->i0 || !a->i1 || !a->w1 || !a->nearest) return ei_status_oom();
-    /* The image spans [lo_edge, hi_edge) in grid units; cells lo..hi lie inside it (a cell cut by
-     * less than 1e-4 of its width counts as inside, absorbing float error in scale and pad). */
+    /* The image spans [lo_edge, hi_edge) in grid units; cells lo..hi lie wholly inside it (a cell
+     * cut by less than 1e-4 of its width counts as inside, absorbing float error in scale and pad;
+     * a cell the padding cuts further is left out). */
     const double lo_edge = (double)pad * r, hi_edge = ((double)pad + (double)n * (double)scale) * r;
-    double       lo = ceil(lo_edge - 1e-4), hi = ceil(hi_edge - 1e-4) - 1.0;
+    double       lo = ceil(lo_edge - 1e-4), hi = floor(hi_edge + 1e-4) - 1.0;
     if (lo < 0.0) lo = 0.0;
     if (hi > (double)(grid - 1)) hi = (double)(grid - 1);
     if (hi < lo) { /* the image is thinner than one cell: use the cell under its middle */
