@@ -143,8 +143,19 @@ static void seg_decode_bilinear(const seg_grid * g, const seg_axis * ax, const s
             const float * a = tmp + (int64_t)ax->i0[x] * c;
             const float * b = tmp + (int64_t)ax->i1[x] * c;
             const float   wx = ax->w1[x];
-            for (int32_t k = 0; k < c; k++) px[k] = a[k] + wx * (b[k] - a[k]);
-            row[x] = seg_pick(px, c, threshold, sigmoid);
+            if (c == 1) {
+                px[0] = a[0] + wx * (b[0] - a[0]);
+                row[x] = seg_pick(px, 1, threshold, sigmoid);
+                continue;
+            }
+            /* Blend and argmax in one pass: no per-pixel score buffer to write and re-read. */
+            int32_t best = 0;
+            float   bv = a[0] + wx * (b[0] - a[0]);
+            for (int32_t k = 1; k < c; k++) {
+                const float v = a[k] + wx * (b[k] - a[k]);
+                if (v > bv) bv = v, best = k;
+            }
+            row[x] = bv < threshold ? (uint8_t)EI_SEG_NONE : (uint8_t)best;
         }
     }
 }
