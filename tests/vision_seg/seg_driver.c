@@ -35,30 +35,30 @@ int main(int argc, char ** argv) {
         return 2;
     }
     ei_tensor * scores = NULL;
-    ei_status * st     = ei_tensor_load_file(argv[1], &scores);
+    ei_status * st = ei_tensor_load_file(argv[1], &scores);
     if (st) return fail(st);
     ei_segment_params p = ei_segment_params_default();
-    p.layout            = strcmp(argv[2], "nhwc") == 0 ? EI_LAYOUT_NHWC : EI_LAYOUT_NCHW;
+    p.layout = strcmp(argv[2], "nhwc") == 0 ? EI_LAYOUT_NHWC : EI_LAYOUT_NCHW;
     ei_frame_transform xf;
-    xf.src_width       = atoi(argv[3]);
-    xf.src_height      = atoi(argv[4]);
-    xf.net_width       = atoi(argv[5]);
-    xf.net_height      = atoi(argv[6]);
-    xf.scale_x         = strtof(argv[7], NULL);
-    xf.scale_y         = strtof(argv[8], NULL);
-    xf.pad_x           = strtof(argv[9], NULL);
-    xf.pad_y           = strtof(argv[10], NULL);
-    p.upsample_scores  = atoi(argv[11]);
-    p.threshold        = strtof(argv[12], NULL);
-    p.sigmoid          = atoi(argv[13]);
-    const int repeat   = argc == 17 ? atoi(argv[16]) : 1;
+    xf.src_width = atoi(argv[3]);
+    xf.src_height = atoi(argv[4]);
+    xf.net_width = atoi(argv[5]);
+    xf.net_height = atoi(argv[6]);
+    xf.scale_x = strtof(argv[7], NULL);
+    xf.scale_y = strtof(argv[8], NULL);
+    xf.pad_x = strtof(argv[9], NULL);
+    xf.pad_y = strtof(argv[10], NULL);
+    p.upsample_scores = atoi(argv[11]);
+    p.threshold = strtof(argv[12], NULL);
+    p.sigmoid = atoi(argv[13]);
+    const int  repeat = argc == 17 ? atoi(argv[16]) : 1;
     ei_seg_map map;
     double     times[101];
     int        n_times = 0;
     for (int r = 0; r < (repeat < 1 ? 1 : repeat > 101 ? 101 : repeat); r++) {
         if (r) ei_seg_map_free(&map);
         double t0 = now_ms();
-        st        = ei_segment_decode(&p, scores, 0, &xf, &map);
+        st = ei_segment_decode(&p, scores, 0, &xf, &map);
         if (st) {
             ei_tensor_destroy(scores);
             return fail(st);
@@ -67,11 +67,10 @@ int main(int argc, char ** argv) {
     }
     if (n_times > 1) {
         qsort(times, (size_t)n_times, sizeof times[0], cmp_double);
-        printf("decode %dx%d: median %.2f ms over %d runs\n", xf.src_width, xf.src_height, times[n_times / 2],
-               n_times);
+        printf("decode %dx%d: median %.2f ms over %d runs\n", xf.src_width, xf.src_height, times[n_times / 2], n_times);
     }
-    ei_shape    ls = {2, {map.height, map.width}}, cs = {1, {map.n_classes}};
-    ei_tensor * lt = NULL, *ct = NULL;
+    ei_shape   ls = {2, {map.height, map.width}}, cs = {1, {map.n_classes}};
+    ei_tensor *lt = NULL, *ct = NULL;
     st = ei_tensor_create(EI_DTYPE_U8, &ls, &lt);
     if (!st) st = ei_tensor_create(EI_DTYPE_I64, &cs, &ct);
     if (!st) {

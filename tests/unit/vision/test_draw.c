@@ -3,19 +3,19 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ei_test.h"
 #include "edgeinfer/draw.h"
+#include "ei_test.h"
 
 /* A heap image with exact-size rows, so ASan sees any write past the pixels. */
 static ei_image make_image(ei_pixel_format f, int32_t w, int32_t h, uint8_t fill) {
-    int        bpp = f == EI_PIXEL_GRAY ? 1 : (f == EI_PIXEL_RGBA || f == EI_PIXEL_BGRA) ? 4 : 3;
-    ei_image   img;
+    int      bpp = f == EI_PIXEL_GRAY ? 1 : (f == EI_PIXEL_RGBA || f == EI_PIXEL_BGRA) ? 4 : 3;
+    ei_image img;
     memset(&img, 0, sizeof img);
-    img.format    = f;
-    img.width     = w;
-    img.height    = h;
+    img.format = f;
+    img.width = w;
+    img.height = h;
     img.stride[0] = w * bpp;
-    img.plane[0]  = malloc((size_t)w * h * bpp);
+    img.plane[0] = malloc((size_t)w * h * bpp);
     memset(img.plane[0], fill, (size_t)w * h * bpp);
     return img;
 }
@@ -168,7 +168,7 @@ static void test_detections(void) {
     EI_CHECK_ERROR(ei_draw_detections_named(&img, NULL, 2, NULL, 0), EI_CODE_INVALID_ARGUMENT, "2 boxes");
     EI_CHECK_ERROR(ei_draw_detections_named(NULL, d, 1, NULL, 0), EI_CODE_INVALID_ARGUMENT, "image is NULL");
     ei_image nv = img;
-    nv.format   = EI_PIXEL_NV12;
+    nv.format = EI_PIXEL_NV12;
     EI_CHECK_ERROR(ei_draw_detections_named(&nv, d, 1, NULL, 0), EI_CODE_UNSUPPORTED, "cannot draw on a 64x48");
     free(img.plane[0]);
 }
@@ -202,9 +202,9 @@ static void test_overlay(void) {
                        "map is 3x1 but the image is 4x1");
         free(img.plane[0]);
     }
-    ei_image   g      = make_image(EI_PIXEL_GRAY, 2, 1, 0);
+    ei_image   g = make_image(EI_PIXEL_GRAY, 2, 1, 0);
     uint8_t    lab[2] = {1, 1};
-    ei_seg_map map    = {2, 1, 2, lab, NULL};
+    ei_seg_map map = {2, 1, 2, lab, NULL};
     EI_CHECK_ERROR(ei_draw_seg_overlay(&g, &map, 0.5f, 0), EI_CODE_UNSUPPORTED, "gray");
     /* Gray images still take boxes and text, as luma. */
     ei_draw_fill_rect(&g, 0, 0, 0, 0, (ei_rgb){255, 255, 255});
