@@ -137,16 +137,18 @@ static ei_status * read_priors(ei_cfg_ctx * c, ei_decoder_params * d) {
     if (!present) return missing(c, "prior-feature-maps", "by decoder=ssd (e.g. 40x30;20x15;10x8;5x4)");
     ps->n_levels = n;
     for (int32_t l = 0; l < n; l++) {
-        ps->level[l].fm_w = (int32_t)pairs[l][0];
-        ps->level[l].fm_h = (int32_t)pairs[l][1];
-        if ((float)ps->level[l].fm_w != pairs[l][0] || (float)ps->level[l].fm_h != pairs[l][1] || pairs[l][0] > 65536 ||
-            pairs[l][1] > 65536) {
+        /* range first: converting a float beyond int32 is undefined */
+        int whole = pairs[l][0] <= 65536 && pairs[l][1] <= 65536 && pairs[l][0] == (float)(int32_t)pairs[l][0] &&
+                    pairs[l][1] == (float)(int32_t)pairs[l][1];
+        if (!whole) {
             char *      v = ei_cfg_raw(c, P, "prior-feature-maps");
             ei_status * st = ei_cfg_bad_value(c, P, "prior-feature-maps", v,
                                               "level %d: feature-map sizes are whole numbers up to 65536", (int)l + 1);
             g_free(v);
             return st;
         }
+        ps->level[l].fm_w = (int32_t)pairs[l][0];
+        ps->level[l].fm_h = (int32_t)pairs[l][1];
     }
     EI_TRY(get_pairs(c, "prior-steps", n, pairs, &n, &present));
     for (int32_t l = 0; present && l < n; l++) ps->level[l].step_x = pairs[l][0], ps->level[l].step_y = pairs[l][1];

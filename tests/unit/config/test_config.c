@@ -297,6 +297,12 @@ static void test_decoder_keys(void) {
                  "prior-feature-maps=40x30;20y15\n",
                  EI_CODE_INVALID_ARGUMENT, "level 2 ('20y15') is not WxH or N with positive numbers");
     expect_error("[property]\n" MODEL "num-detected-classes=2\ndecoder=ssd\nprior-style=torchvision\n"
+                 "prior-feature-maps=19;1e30\n",
+                 EI_CODE_INVALID_ARGUMENT, "level 2: feature-map sizes are whole numbers up to 65536");
+    expect_error("[property]\n" MODEL "num-detected-classes=2\ndecoder=ssd\nprior-style=torchvision\n"
+                 "prior-feature-maps=19;2.5\n",
+                 EI_CODE_INVALID_ARGUMENT, "level 2: feature-map sizes are whole numbers up to 65536");
+    expect_error("[property]\n" MODEL "num-detected-classes=2\ndecoder=ssd\nprior-style=torchvision\n"
                  "prior-feature-maps=19;10\nprior-variances=0.1\n",
                  EI_CODE_INVALID_ARGUMENT, "prior-variances = '0.1': expected two positive numbers");
 
