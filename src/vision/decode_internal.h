@@ -13,7 +13,7 @@ typedef struct ei_decode_view {
     const float * data;
     int64_t       rows, cols;
     int64_t       row_stride, col_stride;
-    const char *  name;  /* for messages */
+    const char *  name; /* for messages */
     char          shape[96];
 } ei_decode_view;
 
@@ -26,7 +26,7 @@ typedef struct ei_decode_job {
     int32_t                   n_priors;
     const float *             thr;
     const float *             lim;
-    float                     min_thr; /* the lowest finite thr[c] */
+    float                     min_thr;   /* the lowest finite thr[c] */
     int32_t                   n_classes; /* columns of class scores */
     float                     net_w, net_h;
     ei_detections *           out;

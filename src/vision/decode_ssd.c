@@ -64,8 +64,8 @@ ei_status * ei_decode_ssd(const ei_decode_job * job, const ei_decode_view * boxe
         float         cy = r[1] * cv * pr[3] + pr[1];
         float         w = expf(r[2] * sv) * pr[2];
         float         h = expf(r[3] * sv) * pr[3];
-        float         box[4] = {(cx - 0.5f * w) * job->net_w, (cy - 0.5f * h) * job->net_h, (cx + 0.5f * w) * job->net_w,
-                                (cy + 0.5f * h) * job->net_h};
+        float box[4] = {(cx - 0.5f * w) * job->net_w, (cy - 0.5f * h) * job->net_h, (cx + 0.5f * w) * job->net_w,
+                        (cy + 0.5f * h) * job->net_h};
         EI_TRY(ei_emit_classes(job, prob, box));
     }
     return NULL;
@@ -80,8 +80,7 @@ ei_status * ei_decode_boxes_scores(const ei_decode_job * job, const ei_decode_vi
         const float * raw = scores->data + i * scores->row_stride;
         if (!ei_decode_scores_row(job->p->score_fn, raw, job->n_classes, job->thr, job->lim, prob)) continue;
         const float * r = boxes->data + i * boxes->row_stride;
-        float         box[4] = {fminf(r[0], r[2]) * sx, fminf(r[1], r[3]) * sy, fmaxf(r[0], r[2]) * sx,
-                                fmaxf(r[1], r[3]) * sy};
+        float box[4] = {fminf(r[0], r[2]) * sx, fminf(r[1], r[3]) * sy, fmaxf(r[0], r[2]) * sx, fmaxf(r[1], r[3]) * sy};
         EI_TRY(ei_emit_classes(job, prob, box));
     }
     return NULL;

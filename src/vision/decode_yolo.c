@@ -73,8 +73,8 @@ ei_status * ei_decode_yolo(const ei_decode_job * job, const ei_decode_view * v) 
                     const float * row = v->data + i * v->row_stride;
                     float         obj = p->yolo_sigmoid ? ei_sigmoid(row[4 * cs]) : row[4 * cs];
                     if (!(obj >= job->min_thr)) continue;
-                    float         box[4] = {(row[0] + (float)gx) * fs, (row[cs] + (float)gy) * fs,
-                                            expf(row[2 * cs]) * fs, expf(row[3 * cs]) * fs};
+                    float box[4] = {(row[0] + (float)gx) * fs, (row[cs] + (float)gy) * fs, expf(row[2 * cs]) * fs,
+                                    expf(row[3 * cs]) * fs};
                     EI_TRY(ei_yolo_row(job, v, i, 1, box, 1));
                 }
             }

@@ -51,8 +51,10 @@ static char * ei_strdup_or_null(const char * s, int * oom) {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;
     char * d = malloc(n);
-    if (!d) *oom = 1;
-    else memcpy(d, s, n);
+    if (!d)
+        *oom = 1;
+    else
+        memcpy(d, s, n);
     return d;
 }
 
@@ -179,7 +181,8 @@ static ei_status * ei_view(const ei_decoder * dec, const ei_tensor * t, const ch
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s decoder: output '%s' (%s) is %s; expected float32", kind,
                          v->name, v->shape, ei_dtype_name(ei_tensor_dtype(t)));
     if (s->rank != 2 && s->rank != 3)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s decoder: output '%s' has shape %s (rank %d); expected rank 3 "
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "%s decoder: output '%s' has shape %s (rank %d); expected rank 3 "
                          "[batch, rows, columns] or rank 2 [rows, columns]",
                          kind, v->name, v->shape, s->rank);
     int64_t nb = s->rank == 3 ? s->dim[0] : 1;
@@ -227,12 +230,16 @@ static ei_status * ei_thresholds(ei_decoder * dec, int32_t n_cls, const ei_class
         if (t < *min_thr) *min_thr = t;
         /* Raw-score bounds (decode_ssd.c); a little slack so rounding never rejects a passing row. */
         float l;
-        if (t == INFINITY) l = INFINITY;
-        else if (t <= 0.0f) l = -INFINITY;
-        else if (dec->p.score_fn == EI_SCORE_SOFTMAX) l = logf(t) - 1e-4f;
-        else if (dec->p.score_fn == EI_SCORE_SIGMOID) l = t >= 1.0f ? logf(t / fmaxf(1.0f - t, 1e-30f)) - 1e-4f
-                                                                    : logf(t / (1.0f - t)) - 1e-4f;
-        else l = t;
+        if (t == INFINITY)
+            l = INFINITY;
+        else if (t <= 0.0f)
+            l = -INFINITY;
+        else if (dec->p.score_fn == EI_SCORE_SOFTMAX)
+            l = logf(t) - 1e-4f;
+        else if (dec->p.score_fn == EI_SCORE_SIGMOID)
+            l = t >= 1.0f ? logf(t / fmaxf(1.0f - t, 1e-30f)) - 1e-4f : logf(t / (1.0f - t)) - 1e-4f;
+        else
+            l = t;
         dec->lim[c] = l;
     }
     return NULL;
@@ -249,7 +256,8 @@ static ei_status * ei_check_classes(const ei_decoder * dec, const ei_decode_view
         if (extra)
             snprintf(exp, sizeof(exp), "%d values per row (%d box/objectness values + %d classes)",
                      dec->p.num_classes + extra, extra, dec->p.num_classes);
-        else snprintf(exp, sizeof(exp), "%d class scores per row (num_classes)", dec->p.num_classes);
+        else
+            snprintf(exp, sizeof(exp), "%d class scores per row (num_classes)", dec->p.num_classes);
         return ei_bad_shape(dec, v, exp);
     }
     if (have - extra < 1 || have - extra > EI_DECODER_MAX_CLASSES) {
@@ -260,9 +268,8 @@ static ei_status * ei_check_classes(const ei_decoder * dec, const ei_decode_view
 }
 
 /* SSD and BOXES_SCORES: finds and checks the boxes and scores outputs. */
-static ei_status * ei_prepare_two(const ei_decoder * dec, const ei_tensor * const * outputs,
-                                  const char * const * names, int32_t n, int32_t batch, ei_decode_view * b,
-                                  ei_decode_view * s) {
+static ei_status * ei_prepare_two(const ei_decoder * dec, const ei_tensor * const * outputs, const char * const * names,
+                                  int32_t n, int32_t batch, ei_decode_view * b, ei_decode_view * s) {
     int32_t bi = ei_find_output(outputs, names, n, dec->p.boxes_output, 1, -1);
     if (bi < 0) return ei_missing(dec, "boxes", dec->p.boxes_output, outputs, names, n);
     int32_t si = ei_find_output(outputs, names, n, dec->p.scores_output, 0, bi);
@@ -329,13 +336,13 @@ static ei_status * ei_prepare_yolo(const ei_decoder * dec, const ei_tensor * con
 }
 
 ei_status * ei_decoder_run(ei_decoder * dec, const ei_tensor * const * outputs, const char * const * output_names,
-                           int32_t n_outputs, int32_t batch, int32_t net_w, int32_t net_h,
-                           const ei_class_attrs * attrs, int32_t n_classes, ei_detections * out) {
+                           int32_t n_outputs, int32_t batch, int32_t net_w, int32_t net_h, const ei_class_attrs * attrs,
+                           int32_t n_classes, ei_detections * out) {
     if (!dec || !outputs || !out || n_outputs <= 0)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_decoder_run: NULL argument or no outputs");
     if (net_w <= 0 || net_h <= 0)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_decoder_run: network input size %dx%d must be positive",
-                         net_w, net_h);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_decoder_run: network input size %dx%d must be positive", net_w,
+                         net_h);
     for (int32_t i = 0; i < n_outputs; i++)
         if (!outputs[i]) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_decoder_run: output %d is NULL", i);
     ei_decode_view b, s;

@@ -7,7 +7,8 @@
 
 ei_status * ei_detections_reserve(ei_detections * list, int32_t capacity) {
     if (!list) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_detections_reserve: list is NULL");
-    if (capacity < 0) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_detections_reserve: negative capacity %d", capacity);
+    if (capacity < 0)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_detections_reserve: negative capacity %d", capacity);
     if (capacity <= list->capacity) return NULL;
     ei_detection * items = realloc(list->items, (size_t)capacity * sizeof(*items));
     if (!items) return ei_status_oom();
@@ -19,7 +20,8 @@ ei_status * ei_detections_reserve(ei_detections * list, int32_t capacity) {
 ei_status * ei_detections_push(ei_detections * list, const ei_detection * d) {
     if (!list || !d) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_detections_push: list or detection is NULL");
     if (list->count == list->capacity) {
-        if (list->capacity > INT32_MAX / 2) return ei_errorf(EI_CODE_OUT_OF_MEMORY, "detection list is full (%d boxes)", list->count);
+        if (list->capacity > INT32_MAX / 2)
+            return ei_errorf(EI_CODE_OUT_OF_MEMORY, "detection list is full (%d boxes)", list->count);
         EI_TRY(ei_detections_reserve(list, list->capacity ? list->capacity * 2 : 64));
     }
     list->items[list->count++] = *d;

@@ -69,8 +69,10 @@ static void ei_sym_merge(ei_detection * d, int32_t a, int32_t m, int32_t b) {
         int32_t i = m, j = b;
         while (i < j) {
             int32_t h = (int32_t)((uint32_t)(i + j) >> 1);
-            if (ei_before(d, h, a)) i = h + 1;
-            else j = h;
+            if (ei_before(d, h, a))
+                i = h + 1;
+            else
+                j = h;
         }
         for (int32_t k = a; k < i - 1; k++) ei_swap(d, k, k + 1);
         return;
@@ -79,8 +81,10 @@ static void ei_sym_merge(ei_detection * d, int32_t a, int32_t m, int32_t b) {
         int32_t i = a, j = m;
         while (i < j) {
             int32_t h = (int32_t)((uint32_t)(i + j) >> 1);
-            if (!ei_before(d, m, h)) i = h + 1;
-            else j = h;
+            if (!ei_before(d, m, h))
+                i = h + 1;
+            else
+                j = h;
         }
         for (int32_t k = m; k > i; k--) ei_swap(d, k, k - 1);
         return;
@@ -97,8 +101,10 @@ static void ei_sym_merge(ei_detection * d, int32_t a, int32_t m, int32_t b) {
     int32_t p = n - 1;
     while (start < r) {
         int32_t c = (int32_t)((uint32_t)(start + r) >> 1);
-        if (!ei_before(d, p - c, c)) start = c + 1;
-        else r = c;
+        if (!ei_before(d, p - c, c))
+            start = c + 1;
+        else
+            r = c;
     }
     int32_t end = n - start;
     if (start < m && m < end) ei_rotate(d, start, m, end);
@@ -108,7 +114,7 @@ static void ei_sym_merge(ei_detection * d, int32_t a, int32_t m, int32_t b) {
 
 static void ei_sort_by_score(ei_detection * d, int32_t n) {
     const int32_t block = 20;
-    int32_t a = 0, b = block;
+    int32_t       a = 0, b = block;
     while (b <= n) {
         ei_insertion_sort(d, a, b);
         a = b;

@@ -42,8 +42,9 @@ static ei_status * ei_priors_check(const ei_prior_spec * spec) {
             return ei_errorf(EI_CODE_INVALID_ARGUMENT, "priors: level %d has a negative step", k);
         if (l->n_sizes < 0 || l->n_sizes > EI_PRIOR_MAX_SIZES || l->n_aspect_ratios < 0 ||
             l->n_aspect_ratios > EI_PRIOR_MAX_SIZES)
-            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "priors: level %d: %d sizes and %d aspect ratios; at most %d each",
-                             k, l->n_sizes, l->n_aspect_ratios, EI_PRIOR_MAX_SIZES);
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "priors: level %d: %d sizes and %d aspect ratios; at most %d each", k, l->n_sizes,
+                             l->n_aspect_ratios, EI_PRIOR_MAX_SIZES);
         for (int32_t r = 0; r < l->n_aspect_ratios; r++)
             if (!(l->aspect_ratios[r] > 0.0f))
                 return ei_errorf(EI_CODE_INVALID_ARGUMENT, "priors: level %d aspect ratio %g must be positive", k,
@@ -99,7 +100,7 @@ ei_status * ei_priors_generate(const ei_prior_spec * spec, float ** out, int32_t
     for (int32_t k = 0; k < spec->n_levels; k++) {
         const ei_prior_level * l = &spec->level[k];
         /* Per-cell (w, h) pairs, computed once per level as the sources do. */
-        float  wh[2 * (2 + 2 * EI_PRIOR_MAX_SIZES)];
+        float   wh[2 * (2 + 2 * EI_PRIOR_MAX_SIZES)];
         int32_t nwh = 0;
         if (spec->style == EI_PRIOR_TORCHVISION) {
             float sk = (float)scales[k], sp = (float)sqrt(scales[k] * scales[k + 1]);

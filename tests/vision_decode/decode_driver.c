@@ -61,8 +61,8 @@ static void parse_level(const char * arg, ei_prior_level * l) {
 static void print_boxes(const ei_detection * d, int32_t n) {
     printf("{\"count\": %d, \"boxes\": [", n);
     for (int32_t i = 0; i < n; i++)
-        printf("%s[%.9g, %.9g, %.9g, %.9g, %.9g, %d]", i ? ", " : "", (double)d[i].x1, (double)d[i].y1,
-               (double)d[i].x2, (double)d[i].y2, (double)d[i].score, d[i].class_id);
+        printf("%s[%.9g, %.9g, %.9g, %.9g, %.9g, %d]", i ? ", " : "", (double)d[i].x1, (double)d[i].y1, (double)d[i].x2,
+               (double)d[i].y2, (double)d[i].score, d[i].class_id);
     printf("]}\n");
 }
 
@@ -84,7 +84,7 @@ int main(int argc, char ** argv) {
         const char * a = argv[i];
         const char * v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--style")) {
-            p.priors.style = !strcmp(v, "tv") ? EI_PRIOR_TORCHVISION
+            p.priors.style = !strcmp(v, "tv")     ? EI_PRIOR_TORCHVISION
                              : !strcmp(v, "pssd") ? EI_PRIOR_PYTORCH_SSD
                                                   : EI_PRIOR_MIN_BOXES;
             i++;
@@ -94,26 +94,41 @@ int main(int argc, char ** argv) {
         } else if (!strcmp(a, "--net")) {
             sscanf(v, "%dx%d", &net_w, &net_h);
             i++;
-        } else if (!strcmp(a, "--min-ratio")) p.priors.min_ratio = strtof(argv[++i], NULL);
-        else if (!strcmp(a, "--max-ratio")) p.priors.max_ratio = strtof(argv[++i], NULL);
-        else if (!strcmp(a, "--last-scale")) p.priors.last_scale = strtof(argv[++i], NULL);
-        else if (!strcmp(a, "--clip")) p.priors.clip = atoi(argv[++i]);
+        } else if (!strcmp(a, "--min-ratio"))
+            p.priors.min_ratio = strtof(argv[++i], NULL);
+        else if (!strcmp(a, "--max-ratio"))
+            p.priors.max_ratio = strtof(argv[++i], NULL);
+        else if (!strcmp(a, "--last-scale"))
+            p.priors.last_scale = strtof(argv[++i], NULL);
+        else if (!strcmp(a, "--clip"))
+            p.priors.clip = atoi(argv[++i]);
         else if (!strcmp(a, "--level") && p.priors.n_levels < EI_PRIOR_MAX_LEVELS)
             parse_level(argv[++i], &p.priors.level[p.priors.n_levels++]);
-        else if (!strcmp(a, "--boxes")) boxes_file = argv[++i];
-        else if (!strcmp(a, "--iou") || !strcmp(a, "--nms")) iou = strtof(argv[++i], NULL);
+        else if (!strcmp(a, "--boxes"))
+            boxes_file = argv[++i];
+        else if (!strcmp(a, "--iou") || !strcmp(a, "--nms"))
+            iou = strtof(argv[++i], NULL);
         else if (!strcmp(a, "--cluster")) {
             iou = strtof(argv[++i], NULL);
             cluster = 1;
-        } else if (!strcmp(a, "--agnostic")) agnostic = 1;
-        else if (!strcmp(a, "--topk")) topk = atoi(argv[++i]);
-        else if (!strcmp(a, "--threshold")) threshold = strtof(argv[++i], NULL);
-        else if (!strcmp(a, "--classes")) p.num_classes = atoi(argv[++i]);
-        else if (!strcmp(a, "--background")) p.background_class = atoi(argv[++i]);
-        else if (!strcmp(a, "--sigmoid")) p.yolo_sigmoid = 1;
-        else if (!strcmp(a, "--multi-label")) p.yolo_multi_label = 1;
+        } else if (!strcmp(a, "--agnostic"))
+            agnostic = 1;
+        else if (!strcmp(a, "--topk"))
+            topk = atoi(argv[++i]);
+        else if (!strcmp(a, "--threshold"))
+            threshold = strtof(argv[++i], NULL);
+        else if (!strcmp(a, "--classes"))
+            p.num_classes = atoi(argv[++i]);
+        else if (!strcmp(a, "--background"))
+            p.background_class = atoi(argv[++i]);
+        else if (!strcmp(a, "--sigmoid"))
+            p.yolo_sigmoid = 1;
+        else if (!strcmp(a, "--multi-label"))
+            p.yolo_multi_label = 1;
         else if (!strcmp(a, "--score-fn")) {
-            p.score_fn = !strcmp(v, "softmax") ? EI_SCORE_SOFTMAX : !strcmp(v, "sigmoid") ? EI_SCORE_SIGMOID : EI_SCORE_NONE;
+            p.score_fn = !strcmp(v, "softmax")   ? EI_SCORE_SOFTMAX
+                         : !strcmp(v, "sigmoid") ? EI_SCORE_SIGMOID
+                                                 : EI_SCORE_NONE;
             i++;
         } else if (!strcmp(a, "--kind")) {
             p.kind = !strcmp(v, "ssd")      ? EI_DECODER_SSD
@@ -177,15 +192,15 @@ int main(int argc, char ** argv) {
         return 0;
     }
 
-    ei_tensor * outs[MAX_OUTPUTS] = {0};
-    int         rc = 0;
-    ei_decoder * dec = NULL;
+    ei_tensor *   outs[MAX_OUTPUTS] = {0};
+    int           rc = 0;
+    ei_decoder *  dec = NULL;
     ei_detections det = {0};
-    ei_status *  st = NULL;
+    ei_status *   st = NULL;
     for (int i = 0; i < n_out && !st; i++) st = ei_tensor_load_file(out_files[i], &outs[i]);
     if (!st) st = ei_decoder_create(&p, &dec);
     static ei_class_attrs attrs[4096];
-    int32_t        n_attrs = (int32_t)(sizeof(attrs) / sizeof(attrs[0]));
+    int32_t               n_attrs = (int32_t)(sizeof(attrs) / sizeof(attrs[0]));
     for (int32_t c = 0; c < n_attrs; c++) {
         attrs[c] = ei_class_attrs_default();
         attrs[c].pre_cluster_threshold = threshold;
@@ -198,8 +213,10 @@ int main(int argc, char ** argv) {
         rc = fail(st);
     } else {
         int32_t k = det.count;
-        if (cluster) k = ei_cluster(det.items, det.count, attrs, n_attrs, agnostic, topk);
-        else if (iou >= 0.0f) k = ei_nms(det.items, det.count, iou, agnostic, topk);
+        if (cluster)
+            k = ei_cluster(det.items, det.count, attrs, n_attrs, agnostic, topk);
+        else if (iou >= 0.0f)
+            k = ei_nms(det.items, det.count, iou, agnostic, topk);
         print_boxes(det.items, k);
     }
     ei_detections_free(&det);
