@@ -16,15 +16,23 @@
 int ei_decode_scores_row(ei_score_fn fn, const float * raw, int32_t n, const float * thr, const float * lim,
                          float * dst) {
     if (fn == EI_SCORE_SOFTMAX) {
-        float m = raw[0];
-        for (int32_t c = 1; c < n; c++) m = raw[c] > m ? raw[c] : m;
+        /* Eight independent running maxima: the compiler vectorises per-lane selects, while a
+         * single float max reduction would need -ffast-math to be reassociated. */
+        float   m8[8];
+        int32_t c = 0;
+        for (int32_t j = 0; j < 8; j++) m8[j] = raw[0];
+        for (; c + 8 <= n; c += 8)
+            for (int32_t j = 0; j < 8; j++) m8[j] = raw[c + j] > m8[j] ? raw[c + j] : m8[j];
+        float m = m8[0];
+        for (int32_t j = 1; j < 8; j++) m = m8[j] > m ? m8[j] : m;
+        for (; c < n; c++) m = raw[c] > m ? raw[c] : m;
         int hit = 0;
-        for (int32_t c = 0; c < n; c++) hit |= raw[c] - m >= lim[c];
+        for (c = 0; c < n; c++) hit |= raw[c] - m >= lim[c];
         if (!hit) return 0;
         float sum = 0.0f;
-        for (int32_t c = 0; c < n; c++) sum += dst[c] = expf(raw[c] - m);
+        for (c = 0; c < n; c++) sum += dst[c] = expf(raw[c] - m);
         float inv = 1.0f / sum;
-        for (int32_t c = 0; c < n; c++) dst[c] *= inv;
+        for (c = 0; c < n; c++) dst[c] *= inv;
         return 1;
     }
     if (fn == EI_SCORE_SIGMOID) {
