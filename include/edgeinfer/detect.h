@@ -152,7 +152,9 @@ EI_API void                     ei_decoder_destroy(ei_decoder * dec); /* NULL-sa
 
 /* Decodes batch item `batch` of the network outputs into candidate boxes in network-input pixels
  * (net_w x net_h), keeping those whose score reaches the threshold of their class (attrs[c].
- * pre_cluster_threshold; classes >= n_classes are ignored). Appends to out; does not run NMS.
+ * pre_cluster_threshold; classes >= n_classes are ignored; attrs NULL: 0.2 for every class). YOLO kinds
+ * read one output (boxes_output if set, else the first of rank 2 or 3) and give each box's best class
+ * unless yolo_multi_label. Appends to out; does not run NMS.
  * Output tensors whose shapes do not match the decoder (wrong prior count, wrong class count,
  * missing output) fail with a message naming the tensor, its shape and what was expected. */
 EI_API EI_NODISCARD ei_status * ei_decoder_run(ei_decoder * dec, const ei_tensor * const * outputs,

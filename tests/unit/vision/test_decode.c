@@ -38,11 +38,11 @@ static void test_ssd(void) {
     p.score_fn = EI_SCORE_SOFTMAX;
     ei_decoder * dec = NULL;
     EI_CHECK_OK(ei_decoder_create(&p, &dec));
-    const int64_t bd[3] = {1, 2, 4}, sd[3] = {1, 2, 3};
-    const float   bv[8] = {0, 0, 0, 0, 1, 0, 0, 0};               /* second box shifted by 0.1*0.1 */
-    const float   sv[6] = {5, 0, 0, 0, 3, 1};                     /* prior 0: background; prior 1: class 1 */
-    ei_tensor *   outs[2] = {make(3, bd, bv), make(3, sd, sv)};
-    const char *  names[2] = {"boxes", "scores"};
+    const int64_t  bd[3] = {1, 2, 4}, sd[3] = {1, 2, 3};
+    const float    bv[8] = {0, 0, 0, 0, 1, 0, 0, 0}; /* second box shifted by 0.1*0.1 */
+    const float    sv[6] = {5, 0, 0, 0, 3, 1};       /* prior 0: background; prior 1: class 1 */
+    ei_tensor *    outs[2] = {make(3, bd, bv), make(3, sd, sv)};
+    const char *   names[2] = {"boxes", "scores"};
     ei_class_attrs a[3];
     attrs_fill(a, 3, 0.5f);
     ei_detections det = {0};
@@ -176,8 +176,8 @@ static void test_yolov5_v8(void) {
     /* v8: [4+C, N] and [N, 4+C] give the same boxes */
     p.kind = EI_DECODER_YOLOV8;
     p.num_classes = 2;
-    const float   rows[3 * 6] = {50, 40, 20, 10, 0.1f, 0.7f, 10, 10, 4, 4, 0.2f, 0.3f, 80, 80, 8, 8, 0.6f, 0.1f};
-    float         cols[6 * 3];
+    const float rows[3 * 6] = {50, 40, 20, 10, 0.1f, 0.7f, 10, 10, 4, 4, 0.2f, 0.3f, 80, 80, 8, 8, 0.6f, 0.1f};
+    float       cols[6 * 3];
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 6; k++) cols[k * 3 + i] = rows[i * 6 + k];
     const int64_t dr[3] = {1, 3, 6}, dc[3] = {1, 6, 3};
@@ -241,7 +241,8 @@ static void test_errors(void) {
     p.boxes_output = p.scores_output = NULL;
     EI_CHECK_OK(ei_decoder_create(&p, &dec));
     EI_CHECK_ERROR(ei_decoder_run(dec, (const ei_tensor * const *)&outs[1], names + 1, 1, 0, 100, 100, a, 3, &det),
-                   EI_CODE_NOT_FOUND, "no output of rank 2 or 3 with last dimension 4 for the boxes (outputs: 'scores' 1x1x2x3)");
+                   EI_CODE_NOT_FOUND,
+                   "no output of rank 2 or 3 with last dimension 4 for the boxes (outputs: 'scores' 1x1x2x3)");
     ei_decoder_destroy(dec);
     p.priors.n_levels = 0;
     EI_CHECK_ERROR(ei_decoder_create(&p, &dec), EI_CODE_INVALID_ARGUMENT, "SSD decoder: priors: 0 levels");

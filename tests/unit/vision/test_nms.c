@@ -51,10 +51,10 @@ static void test_cluster(void) {
     a[1].pre_cluster_threshold = 0.6f;
     a[1].nms_iou_threshold = 0.2f;
     ei_detection d[6] = {
-        box(0, 0, 10, 10, 0.9f, 0),    box(2, 0, 12, 10, 0.8f, 0), /* IoU 0.67 > 0.5: suppressed */
+        box(0, 0, 10, 10, 0.9f, 0),    box(2, 0, 12, 10, 0.8f, 0),   /* IoU 0.67 > 0.5: suppressed */
         box(0, 20, 10, 30, 0.7f, 1),   box(3, 20, 13, 30, 0.65f, 1), /* IoU 0.54 > 0.2: suppressed */
-        box(40, 40, 50, 50, 0.5f, 1),  /* below class 1 pre-cluster 0.6 */
-        box(90, 90, 95, 95, 0.95f, 7), /* unknown class: dropped */
+        box(40, 40, 50, 50, 0.5f, 1),                                /* below class 1 pre-cluster 0.6 */
+        box(90, 90, 95, 95, 0.95f, 7),                               /* unknown class: dropped */
     };
     int32_t k = ei_cluster(d, 6, a, 2, 0, 0);
     EI_CHECK(k == 2);

@@ -68,7 +68,7 @@ static void test_torchvision_ssdlite(void) {
     EI_CHECK_OK(ei_priors_generate(&s, &p, &n));
     EI_CHECK(n == 3234);
     if (n == 3234) {
-        EI_CHECK_NEAR(p[2], 0.2, 1e-7);                   /* s_0 */
+        EI_CHECK_NEAR(p[2], 0.2, 1e-7);                  /* s_0 */
         EI_CHECK_NEAR(p[4 + 2], sqrt(0.2 * 0.35), 1e-7); /* s'_0 = sqrt(s_0 s_1) */
         EI_CHECK_NEAR(p[8 + 2], 0.2 * sqrt(2.0), 1e-7);
         EI_CHECK_NEAR(p[8 + 3], 0.2 / sqrt(2.0), 1e-7);
