@@ -7,7 +7,8 @@
 #include "edgeinfer/image.h"
 #include "vision/image_internal.h"
 
-static const char * const k_format_names[EI_PIXEL_FORMAT_COUNT] = {"rgb", "bgr", "rgba", "bgra", "gray", "nv12", "i420"};
+static const char * const k_format_names[EI_PIXEL_FORMAT_COUNT] = {"rgb",  "bgr",  "rgba", "bgra",
+                                                                   "gray", "nv12", "i420"};
 
 const char * ei_pixel_format_name(ei_pixel_format f) {
     return (unsigned)f < EI_PIXEL_FORMAT_COUNT ? k_format_names[f] : "invalid";
@@ -54,10 +55,11 @@ ei_status * ei_image_alloc(ei_pixel_format f, int32_t width, int32_t height, ei_
     if (yuv && ((width | height) & 1))
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_image_alloc: %s needs an even size, got %dx%d",
                          ei_pixel_format_name(f), width, height);
-    size_t w = (size_t)width, h = (size_t)height;
-    size_t bytes = yuv ? w * h * 3 / 2 : w * h * (size_t)ei_pixel_format_channels(f);
+    size_t    w = (size_t)width, h = (size_t)height;
+    size_t    bytes = yuv ? w * h * 3 / 2 : w * h * (size_t)ei_pixel_format_channels(f);
     uint8_t * p = malloc(bytes);
-    if (!p) return ei_errorf(EI_CODE_OUT_OF_MEMORY, "ei_image_alloc: %zu bytes for a %dx%d image", bytes, width, height);
+    if (!p)
+        return ei_errorf(EI_CODE_OUT_OF_MEMORY, "ei_image_alloc: %zu bytes for a %dx%d image", bytes, width, height);
     out->format = f;
     out->width = width;
     out->height = height;

@@ -4,8 +4,8 @@
 #define EI_VISION_IMAGE_INTERNAL_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "edgeinfer/image.h"
 

@@ -71,7 +71,7 @@ ei_status * ei_jpeg_decode(const uint8_t * bytes, size_t n, ei_pixel_format want
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     jpeg_error                    err;
-    ei_image * volatile           img = out;
+    ei_image * volatile img = out;
     error_init(&err);
     cinfo.err = &err.mgr;
     if (setjmp(err.jump)) {

@@ -37,7 +37,7 @@ static void on_png_read(png_structp png, png_bytep dst, png_size_t len) {
 
 ei_status * ei_png_decode(const uint8_t * bytes, size_t n, ei_pixel_format want, ei_image * out) {
     memset(out, 0, sizeof *out);
-    png_reader r = {bytes, n, 0, {0}};
+    png_reader  r = {bytes, n, 0, {0}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_png_error, on_png_warning);
     if (!png) return ei_errorf(EI_CODE_OUT_OF_MEMORY, "PNG: cannot create a reader");
     png_infop info = png_create_info_struct(png);
@@ -46,7 +46,7 @@ ei_status * ei_png_decode(const uint8_t * bytes, size_t n, ei_pixel_format want,
         return ei_errorf(EI_CODE_OUT_OF_MEMORY, "PNG: cannot create a reader");
     }
     /* Kept in memory that survives the longjmp: the decoded image and its row pointers. */
-    ei_image * volatile   native = calloc(1, sizeof(ei_image));
+    ei_image * volatile native = calloc(1, sizeof(ei_image));
     png_bytep * volatile rows = NULL;
     if (!native) {
         png_destroy_read_struct(&png, &info, NULL);

@@ -28,8 +28,10 @@ ei_status * ei_preprocess_spec_set_mean_std(ei_preprocess_spec * spec, const flo
     if (!spec || !mean || !std) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "set_mean_std: NULL argument");
     for (int c = 0; c < 3; c++)
         if (!(std[c] != 0.f) || !isfinite(std[c]) || !isfinite(mean[c]))
-            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "set_mean_std: channel %d has mean %g, std %g (std must be "
-                             "finite and non-zero)", c, (double)mean[c], (double)std[c]);
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "set_mean_std: channel %d has mean %g, std %g (std must be "
+                             "finite and non-zero)",
+                             c, (double)mean[c], (double)std[c]);
     /* (x/255 - mean) / std = (1 / (255 std)) * (x - 255 mean) */
     for (int c = 0; c < 3; c++) {
         spec->scale[c] = 1.f / (255.f * std[c]);
@@ -129,8 +131,9 @@ static ei_status * check_image(const ei_image * src) {
     int yuv = src->format == EI_PIXEL_NV12 || src->format == EI_PIXEL_I420;
     int nplanes = src->format == EI_PIXEL_I420 ? 3 : yuv ? 2 : 1;
     for (int p = 1; p < nplanes; p++)
-        if (!src->plane[p]) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "preprocess: %s image lacks plane %d",
-                                              ei_pixel_format_name(src->format), p);
+        if (!src->plane[p])
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "preprocess: %s image lacks plane %d",
+                             ei_pixel_format_name(src->format), p);
     int64_t row = yuv ? src->width : (int64_t)src->width * ei_pixel_format_channels(src->format);
     if (src->stride[0] < row)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "preprocess: stride %d is less than a row (%lld bytes)",
@@ -186,9 +189,9 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
             if (!inside) continue;
             const uint8_t * s = ei_resizer_row(rz, dy);
             for (int c = 0; c < C; c++) {
-                float * restrict         d = dst + (size_t)c * plane + y * W + (size_t)g->px;
+                float * restrict d = dst + (size_t)c * plane + y * W + (size_t)g->px;
                 const uint8_t * restrict sc = s + map[c];
-                const float * restrict   l = lut[c];
+                const float * restrict l = lut[c];
                 for (int32_t x = 0; x < g->rw; x++) d[x] = l[sc[(size_t)x * (size_t)cn]];
             }
         } else {
@@ -216,8 +219,7 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
     return NULL;
 }
 
-ei_status * ei_preprocess(const ei_preprocess_spec * spec, const ei_image * src, float * dst,
-                          ei_frame_transform * xf) {
+ei_status * ei_preprocess(const ei_preprocess_spec * spec, const ei_image * src, float * dst, ei_frame_transform * xf) {
     EI_TRY(check_spec(spec));
     EI_TRY(check_image(src));
     if (!dst) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "preprocess: dst is NULL");
@@ -253,7 +255,7 @@ ei_status * ei_preprocess_batch(const ei_preprocess_spec * spec, const ei_image 
     if (!ok) {
         char a[128], b[128];
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                         "preprocess_batch: tensor is %s %s but %d %s images of %dx%d need float32 %s", 
+                         "preprocess_batch: tensor is %s %s but %d %s images of %dx%d need float32 %s",
                          ei_dtype_name(ei_tensor_dtype(dst)), ei_shape_format(have, a, sizeof a), n,
                          spec->layout == EI_LAYOUT_NCHW ? "NCHW" : "NHWC", spec->width, spec->height,
                          ei_shape_format(&want, b, sizeof b));

@@ -58,7 +58,8 @@ static int32_t area_tab_fill(int32_t ssize, int32_t dsize, int cn, double scale,
         if (sx1 > sx2) sx1 = sx2;
         if (sx1 - fsx1 > 1e-3) tab[k++] = (area_tab){dx * cn, (sx1 - 1) * cn, (float)((sx1 - fsx1) / cell)};
         for (int32_t sx = sx1; sx < sx2; sx++) tab[k++] = (area_tab){dx * cn, sx * cn, (float)(1.0 / cell)};
-        if (fsx2 - sx2 > 1e-3) tab[k++] = (area_tab){dx * cn, sx2 * cn, (float)(fmin(fmin(fsx2 - sx2, 1.), cell) / cell)};
+        if (fsx2 - sx2 > 1e-3)
+            tab[k++] = (area_tab){dx * cn, sx2 * cn, (float)(fmin(fmin(fsx2 - sx2, 1.), cell) / cell)};
     }
     return k;
 }
@@ -127,7 +128,8 @@ static ei_status * setup_linear(ei_resizer * r, int area_mode) {
 static ei_status * setup(ei_resizer * r, ei_resize_filter filter) {
     double  scale_x = 1. / ((double)r->dw / r->sw), scale_y = 1. / ((double)r->dh / r->sh);
     int32_t iscale_x = (int32_t)lrint(scale_x), iscale_y = (int32_t)lrint(scale_y);
-    int     area_fast = fabs(scale_x - iscale_x) < 2.2204460492503131e-16 && fabs(scale_y - iscale_y) < 2.2204460492503131e-16;
+    int     area_fast =
+        fabs(scale_x - iscale_x) < 2.2204460492503131e-16 && fabs(scale_y - iscale_y) < 2.2204460492503131e-16;
     if (r->sw == r->dw && r->sh == r->dh) {
         r->mode = MODE_COPY;
         return NULL;
@@ -216,7 +218,7 @@ static const uint8_t * src_row(const ei_resizer * r, int32_t y) { return r->src 
 /* The horizontal pass of source row sy into slot. */
 static void hpass(ei_resizer * r, int32_t sy, int slot) {
     const uint8_t * restrict S = src_row(r, sy);
-    int32_t * restrict       D = r->hrow[slot];
+    int32_t * restrict D = r->hrow[slot];
     const int32_t * restrict o0 = r->xo0, * restrict o1 = r->xo1;
     const int16_t * restrict a0 = r->xa0, * restrict a1 = r->xa1;
     for (int32_t i = 0; i < r->n; i++) D[i] = S[o0[i]] * a0[i] + S[o1[i]] * a1[i];
@@ -241,8 +243,8 @@ static void row_linear(ei_resizer * r, int32_t dy) {
         hpass(r, sy1, s1);
     }
     const int32_t * restrict S0 = r->hrow[s0], * restrict S1 = r->hrow[s1];
-    int32_t                  b0 = r->yb0[dy], b1 = r->yb1[dy];
-    uint8_t * restrict       D = r->out;
+    int32_t b0 = r->yb0[dy], b1 = r->yb1[dy];
+    uint8_t * restrict D = r->out;
     for (int32_t i = 0; i < r->n; i++) {
         int32_t v = ((((int32_t)(int16_t)(S0[i] >> 4)) * b0) >> 16) + ((((int32_t)(int16_t)(S1[i] >> 4)) * b1) >> 16);
         v = (v + 2) >> 2;
@@ -313,7 +315,8 @@ ei_status * ei_image_resize(const ei_image * src, ei_image * dst, ei_resize_filt
     EI_TRY(ei_resizer_create(src->plane[0], src->width, src->height, (size_t)src->stride[0], cn, dst->width,
                              dst->height, filter, &r));
     for (int32_t y = 0; y < dst->height; y++)
-        memcpy(dst->plane[0] + (size_t)y * (size_t)dst->stride[0], ei_resizer_row(r, y), (size_t)dst->width * (size_t)cn);
+        memcpy(dst->plane[0] + (size_t)y * (size_t)dst->stride[0], ei_resizer_row(r, y),
+               (size_t)dst->width * (size_t)cn);
     ei_resizer_destroy(r);
     return NULL;
 }

@@ -39,22 +39,36 @@ int main(int argc, char ** argv) {
             return 2;
         }
         *eq = 0;
-        const char * k = argv[i], * v = eq + 1;
-        int          bad = 0;
-        if (!strcmp(k, "mode")) resize_only = !strcmp(v, "resize");
-        else if (!strcmp(k, "w")) spec.width = atoi(v);
-        else if (!strcmp(k, "h")) spec.height = atoi(v);
-        else if (!strcmp(k, "color")) bad = ei_pixel_format_parse(v, &spec.color);
-        else if (!strcmp(k, "load")) bad = ei_pixel_format_parse(v, &load);
-        else if (!strcmp(k, "layout")) spec.layout = !strcmp(v, "nhwc") ? EI_LAYOUT_NHWC : EI_LAYOUT_NCHW;
-        else if (!strcmp(k, "filter")) spec.filter = (ei_resize_filter)atoi(v);
-        else if (!strcmp(k, "letterbox")) spec.keep_aspect = atoi(v);
-        else if (!strcmp(k, "sym")) spec.symmetric_pad = atoi(v);
-        else if (!strcmp(k, "scaled")) scaled = atoi(v);
-        else if (!strcmp(k, "pad")) bad = parse3(v, spec.pad_value);
-        else if (!strcmp(k, "scale")) bad = parse3(v, spec.scale);
-        else if (!strcmp(k, "offset")) bad = parse3(v, spec.offset);
-        else bad = 1;
+        const char *k = argv[i], *v = eq + 1;
+        int         bad = 0;
+        if (!strcmp(k, "mode"))
+            resize_only = !strcmp(v, "resize");
+        else if (!strcmp(k, "w"))
+            spec.width = atoi(v);
+        else if (!strcmp(k, "h"))
+            spec.height = atoi(v);
+        else if (!strcmp(k, "color"))
+            bad = ei_pixel_format_parse(v, &spec.color);
+        else if (!strcmp(k, "load"))
+            bad = ei_pixel_format_parse(v, &load);
+        else if (!strcmp(k, "layout"))
+            spec.layout = !strcmp(v, "nhwc") ? EI_LAYOUT_NHWC : EI_LAYOUT_NCHW;
+        else if (!strcmp(k, "filter"))
+            spec.filter = (ei_resize_filter)atoi(v);
+        else if (!strcmp(k, "letterbox"))
+            spec.keep_aspect = atoi(v);
+        else if (!strcmp(k, "sym"))
+            spec.symmetric_pad = atoi(v);
+        else if (!strcmp(k, "scaled"))
+            scaled = atoi(v);
+        else if (!strcmp(k, "pad"))
+            bad = parse3(v, spec.pad_value);
+        else if (!strcmp(k, "scale"))
+            bad = parse3(v, spec.scale);
+        else if (!strcmp(k, "offset"))
+            bad = parse3(v, spec.offset);
+        else
+            bad = 1;
         if (bad) {
             fprintf(stderr, "pre_driver: bad argument %s=%s\n", k, v);
             return 2;
@@ -83,8 +97,9 @@ int main(int argc, char ** argv) {
         ei_frame_transform xf;
         st = ei_tensor_create(EI_DTYPE_F32, &s, &t);
         if (!st) st = ei_preprocess_batch(&spec, &img, 1, t, &xf);
-        if (!st) printf("scale %.9g %.9g pad %g %g decoded %dx%d\n", (double)xf.scale_x, (double)xf.scale_y,
-                        (double)xf.pad_x, (double)xf.pad_y, img.width, img.height);
+        if (!st)
+            printf("scale %.9g %.9g pad %g %g decoded %dx%d\n", (double)xf.scale_x, (double)xf.scale_y,
+                   (double)xf.pad_x, (double)xf.pad_y, img.width, img.height);
     }
     if (!st) st = ei_tensor_save_file(t, "input", argv[2]);
     ei_tensor_destroy(t);
