@@ -37,6 +37,14 @@ static void on_png_read(png_structp png, png_bytep dst, png_size_t len) {
 
 ei_status * ei_png_decode(const uint8_t * bytes, size_t n, ei_pixel_format want, ei_image * out) {
     memset(out, 0, sizeof *out);
+    /* IHDR is always the first chunk: refuse huge images before libpng reads any further. */
+    if (n >= 24 && memcmp(bytes + 12, "IHDR", 4) == 0) {
+        uint32_t w = (uint32_t)bytes[16] << 24 | (uint32_t)bytes[17] << 16 | (uint32_t)bytes[18] << 8 | bytes[19];
+        uint32_t h = (uint32_t)bytes[20] << 24 | (uint32_t)bytes[21] << 16 | (uint32_t)bytes[22] << 8 | bytes[23];
+        if ((int64_t)w * h > EI_IMAGE_MAX_PIXELS)
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "PNG of %ux%u is more than 2^28 pixels", (unsigned)w,
+                             (unsigned)h);
+    }
     png_reader  r = {bytes, n, 0, {0}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_png_error, on_png_warning);
     if (!png) return ei_errorf(EI_CODE_OUT_OF_MEMORY, "PNG: cannot create a reader");
