@@ -49,8 +49,8 @@ int main(int argc, char ** argv) {
         fprintf(stderr, "usage: bench_preprocess IMAGE REPS [full|scaled|both]\n");
         return 2;
     }
-    int          reps = atoi(argv[2]) > 0 ? atoi(argv[2]) : 1;
-    const char * mode = argc > 3 ? argv[3] : "both";
+    int                reps = atoi(argv[2]) > 0 ? atoi(argv[2]) : 1;
+    const char *       mode = argc > 3 ? argv[3] : "both";
     ei_preprocess_spec spec = ei_preprocess_spec_default();
     spec.width = spec.height = 320;
     spec.color = EI_PIXEL_RGB;
