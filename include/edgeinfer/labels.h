@@ -3,6 +3,7 @@
 #ifndef EDGEINFER_LABELS_H
 #define EDGEINFER_LABELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edgeinfer/api.h"
