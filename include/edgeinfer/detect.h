@@ -74,11 +74,11 @@ typedef enum ei_prior_style {
 } ei_prior_style;
 
 typedef struct ei_prior_level {
-    int32_t fm_w, fm_h;     /* feature-map size (cells) */
-    float   step_x, step_y; /* input pixels per cell; 0 = input size / feature-map size */
-    float   min_size;       /* PYTORCH_SSD: pixels */
-    float   max_size;       /* PYTORCH_SSD: pixels; 0 = no sqrt(min*max) prior */
-    float   scale;          /* TORCHVISION: fraction of the input; 0 = from min_ratio/max_ratio */
+    int32_t fm_w, fm_h;                /* feature-map size (cells) */
+    float   step_x, step_y;            /* input pixels per cell; 0 = input size / feature-map size */
+    float   min_size;                  /* PYTORCH_SSD: pixels */
+    float   max_size;                  /* PYTORCH_SSD: pixels; 0 = no sqrt(min*max) prior */
+    float   scale;                     /* TORCHVISION: fraction of the input; 0 = from min_ratio/max_ratio */
     float   sizes[EI_PRIOR_MAX_SIZES]; /* MIN_BOXES: square prior sizes in pixels */
     int32_t n_sizes;
     float   aspect_ratios[EI_PRIOR_MAX_SIZES]; /* TORCHVISION / PYTORCH_SSD: each r adds r and 1/r */
@@ -101,7 +101,7 @@ EI_API EI_NODISCARD ei_status * ei_priors_generate(const ei_prior_spec * spec, f
 /* ---- decoders ---- */
 
 typedef enum ei_decoder_kind {
-    EI_DECODER_SSD = 0,     /* raw box regressions + class scores, decoded against priors */
+    EI_DECODER_SSD = 0,      /* raw box regressions + class scores, decoded against priors */
     EI_DECODER_BOXES_SCORES, /* boxes already decoded (corner form) + class scores */
     EI_DECODER_YOLOX,        /* [N, 5+C] rows per grid cell: tx ty tw th obj cls..., strides 8/16/32 */
     EI_DECODER_YOLOV5,       /* [N, 5+C] rows already decoded: cx cy w h (pixels) obj cls... */

@@ -17,9 +17,9 @@ extern "C" {
 
 /* Values follow nvinfer's scaling-filter where it has them (0 nearest, 1 bilinear). */
 typedef enum ei_resize_filter {
-    EI_RESIZE_NEAREST  = 0,
+    EI_RESIZE_NEAREST = 0,
     EI_RESIZE_BILINEAR = 1, /* half-pixel centres, as OpenCV INTER_LINEAR and PIL */
-    EI_RESIZE_AREA     = 2, /* pixel-area averaging when shrinking (OpenCV INTER_AREA); bilinear when growing */
+    EI_RESIZE_AREA = 2,     /* pixel-area averaging when shrinking (OpenCV INTER_AREA); bilinear when growing */
 } ei_resize_filter;
 
 typedef enum ei_layout {
@@ -45,7 +45,7 @@ EI_API ei_preprocess_spec ei_preprocess_spec_default(void);
 /* Sets scale/offset from (x/255 - mean[c]) / std[c]; fails when a std is 0. */
 EI_API EI_NODISCARD ei_status * ei_preprocess_spec_set_mean_std(ei_preprocess_spec * spec, const float mean[3],
                                                                 const float std[3]);
-EI_API int ei_preprocess_spec_channels(const ei_preprocess_spec * spec); /* 1 for GRAY, else 3 */
+EI_API int                      ei_preprocess_spec_channels(const ei_preprocess_spec * spec); /* 1 for GRAY, else 3 */
 
 /* Network pixel (xn, yn) lands on image pixel ((xn - pad_x) / scale_x, (yn - pad_y) / scale_y). */
 typedef struct ei_frame_transform {
@@ -66,8 +66,8 @@ EI_API EI_NODISCARD ei_status * ei_preprocess(const ei_preprocess_spec * spec, c
                                               ei_frame_transform * xf);
 /* Fills a float32 tensor of shape [n, C, H, W] (NCHW) or [n, H, W, C] (NHWC) from n images; xf
  * receives n transforms. Fails, naming both shapes, when dst does not match the spec. */
-EI_API EI_NODISCARD ei_status * ei_preprocess_batch(const ei_preprocess_spec * spec, const ei_image * images,
-                                                    int32_t n, ei_tensor * dst, ei_frame_transform * xf);
+EI_API EI_NODISCARD ei_status * ei_preprocess_batch(const ei_preprocess_spec * spec, const ei_image * images, int32_t n,
+                                                    ei_tensor * dst, ei_frame_transform * xf);
 
 #ifdef __cplusplus
 }
