@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 PY         := .venv/bin/python
 EI         := $(BUILD)/tools/edgeinfer/edgeinfer
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 120
 
 .PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format format-check clean
 
