@@ -1,9 +1,12 @@
 /* Pre-processing: one image into one slot of a float network input, in a single pass over the
  * output. Rows of the resized image come from the streaming resizer (cv2.resize-exact uint8, see
  * resize.c) and are normalised through a 256-entry table per network channel, straight into the
- * NCHW or NHWC slot; no resized or float image is ever materialised. NV12/I420 frames are
- * converted to RGB first (OpenCV's BT.601 coefficients) and colour frames for a GRAY network to
- * grey first, both at full size, so the result equals cvtColor followed by resize. */
+ * NCHW or NHWC slot; no resized or float image is ever materialised.
+ * NV12/I420 frames with bilinear or nearest taps are never converted whole: the resizer asks for
+ * the source pixels its taps touch (two columns per output pixel, the rows it needs) and only
+ * those are converted to RGB, with OpenCV's fixed-point formula, so the result is bit-identical to
+ * cvtColor followed by resize. Other filters (area sums), and colour frames for a GRAY network,
+ * are converted first at full size, which is exact too. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,24 +157,67 @@ static void channel_map(ei_pixel_format src, ei_pixel_format net, int map[3]) {
     map[2] = same ? 2 : 0;
 }
 
+/* 4:2:0 source pixels to RGB, only the columns the taps touch (see ei_resizer_set_source), as
+ * image_convert.c and cv2.COLOR_YUV2RGB_NV12/I420 compute them (BT.601 limited range, 20-bit). */
+enum { YUV_SHIFT = 20, YUV_CY = 1220542, YUV_CUB = 2116026, YUV_CUG = -409993, YUV_CVG = -852492, YUV_CVR = 1673527 };
+
+static inline uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+static void yuv_source(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out) {
+    const ei_image * img = ctx;
+    const uint8_t *  yr = img->plane[0] + (size_t)sy * (size_t)img->stride[0];
+    const uint8_t *  ur = img->plane[1] + (size_t)(sy / 2) * (size_t)img->stride[1], *vr = ur + 1;
+    int              step = 2;
+    if (img->format == EI_PIXEL_I420) vr = img->plane[2] + (size_t)(sy / 2) * (size_t)img->stride[2], step = 1;
+    for (int32_t k = 0; k < ncols; k++) {
+        int32_t x = cols[k];
+        int     u = ur[(x >> 1) * step] - 128, v = vr[(x >> 1) * step] - 128, yy = yr[x] - 16;
+        int     y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
+        out[3 * k + 0] = clamp_u8((y + YUV_CVR * v) >> YUV_SHIFT);
+        out[3 * k + 1] = clamp_u8((y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT);
+        out[3 * k + 2] = clamp_u8((y + YUV_CUB * u) >> YUV_SHIFT);
+    }
+}
+
+/* The resizer of a packed image, or of a 4:2:0 frame read through yuv_source when the filter has
+ * taps (*ok = 0 otherwise: the caller converts the whole frame first). */
+static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec * spec, const geometry * g,
+                                ei_resizer ** rz, int * ok) {
+    int yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
+    *ok = 1;
+    EI_TRY(ei_resizer_create(img->plane[0], img->width, img->height, (size_t)img->stride[0],
+                             yuv ? 3 : ei_pixel_format_channels(img->format), g->rw, g->rh, spec->filter, rz));
+    if (!yuv) return NULL;
+    ei_status * st = NULL;
+    if (!ei_resizer_has_taps(*rz))
+        *ok = 0;
+    else
+        st = ei_resizer_set_source(*rz, yuv_source, (void *)img);
+    if (st || !*ok) ei_resizer_destroy(*rz), *rz = NULL;
+    return st;
+}
+
 static void fill(float * p, size_t n, float v) {
     for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
-static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g) {
-    int    C = ei_preprocess_spec_channels(spec);
-    int    cn = ei_pixel_format_channels(img->format);
-    int    map[3];
-    float  lut[3][256], pad[3];
-    size_t W = (size_t)spec->width, H = (size_t)spec->height, plane = W * H;
-    channel_map(img->format, spec->color, map);
+static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g,
+                       int * ran) {
+    ei_resizer * rz = NULL;
+    EI_TRY(resizer_open(img, spec, g, &rz, ran));
+    if (!*ran) return NULL;
+    int             yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
+    ei_pixel_format packed = yuv ? EI_PIXEL_RGB : img->format;
+    int             C = ei_preprocess_spec_channels(spec);
+    int             cn = ei_pixel_format_channels(packed);
+    int             map[3];
+    float           lut[3][256], pad[3];
+    size_t          W = (size_t)spec->width, H = (size_t)spec->height, plane = W * H;
+    channel_map(packed, spec->color, map);
     for (int c = 0; c < C; c++) {
         for (int v = 0; v < 256; v++) lut[c][v] = spec->scale[c] * ((float)v - spec->offset[c]);
         pad[c] = spec->scale[c] * (spec->pad_value[c] - spec->offset[c]);
     }
-    ei_resizer * rz = NULL;
-    EI_TRY(ei_resizer_create(img->plane[0], img->width, img->height, (size_t)img->stride[0], cn, g->rw, g->rh,
-                             spec->filter, &rz));
     int letterbox = g->rw != spec->width || g->rh != spec->height;
     for (size_t y = 0; y < H; y++) {
         int32_t dy = (int32_t)y - g->py;
@@ -228,15 +274,19 @@ ei_status * ei_preprocess(const ei_preprocess_spec * spec, const ei_image * src,
     if (xf) *xf = t;
     /* Formats the resizer cannot read directly are converted first, at full size. */
     ei_pixel_format work = src->format;
-    if (spec->color == EI_PIXEL_GRAY && src->format != EI_PIXEL_GRAY)
+    int             ran = 0;
+    if (spec->color == EI_PIXEL_GRAY && src->format != EI_PIXEL_GRAY) {
         work = EI_PIXEL_GRAY;
-    else if (src->format == EI_PIXEL_NV12 || src->format == EI_PIXEL_I420)
+    } else if (src->format == EI_PIXEL_NV12 || src->format == EI_PIXEL_I420) {
+        EI_TRY(run(spec, src, dst, &g, &ran)); /* per plane, when the filter has taps */
+        if (ran) return NULL;
         work = spec->color;
-    if (work == src->format) return run(spec, src, dst, &g);
+    }
+    if (work == src->format) return run(spec, src, dst, &g, &ran);
     ei_image tmp;
     EI_TRY(ei_image_alloc(work, src->width, src->height, &tmp));
     ei_status * st = ei_image_convert(src, &tmp);
-    if (!st) st = run(spec, &tmp, dst, &g);
+    if (!st) st = run(spec, &tmp, dst, &g, &ran);
     ei_image_free(&tmp);
     return st;
 }

@@ -31,8 +31,13 @@ struct ei_resizer {
     size_t          sstride;
     int32_t         sw, sh, dw, dh;
     int             cn, mode;
-    int32_t         n; /* dw * cn */
-    uint8_t *       out;
+    /* a row callback instead of src: it fills only the ncols touched source columns */
+    ei_resizer_source_fn fn;
+    void *               ctx;
+    int32_t *            cols, ncols;
+    uint8_t *            scratch;
+    int32_t              n; /* dw * cn */
+    uint8_t *            out;
     /* nearest and linear: per output element, source element offsets and weights */
     int32_t *xo0, *xo1;
     int16_t *xa0, *xa1;
@@ -210,10 +215,54 @@ void ei_resizer_destroy(ei_resizer * r) {
     free(r->y0), free(r->y1), free(r->yb0), free(r->yb1);
     free(r->hrow[0]), free(r->hrow[1]);
     free(r->xtab), free(r->ytab), free(r->ystart), free(r->buf), free(r->sum);
+    free(r->cols), free(r->scratch);
     free(r);
 }
 
-static const uint8_t * src_row(const ei_resizer * r, int32_t y) { return r->src + (size_t)y * r->sstride; }
+static const uint8_t * src_row(const ei_resizer * r, int32_t y) {
+    if (!r->fn) return r->src + (size_t)y * r->sstride;
+    r->fn(r->ctx, y, r->cols, r->ncols, r->scratch);
+    return r->scratch;
+}
+
+int ei_resizer_has_taps(const ei_resizer * r) { return r->mode == MODE_LINEAR || r->mode == MODE_NEAREST; }
+
+ei_status * ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void * ctx) {
+    if (!ei_resizer_has_taps(r))
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "resize: a row source needs bilinear or nearest taps");
+    int32_t cn = r->cn, *o[2] = {r->xo0, r->mode == MODE_LINEAR ? r->xo1 : NULL};
+    r->cols = malloc(sizeof(int32_t) * (size_t)r->dw * 2);
+    r->scratch = malloc((size_t)r->dw * 2 * (size_t)cn);
+    if (!r->cols || !r->scratch) return ei_errorf(EI_CODE_OUT_OF_MEMORY, "resize: out of memory");
+    /* Offsets are non-decreasing in dx (xo0 <= xo1 <= next xo0 ... per pixel), so the touched
+     * columns come out sorted; each offset is remapped to its column's index. */
+    r->ncols = 0;
+    for (int32_t dx = 0; dx < r->dw; dx++)
+        for (int k = 0; k < 2; k++) {
+            if (!o[k]) continue;
+            int32_t x = o[k][dx * cn] / cn;
+            int32_t j = r->ncols;
+            while (j > 0 && r->cols[j - 1] > x) j--; /* sorted insert point (in practice: the end) */
+            if (!(j > 0 && r->cols[j - 1] == x)) {
+                memmove(r->cols + j + 1, r->cols + j, sizeof(int32_t) * (size_t)(r->ncols - j));
+                r->cols[j] = x;
+                r->ncols++;
+            }
+        }
+    for (int k = 0; k < 2; k++) {
+        if (!o[k]) continue;
+        for (int32_t dx = 0, j = 0; dx < r->dw; dx++) {
+            int32_t x = o[k][dx * cn] / cn;
+            while (r->cols[j] < x) j++;
+            if (r->cols[j] > x) j = 0; /* not monotonic: search again */
+            while (r->cols[j] != x) j++;
+            for (int32_t c = 0; c < cn; c++) o[k][dx * cn + c] = j * cn + c;
+        }
+    }
+    r->fn = fn;
+    r->ctx = ctx;
+    return NULL;
+}
 
 /* The horizontal pass of source row sy into slot. */
 static void hpass(ei_resizer * r, int32_t sy, int slot) {

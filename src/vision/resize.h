@@ -18,6 +18,14 @@ ei_status * ei_resizer_create(const uint8_t * src, int32_t sw, int32_t sh, size_
                               int32_t dh, ei_resize_filter filter, ei_resizer ** out);
 /* Row dy (dw*cn bytes) of the resized image; valid until the next call. Rows must be asked for in
  * increasing order (0, 1, 2...; repeats allowed). */
+/* Whether rows come from per-pixel taps (bilinear or nearest), as opposed to a copy or area sums. */
+int ei_resizer_has_taps(const ei_resizer * r);
+/* Fills out with the cn bytes of source pixels (cols[0], sy) ... (cols[ncols-1], sy). */
+typedef void (*ei_resizer_source_fn)(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out);
+/* Source rows come from fn instead of src, and only the columns the taps touch are asked for (for
+ * 4:2:0 frames: only those pixels are converted to RGB). Bilinear and nearest only (has_taps);
+ * the result is bit-identical to resizing the full image fn describes. */
+ei_status *     ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void * ctx);
 const uint8_t * ei_resizer_row(ei_resizer * r, int32_t dy);
 void            ei_resizer_destroy(ei_resizer * r);
 

@@ -2,7 +2,8 @@
  * given as key=value arguments and writes the result as .npy.
  *   pre_driver IMAGE OUT.npy [mode=preprocess|resize] [w=] [h=] [color=rgb|bgr|gray] [layout=nchw|nhwc]
  *              [filter=0|1|2] [letterbox=0|1] [sym=0|1] [pad=a,b,c] [scale=a,b,c] [offset=a,b,c]
- *              [load=bgr|rgb|gray] [scaled=0|1]
+ *              [load=bgr|rgb|gray] [scaled=0|1] [yuv=nv12|i420 yw=W yh=H]
+ * yuv=: IMAGE is a raw 4:2:0 frame of yw x yh (Y plane, then UV interleaved or U then V), not a JPEG.
  * mode=resize writes the uint8 [h, w, channels] image ei_image_resize produces from the loaded one. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,28 @@ static int parse3(const char * v, float out[3]) {
     return n == 1 || n == 3 ? 0 : -1;
 }
 
+/* A raw NV12/I420 frame of w x h (even) from path. */
+static ei_status * load_yuv(const char * path, ei_pixel_format f, int32_t w, int32_t h, ei_image * img) {
+    ei_status * st = ei_image_alloc(f, w, h, img);
+    if (st) return st;
+    FILE * fp = fopen(path, "rb");
+    size_t got = 0, cw = (size_t)w / 2, ch = (size_t)h / 2;
+    if (fp) {
+        for (int32_t y = 0; y < h; y++)
+            got += fread(img->plane[0] + (size_t)y * (size_t)img->stride[0], 1, (size_t)w, fp);
+        for (int p = 1; p <= (f == EI_PIXEL_I420 ? 2 : 1); p++)
+            for (size_t y = 0; y < ch; y++)
+                got += fread(img->plane[p] + y * (size_t)img->stride[p], 1, f == EI_PIXEL_I420 ? cw : 2 * cw, fp);
+        fclose(fp);
+    }
+    if (got != (size_t)w * (size_t)h + 2 * cw * ch) {
+        ei_image_free(img);
+        fprintf(stderr, "pre_driver: %s is not a raw %dx%d 4:2:0 frame\n", path, w, h);
+        exit(1);
+    }
+    return NULL;
+}
+
 static int fail(ei_status * st) {
     fprintf(stderr, "pre_driver: %s\n", ei_status_message(st));
     ei_status_destroy(st);
@@ -31,7 +54,8 @@ int main(int argc, char ** argv) {
     }
     ei_preprocess_spec spec = ei_preprocess_spec_default();
     ei_pixel_format    load = EI_PIXEL_BGR;
-    int                resize_only = 0, scaled = 0;
+    int                resize_only = 0, scaled = 0, yw = 0, yh = 0;
+    ei_pixel_format    yuv = EI_PIXEL_FORMAT_COUNT;
     for (int i = 3; i < argc; i++) {
         char * eq = strchr(argv[i], '=');
         if (!eq) {
@@ -59,6 +83,12 @@ int main(int argc, char ** argv) {
             spec.keep_aspect = atoi(v);
         else if (!strcmp(k, "sym"))
             spec.symmetric_pad = atoi(v);
+        else if (!strcmp(k, "yuv"))
+            bad = ei_pixel_format_parse(v, &yuv);
+        else if (!strcmp(k, "yw"))
+            yw = atoi(v);
+        else if (!strcmp(k, "yh"))
+            yh = atoi(v);
         else if (!strcmp(k, "scaled"))
             scaled = atoi(v);
         else if (!strcmp(k, "pad"))
@@ -75,8 +105,9 @@ int main(int argc, char ** argv) {
         }
     }
     ei_image    img;
-    ei_status * st = scaled ? ei_image_load_scaled(argv[1], load, spec.width, spec.height, &img)
-                            : ei_image_load(argv[1], load, &img);
+    ei_status * st = yuv != EI_PIXEL_FORMAT_COUNT ? load_yuv(argv[1], yuv, yw, yh, &img)
+                     : scaled                     ? ei_image_load_scaled(argv[1], load, spec.width, spec.height, &img)
+                                                  : ei_image_load(argv[1], load, &img);
     if (st) return fail(st);
     ei_tensor * t = NULL;
     int         C = ei_preprocess_spec_channels(&spec);

@@ -122,6 +122,37 @@ for path, (w, h) in [(bench_jpg, (320, 320))] + [(p, (160, 120)) for p in images
         if name == "area" and d.mean() > 10.0:
             failures.append(f"scaled decode {path}: mean diff {d.mean()} against area")
 
+# 4. NV12 / I420 frames (only the source pixels the taps touch are converted, docs/preprocess.md)
+# against cv2.cvtColor(YUV2RGB) + cv2.resize: bit-exact (bound 0 grey levels), shrinking and growing.
+NV12_MAX, NV12_MEAN = 0.0, 1e-9
+frames = [("bench 1280x720", cv2.resize(cv2.imread(img0), (1280, 720), interpolation=cv2.INTER_CUBIC))]
+video = os.path.join(assets, "videos", "car-detection.mp4")
+cap = cv2.VideoCapture(video)
+for i in range(2):
+    okf, fr = cap.read()
+    if okf:
+        frames.append((f"car-detection.mp4 frame {i}", fr[: fr.shape[0] & ~1, : fr.shape[1] & ~1]))
+cap.release()
+for name, bgr in frames:
+    h, w = bgr.shape[:2]
+    i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+    u, v = i420[h: h + h // 4].reshape(-1), i420[h + h // 4:].reshape(-1)
+    nv12 = np.concatenate([i420[:h].reshape(-1), np.stack([u, v], 1).reshape(-1)]).reshape(h * 3 // 2, w)
+    for fmt, raw, code in [("nv12", nv12, cv2.COLOR_YUV2RGB_NV12), ("i420", i420, cv2.COLOR_YUV2RGB_I420)]:
+        rawp = os.path.join(args.work, f"frame.{fmt}")
+        raw.tofile(rawp)
+        rgb = cv2.cvtColor(raw, code)
+        for (ow, oh, flt) in [(320, 320, 1), (416, 234, 1), (300, 300, 0), (1500, 801, 1)]:
+            ref = cv2.resize(rgb, (ow, oh), interpolation=filters[flt]).astype(np.float32).transpose(2, 0, 1)[None]
+            ours, _ = run(rawp, os.path.join(args.work, "n.npy"), yuv=fmt, yw=w, yh=h, w=ow, h=oh, color="rgb",
+                          filter=flt)
+            d = np.abs(ours - ref)
+            ok = d.max() <= NV12_MAX and d.mean() < NV12_MEAN
+            print(f"{'ok  ' if ok else 'FAIL'} {fmt} {name} -> {ow}x{oh} filter {flt} vs cvtColor + resize: max "
+                  f"{d.max():.0f}, mean {d.mean():.4f} grey levels, {100 * (d > 0).mean():.3f}% differ")
+            if not ok:
+                failures.append(f"{fmt} {name} {ow}x{oh}")
+
 if failures:
     print(f"{len(failures)} failures")
     sys.exit(1)

@@ -129,6 +129,10 @@ static void test_nv12_input(void) {
     float a[90], b[90];
     EI_CHECK_OK(ei_preprocess(&s, &nv, a, NULL));
     EI_CHECK_OK(ei_preprocess(&s, &rgb, b, NULL));
+    EI_CHECK(memcmp(a, b, sizeof a) == 0); /* only the touched pixels converted: exact */
+    s.filter = EI_RESIZE_AREA;             /* no taps: converted first, exactly */
+    EI_CHECK_OK(ei_preprocess(&s, &nv, a, NULL));
+    EI_CHECK_OK(ei_preprocess(&s, &rgb, b, NULL));
     EI_CHECK(memcmp(a, b, sizeof a) == 0);
     ei_image_free(&nv), ei_image_free(&rgb);
 }
