@@ -161,27 +161,46 @@ static void channel_map(ei_pixel_format src, ei_pixel_format net, int map[3]) {
  * image_convert.c and cv2.COLOR_YUV2RGB_NV12/I420 compute them (BT.601 limited range, 20-bit). */
 enum { YUV_SHIFT = 20, YUV_CY = 1220542, YUV_CUB = 2116026, YUV_CUG = -409993, YUV_CVG = -852492, YUV_CVR = 1673527 };
 
-static inline uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+typedef struct yuv_ctx {
+    const ei_image * img;
+    uint8_t *        buf; /* 3 x (2 x output width): the touched Y, U, V bytes of one row */
+} yuv_ctx;
+
+/* Y, U, V (as read) to R, G, B bytes: branch-free, vectorised (an AVX2 clone where available). */
+EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V,
+                                     int32_t n, uint8_t * restrict out) {
+    for (int32_t k = 0; k < n; k++) {
+        int u = U[k] - 128, v = V[k] - 128, yy = Y[k] - 16;
+        int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
+        int r = (y + YUV_CVR * v) >> YUV_SHIFT, g = (y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT,
+            b = (y + YUV_CUB * u) >> YUV_SHIFT;
+        r = r < 0 ? 0 : r, g = g < 0 ? 0 : g, b = b < 0 ? 0 : b;
+        out[3 * k + 0] = (uint8_t)(r > 255 ? 255 : r);
+        out[3 * k + 1] = (uint8_t)(g > 255 ? 255 : g);
+        out[3 * k + 2] = (uint8_t)(b > 255 ? 255 : b);
+    }
+}
 
 static void yuv_source(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out) {
-    const ei_image * img = ctx;
+    const yuv_ctx *  yc = ctx;
+    const ei_image * img = yc->img;
     const uint8_t *  yr = img->plane[0] + (size_t)sy * (size_t)img->stride[0];
     const uint8_t *  ur = img->plane[1] + (size_t)(sy / 2) * (size_t)img->stride[1], *vr = ur + 1;
     int              step = 2;
     if (img->format == EI_PIXEL_I420) vr = img->plane[2] + (size_t)(sy / 2) * (size_t)img->stride[2], step = 1;
+    uint8_t *Y = yc->buf, *U = Y + ncols, *V = U + ncols;
     for (int32_t k = 0; k < ncols; k++) {
         int32_t x = cols[k];
-        int     u = ur[(x >> 1) * step] - 128, v = vr[(x >> 1) * step] - 128, yy = yr[x] - 16;
-        int     y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
-        out[3 * k + 0] = clamp_u8((y + YUV_CVR * v) >> YUV_SHIFT);
-        out[3 * k + 1] = clamp_u8((y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT);
-        out[3 * k + 2] = clamp_u8((y + YUV_CUB * u) >> YUV_SHIFT);
+        Y[k] = yr[x];
+        U[k] = ur[(x >> 1) * step];
+        V[k] = vr[(x >> 1) * step];
     }
+    yuv_to_rgb(Y, U, V, ncols, out);
 }
 
 /* The resizer of a packed image, or of a 4:2:0 frame read through yuv_source when the filter has
  * taps (*ok = 0 otherwise: the caller converts the whole frame first). */
-static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec * spec, const geometry * g,
+static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec * spec, const geometry * g, yuv_ctx * yc,
                                 ei_resizer ** rz, int * ok) {
     int yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
     *ok = 1;
@@ -189,12 +208,50 @@ static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec *
                              yuv ? 3 : ei_pixel_format_channels(img->format), g->rw, g->rh, spec->filter, rz));
     if (!yuv) return NULL;
     ei_status * st = NULL;
+    yc->img = img;
     if (!ei_resizer_has_taps(*rz))
         *ok = 0;
+    else if (!(yc->buf = malloc((size_t)g->rw * 6)))
+        st = ei_errorf(EI_CODE_OUT_OF_MEMORY, "preprocess: out of memory");
     else
-        st = ei_resizer_set_source(*rz, yuv_source, (void *)img);
+        st = ei_resizer_set_source(*rz, yuv_source, yc);
     if (st || !*ok) ei_resizer_destroy(*rz), *rz = NULL;
     return st;
+}
+
+/* A packed 3-byte row into three planes, normalised: scale * (v - offset), the same expression the
+ * tables hold (so the same floats), computed instead of looked up so the loop vectorises. */
+EI_VEC_CLONES static void planes3(const uint8_t * restrict s, const int map[3], const float scale[3],
+                                  const float offset[3], float * restrict d0, float * restrict d1, float * restrict d2,
+                                  int32_t     n) {
+    float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
+    if (map[0] == 0) {
+        for (int32_t x = 0; x < n; x++) {
+            d0[x] = s0 * ((float)s[3 * x] - o0);
+            d1[x] = s1 * ((float)s[3 * x + 1] - o1);
+            d2[x] = s2 * ((float)s[3 * x + 2] - o2);
+        }
+    } else {
+        for (int32_t x = 0; x < n; x++) {
+            d0[x] = s0 * ((float)s[3 * x + 2] - o0);
+            d1[x] = s1 * ((float)s[3 * x + 1] - o1);
+            d2[x] = s2 * ((float)s[3 * x] - o2);
+        }
+    }
+}
+
+/* The same from planar rows (channel k at s + k * pitch). */
+EI_VEC_CLONES static void planes3p(const uint8_t * restrict s, int32_t pitch, const int map[3], const float scale[3],
+                                   const float offset[3], float * restrict d0, float * restrict d1, float * restrict d2,
+                                   int32_t     n) {
+    const uint8_t *p0 = s + (size_t)map[0] * (size_t)pitch, *p1 = s + (size_t)map[1] * (size_t)pitch,
+                  *p2 = s + (size_t)map[2] * (size_t)pitch;
+    float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
+    for (int32_t x = 0; x < n; x++) {
+        d0[x] = s0 * ((float)p0[x] - o0);
+        d1[x] = s1 * ((float)p1[x] - o1);
+        d2[x] = s2 * ((float)p2[x] - o2);
+    }
 }
 
 static void fill(float * p, size_t n, float v) {
@@ -204,8 +261,12 @@ static void fill(float * p, size_t n, float v) {
 static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g,
                        int * ran) {
     ei_resizer * rz = NULL;
-    EI_TRY(resizer_open(img, spec, g, &rz, ran));
-    if (!*ran) return NULL;
+    yuv_ctx      yc = {NULL, NULL};
+    ei_status *  st = resizer_open(img, spec, g, &yc, &rz, ran);
+    if (st || !*ran) {
+        free(yc.buf);
+        return st;
+    }
     int             yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
     ei_pixel_format packed = yuv ? EI_PIXEL_RGB : img->format;
     int             C = ei_preprocess_spec_channels(spec);
@@ -214,6 +275,7 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
     float           lut[3][256], pad[3];
     size_t          W = (size_t)spec->width, H = (size_t)spec->height, plane = W * H;
     channel_map(packed, spec->color, map);
+    int planar = spec->layout == EI_LAYOUT_NCHW && C == 3 && cn == 3 && ei_resizer_set_planar(rz);
     for (int c = 0; c < C; c++) {
         for (int v = 0; v < 256; v++) lut[c][v] = spec->scale[c] * ((float)v - spec->offset[c]);
         pad[c] = spec->scale[c] * (spec->pad_value[c] - spec->offset[c]);
@@ -234,12 +296,19 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
             }
             if (!inside) continue;
             const uint8_t * s = ei_resizer_row(rz, dy);
-            for (int c = 0; c < C; c++) {
-                float * restrict d = dst + (size_t)c * plane + y * W + (size_t)g->px;
-                const uint8_t * restrict sc = s + map[c];
-                const float * restrict l = lut[c];
-                for (int32_t x = 0; x < g->rw; x++) d[x] = l[sc[(size_t)x * (size_t)cn]];
-            }
+            size_t          off = y * W + (size_t)g->px;
+            if (planar)
+                planes3p(s, g->rw, map, spec->scale, spec->offset, dst + off, dst + plane + off, dst + 2 * plane + off,
+                         g->rw);
+            else if (C == 3 && cn == 3)
+                planes3(s, map, spec->scale, spec->offset, dst + off, dst + plane + off, dst + 2 * plane + off, g->rw);
+            else
+                for (int c = 0; c < C; c++) {
+                    float * restrict d = dst + (size_t)c * plane + off;
+                    const uint8_t * restrict sc = s + map[c];
+                    const float * restrict l = lut[c];
+                    for (int32_t x = 0; x < g->rw; x++) d[x] = l[sc[(size_t)x * (size_t)cn]];
+                }
         } else {
             float * row = dst + y * W * (size_t)C;
             if (!inside || letterbox) {
@@ -262,6 +331,7 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
         }
     }
     ei_resizer_destroy(rz);
+    free(yc.buf);
     return NULL;
 }
 

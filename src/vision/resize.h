@@ -10,6 +10,14 @@
 #include "edgeinfer/preprocess.h"
 #include "edgeinfer/status.h"
 
+/* Hot loops written for the auto-vectoriser get an AVX2 clone, picked at load time (gcc ifunc);
+ * elsewhere they are plain C. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define EI_VEC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EI_VEC_CLONES
+#endif
+
 typedef struct ei_resizer ei_resizer;
 
 /* src: sw x sh packed pixels of cn (1..4) bytes, rows sstride bytes apart; the resizer reads it
@@ -25,7 +33,11 @@ typedef void (*ei_resizer_source_fn)(void * ctx, int32_t sy, const int32_t * col
 /* Source rows come from fn instead of src, and only the columns the taps touch are asked for (for
  * 4:2:0 frames: only those pixels are converted to RGB). Bilinear and nearest only (has_taps);
  * the result is bit-identical to resizing the full image fn describes. */
-ei_status *     ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void * ctx);
+ei_status * ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void * ctx);
+/* Asks for planar rows: each row then holds dw bytes of channel 0, then of channel 1, then of 2
+ * (same values). Bilinear with 3 channels only (where the horizontal pass vectorises); returns 1
+ * when rows are planar, 0 when they stay packed. Call before the first row. */
+int             ei_resizer_set_planar(ei_resizer * r);
 const uint8_t * ei_resizer_row(ei_resizer * r, int32_t dy);
 void            ei_resizer_destroy(ei_resizer * r);
 
