@@ -15,6 +15,7 @@
 #include "edgeinfer/preprocess.h"
 #include "vision/image_internal.h"
 #include "vision/resize.h"
+#include "vision/yuv_taps.h"
 
 ei_preprocess_spec ei_preprocess_spec_default(void) {
     ei_preprocess_spec s;
@@ -157,51 +158,10 @@ static void channel_map(ei_pixel_format src, ei_pixel_format net, int map[3]) {
     map[2] = same ? 2 : 0;
 }
 
-/* 4:2:0 source pixels to RGB, only the columns the taps touch (see ei_resizer_set_source), as
- * image_convert.c and cv2.COLOR_YUV2RGB_NV12/I420 compute them (BT.601 limited range, 20-bit). */
-enum { YUV_SHIFT = 20, YUV_CY = 1220542, YUV_CUB = 2116026, YUV_CUG = -409993, YUV_CVG = -852492, YUV_CVR = 1673527 };
-
-typedef struct yuv_ctx {
-    const ei_image * img;
-    uint8_t *        buf; /* 3 x (2 x output width): the touched Y, U, V bytes of one row */
-} yuv_ctx;
-
-/* Y, U, V (as read) to R, G, B bytes: branch-free, vectorised (an AVX2 clone where available). */
-EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V,
-                                     int32_t n, uint8_t * restrict out) {
-    for (int32_t k = 0; k < n; k++) {
-        int u = U[k] - 128, v = V[k] - 128, yy = Y[k] - 16;
-        int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
-        int r = (y + YUV_CVR * v) >> YUV_SHIFT, g = (y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT,
-            b = (y + YUV_CUB * u) >> YUV_SHIFT;
-        r = r < 0 ? 0 : r, g = g < 0 ? 0 : g, b = b < 0 ? 0 : b;
-        out[3 * k + 0] = (uint8_t)(r > 255 ? 255 : r);
-        out[3 * k + 1] = (uint8_t)(g > 255 ? 255 : g);
-        out[3 * k + 2] = (uint8_t)(b > 255 ? 255 : b);
-    }
-}
-
-static void yuv_source(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out) {
-    const yuv_ctx *  yc = ctx;
-    const ei_image * img = yc->img;
-    const uint8_t *  yr = img->plane[0] + (size_t)sy * (size_t)img->stride[0];
-    const uint8_t *  ur = img->plane[1] + (size_t)(sy / 2) * (size_t)img->stride[1], *vr = ur + 1;
-    int              step = 2;
-    if (img->format == EI_PIXEL_I420) vr = img->plane[2] + (size_t)(sy / 2) * (size_t)img->stride[2], step = 1;
-    uint8_t *Y = yc->buf, *U = Y + ncols, *V = U + ncols;
-    for (int32_t k = 0; k < ncols; k++) {
-        int32_t x = cols[k];
-        Y[k] = yr[x];
-        U[k] = ur[(x >> 1) * step];
-        V[k] = vr[(x >> 1) * step];
-    }
-    yuv_to_rgb(Y, U, V, ncols, out);
-}
-
 /* The resizer of a packed image, or of a 4:2:0 frame read through yuv_source when the filter has
  * taps (*ok = 0 otherwise: the caller converts the whole frame first). */
-static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec * spec, const geometry * g, yuv_ctx * yc,
-                                ei_resizer ** rz, int * ok) {
+static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec * spec, const geometry * g,
+                                ei_yuv_source * yc, ei_resizer ** rz, int * ok) {
     int yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
     *ok = 1;
     EI_TRY(ei_resizer_create(img->plane[0], img->width, img->height, (size_t)img->stride[0],
@@ -211,10 +171,12 @@ static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec *
     yc->img = img;
     if (!ei_resizer_has_taps(*rz))
         *ok = 0;
+    else if (spec->layout == EI_LAYOUT_NCHW && ei_resizer_set_hpass(*rz, ei_yuv_hpass, yc))
+        ; /* the fast path: taps read straight from the planes */
     else if (!(yc->buf = malloc((size_t)g->rw * 6)))
         st = ei_errorf(EI_CODE_OUT_OF_MEMORY, "preprocess: out of memory");
     else
-        st = ei_resizer_set_source(*rz, yuv_source, yc);
+        st = ei_resizer_set_source(*rz, ei_yuv_rows, yc);
     if (st || !*ok) ei_resizer_destroy(*rz), *rz = NULL;
     return st;
 }
@@ -260,9 +222,9 @@ static void fill(float * p, size_t n, float v) {
 
 static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g,
                        int * ran) {
-    ei_resizer * rz = NULL;
-    yuv_ctx      yc = {NULL, NULL};
-    ei_status *  st = resizer_open(img, spec, g, &yc, &rz, ran);
+    ei_resizer *  rz = NULL;
+    ei_yuv_source yc = {NULL, NULL};
+    ei_status *   st = resizer_open(img, spec, g, &yc, &rz, ran);
     if (st || !*ran) {
         free(yc.buf);
         return st;

@@ -42,10 +42,12 @@ struct ei_resizer {
     uint8_t *            scratch;
     /* planar rows (3 channels, linear): per output pixel the two source byte offsets and the
      * weight pair (a0 | a1 << 16); pixels [0, nsafe) may read 4 bytes at each offset */
-    int       planar, avx2;
-    int32_t * px0, *px1, *pw, nsafe;
-    int32_t   n; /* dw * cn */
-    uint8_t * out;
+    int                 planar, avx2;
+    ei_resizer_hpass_fn hfn; /* planar: the horizontal pass from a callback, on source columns */
+    void *              hctx;
+    int32_t *           px0, *px1, *pw, nsafe;
+    int32_t             n; /* dw * cn */
+    uint8_t *           out;
     /* nearest and linear: per output element, source element offsets and weights */
     int32_t *xo0, *xo1;
     int16_t *xa0, *xa1;
@@ -272,6 +274,15 @@ ei_status * ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void 
     return NULL;
 }
 
+int ei_resizer_set_hpass(ei_resizer * r, ei_resizer_hpass_fn fn, void * ctx) {
+    if (r->mode != MODE_LINEAR || r->cn != 3 || r->planar || r->fn) return 0;
+    if (!ei_resizer_set_planar(r)) return 0;
+    for (int32_t dx = 0; dx < r->dw; dx++) r->px0[dx] /= 3, r->px1[dx] /= 3; /* offsets to columns */
+    r->hfn = fn;
+    r->hctx = ctx;
+    return 1;
+}
+
 int ei_resizer_set_planar(ei_resizer * r) {
     if (r->mode != MODE_LINEAR || r->cn != 3 || r->planar) return r->planar;
     r->px0 = malloc(sizeof(int32_t) * (size_t)r->dw);
@@ -335,7 +346,9 @@ static void hpass(ei_resizer * r, int32_t sy, int slot) {
     int32_t * restrict D = r->hrow[slot];
     const int32_t * restrict o0 = r->xo0, * restrict o1 = r->xo1;
     const int16_t * restrict a0 = r->xa0, * restrict a1 = r->xa1;
-    if (r->planar) {
+    if (r->hfn) {
+        r->hfn(r->hctx, sy, r->px0, r->px1, r->pw, r->dw, D);
+    } else if (r->planar) {
         hpass_planar(r, S, D);
     } else if (r->cn == 3) { /* one offset and weight pair per pixel: the common case, twice as fast */
         for (int32_t i = 0; i < r->n; i += 3) {

@@ -37,7 +37,14 @@ ei_status * ei_resizer_set_source(ei_resizer * r, ei_resizer_source_fn fn, void 
 /* Asks for planar rows: each row then holds dw bytes of channel 0, then of channel 1, then of 2
  * (same values). Bilinear with 3 channels only (where the horizontal pass vectorises); returns 1
  * when rows are planar, 0 when they stay packed. Call before the first row. */
-int             ei_resizer_set_planar(ei_resizer * r);
+int ei_resizer_set_planar(ei_resizer * r);
+/* A horizontal pass for planar rows, on source columns: for output pixel i < n,
+ * D[c n + i] = p(x0[i], sy)[c] * a0 + p(x1[i], sy)[c] * a1 with a0 = pw[i] & 0xffff, a1 = pw[i] >> 16. */
+typedef void (*ei_resizer_hpass_fn)(void * ctx, int32_t sy, const int32_t * x0, const int32_t * x1, const int32_t * pw,
+                                    int32_t n, int32_t * D);
+/* Planar rows (ei_resizer_set_planar) whose horizontal pass is fn, reading the source itself;
+ * bilinear with 3 channels only. Returns 1 when installed, 0 when not applicable. */
+int             ei_resizer_set_hpass(ei_resizer * r, ei_resizer_hpass_fn fn, void * ctx);
 const uint8_t * ei_resizer_row(ei_resizer * r, int32_t dy);
 void            ei_resizer_destroy(ei_resizer * r);
 

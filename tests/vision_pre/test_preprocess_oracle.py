@@ -142,13 +142,15 @@ for name, bgr in frames:
         rawp = os.path.join(args.work, f"frame.{fmt}")
         raw.tofile(rawp)
         rgb = cv2.cvtColor(raw, code)
-        for (ow, oh, flt) in [(320, 320, 1), (416, 234, 1), (300, 300, 0), (1500, 801, 1)]:
-            ref = cv2.resize(rgb, (ow, oh), interpolation=filters[flt]).astype(np.float32).transpose(2, 0, 1)[None]
+        for (ow, oh, flt, lay) in [(320, 320, 1, "nchw"), (416, 234, 1, "nchw"), (300, 300, 0, "nchw"),
+                                   (1500, 801, 1, "nchw"), (320, 320, 1, "nhwc")]:
+            ref = cv2.resize(rgb, (ow, oh), interpolation=filters[flt]).astype(np.float32)[None]
+            ref = ref.transpose(0, 3, 1, 2) if lay == "nchw" else ref
             ours, _ = run(rawp, os.path.join(args.work, "n.npy"), yuv=fmt, yw=w, yh=h, w=ow, h=oh, color="rgb",
-                          filter=flt)
+                          filter=flt, layout=lay)
             d = np.abs(ours - ref)
             ok = d.max() <= NV12_MAX and d.mean() < NV12_MEAN
-            print(f"{'ok  ' if ok else 'FAIL'} {fmt} {name} -> {ow}x{oh} filter {flt} vs cvtColor + resize: max "
+            print(f"{'ok  ' if ok else 'FAIL'} {fmt} {name} -> {ow}x{oh} filter {flt} {lay} vs cvtColor + resize: max "
                   f"{d.max():.0f}, mean {d.mean():.4f} grey levels, {100 * (d > 0).mean():.3f}% differ")
             if not ok:
                 failures.append(f"{fmt} {name} {ow}x{oh}")

@@ -1,0 +1,140 @@
+/* 4:2:0 frames as resizer sources: only the pixels the taps touch are converted (yuv_taps.h).
+ * R = 1.164 (Y-16) + 1.596 (V-128), G = 1.164 (Y-16) - 0.813 (V-128) - 0.391 (U-128),
+ * B = 1.164 (Y-16) + 2.018 (U-128), in OpenCV's 20-bit fixed point, clamped to 0..255. */
+#include "vision/yuv_taps.h"
+
+#include "vision/resize.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define EI_YUV_AVX2 1
+#endif
+
+enum { YUV_SHIFT = 20, YUV_CY = 1220542, YUV_CUB = 2116026, YUV_CUG = -409993, YUV_CVG = -852492, YUV_CVR = 1673527 };
+
+/* The rows of frame row sy: Y, chroma (U, and V at +1 for NV12), the chroma step. */
+typedef struct yuv_row {
+    const uint8_t *y, *u, *v;
+    int            step;
+} yuv_row;
+
+static yuv_row row_of(const ei_image * img, int32_t sy) {
+    yuv_row r;
+    r.y = img->plane[0] + (size_t)sy * (size_t)img->stride[0];
+    r.u = img->plane[1] + (size_t)(sy / 2) * (size_t)img->stride[1];
+    r.v = r.u + 1, r.step = 2;
+    if (img->format == EI_PIXEL_I420) r.v = img->plane[2] + (size_t)(sy / 2) * (size_t)img->stride[2], r.step = 1;
+    return r;
+}
+
+static inline int clamp255(int v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
+
+static inline void pixel(const yuv_row * r, int32_t x, int rgb[3]) {
+    int u = r->u[(x >> 1) * r->step] - 128, v = r->v[(x >> 1) * r->step] - 128, yy = r->y[x] - 16;
+    int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
+    rgb[0] = clamp255((y + YUV_CVR * v) >> YUV_SHIFT);
+    rgb[1] = clamp255((y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT);
+    rgb[2] = clamp255((y + YUV_CUB * u) >> YUV_SHIFT);
+}
+
+/* Y, U, V bytes to R, G, B: branch-free, vectorised (an AVX2 clone where available). */
+EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U,
+                                     const uint8_t * restrict V, int32_t n, uint8_t * restrict out) {
+    for (int32_t k = 0; k < n; k++) {
+        int u = U[k] - 128, v = V[k] - 128, yy = Y[k] - 16;
+        int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
+        int r = (y + YUV_CVR * v) >> YUV_SHIFT, g = (y + YUV_CVG * v + YUV_CUG * u) >> YUV_SHIFT,
+            b = (y + YUV_CUB * u) >> YUV_SHIFT;
+        r = r < 0 ? 0 : r, g = g < 0 ? 0 : g, b = b < 0 ? 0 : b;
+        out[3 * k + 0] = (uint8_t)(r > 255 ? 255 : r);
+        out[3 * k + 1] = (uint8_t)(g > 255 ? 255 : g);
+        out[3 * k + 2] = (uint8_t)(b > 255 ? 255 : b);
+    }
+}
+
+void ei_yuv_rows(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out) {
+    const ei_yuv_source * ys = ctx;
+    yuv_row               r = row_of(ys->img, sy);
+    uint8_t *             Y = ys->buf, *U = Y + ncols, *V = U + ncols;
+    for (int32_t k = 0; k < ncols; k++) {
+        int32_t x = cols[k];
+        Y[k] = r.y[x];
+        U[k] = r.u[(x >> 1) * r.step];
+        V[k] = r.v[(x >> 1) * r.step];
+    }
+    yuv_to_rgb(Y, U, V, ncols, out);
+}
+
+#ifdef EI_YUV_AVX2
+/* R, G, B (int32 lanes, 0..255) of Y, U, V lanes: the scalar formula, lane by lane. */
+__attribute__((target("avx2"))) static inline void rgb8(__m256i Y, __m256i U, __m256i V, __m256i out[3]) {
+    const __m256i zero = _mm256_setzero_si256(), max = _mm256_set1_epi32(255);
+    __m256i       u = _mm256_sub_epi32(U, _mm256_set1_epi32(128)), v = _mm256_sub_epi32(V, _mm256_set1_epi32(128));
+    __m256i       y = _mm256_max_epi32(_mm256_sub_epi32(Y, _mm256_set1_epi32(16)), zero);
+    y = _mm256_add_epi32(_mm256_mullo_epi32(y, _mm256_set1_epi32(YUV_CY)), _mm256_set1_epi32(1 << (YUV_SHIFT - 1)));
+    __m256i r = _mm256_add_epi32(y, _mm256_mullo_epi32(v, _mm256_set1_epi32(YUV_CVR)));
+    __m256i g = _mm256_add_epi32(y, _mm256_add_epi32(_mm256_mullo_epi32(v, _mm256_set1_epi32(YUV_CVG)),
+                                                     _mm256_mullo_epi32(u, _mm256_set1_epi32(YUV_CUG))));
+    __m256i b = _mm256_add_epi32(y, _mm256_mullo_epi32(u, _mm256_set1_epi32(YUV_CUB)));
+    out[0] = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(r, YUV_SHIFT), zero), max);
+    out[1] = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(g, YUV_SHIFT), zero), max);
+    out[2] = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(b, YUV_SHIFT), zero), max);
+}
+
+/* Y, U, V of the 8 pixels at columns ix: 4-byte gathers, the low byte kept (callers make sure
+ * the 4 bytes lie inside the rows). */
+__attribute__((target("avx2"))) static inline void yuv8(const yuv_row * r, __m256i ix, __m256i * Y, __m256i * U,
+                                                        __m256i * V) {
+    const __m256i lo = _mm256_set1_epi32(0xff);
+    __m256i       cx = _mm256_srli_epi32(ix, 1);
+    *Y = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->y, ix, 1), lo);
+    if (r->step == 2) {
+        __m256i uv = _mm256_i32gather_epi32((const int *)r->u, _mm256_slli_epi32(cx, 1), 1);
+        *U = _mm256_and_si256(uv, lo);
+        *V = _mm256_and_si256(_mm256_srli_epi32(uv, 8), lo);
+    } else {
+        *U = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->u, cx, 1), lo);
+        *V = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->v, cx, 1), lo);
+    }
+}
+
+/* Output pixels [0, safe) in eights: both taps converted, each channel's pair (p0, p1) as int16
+ * times the weight pair (a0, a1) by madd, exactly p0 a0 + p1 a1. Returns the pixels done. */
+__attribute__((target("avx2"))) static int32_t hpass_avx2(const yuv_row * r, const int32_t * x0, const int32_t * x1,
+                                                          const int32_t * pw, int32_t n, int32_t safe, int32_t * D) {
+    int32_t i = 0;
+    for (; i + 8 <= safe; i += 8) {
+        __m256i Y, U, V, p0[3], p1[3], w = _mm256_loadu_si256((const __m256i *)(pw + i));
+        yuv8(r, _mm256_loadu_si256((const __m256i *)(x0 + i)), &Y, &U, &V);
+        rgb8(Y, U, V, p0);
+        yuv8(r, _mm256_loadu_si256((const __m256i *)(x1 + i)), &Y, &U, &V);
+        rgb8(Y, U, V, p1);
+        for (int c = 0; c < 3; c++)
+            _mm256_storeu_si256((__m256i *)(D + (size_t)c * (size_t)n + (size_t)i),
+                                _mm256_madd_epi16(_mm256_or_si256(p0[c], _mm256_slli_epi32(p1[c], 16)), w));
+    }
+    return i;
+}
+#endif
+
+void ei_yuv_hpass(void * ctx, int32_t sy, const int32_t * x0, const int32_t * x1, const int32_t * pw, int32_t n,
+                  int32_t * D) {
+    const ei_yuv_source * ys = ctx;
+    yuv_row               r = row_of(ys->img, sy);
+    int32_t               i = 0;
+#ifdef EI_YUV_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        /* 4-byte reads at x (Y), 2 (x/2) (NV12 UV) or x/2 (I420): inside the rows while x + 8 <= width */
+        int32_t safe = n;
+        while (safe > 0 && x1[safe - 1] + 8 > ys->img->width) safe--;
+        i = hpass_avx2(&r, x0, x1, pw, n, safe, D);
+    }
+#endif
+    for (; i < n; i++) {
+        int     a[3], b[3];
+        int32_t w0 = (int32_t)((uint32_t)pw[i] & 0xffff), w1 = (int32_t)((uint32_t)pw[i] >> 16);
+        pixel(&r, x0[i], a);
+        pixel(&r, x1[i], b);
+        for (int c = 0; c < 3; c++) D[(size_t)c * (size_t)n + (size_t)i] = a[c] * w0 + b[c] * w1;
+    }
+}
