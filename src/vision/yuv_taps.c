@@ -38,8 +38,8 @@ static inline void pixel(const yuv_row * r, int32_t x, int rgb[3]) {
 }
 
 /* Y, U, V bytes to R, G, B: branch-free, vectorised (an AVX2 clone where available). */
-EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U,
-                                     const uint8_t * restrict V, int32_t n, uint8_t * restrict out) {
+EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V,
+                                     int32_t n, uint8_t * restrict out) {
     for (int32_t k = 0; k < n; k++) {
         int u = U[k] - 128, v = V[k] - 128, yy = Y[k] - 16;
         int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
@@ -98,6 +98,30 @@ __attribute__((target("avx2"))) static inline void yuv8(const yuv_row * r, __m25
     }
 }
 
+/* R, G, B of the pixels at columns ix (p0) and ix + 1 (p1) from the same 4-byte gathers: Y bytes
+ * 0 and 1; the chroma of x + 1 is the same sample when x is even, the next one (2 bytes on in
+ * NV12, 1 in I420) when it is odd. */
+__attribute__((target("avx2"))) static inline void yuv8_pair(const yuv_row * r, __m256i ix, __m256i p0[3],
+                                                             __m256i p1[3]) {
+    const __m256i lo = _mm256_set1_epi32(0xff), odd = _mm256_and_si256(ix, _mm256_set1_epi32(1));
+    __m256i       cx = _mm256_srli_epi32(ix, 1), U0, V0, U1, V1;
+    __m256i       y = _mm256_i32gather_epi32((const int *)r->y, ix, 1);
+    if (r->step == 2) {
+        __m256i uv = _mm256_i32gather_epi32((const int *)r->u, _mm256_slli_epi32(cx, 1), 1);
+        __m256i uv1 = _mm256_srlv_epi32(uv, _mm256_slli_epi32(odd, 4));
+        U0 = _mm256_and_si256(uv, lo), V0 = _mm256_and_si256(_mm256_srli_epi32(uv, 8), lo);
+        U1 = _mm256_and_si256(uv1, lo), V1 = _mm256_and_si256(_mm256_srli_epi32(uv1, 8), lo);
+    } else {
+        __m256i u = _mm256_i32gather_epi32((const int *)r->u, cx, 1);
+        __m256i v = _mm256_i32gather_epi32((const int *)r->v, cx, 1);
+        __m256i sh = _mm256_slli_epi32(odd, 3);
+        U0 = _mm256_and_si256(u, lo), V0 = _mm256_and_si256(v, lo);
+        U1 = _mm256_and_si256(_mm256_srlv_epi32(u, sh), lo), V1 = _mm256_and_si256(_mm256_srlv_epi32(v, sh), lo);
+    }
+    rgb8(_mm256_and_si256(y, lo), U0, V0, p0);
+    rgb8(_mm256_and_si256(_mm256_srli_epi32(y, 8), lo), U1, V1, p1);
+}
+
 /* Output pixels [0, safe) in eights: both taps converted, each channel's pair (p0, p1) as int16
  * times the weight pair (a0, a1) by madd, exactly p0 a0 + p1 a1. Returns the pixels done. */
 __attribute__((target("avx2"))) static int32_t hpass_avx2(const yuv_row * r, const int32_t * x0, const int32_t * x1,
@@ -105,10 +129,17 @@ __attribute__((target("avx2"))) static int32_t hpass_avx2(const yuv_row * r, con
     int32_t i = 0;
     for (; i + 8 <= safe; i += 8) {
         __m256i Y, U, V, p0[3], p1[3], w = _mm256_loadu_si256((const __m256i *)(pw + i));
-        yuv8(r, _mm256_loadu_si256((const __m256i *)(x0 + i)), &Y, &U, &V);
-        rgb8(Y, U, V, p0);
-        yuv8(r, _mm256_loadu_si256((const __m256i *)(x1 + i)), &Y, &U, &V);
-        rgb8(Y, U, V, p1);
+        __m256i ix0 = _mm256_loadu_si256((const __m256i *)(x0 + i)),
+                ix1 = _mm256_loadu_si256((const __m256i *)(x1 + i));
+        if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(ix1, _mm256_add_epi32(ix0, _mm256_set1_epi32(1)))) == -1) {
+            /* x1 = x0 + 1 in all eight (everywhere but the right border): one gather serves both taps */
+            yuv8_pair(r, ix0, p0, p1);
+        } else {
+            yuv8(r, ix0, &Y, &U, &V);
+            rgb8(Y, U, V, p0);
+            yuv8(r, ix1, &Y, &U, &V);
+            rgb8(Y, U, V, p1);
+        }
         for (int c = 0; c < 3; c++)
             _mm256_storeu_si256((__m256i *)(D + (size_t)c * (size_t)n + (size_t)i),
                                 _mm256_madd_epi16(_mm256_or_si256(p0[c], _mm256_slli_epi32(p1[c], 16)), w));
