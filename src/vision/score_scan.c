@@ -7,8 +7,8 @@
  * (lim_c = ln t_c less a little slack, decoder.c). The AVX2 scan tests the same bound in one pass
  * as max_c(x_c - lim_c) >= max_c(x_c), keeping two running maxima. The bound only rejects rows;
  * rows that pass get the exact score, checked against t_c by the emitter, so both scans give the
- * same detections. Rows with a NaN or with no finite maximum take the scalar path, which keeps
- * libm's NaN behaviour (a NaN poisons the whole row: nothing is reported).
+ * same detections. A row where some x_c - max is NaN (a NaN logit, an infinite maximum, all -inf)
+ * reports nothing, on both paths (libm's expf would give NaN scores for the whole row).
  *
  * The exponentials of passing rows go through ei_vec_exp (AVX2 Cephes polynomial, relative error
  * about 2e-7, or libm expf): the arguments x_c - max are <= 0, inside its range. */
@@ -21,6 +21,10 @@
 #include <immintrin.h>
 #define EI_SCAN_X86 1
 #endif
+
+static int ei_force_scalar;
+
+void ei_score_scan_force_scalar(int on) { ei_force_scalar = on; }
 
 static float ei_row_max(const float * raw, int32_t n) {
     /* Eight independent running maxima: the compiler vectorises per-lane selects, while a single
@@ -56,7 +60,7 @@ __attribute__((target("avx2,fma"))) static float ei_hmax8(__m256 v) {
 __attribute__((target("avx2,fma"))) static int ei_softmax_scan_avx2(const float * raw, int32_t n, const float * lim,
                                                                     float * max) {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    __m256       m0 = ninf, m1 = ninf, h0 = ninf, h1 = ninf, nan = _mm256_setzero_ps();
+    __m256       m0 = ninf, m1 = ninf, h0 = ninf, h1 = ninf;
     int32_t      c = 0;
     for (; c + 16 <= n; c += 16) { /* two chains per maximum hide the max latency */
         __m256 x0 = _mm256_loadu_ps(raw + c), x1 = _mm256_loadu_ps(raw + c + 8);
@@ -64,13 +68,11 @@ __attribute__((target("avx2,fma"))) static int ei_softmax_scan_avx2(const float 
         m1 = _mm256_max_ps(m1, x1);
         h0 = _mm256_max_ps(h0, _mm256_sub_ps(x0, _mm256_loadu_ps(lim + c)));
         h1 = _mm256_max_ps(h1, _mm256_sub_ps(x1, _mm256_loadu_ps(lim + c + 8)));
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps(x0, x1, _CMP_UNORD_Q));
     }
     for (; c + 8 <= n; c += 8) {
         __m256 x = _mm256_loadu_ps(raw + c);
         m0 = _mm256_max_ps(m0, x);
         h0 = _mm256_max_ps(h0, _mm256_sub_ps(x, _mm256_loadu_ps(lim + c)));
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     }
     if (c < n) { /* the last 1..7 columns, masked: no read past the row */
         __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -78,10 +80,8 @@ __attribute__((target("avx2,fma"))) static int ei_softmax_scan_avx2(const float 
         __m256  l = _mm256_maskload_ps(lim + c, keep); /* masked lanes: -inf - 0 = -inf */
         m0 = _mm256_max_ps(m0, x);
         h0 = _mm256_max_ps(h0, _mm256_sub_ps(x, l));
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     }
     float m = ei_hmax8(_mm256_max_ps(m0, m1));
-    if (_mm256_movemask_ps(nan) || !(m > -INFINITY)) return ei_softmax_scan_scalar(raw, n, lim, max);
     *max = m;
     return ei_hmax8(_mm256_max_ps(h0, h1)) >= m;
 }
@@ -102,18 +102,28 @@ int ei_decode_scores_row(ei_score_fn fn, const float * raw, int32_t n, const flo
         float m;
         int   hit;
 #ifdef EI_SCAN_X86
-        if (ei_has_avx2())
+        if (!ei_force_scalar && ei_has_avx2())
             hit = ei_softmax_scan_avx2(raw, n, lim, &m);
         else
 #endif
             hit = ei_softmax_scan_scalar(raw, n, lim, &m);
         if (!hit) return 0;
-        for (int32_t c = 0; c < n; c++) dst[c] = raw[c] - m;
+        int bad = 0;
+        for (int32_t c = 0; c < n; c++) {
+            dst[c] = raw[c] - m;
+            bad |= dst[c] != dst[c];
+        }
+        if (bad) return 0; /* a NaN, or an infinite maximum: no score is defined */
         ei_vec_exp(dst, n);
-        float sum = 0.0f;
-        for (int32_t c = 0; c < n; c++) sum += dst[c];
+        /* Eight partial sums (vectorised; one running sum is a serial chain of n adds). */
+        float   s8[8] = {0};
+        int32_t c = 0;
+        for (; c + 8 <= n; c += 8)
+            for (int32_t j = 0; j < 8; j++) s8[j] += dst[c + j];
+        float sum = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+        for (; c < n; c++) sum += dst[c];
         float inv = 1.0f / sum;
-        for (int32_t c = 0; c < n; c++) dst[c] *= inv;
+        for (c = 0; c < n; c++) dst[c] *= inv;
         return 1;
     }
     if (fn == EI_SCORE_SIGMOID) {
