@@ -79,15 +79,19 @@ static void test_nan_and_inf_rows(void) {
             thr[c] = c == 0 ? INFINITY : 0.01f;
             lim[c] = bound(thr[c]);
         }
-        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst)) EI_CHECK(passing_classes(dst, thr, 91) == 0);
+        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst))
+            EI_CHECK(passing_classes(dst, thr, 91) == 0);
         for (int32_t c = 0; c < 91; c++) raw[c] = (float)c * 0.01f;
         raw[45] = NAN;
-        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst)) EI_CHECK(passing_classes(dst, thr, 91) == 0);
+        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst))
+            EI_CHECK(passing_classes(dst, thr, 91) == 0);
         raw[45] = 0.0f;
         raw[90] = NAN; /* in the masked tail */
-        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst)) EI_CHECK(passing_classes(dst, thr, 91) == 0);
+        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst))
+            EI_CHECK(passing_classes(dst, thr, 91) == 0);
         raw[90] = INFINITY;
-        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst)) EI_CHECK(passing_classes(dst, thr, 91) == 0);
+        if (ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst))
+            EI_CHECK(passing_classes(dst, thr, 91) == 0);
         raw[90] = 0.0f; /* a finite row where class 1 passes */
         raw[1] = 9.0f;
         EI_CHECK(ei_decode_scores_row(EI_SCORE_SOFTMAX, raw, 91, thr, lim, dst) == 1);
