@@ -74,11 +74,11 @@ typedef enum ei_prior_style {
 } ei_prior_style;
 
 typedef struct ei_prior_level {
-    int32_t fm_w, fm_h;     /* feature-map size (cells) */
-    float   step_x, step_y; /* input pixels per cell; 0 = input size / feature-map size */
-    float   min_size;       /* PYTORCH_SSD: pixels */
-    float   max_size;       /* PYTORCH_SSD: pixels; 0 = no sqrt(min*max) prior */
-    float   scale;          /* TORCHVISION: fraction of the input; 0 = from min_ratio/max_ratio */
+    int32_t fm_w, fm_h;                /* feature-map size (cells) */
+    float   step_x, step_y;            /* input pixels per cell; 0 = input size / feature-map size */
+    float   min_size;                  /* PYTORCH_SSD: pixels */
+    float   max_size;                  /* PYTORCH_SSD: pixels; 0 = no sqrt(min*max) prior */
+    float   scale;                     /* TORCHVISION: fraction of the input; 0 = from min_ratio/max_ratio */
     float   sizes[EI_PRIOR_MAX_SIZES]; /* MIN_BOXES: square prior sizes in pixels */
     int32_t n_sizes;
     float   aspect_ratios[EI_PRIOR_MAX_SIZES]; /* TORCHVISION / PYTORCH_SSD: each r adds r and 1/r */
@@ -92,6 +92,9 @@ typedef struct ei_prior_spec {
     ei_prior_level level[EI_PRIOR_MAX_LEVELS];
     float          min_ratio, max_ratio; /* TORCHVISION scales when level[].scale are 0 (0.2, 0.95 for SSDLite) */
     int            clip;                 /* clamp priors to [0, 1] */
+    /* TORCHVISION with explicit level[].scale: the scale after the last level (s_{n}), which sizes
+     * the last level's sqrt(s_k * s_{k+1}) prior (1.05 for SSD300); 0 = 1.0, as torchvision appends. */
+    float last_scale;
 } ei_prior_spec;
 
 /* Generates the priors as n rows of normalised (cx, cy, w, h), in the order the network emits
@@ -101,7 +104,7 @@ EI_API EI_NODISCARD ei_status * ei_priors_generate(const ei_prior_spec * spec, f
 /* ---- decoders ---- */
 
 typedef enum ei_decoder_kind {
-    EI_DECODER_SSD = 0,     /* raw box regressions + class scores, decoded against priors */
+    EI_DECODER_SSD = 0,      /* raw box regressions + class scores, decoded against priors */
     EI_DECODER_BOXES_SCORES, /* boxes already decoded (corner form) + class scores */
     EI_DECODER_YOLOX,        /* [N, 5+C] rows per grid cell: tx ty tw th obj cls..., strides 8/16/32 */
     EI_DECODER_YOLOV5,       /* [N, 5+C] rows already decoded: cx cy w h (pixels) obj cls... */
@@ -133,6 +136,9 @@ typedef struct ei_decoder_params {
     int32_t strides[4];
     int32_t n_strides;
     int     yolo_sigmoid;
+    /* YOLO decoders: 0 = one candidate per box, its best class (as the YOLOX/YOLOv5/v8 demos do);
+     * 1 = one candidate per class whose score reaches that class's threshold (mAP evaluation style). */
+    int yolo_multi_label;
 } ei_decoder_params;
 
 /* kind SSD, background 0, no score function, variances 0.1 / 0.2, boxes normalised, strides 8/16/32. */
@@ -146,7 +152,9 @@ EI_API void                     ei_decoder_destroy(ei_decoder * dec); /* NULL-sa
 
 /* Decodes batch item `batch` of the network outputs into candidate boxes in network-input pixels
  * (net_w x net_h), keeping those whose score reaches the threshold of their class (attrs[c].
- * pre_cluster_threshold; classes >= n_classes are ignored). Appends to out; does not run NMS.
+ * pre_cluster_threshold; classes >= n_classes are ignored; attrs NULL: 0.2 for every class). YOLO kinds
+ * read one output (boxes_output if set, else the first of rank 2 or 3) and give each box's best class
+ * unless yolo_multi_label. Appends to out; does not run NMS.
  * Output tensors whose shapes do not match the decoder (wrong prior count, wrong class count,
  * missing output) fail with a message naming the tensor, its shape and what was expected. */
 EI_API EI_NODISCARD ei_status * ei_decoder_run(ei_decoder * dec, const ei_tensor * const * outputs,

@@ -23,17 +23,45 @@ typedef struct ei_rgb {
 /* A fixed palette: colour of class id (PASCAL VOC's colour map, so VOC masks look as usual). */
 EI_API ei_rgb ei_palette_color(int32_t class_id);
 
+/* The primitives below draw on packed RGB, BGR, RGBA, BGRA (alpha untouched) and GRAY (the colour's
+ * BT.601 luma) images in place; on NV12/I420, a NULL image or an empty one they draw nothing.
+ * Everything is clipped to the image: any coordinates are safe, nothing is written outside. */
+
 /* Text in the built-in 8x8 bitmap font (printable ASCII; others drawn as '?'), scaled by an integer
- * factor, clipped to the image. */
+ * factor (< 1 is taken as 1), clipped to the image. (x, y) is the top-left corner of the first
+ * glyph; glyphs advance 8*scale pixels; only the set bits are drawn (the background shows through). */
 EI_API void ei_draw_text(ei_image * img, int32_t x, int32_t y, const char * text, ei_rgb color, int32_t scale);
+/* Width and height in pixels of text drawn at this scale (8*scale*strlen, 8*scale). */
+EI_API void ei_draw_text_size(const char * text, int32_t scale, int32_t * width, int32_t * height);
+/* A caption: a filled box of bg with a margin of `scale` pixels around the text, text in fg; (x, y)
+ * is the box's top-left corner. */
+EI_API void ei_draw_caption(ei_image * img, int32_t x, int32_t y, const char * text, ei_rgb fg, ei_rgb bg,
+                            int32_t scale);
+/* A rectangle outline with inclusive corners (x1, y1) and (x2, y2) (either order); the border is
+ * `thickness` pixels wide (< 1 is taken as 1) and grows inwards from those corners. */
 EI_API void ei_draw_rect(ei_image * img, int32_t x1, int32_t y1, int32_t x2, int32_t y2, ei_rgb color,
                          int32_t thickness);
-/* Boxes in image pixels, coloured by class, captioned "name 0.87" (labels may be NULL: "class 3"). */
+/* A filled rectangle, inclusive corners (either order). */
+EI_API void ei_draw_fill_rect(ei_image * img, int32_t x1, int32_t y1, int32_t x2, int32_t y2, ei_rgb color);
+
+/* Boxes in image pixels, coloured by class, captioned "name 0.87" (labels may be NULL: "class 3").
+ * Class c uses palette entry c + 1, since entry 0 is black (VOC's background). The line width is
+ * max(2, min(w, h) / 300) and the font scale max(1, min(w, h) / 540) for a w x h image. The caption
+ * sits above the box, or inside its top when there is no room, in the box's colour with black or
+ * white text (whichever contrasts more). Boxes with NaN coordinates are skipped. Fails on a NULL
+ * image, d == NULL with n > 0, n < 0, or a format other than RGB/BGR/RGBA/BGRA/GRAY. */
 EI_API EI_NODISCARD ei_status * ei_draw_detections(ei_image * img, const ei_detection * d, int32_t n,
                                                    const ei_labels * labels);
+/* The same with names from an array: names[c] for 0 <= c < n_names when not NULL, else "class c".
+ * names may be NULL. ei_draw_detections uses this; it needs no ei_labels. */
+EI_API EI_NODISCARD ei_status * ei_draw_detections_named(ei_image * img, const ei_detection * d, int32_t n,
+                                                         const char * const * names, int32_t n_names);
 /* Blends palette colours over the frame: out = (1 - alpha) * pixel + alpha * colour, for every
  * pixel whose class is not background_class (-1: colour every class) nor EI_SEG_NONE. The map must
- * have the image's size. */
+ * have the image's size. In integers, with a = lrintf(alpha * 256) (0..256):
+ *   out = (pixel * (256 - a) + colour * a + 128) >> 8
+ * so alpha 0 leaves the pixel and alpha 1 gives the colour exactly. alpha outside [0, 1] (or NaN),
+ * a size mismatch, or a format other than RGB/BGR/RGBA/BGRA fail with a message. */
 EI_API EI_NODISCARD ei_status * ei_draw_seg_overlay(ei_image * img, const ei_seg_map * map, float alpha,
                                                     int32_t background_class);
 

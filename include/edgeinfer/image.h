@@ -50,12 +50,24 @@ EI_API void ei_image_free(ei_image * img);
 EI_API EI_NODISCARD ei_status * ei_image_load(const char * path, ei_pixel_format want, ei_image * out);
 EI_API EI_NODISCARD ei_status * ei_image_decode(const void * bytes, size_t n_bytes, ei_pixel_format want,
                                                 ei_image * out);
+/* As ei_image_load / ei_image_decode, but a JPEG may be decoded smaller with libjpeg-turbo's DCT
+ * scaling (1/2, 1/4 or 1/8; much faster) as long as the result stays at least min_width x
+ * min_height; 0 for either means no constraint on that side. PNGs are decoded at full size. The
+ * decoded pixels differ slightly from a full decode followed by a resize (docs/preprocess.md
+ * measures it); map detections back with ei_frame_transform_set_source and the file's size. */
+EI_API EI_NODISCARD ei_status * ei_image_load_scaled(const char * path, ei_pixel_format want, int32_t min_width,
+                                                     int32_t min_height, ei_image * out);
+EI_API EI_NODISCARD ei_status * ei_image_decode_scaled(const void * bytes, size_t n_bytes, ei_pixel_format want,
+                                                       int32_t min_width, int32_t min_height, ei_image * out);
+
 /* Writes RGB, BGR or GRAY as PNG or JPEG, chosen by the extension (.png, .jpg, .jpeg); quality is
  * JPEG's 1..100 (0 = 90). Written to a temporary file and renamed: a failure leaves nothing. */
 EI_API EI_NODISCARD ei_status * ei_image_save(const ei_image * img, const char * path, int quality);
 
-/* Converts any format into a packed RGB, BGR or GRAY image of the same size (dst must be allocated
- * with that size and format). */
+/* Converts any format into a packed RGB, BGR, RGBA, BGRA or GRAY image of the same size (dst must
+ * be allocated with that size and format). NV12/I420 use BT.601 limited range with OpenCV's
+ * fixed-point coefficients (as cv2.COLOR_YUV2RGB_NV12); GRAY is 0.299 R + 0.587 G + 0.114 B as in
+ * cv2.COLOR_RGB2GRAY; alpha is set to 255. */
 EI_API EI_NODISCARD ei_status * ei_image_convert(const ei_image * src, ei_image * dst);
 
 #ifdef __cplusplus

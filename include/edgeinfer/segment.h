@@ -14,17 +14,17 @@
 extern "C" {
 #endif
 
-#define EI_SEG_NONE 255 /* label of a pixel whose best score is below the threshold */
+#define EI_SEG_NONE        255 /* label of a pixel whose best score is below the threshold */
 #define EI_SEG_MAX_CLASSES 255
 
 typedef struct ei_segment_params {
-    uint32_t    size;      /* sizeof(ei_segment_params); set by ei_segment_params_default */
-    ei_layout   layout;    /* of the score tensor: [1|N, C, H, W] (NCHW) or [N, H, W, C] (NHWC) */
-    float       threshold; /* nvinfer segmentation-threshold: best score below it -> EI_SEG_NONE; with one
-                              channel, a pixel is class 1 when its score exceeds it, else class 0 */
-    int         sigmoid;   /* one-channel models: apply a sigmoid to the logit before thresholding */
-    int         upsample_scores; /* 1: bilinear-upsample the scores to the frame then argmax (smooth
-                                    edges); 0: argmax at network size, then nearest to the frame */
+    uint32_t  size;      /* sizeof(ei_segment_params); set by ei_segment_params_default */
+    ei_layout layout;    /* of the score tensor: [1|N, C, H, W] (NCHW) or [N, H, W, C] (NHWC) */
+    float     threshold; /* nvinfer segmentation-threshold: best score below it -> EI_SEG_NONE; with one
+                            channel, a pixel is class 1 when its score exceeds it, else class 0 */
+    int sigmoid;         /* one-channel models: apply a sigmoid to the logit before thresholding */
+    int upsample_scores; /* 1: bilinear-upsample the scores to the frame then argmax (smooth
+                            edges); 0: argmax at network size, then nearest to the frame */
 } ei_segment_params;
 
 /* NCHW, threshold -INFINITY (plain argmax) except 0.5 for one channel, no sigmoid, upsample_scores 1. */

@@ -68,6 +68,10 @@ expect build_bad_precision 2 "only fp32" -- "$EI" build "$WORK/good.onnx" -o "$W
 expect build_engine 0 "built" -- "$EI" build "$WORK/good.onnx" -o "$WORK/good.engine"
 expect info_engine 0 "(engine)" -- "$EI" info "$WORK/good.engine"
 expect run_engine 0 "y" -- "$EI" run "$WORK/good.engine" --input x="$WORK/x.npy" --output-dir "$WORK/oe"
+expect bench_engine 0 "engine load" -- "$EI" bench "$WORK/good.engine" --iterations 2 --warmup 0
+expect bench_engine_wrong_batch 3 "was built for batch 1" -- "$EI" bench "$WORK/good.engine" --iterations 2 --batch 4
+expect bench_cache_build 0 "built into the cache" -- "$EI" bench "$WORK/good.onnx" --iterations 2 --warmup 0 --cache "$WORK/bcache"
+expect bench_cache_hit 0 "from the cache" -- "$EI" bench "$WORK/good.onnx" --iterations 2 --warmup 0 --cache "$WORK/bcache"
 expect run_engine_output 0 "" -- cmp "$WORK/out/y.npy" "$WORK/oe/y.npy"
 "$PY" - "$WORK" <<'PYEOF'
 import sys

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,13 +22,16 @@
 #define WARMUP_MIN_MS 200.0
 
 static void help(void) {
-    printf("usage: edgeinfer bench MODEL.onnx [--batch B[,B...]] [--threads N] [--warmup N]\n"
-           "                      [--duration S | --iterations N] [--json FILE] [--input-shape SPEC]\n\n"
-           "Measures how fast the model runs. For each batch size it loads the model with dimension 0 of\n"
-           "every input set to the batch, fills the inputs with deterministic pseudo-random data (the\n"
-           "generator is in docs/bench.md, so other engines can be fed the same tensors), warms up,\n"
-           "then runs repeatedly and prints load and build time, throughput, latency min / mean /\n"
-           "median / p90 / p95 / p99 / max, memory and the GFLOP/s the median run achieves.\n\n"
+    printf("usage: edgeinfer bench MODEL.onnx|MODEL.engine [--batch B[,B...]] [--threads N] [--warmup N]\n"
+           "                      [--duration S | --iterations N] [--json FILE] [--input-shape SPEC]\n"
+           "                      [--cache DIR]\n\n"
+           "Measures how fast the model starts and runs. For each batch size it builds the engine (the\n"
+           "ONNX model imported and optimised with dimension 0 of every input set to the batch), saves\n"
+           "it to a temporary file and loads it back, as a deployment would; given an engine file it\n"
+           "just loads it. It fills the inputs with deterministic pseudo-random data (the generator is\n"
+           "in docs/bench.md, so other engines can be fed the same tensors), warms up, then runs\n"
+           "repeatedly and prints engine build and load time, throughput, latency min / mean / median /\n"
+           "p90 / p95 / p99 / max, memory and the GFLOP/s the median run achieves.\n\n"
            "  --batch LIST          comma-separated batch sizes, e.g. 1,2,4,8; default: the model's own\n"
            "                        input shapes. A model whose graph fixes batch 1 fails for other\n"
            "                        batches with a message (exit code 3) and the others still run.\n"
@@ -37,7 +41,9 @@ static void help(void) {
            "  --iterations N        exactly N timed runs instead of --duration\n"
            "  --json FILE           also write every number, and each run's latency, as JSON\n"
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416 (applied\n"
-           "                        before --batch replaces dimension 0)\n\n"
+           "                        before --batch replaces dimension 0)\n"
+           "  --cache DIR           take each batch size's engine from the engine cache DIR, building\n"
+           "                        it there when missing or stale (the reason is printed)\n\n"
            "Progress goes to stderr, the summary to stdout.\n",
            WARMUP_RUNS, WARMUP_MIN_MS);
 }
@@ -52,6 +58,7 @@ typedef struct bench_args {
     long         iterations; /* 0 = use duration_s */
     const char * json;
     const char * input_shapes;
+    const char * cache;
 } bench_args;
 
 /* The numbers measured for one batch size. */
@@ -59,7 +66,11 @@ typedef struct bench_result {
     int64_t     batch;
     ei_status * error; /* owned; NULL when the batch ran */
     char        shapes[SPEC_BYTES];
-    double      load_ms, build_ms, warmup_ms;
+    double      engine_build_ms; /* ONNX -> optimised engine; < 0 when it was not built in this run */
+    double      load_ms;         /* engine file -> model (mmap and checks) */
+    double      build_ms;        /* session: plan memory, allocate, prepare kernels */
+    double      warmup_ms;
+    char        engine_note[4400]; /* where the engine came from */
     long        warmup_runs;
     double *    lat_ms; /* owned, n_runs entries, in run order */
     long        n_runs;
@@ -97,7 +108,7 @@ static int parse_args(int argc, char ** argv, bench_args * a) {
         }
         bool takes_value = !strcmp(o, "--batch") || !strcmp(o, "--threads") || !strcmp(o, "--warmup") ||
                            !strcmp(o, "--duration") || !strcmp(o, "--iterations") || !strcmp(o, "--json") ||
-                           !strcmp(o, "--input-shape");
+                           !strcmp(o, "--input-shape") || !strcmp(o, "--cache");
         if (takes_value && i + 1 >= argc) return ei_cli_usage_error("bench", "%s needs a value", o);
         long v;
         if (!strcmp(o, "--batch")) {
@@ -133,6 +144,8 @@ static int parse_args(int argc, char ** argv, bench_args * a) {
             a->json = argv[++i];
         } else if (!strcmp(o, "--input-shape")) {
             a->input_shapes = argv[++i];
+        } else if (!strcmp(o, "--cache")) {
+            a->cache = argv[++i];
         } else if (o[0] == '-') {
             return ei_cli_usage_error("bench", "unknown option '%s'", o);
         } else if (a->model) {
@@ -141,7 +154,7 @@ static int parse_args(int argc, char ** argv, bench_args * a) {
             a->model = o;
         }
     }
-    if (!a->model) return ei_cli_usage_error("bench", "missing MODEL.onnx");
+    if (!a->model) return ei_cli_usage_error("bench", "missing MODEL.onnx or MODEL.engine");
     if (!a->n_batches) a->n_batches = 1; /* batches[0] == 0: the model's own shapes */
     return 0;
 }
@@ -242,6 +255,79 @@ static ei_status * run_timed(ei_session * s, double * ms) {
     return st;
 }
 
+/* Builds the engine for r->batch, saves it to a temporary file and maps it back: the engine load
+ * time printed is what a deployment pays at start-up, and the session runs the loaded engine. */
+static ei_status * build_and_load(const bench_args * a, bench_result * r, ei_model ** m) {
+    ei_engine_build_options eo = ei_engine_build_options_default();
+    eo.input_shapes = r->shapes[0] ? r->shapes : NULL;
+    eo.n_threads = a->threads;
+    ei_model * built = NULL;
+    double     t0 = now_ms();
+    EI_TRY(ei_engine_build(a->model, &eo, &built));
+    r->engine_build_ms = now_ms() - t0;
+
+    const char * dir = getenv("TMPDIR");
+    char         path[4096];
+    snprintf(path, sizeof path, "%s/edgeinfer-bench-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        ei_model_destroy(built);
+        return ei_errorf(EI_CODE_IO, "cannot create a temporary engine file in %s: %s (set TMPDIR)",
+                         dir && *dir ? dir : "/tmp", strerror(errno));
+    }
+    close(fd);
+    ei_status * st = ei_model_save_engine(built, path);
+    ei_model_destroy(built);
+    if (!st) {
+        struct stat sb;
+        double      mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
+        t0 = now_ms();
+        st = ei_model_load_engine(path, m);
+        r->load_ms = now_ms() - t0;
+        snprintf(r->engine_note, sizeof r->engine_note, "built from the ONNX file, %.1f MB", mb);
+    }
+    unlink(path); /* the mapping keeps the bytes alive until the model is destroyed */
+    return st;
+}
+
+/* The model for one batch size: an engine file as given, from the cache, or built now. */
+static ei_status * obtain_engine(const bench_args * a, const ei_model * base, bench_result * r, ei_model ** m) {
+    r->engine_build_ms = -1;
+    if (ei_file_is_engine(a->model)) {
+        if (r->batch > 0 && ei_model_input_count(base) && ei_model_input_shape(base, 0)->rank &&
+            ei_model_input_shape(base, 0)->dim[0] != r->batch)
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "%s was built for batch %lld; build an engine with --batch %lld or bench the ONNX model",
+                             a->model, (long long)ei_model_input_shape(base, 0)->dim[0], (long long)r->batch);
+        double t0 = now_ms();
+        EI_TRY(ei_model_load_engine(a->model, m));
+        r->load_ms = now_ms() - t0;
+        snprintf(r->engine_note, sizeof r->engine_note, "engine file");
+        return NULL;
+    }
+    if (!a->cache) return build_and_load(a, r, m);
+
+    ei_engine_build_options eo = ei_engine_build_options_default();
+    eo.input_shapes = r->shapes[0] ? r->shapes : NULL;
+    eo.n_threads = a->threads;
+    ei_engine_cache_info info;
+    EI_TRY(ei_engine_cache_get(a->cache, a->model, &eo, m, &info));
+    if (!info.built) {
+        r->load_ms = info.load_ms;
+        snprintf(r->engine_note, sizeof r->engine_note, "from the cache: %s", info.path);
+        return NULL;
+    }
+    /* Built now: report the build, then time the load a later start would do. */
+    r->engine_build_ms = info.load_ms;
+    ei_model_destroy(*m);
+    *m = NULL;
+    double t0 = now_ms();
+    EI_TRY(ei_model_load_engine(info.path, m));
+    r->load_ms = now_ms() - t0;
+    snprintf(r->engine_note, sizeof r->engine_note, "built into the cache (%s): %s", info.reason, info.path);
+    return NULL;
+}
+
 /* Loads, builds and runs the model at one batch size, filling r. */
 static ei_status * bench_one(const bench_args * a, const ei_model * base, bench_result * r) {
     ei_model *   m = NULL;
@@ -251,11 +337,8 @@ static ei_status * bench_one(const bench_args * a, const ei_model * base, bench_
     ei_status *  st = batch_spec(base, r->batch, r->shapes, sizeof r->shapes);
     if (st) return st;
 
-    ei_model_options mo = ei_model_options_default();
-    mo.input_shapes = r->shapes[0] ? r->shapes : NULL;
-    double t0 = now_ms();
-    st = ei_model_load_file(a->model, &mo, &m);
-    r->load_ms = now_ms() - t0;
+    double t0;
+    st = obtain_engine(a, base, r, &m);
     if (st) goto done;
     if (r->batch == 0)
         r->batch = ei_model_input_count(m) && ei_model_input_shape(m, 0)->rank ? ei_model_input_shape(m, 0)->dim[0] : 1;
@@ -264,7 +347,7 @@ static ei_status * bench_one(const bench_args * a, const ei_model * base, bench_
     r->macs = sum.macs;
 
     ei_session_options so = ei_session_options_default();
-    so.n_threads = a->threads;
+    so.n_threads = a->threads ? a->threads : ei_model_engine_threads(m);
     t0 = now_ms();
     st = ei_session_create(m, &so, &s);
     r->build_ms = now_ms() - t0;
@@ -347,8 +430,12 @@ static void print_result(const bench_args * a, const bench_result * r) {
     long   cores = sysconf(_SC_NPROCESSORS_ONLN);
     double ips = r->wall_s > 0 ? (double)r->batch * (double)r->n_runs / r->wall_s : 0;
     printf("threads      : %d\n", a->threads ? a->threads : (int)cores);
-    printf("load         : %.2f ms (read, import, fold constants)\n", r->load_ms);
-    printf("build        : %.2f ms (session: plan, allocate)\n", r->build_ms);
+    if (r->engine_build_ms >= 0)
+        printf("engine build : %.2f ms (import ONNX, optimise, infer shapes, save)\n", r->engine_build_ms);
+    else
+        printf("engine build : not needed\n");
+    printf("engine load  : %.2f ms (%s)\n", r->load_ms, r->engine_note);
+    printf("session      : %.2f ms (plan memory, allocate, prepare kernels)\n", r->build_ms);
     printf("warmup       : %ld runs in %.1f ms\n", r->warmup_runs, r->warmup_ms);
     printf("timed runs   : %ld in %.3f s\n", r->n_runs, r->wall_s);
     printf("throughput   : %.2f images/s (%.2f runs/s)\n", ips, r->wall_s > 0 ? (double)r->n_runs / r->wall_s : 0);
@@ -394,13 +481,14 @@ static ei_status * write_json(const bench_args * a, const bench_result * rs, int
             continue;
         }
         fprintf(f,
-                ", \"ok\": true, \"load_ms\": %.4f, \"build_ms\": %.4f, \"warmup_runs\": %ld, \"warmup_ms\": %.4f,\n"
+                ", \"ok\": true, \"engine_build_ms\": %.4f, \"load_ms\": %.4f, \"build_ms\": %.4f,\n"
+                "     \"warmup_runs\": %ld, \"warmup_ms\": %.4f,\n"
                 "     \"runs\": %ld, \"wall_s\": %.6f, \"throughput_images_per_s\": %.4f,\n"
                 "     \"latency_ms\": {\"min\": %.4f, \"mean\": %.4f, \"median\": %.4f, \"p90\": %.4f, \"p95\": %.4f, "
                 "\"p99\": %.4f, \"max\": %.4f},\n"
                 "     \"session_memory_bytes\": %zu, \"max_rss_bytes\": %zu, \"macs\": %lld, \"gflops\": %.4f,\n"
                 "     \"latencies_ms\": [",
-                r->load_ms, r->build_ms, r->warmup_runs, r->warmup_ms, r->n_runs, r->wall_s,
+                r->engine_build_ms, r->load_ms, r->build_ms, r->warmup_runs, r->warmup_ms, r->n_runs, r->wall_s,
                 (double)r->batch * (double)r->n_runs / r->wall_s, r->min, r->mean, r->median, r->p90, r->p95, r->p99,
                 r->max, r->session_bytes, r->max_rss_bytes, (long long)r->macs,
                 2.0 * (double)r->macs / (r->median * 1e6));
@@ -421,7 +509,8 @@ int ei_cmd_bench(int argc, char ** argv) {
     ei_model_options mo = ei_model_options_default();
     mo.input_shapes = a.input_shapes;
     ei_model *  base = NULL;
-    ei_status * st = ei_model_load_file(a.model, &mo, &base);
+    ei_status * st =
+        ei_file_is_engine(a.model) ? ei_model_load_engine(a.model, &base) : ei_model_load_file(a.model, &mo, &base);
     if (st) return ei_cli_fail(st);
 
     bench_result * rs = calloc((size_t)a.n_batches, sizeof *rs);
