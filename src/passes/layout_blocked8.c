@@ -117,7 +117,8 @@ static bool pool_ok(const ei_graph * g, const ei_node * n) {
 }
 
 static role role_of(const ei_graph * g, const ei_node * n) {
-    if (n->folded || ei_node_is_removed(n) || n->n_inputs < 1 || n->n_outputs < 1 || n->outputs[0] < 0) return ROLE_NONE;
+    if (n->folded || ei_node_is_removed(n) || n->n_inputs < 1 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return ROLE_NONE;
     const ei_op_def * d = n->def;
     if (d == &ei_op_def_CONV) return conv_ok(g, n) ? ROLE_CONV : ROLE_NONE;
     if (n->n_outputs != 1) return ROLE_NONE;
