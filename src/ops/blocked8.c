@@ -63,7 +63,8 @@ void ei_blocked8_unpack(ei_threadpool * pool, const float * y, float * x, int64_
 
 /* The blocked shape of plain [N, C, H, W]. */
 static ei_shape blocked_shape(const ei_shape * plain) {
-    ei_shape s = {.rank = 5, .dim = {plain->dim[0], ei_blocks8(plain->dim[1]), plain->dim[2], plain->dim[3], EI_BLOCK8}};
+    ei_shape s = {.rank = 5,
+                  .dim = {plain->dim[0], ei_blocks8(plain->dim[1]), plain->dim[2], plain->dim[3], EI_BLOCK8}};
     return s;
 }
 
@@ -95,7 +96,13 @@ static ei_status * to_run(const ei_node * node, const ei_tensor * const * in, ei
 }
 
 const ei_op_def ei_op_def_TO_BLOCKED8 = {
-    .name = "ei.ToBlocked8", .in_min = 1, .in_max = 1, .out_min = 1, .out_max = 1, .infer = to_infer, .run = to_run,
+    .name = "ei.ToBlocked8",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .infer = to_infer,
+    .run = to_run,
 };
 
 /* ---- ei.FromBlocked8 ---- */
@@ -155,7 +162,8 @@ static ei_status * conv_plain_x(const ei_node * node, const ei_shape * xs, const
     }
     int64_t c = ws->dim[1] * group;
     if (!is_blocked_of(xs, c))
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X has shape %s; W %s needs %lld channels in blocks of 8",
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                              "input X has shape %s; W %s needs %lld channels in blocks of 8",
                               ei_shape_format(xs, a, sizeof a), ei_shape_format(ws, b, sizeof b), (long long)c);
     *plain = (ei_shape){.rank = 4, .dim = {xs->dim[0], c, xs->dim[2], xs->dim[3]}};
     return NULL;
