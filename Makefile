@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 PY         := .venv/bin/python
 EI         := $(BUILD)/tools/edgeinfer/edgeinfer
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 120
 
 .PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format format-check clean
 
@@ -16,6 +16,10 @@ demo: setup build tiny-model
 	$(EI) info models/tiny_cnn.onnx
 	$(EI) run models/tiny_cnn.onnx --input image=$(BUILD)/tiny_input.npy --output-dir $(BUILD)/demo-out
 	$(PY) -c "import numpy as np; p=np.load('$(BUILD)/demo-out/probs.npy'); print('probs', p.round(4), 'argmax', int(p.argmax()))"
+	@if [ -d ../shared/assets/models ]; then \
+	  $(EI) detect -c configs/yolox_nano.ini ../shared/assets/images/darknet/dog.jpg -o $(BUILD)/demo-out --json $(BUILD)/demo-out/detections.json && \
+	  $(EI) segment -c configs/deeplabv3_voc.ini ../shared/assets/images/darknet/dog.jpg -o $(BUILD)/demo-out; \
+	else echo "demo: ../shared/assets not found: skipping detect/segment on the bundled images"; fi
 
 test: setup format-check build build-asan test-release test-asan fuzz
 

@@ -3,6 +3,7 @@
 #ifndef EDGEINFER_LABELS_H
 #define EDGEINFER_LABELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edgeinfer/api.h"
@@ -14,8 +15,12 @@ extern "C" {
 
 typedef struct ei_labels ei_labels;
 
-/* Chooses the format by content (a JSON object -> id2label). Empty files, missing or duplicate
- * ids, and non-UTF-8 bytes fail with a message naming the file and line. The caller owns *out. */
+/* Chooses the format by content (a JSON object -> id2label). Text: one name per line, trailing
+ * whitespace and CR trimmed, trailing blank lines ignored, a blank line inside is an error; a single
+ * line holding ';' is split at ';'. JSON: "id2label" keys are decimal ids that must be exactly
+ * 0..n-1. Empty files, missing or duplicate ids, and non-UTF-8 bytes fail with a message naming the
+ * file and line (docs/parser-plugins.md lists the rules). The caller owns *out. ei_labels_parse
+ * reads text[0..n) (no terminator needed) and uses name_for_messages in its messages. */
 EI_API EI_NODISCARD ei_status * ei_labels_load(const char * path, ei_labels ** out);
 EI_API EI_NODISCARD ei_status * ei_labels_parse(const char * text, size_t n, const char * name_for_messages,
                                                 ei_labels ** out);

@@ -3,6 +3,7 @@
 #define EI_TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "edgeinfer/edgeinfer.h"
 
@@ -23,12 +24,16 @@ int ei_cli_fail(ei_status * st);
 int ei_cli_usage_error(const char * cmd, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True for -h / --help. */
 bool ei_cli_is_help(const char * arg);
+/* Writes s as a JSON string literal (quotes, escapes). */
+void ei_cli_json_string(FILE * f, const char * s);
 
 int ei_cmd_info(int argc, char ** argv);
 int ei_cmd_run(int argc, char ** argv);
 int ei_cmd_ops(int argc, char ** argv);
 int ei_cmd_bench(int argc, char ** argv);
 int ei_cmd_build(int argc, char ** argv);
+int ei_cmd_detect(int argc, char ** argv);
+int ei_cmd_segment(int argc, char ** argv);
 
 /* Internal (not in the public API): the supported operator list, for `edgeinfer ops`. */
 int32_t      ei_ops_count(void);

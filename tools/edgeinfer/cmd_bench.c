@@ -447,36 +447,22 @@ static void print_result(const bench_args * a, const bench_result * r) {
            (double)r->macs / (double)r->batch / 1e9, r->median > 0 ? 2.0 * (double)r->macs / (r->median * 1e6) : 0);
 }
 
-static void json_string(FILE * f, const char * s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static ei_status * write_json(const bench_args * a, const bench_result * rs, int n) {
     FILE * f = fopen(a->json, "w");
     if (!f) return ei_errorf(EI_CODE_IO, "cannot write '%s': %s", a->json, strerror(errno));
     fprintf(f, "{\n  \"schema\": \"edgeinfer-bench/1\",\n  \"edgeinfer_version\": \"%s\",\n  \"model\": ",
             EI_VERSION_STRING);
-    json_string(f, a->model);
+    ei_cli_json_string(f, a->model);
     fprintf(f, ",\n  \"threads\": %d,\n  \"cores\": %ld,\n", a->threads, sysconf(_SC_NPROCESSORS_ONLN));
     fprintf(f, "  \"warmup_runs\": %d,\n  \"duration_s\": %.6g,\n  \"iterations\": %ld,\n  \"results\": [", a->warmup,
             a->iterations ? 0.0 : a->duration_s, a->iterations);
     for (int i = 0; i < n; i++) {
         const bench_result * r = &rs[i];
         fprintf(f, "%s\n    {\"batch\": %lld, \"input_shapes\": ", i ? "," : "", (long long)r->batch);
-        json_string(f, r->shapes);
+        ei_cli_json_string(f, r->shapes);
         if (r->error) {
             fprintf(f, ", \"ok\": false, \"error\": ");
-            json_string(f, ei_status_message(r->error));
+            ei_cli_json_string(f, ei_status_message(r->error));
             fprintf(f, "}");
             continue;
         }

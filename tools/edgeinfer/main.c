@@ -15,6 +15,8 @@ static const command g_commands[] = {
     {"run", ei_cmd_run, "run a model on tensors from .npy or .pb files and write its outputs"},
     {"build", ei_cmd_build, "build an engine file: the model imported once, loaded in milliseconds"},
     {"ops", ei_cmd_ops, "list the supported ONNX operators"},
+    {"detect", ei_cmd_detect, "find objects in images with a detector config; annotated images and COCO JSON"},
+    {"segment", ei_cmd_segment, "label every pixel of images with a segmentation config; overlays and counts"},
     {"bench", ei_cmd_bench, "measure load time, latency percentiles, throughput and GFLOP/s of a model"},
 };
 
