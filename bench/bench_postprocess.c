@@ -29,8 +29,8 @@ static int fail(ei_status * st) {
 }
 
 int main(int argc, char ** argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: bench_postprocess BOXES.npy SCORES.npy ITERS THRESHOLD IOU\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: bench_postprocess BOXES.npy SCORES.npy ITERS THRESHOLD IOU [KEPT.txt]\n");
         return 2;
     }
     int         iters = atoi(argv[3]);
@@ -65,21 +65,45 @@ int main(int argc, char ** argv) {
         attrs[c].pre_cluster_threshold = thr;
     }
     ei_detections det = {0};
-    double *      t = malloc((size_t)(iters > 0 ? iters : 1) * sizeof(double));
-    int32_t       cand = 0, kept = 0;
-    const char *  names[2] = {"boxes", "scores"};
+    size_t        n_t = (size_t)(iters > 0 ? iters : 1);
+    double *      t = malloc(n_t * sizeof(double));
+    double *      t_nms = malloc(n_t * sizeof(double));
+    if (!t || !t_nms) {
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
+    }
+    int32_t      cand = 0, kept = 0;
+    const char * names[2] = {"boxes", "scores"};
     for (int i = 0; i < iters; i++) {
         double t0 = now_us();
         det.count = 0;
         st = ei_decoder_run(dec, (const ei_tensor * const *)outs, names, 2, 0, 320, 320, attrs, 91, &det);
         if (st) return fail(st);
         cand = det.count;
+        double t1 = now_us();
         kept = ei_nms(det.items, det.count, iou, 0, 0);
-        t[i] = now_us() - t0;
+        double t2 = now_us();
+        t[i] = t2 - t0;
+        t_nms[i] = t2 - t1;
+    }
+    if (argc == 7) {
+        FILE * f = fopen(argv[6], "w");
+        if (!f) {
+            fprintf(stderr, "error: cannot write %s\n", argv[6]);
+            return 1;
+        }
+        for (int32_t k = 0; k < kept; k++) {
+            const ei_detection * d = &det.items[k];
+            fprintf(f, "%.4f %.4f %.4f %.4f %.6f %d\n", d->x1, d->y1, d->x2, d->y2, d->score, d->class_id);
+        }
+        fclose(f);
     }
     qsort(t, (size_t)iters, sizeof(double), cmp_double);
-    printf("median_us %.2f candidates %d kept %d\n", iters > 0 ? t[iters / 2] : 0.0, cand, kept);
+    qsort(t_nms, (size_t)iters, sizeof(double), cmp_double);
+    printf("median_us %.2f candidates %d kept %d nms_median_us %.2f\n", iters > 0 ? t[iters / 2] : 0.0, cand, kept,
+           iters > 0 ? t_nms[iters / 2] : 0.0);
     free(t);
+    free(t_nms);
     ei_detections_free(&det);
     ei_decoder_destroy(dec);
     ei_tensor_destroy(outs[0]);

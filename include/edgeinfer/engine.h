@@ -29,7 +29,7 @@ typedef struct ei_engine_build_options {
     int32_t      batch;              /* > 0: first dimension of every input not named in input_shapes; 0: as declared */
     int32_t      n_threads;          /* recorded for sessions of the engine (0: one per core) */
     const char * input_shapes;       /* as ei_model_options.input_shapes; NULL = none */
-    int32_t      optimization_level; /* as ei_model_options.optimization_level (default 1) */
+    int32_t      optimization_level; /* as ei_model_options.optimization_level (default 2) */
 } ei_engine_build_options;
 
 EI_API ei_engine_build_options ei_engine_build_options_default(void);

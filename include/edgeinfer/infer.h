@@ -65,13 +65,13 @@ EI_API void                     ei_infer_destroy(ei_infer * inf); /* NULL-safe *
 EI_API EI_NODISCARD ei_status * ei_infer_run(ei_infer * inf, const ei_image * frames, int32_t n,
                                              ei_frame_result * results);
 
-EI_API int32_t                   ei_infer_batch_size(const ei_infer * inf);
-EI_API const ei_model *          ei_infer_model(const ei_infer * inf);
-EI_API const ei_labels *         ei_infer_labels(const ei_infer * inf); /* NULL without a label file */
+EI_API int32_t                    ei_infer_batch_size(const ei_infer * inf);
+EI_API const ei_model *           ei_infer_model(const ei_infer * inf);
+EI_API const ei_labels *          ei_infer_labels(const ei_infer * inf); /* NULL without a label file */
 EI_API const ei_preprocess_spec * ei_infer_preprocess(const ei_infer * inf);
-EI_API ei_network_type           ei_infer_network_type(const ei_infer * inf);
-EI_API int32_t                   ei_infer_num_classes(const ei_infer * inf);
-EI_API ei_infer_timing           ei_infer_last_timing(const ei_infer * inf);
+EI_API ei_network_type            ei_infer_network_type(const ei_infer * inf);
+EI_API int32_t                    ei_infer_num_classes(const ei_infer * inf);
+EI_API ei_infer_timing            ei_infer_last_timing(const ei_infer * inf);
 /* The network input of the last run (float32, batch-size frames), for checking pre-processing. */
 EI_API const ei_tensor * ei_infer_input_tensor(const ei_infer * inf);
 /* Output i of the last run, borrowed until the next run. */

@@ -28,7 +28,8 @@ typedef struct ei_model_options {
     int32_t                   n_frozen_inputs;
     const char * const *      frozen_input_names;
     const ei_tensor * const * frozen_input_values;
-    /* Graph optimisation after shape inference (docs/passes.md): 0 none, 1 every pass (default 1).
+    /* Graph optimisation after shape inference (docs/passes.md): 0 none, 1 every pass that keeps
+     * ONNX's layouts, 2 also the blocked-layout plan for oneDNN (docs/cpu-kernels.md; default 2).
      * Results stay the same up to float32 rounding; graph input and output names are kept. */
     int32_t optimization_level;
 } ei_model_options;

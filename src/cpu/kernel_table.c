@@ -8,7 +8,7 @@
 static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
 #ifdef EI_WITH_ONEDNN
     [EI_OP_CONV] = &ei_dnnl_conv, [EI_OP_CONV_TRANSPOSE] = &ei_dnnl_conv_transpose, [EI_OP_MATMUL] = &ei_dnnl_matmul,
-    [EI_OP_GEMM] = &ei_dnnl_gemm,
+    [EI_OP_GEMM] = &ei_dnnl_gemm, [EI_OP_CONV_BLOCKED8] = &ei_dnnl_conv_blocked8,
 #endif
     [EI_OP_COUNT] = NULL,
 };
@@ -19,4 +19,12 @@ const ei_cpu_kernel * ei_cpu_kernel_for(const ei_graph * g, const ei_node * node
     const ei_cpu_kernel * kern = g_cpu_kernels[k];
     if (kern->supports && !kern->supports(g, node)) return NULL;
     return kern;
+}
+
+bool ei_cpu_has_blocked8_conv(void) {
+#ifdef EI_WITH_ONEDNN
+    return true;
+#else
+    return false;
+#endif
 }

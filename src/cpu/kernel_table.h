@@ -20,4 +20,8 @@ typedef struct ei_cpu_kernel {
 /* The kernel for node: the optimised entry when it supports the node, else NULL (use node->def->run). */
 const ei_cpu_kernel * ei_cpu_kernel_for(const ei_graph * g, const ei_node * node);
 
+/* Whether ei.ConvBlocked8 has a fast kernel (oneDNN): the layout pass plans blocked regions only then,
+ * since its reference kernel converts layouts around the plain Conv kernel. */
+bool ei_cpu_has_blocked8_conv(void);
+
 #endif

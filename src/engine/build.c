@@ -12,7 +12,7 @@ ei_engine_build_options ei_engine_build_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.precision = EI_PRECISION_FP32;
-    o.optimization_level = 1;
+    o.optimization_level = 2;
     return o;
 }
 

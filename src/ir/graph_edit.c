@@ -163,6 +163,45 @@ ei_status * ei_node_set_attr_float(ei_node * n, const char * name, float v) {
     return NULL;
 }
 
+ei_status * ei_node_set_attr_ints(ei_node * n, const char * name, const int64_t * v, int32_t count) {
+    ei_attr * a;
+    EI_TRY(attr_slot(n, name, &a));
+    if (a->type != EI_ATTR_INTS && a->type != EI_ATTR_UNDEFINED)
+        return ei_node_errorf(n, EI_CODE_INTERNAL, "attribute '%s' changes type", name);
+    int64_t * copy = malloc(((size_t)count + 1) * sizeof *copy);
+    if (!copy) return ei_status_oom();
+    if (count) memcpy(copy, v, (size_t)count * sizeof *copy);
+    free(a->ints);
+    a->type = EI_ATTR_INTS;
+    a->ints = copy;
+    a->n = count;
+    return NULL;
+}
+
+ei_status * ei_node_set_attr_string(ei_node * n, const char * name, const char * v) {
+    ei_attr * a;
+    EI_TRY(attr_slot(n, name, &a));
+    if (a->type != EI_ATTR_STRING && a->type != EI_ATTR_UNDEFINED)
+        return ei_node_errorf(n, EI_CODE_INTERNAL, "attribute '%s' changes type", name);
+    char * copy = strdup(v);
+    if (!copy) return ei_status_oom();
+    free(a->s);
+    a->type = EI_ATTR_STRING;
+    a->s = copy;
+    return NULL;
+}
+
+ei_status * ei_node_set_op(ei_node * n, const char * op_type) {
+    const ei_op_def * def = ei_op_find("", op_type);
+    if (!def) return ei_errorf(EI_CODE_INTERNAL, "graph pass: no operator '%s'", op_type);
+    char * copy = strdup(op_type);
+    if (!copy) return ei_status_oom();
+    free(n->op_type);
+    n->op_type = copy;
+    n->def = def;
+    return NULL;
+}
+
 ei_status * ei_node_reimport(ei_node * n) {
     if (!n->def->import) return NULL;
     return n->def->import(n);

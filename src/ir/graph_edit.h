@@ -36,6 +36,10 @@ ei_status * ei_graph_node_new(ei_graph * g, const char * op_type, const char * n
 /* Sets (adds or replaces) an attribute of the node. */
 ei_status * ei_node_set_attr_int(ei_node * n, const char * name, int64_t v);
 ei_status * ei_node_set_attr_float(ei_node * n, const char * name, float v);
+ei_status * ei_node_set_attr_ints(ei_node * n, const char * name, const int64_t * v, int32_t count);
+ei_status * ei_node_set_attr_string(ei_node * n, const char * name, const char * v);
+/* Makes the node another operator of the ai.onnx table (attributes kept; call ei_node_reimport). */
+ei_status * ei_node_set_op(ei_node * n, const char * op_type);
 /* Re-reads the attributes of the node into node->params (after attributes changed). */
 ei_status * ei_node_reimport(ei_node * n);
 /* Sets input k (growing the input list with omitted inputs as needed). */

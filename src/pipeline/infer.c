@@ -18,12 +18,12 @@ struct ei_infer {
     ei_infer_options        opt;
     ei_model *              model;
     ei_session *            session;
-    ei_tensor *             input;     /* [batch, C, H, W] or [batch, H, W, C] float32 */
+    ei_tensor *             input; /* [batch, C, H, W] or [batch, H, W, C] float32 */
     const char *            input_name;
     ei_preprocess_spec      pre;
     ei_decoder_params       dec_params;
-    ei_decoder *            decoder;   /* built-in decoders */
-    ei_parser_plugin *      plugin;    /* custom-lib-path + parse-bbox-func-name */
+    ei_decoder *            decoder; /* built-in decoders */
+    ei_parser_plugin *      plugin;  /* custom-lib-path + parse-bbox-func-name */
     ei_labels *             labels;
     int32_t                 batch;
     int32_t                 n_classes;
@@ -59,7 +59,8 @@ void ei_frame_result_free(ei_frame_result * r) {
 static ei_status * match_input(ei_infer * inf) {
     const ei_infer_config * cfg = inf->cfg;
     if (ei_model_input_count(inf->model) != 1)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "the model has %d inputs; the vision pipeline feeds exactly one image input",
+        return ei_errorf(EI_CODE_UNSUPPORTED,
+                         "the model has %d inputs; the vision pipeline feeds exactly one image input",
                          ei_model_input_count(inf->model));
     inf->input_name = ei_model_input_name(inf->model, 0);
     const ei_shape * s = ei_model_input_shape(inf->model, 0);
@@ -99,8 +100,8 @@ static ei_status * load_labels(ei_infer * inf) {
     EI_TRY(ei_status_wrapf(ei_labels_load(inf->cfg->labelfile_path, &inf->labels), "labelfile-path"));
     int32_t n = ei_labels_count(inf->labels);
     if (inf->n_classes > 0 && n != inf->n_classes) {
-        const char * key = inf->cfg->network_type == EI_NETWORK_TYPE_DETECTOR ? "num-detected-classes"
-                                                                               : "the model's class count";
+        const char * key =
+            inf->cfg->network_type == EI_NETWORK_TYPE_DETECTOR ? "num-detected-classes" : "the model's class count";
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "labelfile-path %s has %d labels but %s is %d",
                          inf->cfg->labelfile_path, n, key, inf->n_classes);
     }
@@ -118,18 +119,19 @@ static ei_status * find_output(ei_infer * inf, const char * name, int32_t * idx)
         size_t u = strlen(list);
         snprintf(list + u, sizeof list - u, "%s'%s'", i ? ", " : "", ei_model_output_name(inf->model, i));
     }
-    return ei_errorf(EI_CODE_NOT_FOUND, "output-blob-names: the model has no output '%s' (its outputs: %s)", name, list);
+    return ei_errorf(EI_CODE_NOT_FOUND, "output-blob-names: the model has no output '%s' (its outputs: %s)", name,
+                     list);
 }
 
 /* Decodes all-zero outputs of the model's shapes once, so that a decoder that does not fit the
  * model (prior count, class count, missing output) fails at create, before any frame. */
 static ei_status * dry_run_decoder(ei_infer * inf) {
-    int32_t             n = ei_model_output_count(inf->model);
-    ei_tensor **        outs = calloc((size_t)n + 1, sizeof *outs);
-    const char **       names = calloc((size_t)n + 1, sizeof *names);
-    ei_detections       dets = {0};
-    ei_class_attrs      attr = ei_class_attrs_default();
-    ei_status *         st = outs && names ? NULL : ei_status_oom();
+    int32_t        n = ei_model_output_count(inf->model);
+    ei_tensor **   outs = calloc((size_t)n + 1, sizeof *outs);
+    const char **  names = calloc((size_t)n + 1, sizeof *names);
+    ei_detections  dets = {0};
+    ei_class_attrs attr = ei_class_attrs_default();
+    ei_status *    st = outs && names ? NULL : ei_status_oom();
     for (int32_t i = 0; !st && i < n; i++) {
         names[i] = ei_model_output_name(inf->model, i);
         st = ei_tensor_create(ei_model_output_dtype(inf->model, i), ei_model_output_shape(inf->model, i), &outs[i]);
@@ -139,8 +141,8 @@ static ei_status * dry_run_decoder(ei_infer * inf) {
     if (!st && !attrs) st = ei_status_oom();
     for (int32_t c = 0; !st && c < inf->n_classes; c++) attrs[c] = attr;
     if (!st)
-        st = ei_decoder_run(inf->decoder, (const ei_tensor * const *)outs, names, n, 0, inf->pre.width,
-                            inf->pre.height, attrs, inf->n_classes, &dets);
+        st = ei_decoder_run(inf->decoder, (const ei_tensor * const *)outs, names, n, 0, inf->pre.width, inf->pre.height,
+                            attrs, inf->n_classes, &dets);
     for (int32_t i = 0; outs && i < n; i++) ei_tensor_destroy(outs[i]);
     free(outs);
     free(names);
@@ -185,7 +187,8 @@ static ei_status * prepare_dense(ei_infer * inf) {
     if (cfg->network_type == EI_NETWORK_TYPE_SEGMENTATION) {
         if (s->rank != 4)
             return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                             "segmentation output '%s' is %s; expected [N, C, H, W] or [N, H, W, C] scores", name, dims);
+                             "segmentation output '%s' is %s; expected [N, C, H, W] or [N, H, W, C] scores", name,
+                             dims);
         inf->n_classes = (int32_t)(cfg->segment.layout == EI_LAYOUT_NHWC ? s->dim[3] : s->dim[1]);
         if (inf->n_classes == 1) inf->n_classes = 2; /* one channel: background and foreground */
     } else {
@@ -251,8 +254,7 @@ void ei_infer_destroy(ei_infer * inf) {
 }
 
 /* cluster-mode=4: no NMS, but the thresholds and limits still apply. */
-static int32_t filter_only(ei_detection * d, int32_t n, const ei_class_attrs * attrs, int32_t n_classes,
-                           int32_t topk) {
+static int32_t filter_only(ei_detection * d, int32_t n, const ei_class_attrs * attrs, int32_t n_classes, int32_t topk) {
     int32_t k = 0;
     for (int32_t i = 0; i < n; i++) {
         const ei_detection * x = &d[i];
@@ -280,7 +282,8 @@ static ei_status * postprocess_detector(ei_infer * inf, int32_t b, ei_frame_resu
         /* No [class-attrs-*] for some classes: nvinfer's defaults. */
         tmp = malloc((size_t)(inf->n_classes > 0 ? inf->n_classes : 1) * sizeof *tmp);
         if (!tmp) return ei_status_oom();
-        for (int32_t c = 0; c < inf->n_classes; c++) tmp[c] = c < n_attrs && attrs ? attrs[c] : ei_class_attrs_default();
+        for (int32_t c = 0; c < inf->n_classes; c++)
+            tmp[c] = c < n_attrs && attrs ? attrs[c] : ei_class_attrs_default();
         attrs = tmp;
         n_attrs = inf->n_classes;
     }
@@ -318,14 +321,14 @@ static void classify(ei_infer * inf, int32_t b, ei_frame_result * r) {
 ei_status * ei_infer_run(ei_infer * inf, const ei_image * frames, int32_t n, ei_frame_result * results) {
     if (n < 1 || n > inf->batch)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_infer_run: %d frames for a batch of %d", n, inf->batch);
-    double             t0 = now_ms();
-    ei_frame_transform xf[64];
+    double               t0 = now_ms();
+    ei_frame_transform   xf[64];
     ei_frame_transform * xfs = n <= 64 ? xf : malloc((size_t)n * sizeof *xfs);
     if (!xfs) return ei_status_oom();
     ei_status * st = NULL;
     /* A partial batch leaves the other slots as they were: the network's outputs for them are
      * ignored. */
-    size_t slot = (size_t)ei_tensor_numel(inf->input) / (size_t)inf->batch;
+    size_t  slot = (size_t)ei_tensor_numel(inf->input) / (size_t)inf->batch;
     int32_t i = 0;
     for (; i < n && !st; i++)
         st = ei_preprocess(&inf->pre, &frames[i], (float *)ei_tensor_data(inf->input) + (size_t)i * slot, &xfs[i]);
@@ -371,5 +374,5 @@ int32_t                    ei_infer_num_classes(const ei_infer * inf) { return i
 ei_infer_timing            ei_infer_last_timing(const ei_infer * inf) { return inf->timing; }
 const ei_tensor *          ei_infer_input_tensor(const ei_infer * inf) { return inf->input; }
 const ei_tensor *          ei_infer_output(const ei_infer * inf, int32_t i) {
-    return i >= 0 && i < inf->n_outputs ? ei_session_output(inf->session, i) : NULL;
+             return i >= 0 && i < inf->n_outputs ? ei_session_output(inf->session, i) : NULL;
 }

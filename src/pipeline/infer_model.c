@@ -111,7 +111,8 @@ ei_status * ei_infer_open_model(const ei_infer_config * cfg, const ei_infer_opti
         }
         return NULL;
     }
-    if (!cfg->onnx_file) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "the config names no onnx-file or model-engine-file");
+    if (!cfg->onnx_file)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "the config names no onnx-file or model-engine-file");
     if (opt->cache_dir) {
         ei_engine_cache_info info;
         EI_TRY(ei_status_wrapf(ei_engine_cache_get(opt->cache_dir, cfg->onnx_file, &eo, out, &info), "onnx-file %s",

@@ -16,7 +16,7 @@ ei_model_options ei_model_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.fold_constants = true;
-    o.optimization_level = 1;
+    o.optimization_level = 2;
     return o;
 }
 

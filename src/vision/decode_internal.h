@@ -42,4 +42,8 @@ ei_status * ei_decode_yolo(const ei_decode_job * job, const ei_decode_view * row
 int ei_decode_scores_row(ei_score_fn fn, const float * raw, int32_t n, const float * thr, const float * lim,
                          float * dst);
 
+/* Tests only: nonzero makes ei_decode_scores_row use its scalar scan even where AVX2 is there, so
+ * both paths are checked on one machine. Process-wide; not for concurrent use. */
+void ei_score_scan_force_scalar(int on);
+
 #endif

@@ -4,57 +4,32 @@
  * then corners, scaled from fractions of the input to its pixels (no clipping, as the sources do).
  * torchvision's box coder weights (10, 10, 5, 5) are these variances inverted (0.1, 0.2).
  *
- * Early rejection keeps the per-frame cost near a plain scan of the scores: with softmax,
- * p_c = exp(x_c - max) / sum and sum >= 1, so p_c >= t needs x_c >= max + ln t; with sigmoid,
- * x_c >= logit(t). Rows where no class passes that bound (most rows: background) are skipped
- * without one exp(); rows that pass get the exact score and are checked against t itself. */
+ * Score rows go through ei_decode_scores_row (score_scan.c), which rejects rows that cannot reach
+ * any threshold before computing a score (most rows: background). */
 #include <math.h>
 
 #include "core/status.h"
 #include "vision/decode_internal.h"
 
-int ei_decode_scores_row(ei_score_fn fn, const float * raw, int32_t n, const float * thr, const float * lim,
-                         float * dst) {
-    if (fn == EI_SCORE_SOFTMAX) {
-        /* Eight independent running maxima: the compiler vectorises per-lane selects, while a
-         * single float max reduction would need -ffast-math to be reassociated. */
-        float   m8[8];
-        int32_t c = 0;
-        for (int32_t j = 0; j < 8; j++) m8[j] = raw[0];
-        for (; c + 8 <= n; c += 8)
-            for (int32_t j = 0; j < 8; j++) m8[j] = raw[c + j] > m8[j] ? raw[c + j] : m8[j];
-        float m = m8[0];
-        for (int32_t j = 1; j < 8; j++) m = m8[j] > m ? m8[j] : m;
-        for (; c < n; c++) m = raw[c] > m ? raw[c] : m;
-        int hit = 0;
-        for (c = 0; c < n; c++) hit |= raw[c] - m >= lim[c];
-        if (!hit) return 0;
-        float sum = 0.0f;
-        for (c = 0; c < n; c++) sum += dst[c] = expf(raw[c] - m);
-        float inv = 1.0f / sum;
-        for (c = 0; c < n; c++) dst[c] *= inv;
-        return 1;
-    }
-    if (fn == EI_SCORE_SIGMOID) {
-        int hit = 0;
-        for (int32_t c = 0; c < n; c++) hit |= raw[c] >= lim[c];
-        if (!hit) return 0;
-        for (int32_t c = 0; c < n; c++) dst[c] = 1.0f / (1.0f + expf(-raw[c]));
-        return 1;
-    }
-    int hit = 0;
-    for (int32_t c = 0; c < n; c++) hit |= raw[c] >= thr[c];
-    if (!hit) return 0;
-    for (int32_t c = 0; c < n; c++) dst[c] = raw[c];
-    return 1;
-}
-
-/* Emits one candidate per class of the row that reaches its threshold. */
+/* Emits one candidate per class of the row that reaches its threshold. Classes are tested eight at
+ * a time without branches (vectorised compares) and only blocks with a hit are walked one by one:
+ * a row has one or two classes above threshold among up to thousands. */
 static ei_status * ei_emit_classes(const ei_decode_job * job, const float * prob, const float box[4]) {
-    for (int32_t c = 0; c < job->n_classes; c++) {
-        if (!(prob[c] >= job->thr[c])) continue;
-        ei_detection d = {box[0], box[1], box[2], box[3], prob[c], c};
-        EI_TRY(ei_detections_push(job->out, &d));
+    const int32_t n = job->n_classes;
+    const float * thr = job->thr;
+    int32_t       c0 = 0;
+    for (; c0 < n; c0 += 8) {
+        int32_t end = c0 + 8 <= n ? c0 + 8 : n;
+        if (end - c0 == 8) {
+            int any = 0;
+            for (int32_t j = 0; j < 8; j++) any |= prob[c0 + j] >= thr[c0 + j];
+            if (!any) continue;
+        }
+        for (int32_t c = c0; c < end; c++) {
+            if (!(prob[c] >= thr[c])) continue;
+            ei_detection d = {box[0], box[1], box[2], box[3], prob[c], c};
+            EI_TRY(ei_detections_push(job->out, &d));
+        }
     }
     return NULL;
 }

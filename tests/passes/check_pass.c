@@ -1,4 +1,5 @@
-/* check_pass MODEL.onnx MODEL.expect: loads the model with optimisation off and on, checks the
+/* check_pass MODEL.onnx MODEL.expect [LEVEL]: loads the model with optimisation off and at LEVEL
+ * (default 1: every pass but the layout plan, so that counts do not depend on oneDNN), checks the
  * optimised graph's op-type counts against the expect file ("OpType count" lines, "total N" for
  * all nodes) and that both runs give the same outputs within 1e-5 on the same random inputs. */
 #include <math.h>
@@ -60,13 +61,14 @@ static ei_status * run(const ei_model * m, ei_tensor ** inputs, ei_tensor ** out
 }
 
 int main(int argc, char ** argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: check_pass MODEL.onnx MODEL.expect\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: check_pass MODEL.onnx MODEL.expect [LEVEL]\n");
         return 2;
     }
     ei_model *       m0 = NULL, *m1 = NULL;
     ei_model_options o0 = ei_model_options_default(), o1 = ei_model_options_default();
     o0.optimization_level = 0;
+    o1.optimization_level = argc == 4 ? atoi(argv[3]) : 1;
     ei_status * st = ei_model_load_file(argv[1], &o0, &m0);
     if (st) return fail("load -O0", st);
     st = ei_model_load_file(argv[1], &o1, &m1);

@@ -165,9 +165,34 @@ def match_gelu(out):
     return {"Gelu": 2, "Erf": 0, "Add": 1, "total": 3}
 
 
+def layout_blocked8(out):
+    """A MobileNetV3-like region: image conv (3 channels, read plain), depthwise, an SE block (global
+    pool, 1x1 convs, HardSigmoid, broadcast Mul), a residual, a conv to 12 channels (padding lanes)
+    followed by Sigmoid and a channel Concat (12 last), pooling, a scalar Div, Resize outside the
+    region (a plain reader), and two graph outputs, one of them blocked inside."""
+    b = Builder()
+    a = b.op("Relu", [b.conv("x", 3, 16)])
+    d = b.op("HardSwish", [b.op("Conv", [a, b.const(RNG.standard_normal((16, 1, 3, 3)).astype(np.float32), "w")],
+                                pads=[1, 1, 1, 1], group=16)])
+    s = b.op("GlobalAveragePool", [d])
+    s = b.op("HardSigmoid", [b.conv(b.op("Relu", [b.conv(s, 16, 8, k=1)]), 8, 16, k=1)])
+    e = b.op("Mul", [d, s])
+    r = b.op("Add", [b.conv(e, 16, 16, k=1), a])
+    t = b.op("Sigmoid", [b.conv(r, 16, 12)])
+    c = b.op("Concat", [r, t], axis=1)
+    p = b.op("MaxPool", [c], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    q = b.op("Div", [b.op("AveragePool", [p], kernel_shape=[2, 2]), b.const(f32(2.0))])
+    b.out(q)
+    b.out(b.op("Resize", [b.conv(q, 28, 5), "", b.const(f32([1, 1, 2, 2]))], mode="nearest"))
+    b.save(f"{out}/layout_blocked8.onnx", [("x", [1, 3, 12, 12])])
+    return {"ei.ConvBlocked8": 7, "Conv": 0, "ei.ToBlocked8": 0, "ei.FromBlocked8": 2, "AveragePool": 2,
+            "GlobalAveragePool": 0, "Resize": 1}
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
-    for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu):
+    for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu,
+               layout_blocked8):
         expect = fn(out)
         with open(f"{out}/{fn.__name__}.expect", "w") as f:
             for k, v in expect.items():

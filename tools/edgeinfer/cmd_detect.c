@@ -71,7 +71,8 @@ static bool has_image_ext(const char * name) {
 }
 
 static int add_image(vis_args * a, const char * path) {
-    if (a->n_images >= MAX_IMAGES) return ei_cli_usage_error(a->segment ? "segment" : "detect", "more than %d images", MAX_IMAGES);
+    if (a->n_images >= MAX_IMAGES)
+        return ei_cli_usage_error(a->segment ? "segment" : "detect", "more than %d images", MAX_IMAGES);
     char * dup = strdup(path);
     if (!dup) return EI_EXIT_INTERNAL;
     a->images[a->n_images++] = dup;
@@ -87,7 +88,7 @@ static int add_path(vis_args * a, const char * path) {
         fprintf(stderr, "error: cannot open folder '%s': %s\n", path, strerror(errno));
         return EI_EXIT_IO;
     }
-    int            first = a->n_images, rc = 0;
+    int             first = a->n_images, rc = 0;
     struct dirent * e;
     while (!rc && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || !has_image_ext(e->d_name)) continue;
@@ -152,7 +153,8 @@ static int parse_args(int argc, char ** argv, bool segment, vis_args * a) {
             if (rc) return rc;
         }
     }
-    if (!a->config) return ei_cli_usage_error(cmd, "missing -c CONFIG.ini (ready configs for the bundled models are in configs/)");
+    if (!a->config)
+        return ei_cli_usage_error(cmd, "missing -c CONFIG.ini (ready configs for the bundled models are in configs/)");
     if (!a->n_images) return ei_cli_usage_error(cmd, "no images given");
     return 0;
 }
@@ -268,9 +270,11 @@ static void report_detections(vis_run * r, const char * path, int index, ei_imag
         long long image_id = image_id_of(path, index);
         for (int32_t k = 0; k < fr->detections.count; k++) {
             const ei_detection * d = &fr->detections.items[k];
-            long long cat = d->class_id;
+            long long            cat = d->class_id;
             if (r->cat_ids) cat = d->class_id < r->n_cat_ids ? r->cat_ids[d->class_id] : -1;
-            fprintf(r->json, "%s\n  {\"image_id\": %lld, \"category_id\": %lld, \"bbox\": [%.3f, %.3f, %.3f, %.3f], \"score\": %.6f}",
+            fprintf(r->json,
+                    "%s\n  {\"image_id\": %lld, \"category_id\": %lld, \"bbox\": [%.3f, %.3f, %.3f, %.3f], \"score\": "
+                    "%.6f}",
                     r->n_json++ ? "," : "", image_id, cat, d->x1, d->y1, d->x2 - d->x1, d->y2 - d->y1, d->score);
         }
     }
@@ -283,8 +287,8 @@ static void report_segmentation(vis_run * r, const char * path, ei_image * img, 
     char               nbuf[32];
     if (!r->a->quiet) {
         ei_infer_timing t = ei_infer_last_timing(r->inf);
-        printf("%s: %dx%d (pre %.1f ms, infer %.1f ms, post %.1f ms)\n", path, img->width, img->height,
-               t.preprocess_ms, t.infer_ms, t.postprocess_ms);
+        printf("%s: %dx%d (pre %.1f ms, infer %.1f ms, post %.1f ms)\n", path, img->width, img->height, t.preprocess_ms,
+               t.infer_ms, t.postprocess_ms);
         for (int32_t c = 0; c < m->n_classes; c++)
             if (m->pixel_count[c])
                 printf("  %-14s %6.2f%%  (%lld pixels)\n", class_name(labels, c, nbuf, sizeof nbuf),
@@ -318,8 +322,8 @@ static ei_status * write_outputs(vis_run * r, const char * path, ei_image * img,
     ei_image labels = {0};
     EI_TRY(ei_image_alloc(EI_PIXEL_GRAY, fr->seg.width, fr->seg.height, &labels));
     for (int32_t y = 0; y < fr->seg.height; y++)
-        memcpy(labels.plane[0] + (size_t)y * (size_t)labels.stride[0], fr->seg.labels + (size_t)y * (size_t)fr->seg.width,
-               (size_t)fr->seg.width);
+        memcpy(labels.plane[0] + (size_t)y * (size_t)labels.stride[0],
+               fr->seg.labels + (size_t)y * (size_t)fr->seg.width, (size_t)fr->seg.width);
     snprintf(out, sizeof out, "%s/%s_labels.png", r->a->out_dir, stem);
     ei_status * st = ei_image_save(&labels, out, 0);
     ei_image_free(&labels);
@@ -373,9 +377,12 @@ static int run_command(int argc, char ** argv, bool segment) {
         for (int32_t i = 0; i < cfg->n_warnings; i++) fprintf(stderr, "warning: %s\n", cfg->warnings[i]);
     ei_network_type want = segment ? EI_NETWORK_TYPE_SEGMENTATION : EI_NETWORK_TYPE_DETECTOR;
     if (!st && cfg->network_type != want)
-        st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s has network-type=%d, but `edgeinfer %s` needs network-type=%d; use `edgeinfer %s`",
-                       a.config, (int)cfg->network_type, segment ? "segment" : "detect", (int)want,
-                       cfg->network_type == EI_NETWORK_TYPE_SEGMENTATION ? "segment" : cfg->network_type == EI_NETWORK_TYPE_DETECTOR ? "detect" : "run");
+        st = ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                       "%s has network-type=%d, but `edgeinfer %s` needs network-type=%d; use `edgeinfer %s`", a.config,
+                       (int)cfg->network_type, segment ? "segment" : "detect", (int)want,
+                       cfg->network_type == EI_NETWORK_TYPE_SEGMENTATION ? "segment"
+                       : cfg->network_type == EI_NETWORK_TYPE_DETECTOR   ? "detect"
+                                                                         : "run");
     if (!st && a.category_ids) st = read_category_ids(a.category_ids, &r.cat_ids, &r.n_cat_ids);
     if (!st && a.out_dir) st = ensure_dir(a.out_dir);
     if (!st) {

@@ -162,7 +162,7 @@ int ei_cmd_run(int argc, char ** argv) {
     ei_model_options        opt = ei_model_options_default();
     ei_engine_build_options eo = ei_engine_build_options_default();
     opt.input_shapes = eo.input_shapes = a.input_shapes;
-    opt.optimization_level = eo.optimization_level = a.no_optimize ? 0 : 1;
+    opt.optimization_level = eo.optimization_level = a.no_optimize ? 0 : 2;
     double t0 = now_ms();
     bool   engine = ei_file_is_engine(a.model);
     if (engine)

@@ -4,6 +4,7 @@
  * kernels) per node costs two activation reorders per conv and moved YOLOX-nano's error against
  * ONNX Runtime past 1e-4; weights are reordered once at prepare into the layout the primitive
  * prefers. Direct algorithms only: Winograd loses float32 accuracy. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/dnnl/dnnl_kernels.h"
@@ -109,6 +110,85 @@ static ei_status * conv_prepare(const ei_graph * g, const ei_node * node, int32_
 const ei_cpu_kernel ei_dnnl_conv = {
     .supports = conv_supports,
     .prepare = conv_prepare,
+    .run = ei_dnnl_kernel_run,
+    .release = ei_dnnl_kernel_release,
+};
+
+/* ei.ConvBlocked8 (ops/blocked8.h): X blocked [N, C/8, H, W, 8] (or plain [N, C, H, W] for a first
+ * layer), Y and the residual blocked. Described to oneDNN as nChw8c with the real channel counts,
+ * so the JIT kernels (jit_1x1, jit_dw, jit) take the graph's tensors without any reorder; oneDNN
+ * pads the weights with zeros, so padding lanes of X never reach Y. */
+static bool convb_supports(const ei_graph * g, const ei_node * node) {
+    if (!conv_common_supports(g, node)) return false;
+    return g->values[node->inputs[1]].shape.rank == 4;
+}
+
+static ei_status * convb_prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
+    conv_inputs ci;
+    conv_inputs_read(g, node, &ci);
+    const ei_shape * xs = &g->values[node->inputs[0]].shape;
+    const ei_shape * ws = &g->values[node->inputs[1]].shape;
+    const ei_shape * ys = &g->values[node->outputs[0]].shape;
+    ei_window_attrs  a;
+    ei_window_geom   geom;
+    int64_t          group;
+    EI_TRY(ei_attr_get_int(node, "group", 1, &group));
+    EI_TRY(ei_window_attrs_read(node, true, &a));
+    int64_t xd[4] = {xs->dim[0], xs->rank == 5 ? ws->dim[1] * group : xs->dim[1], xs->dim[2], xs->dim[3]};
+    int64_t yd[4] = {ys->dim[0], ws->dim[0], ys->dim[2], ys->dim[3]};
+    EI_TRY(ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xd + 2, ws->dim + 2, &geom));
+    ei_dnnl_spec s;
+    conv_spec_common(g, node, &ci, n_threads, &s);
+    if (s.has_bias) ei_dnnl_md_plain(&s.bias, 1, &ws->dim[0]); /* Y's dim 1 counts blocks */
+    dnnl_dims_t d;
+    for (int32_t i = 0; i < 4; i++) d[i] = xd[i];
+    if (xs->rank == 5)
+        dnnl_memory_desc_init_by_tag(&s.src, 4, d, dnnl_f32, dnnl_nChw8c);
+    else
+        ei_dnnl_md_plain(&s.src, 4, xd);
+    for (int32_t i = 0; i < 4; i++) d[i] = yd[i];
+    dnnl_memory_desc_init_by_tag(&s.dst, 4, d, dnnl_f32, dnnl_nChw8c);
+    s.src_want = s.src;
+    s.dst_want = s.dst;
+    int64_t wd[5];
+    int32_t wr = 0;
+    if (group > 1) wd[wr++] = group;
+    wd[wr++] = ws->dim[0] / group;
+    for (int32_t i = 1; i < 4; i++) wd[wr++] = ws->dim[i];
+    ei_dnnl_md_plain(&s.wei, wr, wd);
+    ei_dnnl_md_any(&s.wei_want, wr, wd);
+    dnnl_dims_t strides, dil, pl, pr;
+    for (int32_t i = 0; i < 2; i++) {
+        strides[i] = geom.stride[i];
+        dil[i] = geom.dilation[i] - 1;
+        pl[i] = geom.pad_begin[i];
+        pr[i] = geom.pad_end[i];
+    }
+    /* First the graph's layouts as they are; when oneDNN has only its reference implementation for
+     * them (dilated convolutions, a plain input of 9 to 15 channels), the layouts it prefers, with
+     * reorders inside the kernel. */
+    ei_dnnl_state * st = calloc(1, sizeof *st);
+    if (!st) return ei_status_oom();
+    *state = st;
+    for (int32_t attempt = 0; attempt < 2 && !st->prim; attempt++) {
+        if (attempt == 1) {
+            ei_dnnl_md_any(&s.src_want, 4, xd);
+            ei_dnnl_md_any(&s.dst_want, 4, yd);
+        }
+        s.refuse_ref = attempt == 0;
+        dnnl_convolution_desc_t desc;
+        if (dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                       &s.src_want, &s.wei_want, s.has_bias ? &s.bias : NULL,
+                                                       &s.dst_want, strides, dil, pl, pr) != dnnl_success)
+            continue;
+        EI_TRY(ei_dnnl_prim_create(node, &desc, &s, &st->prim));
+    }
+    return NULL;
+}
+
+const ei_cpu_kernel ei_dnnl_conv_blocked8 = {
+    .supports = convb_supports,
+    .prepare = convb_prepare,
     .run = ei_dnnl_kernel_run,
     .release = ei_dnnl_kernel_release,
 };

@@ -207,6 +207,14 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
         declined = true;
         goto done;
     }
+    if (spec->refuse_ref) {
+        const char * impl = NULL;
+        if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+            !strncmp(impl, "ref", 3)) {
+            declined = true;
+            goto done;
+        }
+    }
     const dnnl_memory_desc_t * src_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t * dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t * wei_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);

@@ -29,6 +29,8 @@ typedef struct ei_dnnl_spec {
     int32_t            res_input;  /* residual input index, or -1 */
     ei_fused           fused;
     int32_t            n_threads;
+    /* Decline oneDNN's reference implementation (far slower than ours on blocked tensors). */
+    bool refuse_ref;
 } ei_dnnl_spec;
 
 typedef struct ei_dnnl_prim ei_dnnl_prim;

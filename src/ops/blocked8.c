@@ -1,0 +1,254 @@
+/* The internal operators of the blocked layout (ops/blocked8.h), inserted by the layout pass:
+ *   ei.ToBlocked8          X [N, C, H, W] -> [N, ceil(C/8), H, W, 8]
+ *   ei.FromBlocked8        attribute channels = C: [N, ceil(C/8), H, W, 8] -> [N, C, H, W]
+ *   ei.ConvBlocked8        a 2-D Conv (same attributes, inputs, ei.* fusions) whose X is blocked
+ *                          (or plain, for a first layer with few channels) and whose Y and
+ *                          residual are blocked; W and B stay in ONNX layout.
+ * The reference kernel of ei.ConvBlocked8 unpacks, runs the Conv reference kernel and packs; the
+ * fast one is oneDNN's (src/cpu/dnnl/dnnl_conv.c), which takes the blocked tensors as they are. */
+#include "ops/blocked8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv_geometry.h"
+#include "ops/fused.h"
+#include "ops/fused_apply.h"
+#include "ops/op.h"
+
+typedef struct pack_job {
+    const float * src;
+    float *       dst;
+    int64_t       c, cb, hw;
+} pack_job;
+
+/* Rows are (n, block) pairs. */
+static void pack_rows(void * ctx, int64_t r0, int64_t r1) {
+    const pack_job * j = ctx;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t       n = r / j->cb, b = r % j->cb, c0 = b * EI_BLOCK8;
+        int64_t       lanes = j->c - c0 < EI_BLOCK8 ? j->c - c0 : EI_BLOCK8;
+        const float * x = j->src + (n * j->c + c0) * j->hw;
+        float *       y = j->dst + r * j->hw * EI_BLOCK8;
+        for (int64_t p = 0; p < j->hw; p++) {
+            float * yp = y + p * EI_BLOCK8;
+            int64_t l = 0;
+            for (; l < lanes; l++) yp[l] = x[l * j->hw + p];
+            for (; l < EI_BLOCK8; l++) yp[l] = 0.0f;
+        }
+    }
+}
+
+static void unpack_rows(void * ctx, int64_t r0, int64_t r1) {
+    const pack_job * j = ctx;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t       n = r / j->cb, b = r % j->cb, c0 = b * EI_BLOCK8;
+        int64_t       lanes = j->c - c0 < EI_BLOCK8 ? j->c - c0 : EI_BLOCK8;
+        const float * y = j->src + r * j->hw * EI_BLOCK8;
+        float *       x = j->dst + (n * j->c + c0) * j->hw;
+        for (int64_t l = 0; l < lanes; l++)
+            for (int64_t p = 0; p < j->hw; p++) x[l * j->hw + p] = y[p * EI_BLOCK8 + l];
+    }
+}
+
+void ei_blocked8_pack(ei_threadpool * pool, const float * x, float * y, int64_t n, int64_t c, int64_t hw) {
+    pack_job j = {x, y, c, ei_blocks8(c), hw};
+    ei_parallel_for(pool, n * j.cb, 1, pack_rows, &j);
+}
+
+void ei_blocked8_unpack(ei_threadpool * pool, const float * y, float * x, int64_t n, int64_t c, int64_t hw) {
+    pack_job j = {y, x, c, ei_blocks8(c), hw};
+    ei_parallel_for(pool, n * j.cb, 1, unpack_rows, &j);
+}
+
+/* The blocked shape of plain [N, C, H, W]. */
+static ei_shape blocked_shape(const ei_shape * plain) {
+    ei_shape s = {.rank = 5,
+                  .dim = {plain->dim[0], ei_blocks8(plain->dim[1]), plain->dim[2], plain->dim[3], EI_BLOCK8}};
+    return s;
+}
+
+/* Whether s is the blocked shape of c channels. */
+static bool is_blocked_of(const ei_shape * s, int64_t c) {
+    return s->rank == 5 && s->dim[4] == EI_BLOCK8 && s->dim[1] == ei_blocks8(c);
+}
+
+/* ---- ei.ToBlocked8 ---- */
+
+static ei_status * to_infer(ei_graph * g, ei_node * node) {
+    EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    const ei_value * x = ei_node_input(g, node, 0);
+    char             a[128];
+    if (x->shape.rank != 4)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input has shape %s; expected N x C x H x W",
+                              ei_shape_format(&x->shape, a, sizeof a));
+    ei_shape ys = blocked_shape(&x->shape);
+    ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
+    return NULL;
+}
+
+static ei_status * to_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                          const ei_exec * ex) {
+    (void)node;
+    const ei_shape * s = &in[0]->shape;
+    ei_blocked8_pack(ex->pool, in[0]->data, out[0]->data, s->dim[0], s->dim[1], s->dim[2] * s->dim[3]);
+    return NULL;
+}
+
+const ei_op_def ei_op_def_TO_BLOCKED8 = {
+    .name = "ei.ToBlocked8",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .infer = to_infer,
+    .run = to_run,
+};
+
+/* ---- ei.FromBlocked8 ---- */
+
+static ei_status * from_import(ei_node * node) {
+    int64_t *   c = malloc(sizeof *c);
+    ei_status * st = c ? ei_attr_get_int(node, "channels", 0, c) : ei_status_oom();
+    if (!st && *c < 1) st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute channels must be at least 1");
+    return ei_op_install_params(node, c, st);
+}
+
+static ei_status * from_infer(ei_graph * g, ei_node * node) {
+    if (!node->params) EI_TRY(from_import(node));
+    EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    const ei_value * x = ei_node_input(g, node, 0);
+    int64_t          c = *(const int64_t *)node->params;
+    char             a[128];
+    if (!is_blocked_of(&x->shape, c))
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input has shape %s; not %lld channels in blocks of 8",
+                              ei_shape_format(&x->shape, a, sizeof a), (long long)c);
+    ei_shape ys = {.rank = 4, .dim = {x->shape.dim[0], c, x->shape.dim[2], x->shape.dim[3]}};
+    ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
+    return NULL;
+}
+
+static ei_status * from_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                            const ei_exec * ex) {
+    (void)node;
+    const ei_shape * s = &out[0]->shape;
+    ei_blocked8_unpack(ex->pool, in[0]->data, out[0]->data, s->dim[0], s->dim[1], s->dim[2] * s->dim[3]);
+    return NULL;
+}
+
+const ei_op_def ei_op_def_FROM_BLOCKED8 = {
+    .name = "ei.FromBlocked8",
+    .in_min = 1,
+    .in_max = 1,
+    .out_min = 1,
+    .out_max = 1,
+    .import = from_import,
+    .infer = from_infer,
+    .run = from_run,
+};
+
+/* ---- ei.ConvBlocked8 ---- */
+
+/* The plain shape of X: itself when 4-D, else N x (W's input channels) x H x W. */
+static ei_status * conv_plain_x(const ei_node * node, const ei_shape * xs, const ei_shape * ws, int64_t group,
+                                ei_shape * plain) {
+    char a[128], b[128];
+    if (ws->rank != 4)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "weight W has shape %s; only 2-D convolutions are blocked",
+                              ei_shape_format(ws, a, sizeof a));
+    if (xs->rank == 4) {
+        *plain = *xs;
+        return NULL;
+    }
+    int64_t c = ws->dim[1] * group;
+    if (!is_blocked_of(xs, c))
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                              "input X has shape %s; W %s needs %lld channels in blocks of 8",
+                              ei_shape_format(xs, a, sizeof a), ei_shape_format(ws, b, sizeof b), (long long)c);
+    *plain = (ei_shape){.rank = 4, .dim = {xs->dim[0], c, xs->dim[2], xs->dim[3]}};
+    return NULL;
+}
+
+static ei_status * convb_import(ei_node * node) { return ei_op_def_CONV.import(node); }
+
+static ei_status * convb_infer(ei_graph * g, ei_node * node) {
+    if (!node->params) EI_TRY(convb_import(node));
+    for (int32_t k = 0; k < 3; k++) EI_TRY(ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    const ei_value * x = ei_node_input(g, node, 0);
+    const ei_value * w = ei_node_input(g, node, 1);
+    const ei_value * b = ei_node_input(g, node, 2);
+    int64_t          group;
+    ei_window_attrs  wa;
+    ei_window_geom   geom;
+    ei_fused         f;
+    ei_shape         xs;
+    EI_TRY(ei_attr_get_int(node, "group", 1, &group));
+    EI_TRY(ei_window_attrs_read(node, true, &wa));
+    EI_TRY(ei_fused_import(node, &f));
+    EI_TRY(conv_plain_x(node, &x->shape, &w->shape, group, &xs));
+    int64_t m = w->shape.dim[0];
+    if (group < 1 || xs.dim[1] % group || m % group || w->shape.dim[1] != xs.dim[1] / group)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "channels do not match W and group %lld", (long long)group);
+    if (b && (b->shape.rank != 1 || b->shape.dim[0] != m))
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "bias B must have %lld elements", (long long)m);
+    EI_TRY(ei_window_resolve(node, &wa, EI_WINDOW_CONV, 2, xs.dim + 2, w->shape.dim + 2, &geom));
+    ei_shape yp = {.rank = 4, .dim = {xs.dim[0], m, geom.out[0], geom.out[1]}};
+    ei_shape ys = blocked_shape(&yp);
+    EI_TRY(ei_fused_check_residual(g, node, &f, 3, &ys));
+    ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
+    return NULL;
+}
+
+/* A plain copy of blocked tensor t of c channels (t itself when already plain). */
+static ei_status * unblocked(const ei_tensor * t, int64_t c, ei_threadpool * pool, ei_tensor ** out) {
+    *out = NULL;
+    if (t->shape.rank != 5) return NULL;
+    ei_shape s = {.rank = 4, .dim = {t->shape.dim[0], c, t->shape.dim[2], t->shape.dim[3]}};
+    EI_TRY(ei_tensor_create(EI_DTYPE_F32, &s, out));
+    ei_blocked8_unpack(pool, t->data, (*out)->data, s.dim[0], c, s.dim[2] * s.dim[3]);
+    return NULL;
+}
+
+static ei_status * convb_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                             const ei_exec * ex) {
+    const ei_tensor * W = in[1];
+    int64_t           group, m = W->shape.dim[0];
+    EI_TRY(ei_attr_get_int(node, "group", 1, &group));
+    const ei_tensor * ins[4] = {in[0], in[1], node->n_inputs > 2 ? in[2] : NULL, node->n_inputs > 3 ? in[3] : NULL};
+    ei_tensor *       x = NULL, *r = NULL, *y = NULL;
+    ei_shape          ys = {.rank = 4, .dim = {out[0]->shape.dim[0], m, out[0]->shape.dim[2], out[0]->shape.dim[3]}};
+    ei_status *       st = unblocked(in[0], W->shape.dim[1] * group, ex->pool, &x);
+    if (!st && ins[3]) st = unblocked(ins[3], m, ex->pool, &r);
+    if (!st) st = ei_tensor_create(EI_DTYPE_F32, &ys, &y);
+    if (!st) {
+        if (x) ins[0] = x;
+        if (r) ins[3] = r;
+        ei_tensor * outs[1] = {y};
+        st = ei_op_def_CONV.run(node, ins, outs, ex);
+    }
+    if (!st) ei_blocked8_pack(ex->pool, y->data, out[0]->data, ys.dim[0], m, ys.dim[2] * ys.dim[3]);
+    ei_tensor_destroy(x);
+    ei_tensor_destroy(r);
+    ei_tensor_destroy(y);
+    return st;
+}
+
+static int64_t convb_macs(const ei_graph * g, const ei_node * node) {
+    const ei_value * w = ei_node_input(g, node, 1);
+    const ei_value * y = ei_node_output((ei_graph *)g, node, 0);
+    if (!w || !y || w->shape.rank != 4 || y->shape.rank != 5) return 0;
+    return y->shape.dim[0] * w->shape.dim[0] * y->shape.dim[2] * y->shape.dim[3] * w->shape.dim[1] * w->shape.dim[2] *
+           w->shape.dim[3];
+}
+
+const ei_op_def ei_op_def_CONV_BLOCKED8 = {
+    .name = "ei.ConvBlocked8",
+    .in_min = 2,
+    .in_max = 4,
+    .out_min = 1,
+    .out_max = 1,
+    .import = convb_import,
+    .infer = convb_infer,
+    .run = convb_run,
+    .macs = convb_macs,
+};
