@@ -1,12 +1,14 @@
 /* Pre-processing: one image into one slot of a float network input, in a single pass over the
  * output. Rows of the resized image come from the streaming resizer (cv2.resize-exact uint8, see
- * resize.c) and are normalised through a 256-entry table per network channel, straight into the
- * NCHW or NHWC slot; no resized or float image is ever materialised.
- * NV12/I420 frames with bilinear or nearest taps are never converted whole: the resizer asks for
- * the source pixels its taps touch (two columns per output pixel, the rows it needs) and only
- * those are converted to RGB, with OpenCV's fixed-point formula, so the result is bit-identical to
- * cvtColor followed by resize. Other filters (area sums), and colour frames for a GRAY network,
- * are converted first at full size, which is exact too. */
+ * resize.c) and are normalised, scale * (v - offset) per network channel (computed in vectorised
+ * loops for 3-channel NCHW, from 256-entry tables otherwise: the same floats), straight into the
+ * NCHW or NHWC slot; no resized or float image is ever materialised. 3-channel bilinear NCHW asks
+ * for planar rows, whose horizontal pass is AVX2 (resize.c).
+ * NV12/I420 frames with bilinear or nearest taps are never converted whole: only the source
+ * pixels the taps touch are converted to RGB (yuv_taps.c: straight inside the horizontal pass for
+ * bilinear NCHW, else the touched columns of each needed row), with OpenCV's fixed-point formula, so the result is
+ * bit-identical to cvtColor followed by resize. Other filters (area sums), and colour frames for a GRAY network, are
+ * converted first at full size, which is exact too. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
