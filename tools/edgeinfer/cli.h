@@ -24,6 +24,12 @@ int ei_cli_fail(ei_status * st);
 int ei_cli_usage_error(const char * cmd, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True for -h / --help. */
 bool ei_cli_is_help(const char * arg);
+/* In builds with oneDNN (OpenMP), makes libgomp start with edgeinfer's wait policy unless the user
+ * set OMP_WAIT_POLICY or GOMP_SPINCOUNT: sets the variable and re-executes the program once
+ * (omp_policy.c). Returns when nothing is to be done or the exec failed. Call first in main(). */
+void ei_cli_apply_omp_policy(char ** argv);
+/* One line saying which OpenMP wait policy this process runs with (nothing without oneDNN). */
+void ei_cli_print_omp_policy(FILE * f);
 /* Writes s as a JSON string literal (quotes, escapes). */
 void ei_cli_json_string(FILE * f, const char * s);
 

@@ -58,6 +58,7 @@ int ei_cli_usage_error(const char * cmd, const char * fmt, ...) {
 bool ei_cli_is_help(const char * arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
 int main(int argc, char ** argv) {
+    ei_cli_apply_omp_policy(argv);
     if (argc < 2) {
         usage(stderr);
         return EI_EXIT_USAGE;
@@ -74,6 +75,7 @@ int main(int argc, char ** argv) {
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("edgeinfer %s\n", EI_VERSION_STRING);
+        ei_cli_print_omp_policy(stdout);
         return EI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
