@@ -5,12 +5,13 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+REF_BUILD  ?= build-ref
 JOBS       ?= $(shell nproc)
 PY         := .venv/bin/python
 EI         := $(BUILD)/tools/edgeinfer/edgeinfer
 FUZZ_SECONDS ?= 120
 
-.PHONY: demo test setup build build-asan test-release test-asan fuzz tiny-model format format-check clean
+.PHONY: demo test setup build build-asan build-ref test-release test-asan test-ref fuzz tiny-model format format-check clean
 
 demo: setup build tiny-model
 	$(EI) info models/tiny_cnn.onnx
@@ -21,25 +22,34 @@ demo: setup build tiny-model
 	  $(EI) segment -c configs/deeplabv3_voc.ini ../shared/assets/images/darknet/dog.jpg -o $(BUILD)/demo-out; \
 	else echo "demo: ../shared/assets not found: skipping detect/segment on the bundled images"; fi
 
-test: setup format-check build build-asan test-release test-asan fuzz
+test: setup format-check build build-asan build-ref test-release test-asan test-ref fuzz
 
 setup:
 	bash scripts/setup.sh
 
+# oneDNN on (the default where libdnnl-dev is installed; setup.sh installs it), explicit so that an
+# older build folder configured OFF follows.
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DEI_WITH_ONEDNN=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan:
-	# oneDNN on here (off by default in release until it is faster): its path is compiled and checked too
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEI_SANITIZE=ON -DEI_WITH_ONEDNN=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The reference kernels alone (no oneDNN): must keep building and passing.
+build-ref:
+	cmake -S . -B $(REF_BUILD) -DCMAKE_BUILD_TYPE=Release -DEI_WITH_ONEDNN=OFF
+	cmake --build $(REF_BUILD) -j $(JOBS)
 
 tiny-model: build
 	$(PY) models/make_tiny_model.py --out models/tiny_cnn.onnx --input-out $(BUILD)/tiny_input.npy
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-ref: build-ref
+	cd $(REF_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The sanitizer build runs everything but the large-model comparison (too slow under ASan).
 test-asan: build-asan
@@ -55,4 +65,4 @@ format-check:
 	bash scripts/check_format.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(REF_BUILD) build-fuzz

@@ -64,7 +64,7 @@ def main():
     ap.add_argument("--loads", default="idle,busy1")
     ap.add_argument("--policies", default=",".join(p for p, _ in POLICIES))
     ap.add_argument("--assets", default=os.path.join(os.environ.get("EI_ASSETS_DIR", "/work/shared/assets"), "models"))
-    ap.add_argument("--exported", default="/work/main/build/exported_models")
+    ap.add_argument("--exported", default=os.path.join(vs.ROOT, "build/exported_models"))
     ap.add_argument("--out")
     args = ap.parse_args()
     only = set(args.only.split(","))
