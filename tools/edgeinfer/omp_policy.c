@@ -16,7 +16,7 @@
 #ifdef EI_WITH_ONEDNN
 #define EI_OMP_GUARD "EI_OMP_POLICY_APPLIED"
 /* The setting (bench/results/2026-11-21-omp-policy.md has the measurements behind it). */
-#define EI_OMP_POLICY_VAR "OMP_WAIT_POLICY"
+#define EI_OMP_POLICY_VAR   "OMP_WAIT_POLICY"
 #define EI_OMP_POLICY_VALUE "passive"
 static bool g_applied; /* this image runs with edgeinfer's setting (set before its libgomp started) */
 #endif
