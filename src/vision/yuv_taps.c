@@ -154,7 +154,7 @@ void ei_yuv_hpass(void * ctx, int32_t sy, const int32_t * x0, const int32_t * x1
     yuv_row               r = row_of(ys->img, sy);
     int32_t               i = 0;
 #ifdef EI_YUV_AVX2
-    if (__builtin_cpu_supports("avx2")) {
+    if (ei_resize_avx2()) {
         /* 4-byte reads at x (Y), 2 (x/2) (NV12 UV) or x/2 (I420): inside the rows while x + 8 <= width */
         int32_t safe = n;
         while (safe > 0 && x1[safe - 1] + 8 > ys->img->width) safe--;
