@@ -56,7 +56,7 @@ struct ei_resizer {
      * weight pair (a0 | a1 << 16); pixels [0, nsafe) may read 4 bytes at each offset */
     int                 planar, avx2;
     int32_t             nfast; /* pixels [0, nfast): taps adjacent (or a1 = 0), 8 bytes readable at px0 */
-    ei_resizer_hpass_fn hfn; /* planar: the horizontal pass from a callback, on source columns */
+    ei_resizer_hpass_fn hfn;   /* planar: the horizontal pass from a callback, on source columns */
     void *              hctx;
     int32_t *           px0, *px1, *pw, nsafe;
     int32_t             n; /* dw * cn */
@@ -330,28 +330,25 @@ __attribute__((target("avx2"))) static inline __m128i load_pair(const uint8_t * 
 /* Pixels [0, nfast) eight at a time without gathers: one 8-byte load per pixel holds both taps;
  * pshufb spreads each channel's bytes (p0, p1) into int16 pairs in pixel order, and madd with
  * the weight pair (a0, a1) gives p0 a0 + p1 a1, exactly the scalar sum. */
-__attribute__((target("avx2"))) static int32_t hpass_pairs_avx2(const ei_resizer * r, const uint8_t * S,
-                                                                int32_t * D) {
-    int32_t        dw = r->dw, x = 0;
-    const int32_t *o = r->px0;
-    const char     z = (char)0x80;
+__attribute__((target("avx2"))) static int32_t hpass_pairs_avx2(const ei_resizer * r, const uint8_t * S, int32_t * D) {
+    int32_t         dw = r->dw, x = 0;
+    const int32_t * o = r->px0;
+    const char      z = (char)0x80;
     /* lo holds pixels (0, 1 | 4, 5) and fills bytes 0..7 of each lane; hi (2, 3 | 6, 7) bytes 8..15 */
     __m256i shl[3], shh[3];
     for (int k = 0; k < 3; k++) {
         char c = (char)k;
-        shl[k] = _mm256_setr_epi8(c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z, z,
-                                  z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z,
-                                  z, z);
+        shl[k] = _mm256_setr_epi8(c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z, z, z,
+                                  c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z, z, z);
         shh[k] = _mm256_setr_epi8(z, z, z, z, z, z, z, z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z,
-                                  z, z, z, z, z, z, z, z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11),
-                                  z);
+                                  z, z, z, z, z, z, z, z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z);
     }
     for (; x + 8 <= r->nfast; x += 8) {
         const int32_t * p = o + x;
-        __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[0], p[1])), load_pair(S, p[4], p[5]),
-                                             1);
-        __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[2], p[3])), load_pair(S, p[6], p[7]),
-                                             1);
+        __m256i         lo =
+            _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[0], p[1])), load_pair(S, p[4], p[5]), 1);
+        __m256i hi =
+            _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[2], p[3])), load_pair(S, p[6], p[7]), 1);
         __m256i w = _mm256_loadu_si256((const __m256i *)(r->pw + x));
         for (int c = 0; c < 3; c++) {
             __m256i pr = _mm256_or_si256(_mm256_shuffle_epi8(lo, shl[c]), _mm256_shuffle_epi8(hi, shh[c]));
