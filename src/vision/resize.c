@@ -358,8 +358,9 @@ __attribute__((target("avx2"))) static int32_t hpass_pairs_avx2(const ei_resizer
     return x;
 }
 
-/* Eight output pixels at a time: one 4-byte gather per tap, each channel's byte pair as int16
- * (p0, p1) times the weight pair (a0, a1) by madd: p0 a0 + p1 a1, exactly the scalar sum. */
+/* The pairs path first; then, for pixels whose taps are not adjacent (a row source with gaps
+ * between the touched columns) or near the row's end, eight at a time with one 4-byte gather per
+ * tap, each channel's byte pair as int16 (p0, p1) times the weight pair (a0, a1) by madd. */
 __attribute__((target("avx2"))) static int32_t hpass_planar_avx2(const ei_resizer * r, const uint8_t * S, int32_t * D) {
     int32_t       dw = r->dw, x = hpass_pairs_avx2(r, S, D);
     const __m256i lo = _mm256_set1_epi32(0xff);
