@@ -3,7 +3,8 @@
  * resize.c) and are normalised, scale * (v - offset) per network channel (computed in vectorised
  * loops for 3-channel NCHW, from 256-entry tables otherwise: the same floats), straight into the
  * NCHW or NHWC slot; no resized or float image is ever materialised. 3-channel bilinear NCHW asks
- * for planar rows, whose horizontal pass is AVX2 (resize.c).
+ * for planar rows, whose horizontal pass is AVX2 (resize.c) and whose vertical pass writes the
+ * normalised floats itself.
  * NV12/I420 frames with bilinear or nearest taps are never converted whole: only the source
  * pixels the taps touch are converted to RGB (yuv_taps.c: straight inside the horizontal pass for
  * bilinear NCHW, else the touched columns of each needed row), with OpenCV's fixed-point formula, so the result is
@@ -204,20 +205,6 @@ EI_VEC_CLONES static void planes3(const uint8_t * restrict s, const int map[3], 
     }
 }
 
-/* The same from planar rows (channel k at s + k * pitch). */
-EI_VEC_CLONES static void planes3p(const uint8_t * restrict s, int32_t pitch, const int map[3], const float scale[3],
-                                   const float offset[3], float * restrict d0, float * restrict d1, float * restrict d2,
-                                   int32_t     n) {
-    const uint8_t *p0 = s + (size_t)map[0] * (size_t)pitch, *p1 = s + (size_t)map[1] * (size_t)pitch,
-                  *p2 = s + (size_t)map[2] * (size_t)pitch;
-    float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
-    for (int32_t x = 0; x < n; x++) {
-        d0[x] = s0 * ((float)p0[x] - o0);
-        d1[x] = s1 * ((float)p1[x] - o1);
-        d2[x] = s2 * ((float)p2[x] - o2);
-    }
-}
-
 static void fill(float * p, size_t n, float v) {
     for (size_t i = 0; i < n; i++) p[i] = v;
 }
@@ -259,12 +246,14 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
                 }
             }
             if (!inside) continue;
+            size_t off = y * W + (size_t)g->px;
+            if (planar) { /* the vertical pass writes the floats itself */
+                float * const d[3] = {dst + off, dst + plane + off, dst + 2 * plane + off};
+                ei_resizer_row_planar_f32(rz, dy, map, spec->scale, spec->offset, d);
+                continue;
+            }
             const uint8_t * s = ei_resizer_row(rz, dy);
-            size_t          off = y * W + (size_t)g->px;
-            if (planar)
-                planes3p(s, g->rw, map, spec->scale, spec->offset, dst + off, dst + plane + off, dst + 2 * plane + off,
-                         g->rw);
-            else if (C == 3 && cn == 3)
+            if (C == 3 && cn == 3)
                 planes3(s, map, spec->scale, spec->offset, dst + off, dst + plane + off, dst + 2 * plane + off, g->rw);
             else
                 for (int c = 0; c < C; c++) {

@@ -22,6 +22,18 @@
 
 #include "core/status.h"
 
+static int ei_scalar_forced;
+
+void ei_resize_force_scalar(int on) { ei_scalar_forced = on; }
+
+int ei_resize_avx2(void) {
+#ifdef EI_HPASS_AVX2
+    return !ei_scalar_forced && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 enum { MODE_COPY, MODE_NEAREST, MODE_LINEAR, MODE_AREA_FAST, MODE_AREA };
 enum { COEF_BITS = 11, COEF_SCALE = 1 << COEF_BITS };
 
@@ -43,7 +55,8 @@ struct ei_resizer {
     /* planar rows (3 channels, linear): per output pixel the two source byte offsets and the
      * weight pair (a0 | a1 << 16); pixels [0, nsafe) may read 4 bytes at each offset */
     int                 planar, avx2;
-    ei_resizer_hpass_fn hfn; /* planar: the horizontal pass from a callback, on source columns */
+    int32_t             nfast; /* pixels [0, nfast): taps adjacent (or a1 = 0), 8 bytes readable at px0 */
+    ei_resizer_hpass_fn hfn;   /* planar: the horizontal pass from a callback, on source columns */
     void *              hctx;
     int32_t *           px0, *px1, *pw, nsafe;
     int32_t             n; /* dw * cn */
@@ -291,25 +304,65 @@ int ei_resizer_set_planar(ei_resizer * r) {
     if (!r->px0 || !r->px1 || !r->pw) return 0; /* packed rows then; freed by destroy */
     /* bytes readable in a source row (offsets are relative to it) */
     int64_t row = r->fn ? (int64_t)r->ncols * 3 + 4 : (int64_t)r->sw * 3;
-    r->nsafe = 0;
+    r->nsafe = r->nfast = 0;
     for (int32_t dx = 0; dx < r->dw; dx++) {
         r->px0[dx] = r->xo0[dx * 3];
         r->px1[dx] = r->xo1[dx * 3];
         r->pw[dx] = (int32_t)((uint32_t)(uint16_t)r->xa0[dx * 3] | ((uint32_t)(uint16_t)r->xa1[dx * 3] << 16));
         if (r->px0[dx] + 4 <= row && r->px1[dx] + 4 <= row && r->nsafe == dx) r->nsafe = dx + 1;
+        /* The second tap is the next pixel, except where it is clamped at the right border, and
+         * there its weight is 0: one 8-byte read at px0 then holds both taps. */
+        int adjacent = r->px1[dx] == r->px0[dx] + 3 || r->xa1[dx * 3] == 0;
+        if (adjacent && r->px0[dx] + 8 <= row && r->nfast == dx) r->nfast = dx + 1;
     }
-#ifdef EI_HPASS_AVX2
-    r->avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-#endif
+    r->avx2 = ei_resize_avx2();
     r->planar = 1;
     return 1;
 }
 
 #ifdef EI_HPASS_AVX2
-/* Eight output pixels at a time: one 4-byte gather per tap, each channel's byte pair as int16
- * (p0, p1) times the weight pair (a0, a1) by madd: p0 a0 + p1 a1, exactly the scalar sum. */
+/* Two pixels' 8 bytes (p0 at bytes 0..2, p1 at 3..5) in the low and high halves. */
+__attribute__((target("avx2"))) static inline __m128i load_pair(const uint8_t * S, int32_t a, int32_t b) {
+    __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)(S + a));
+    return _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(v), (const double *)(const void *)(S + b)));
+}
+
+/* Pixels [0, nfast) eight at a time without gathers: one 8-byte load per pixel holds both taps;
+ * pshufb spreads each channel's bytes (p0, p1) into int16 pairs in pixel order, and madd with
+ * the weight pair (a0, a1) gives p0 a0 + p1 a1, exactly the scalar sum. */
+__attribute__((target("avx2"))) static int32_t hpass_pairs_avx2(const ei_resizer * r, const uint8_t * S, int32_t * D) {
+    int32_t         dw = r->dw, x = 0;
+    const int32_t * o = r->px0;
+    const char      z = (char)0x80;
+    /* lo holds pixels (0, 1 | 4, 5) and fills bytes 0..7 of each lane; hi (2, 3 | 6, 7) bytes 8..15 */
+    __m256i shl[3], shh[3];
+    for (int k = 0; k < 3; k++) {
+        char c = (char)k;
+        shl[k] = _mm256_setr_epi8(c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z, z, z,
+                                  c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z, z, z, z, z, z, z, z, z);
+        shh[k] = _mm256_setr_epi8(z, z, z, z, z, z, z, z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z,
+                                  z, z, z, z, z, z, z, z, c, z, (char)(c + 3), z, (char)(c + 8), z, (char)(c + 11), z);
+    }
+    for (; x + 8 <= r->nfast; x += 8) {
+        const int32_t * p = o + x;
+        __m256i         lo =
+            _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[0], p[1])), load_pair(S, p[4], p[5]), 1);
+        __m256i hi =
+            _mm256_inserti128_si256(_mm256_castsi128_si256(load_pair(S, p[2], p[3])), load_pair(S, p[6], p[7]), 1);
+        __m256i w = _mm256_loadu_si256((const __m256i *)(r->pw + x));
+        for (int c = 0; c < 3; c++) {
+            __m256i pr = _mm256_or_si256(_mm256_shuffle_epi8(lo, shl[c]), _mm256_shuffle_epi8(hi, shh[c]));
+            _mm256_storeu_si256((__m256i *)(D + c * dw + x), _mm256_madd_epi16(pr, w));
+        }
+    }
+    return x;
+}
+
+/* The pairs path first; then, for pixels whose taps are not adjacent (a row source with gaps
+ * between the touched columns) or near the row's end, eight at a time with one 4-byte gather per
+ * tap, each channel's byte pair as int16 (p0, p1) times the weight pair (a0, a1) by madd. */
 __attribute__((target("avx2"))) static int32_t hpass_planar_avx2(const ei_resizer * r, const uint8_t * S, int32_t * D) {
-    int32_t       dw = r->dw, x = 0;
+    int32_t       dw = r->dw, x = hpass_pairs_avx2(r, S, D);
     const __m256i lo = _mm256_set1_epi32(0xff);
     for (; x + 8 <= r->nsafe; x += 8) {
         __m256i g0 = _mm256_i32gather_epi32((const int *)S, _mm256_loadu_si256((const __m256i *)(r->px0 + x)), 1);
@@ -377,7 +430,9 @@ EI_VEC_CLONES static void vpass(const int32_t * restrict S0, const int32_t * res
 
 static int cached_slot(const ei_resizer * r, int32_t sy) { return r->hsy[0] == sy ? 0 : r->hsy[1] == sy ? 1 : -1; }
 
-static void row_linear(ei_resizer * r, int32_t dy) {
+/* Makes sure both source rows of output row dy are in the cache (each source row goes through the
+ * horizontal pass once: rows come in increasing order); their slots into *a, *b. */
+static void hrows(ei_resizer * r, int32_t dy, int * a, int * b) {
     int32_t sy0 = r->y0[dy], sy1 = r->y1[dy];
     int     s0 = cached_slot(r, sy0), s1 = cached_slot(r, sy1);
     if (s0 < 0 && s1 < 0) {
@@ -392,7 +447,66 @@ static void row_linear(ei_resizer * r, int32_t dy) {
         s1 = 1 - s0;
         hpass(r, sy1, s1);
     }
+    *a = s0, *b = s1;
+}
+
+static void row_linear(ei_resizer * r, int32_t dy) {
+    int s0, s1;
+    hrows(r, dy, &s0, &s1);
     vpass(r->hrow[s0], r->hrow[s1], r->yb0[dy], r->yb1[dy], r->out, r->n);
+}
+
+/* vpass and normalisation in one loop: the byte vpass gives, then scale * ((float)v - offset). */
+EI_VEC_CLONES static void vpass_f32(const int32_t * restrict S0, const int32_t * restrict S1, int32_t b0, int32_t b1,
+                                    float scale, float offset, float * restrict D, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v = ((((int32_t)(int16_t)(S0[i] >> 4)) * b0) >> 16) + ((((int32_t)(int16_t)(S1[i] >> 4)) * b1) >> 16);
+        v = (v + 2) >> 2;
+        v = v < 0 ? 0 : v;
+        D[i] = scale * ((float)(v > 255 ? 255 : v) - offset);
+    }
+}
+
+#ifdef EI_HPASS_AVX2
+/* vpass_f32 sixteen at a time in int16 lanes, as OpenCV: S >> 4 fits int16 (S <= 255 * 2049), and
+ * mulhi is the floor of (s * b) >> 16; the sums stay below 2100. Returns the values done. */
+__attribute__((target("avx2"))) static int32_t vpass_f32_avx2(const int32_t * S0, const int32_t * S1, int32_t b0,
+                                                              int32_t b1, float scale, float offset, float * D,
+                                                              int32_t n) {
+    const __m256i B0 = _mm256_set1_epi16((int16_t)b0), B1 = _mm256_set1_epi16((int16_t)b1);
+    const __m256i two = _mm256_set1_epi16(2), zero = _mm256_setzero_si256(), max = _mm256_set1_epi16(255);
+    const __m256  sc = _mm256_set1_ps(scale), of = _mm256_set1_ps(offset);
+    int32_t       i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = _mm256_packs_epi32(_mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(S0 + i)), 4),
+                                       _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(S0 + i + 8)), 4));
+        __m256i b = _mm256_packs_epi32(_mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(S1 + i)), 4),
+                                       _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(S1 + i + 8)), 4));
+        __m256i v = _mm256_add_epi16(_mm256_mulhi_epi16(a, B0), _mm256_mulhi_epi16(b, B1));
+        v = _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(_mm256_add_epi16(v, two), 2), zero), max);
+        v = _mm256_permute4x64_epi64(v, 0xD8); /* packs interleaved the 128-bit lanes */
+        __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(v)));
+        __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1)));
+        _mm256_storeu_ps(D + i, _mm256_mul_ps(sc, _mm256_sub_ps(f0, of)));
+        _mm256_storeu_ps(D + i + 8, _mm256_mul_ps(sc, _mm256_sub_ps(f1, of)));
+    }
+    return i;
+}
+#endif
+
+void ei_resizer_row_planar_f32(ei_resizer * r, int32_t dy, const int map[3], const float scale[3],
+                               const float offset[3], float * const d[3]) {
+    int s0, s1;
+    hrows(r, dy, &s0, &s1);
+    int32_t dw = r->dw, b0 = r->yb0[dy], b1 = r->yb1[dy];
+    for (int k = 0; k < 3; k++) {
+        const int32_t *S0 = r->hrow[s0] + (size_t)map[k] * (size_t)dw, *S1 = r->hrow[s1] + (size_t)map[k] * (size_t)dw;
+        int32_t        i = 0;
+#ifdef EI_HPASS_AVX2
+        if (r->avx2) i = vpass_f32_avx2(S0, S1, b0, b1, scale[k], offset[k], d[k], dw);
+#endif
+        vpass_f32(S0 + i, S1 + i, b0, b1, scale[k], offset[k], d[k] + i, dw - i);
+    }
 }
 
 static void row_area_fast(ei_resizer * r, int32_t dy) {

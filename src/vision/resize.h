@@ -46,6 +46,19 @@ typedef void (*ei_resizer_hpass_fn)(void * ctx, int32_t sy, const int32_t * x0, 
  * bilinear with 3 channels only. Returns 1 when installed, 0 when not applicable. */
 int             ei_resizer_set_hpass(ei_resizer * r, ei_resizer_hpass_fn fn, void * ctx);
 const uint8_t * ei_resizer_row(ei_resizer * r, int32_t dy);
-void            ei_resizer_destroy(ei_resizer * r);
+/* Row dy of planar rows (ei_resizer_set_planar returned 1), normalised straight from the vertical
+ * pass: d[k][x] = scale[k] * ((float)v - offset[k]) for x < dw, v the byte ei_resizer_row would
+ * give for channel map[k] (the same floats, without the byte row). Same order rules as
+ * ei_resizer_row. */
+void ei_resizer_row_planar_f32(ei_resizer * r, int32_t dy, const int map[3], const float scale[3],
+                               const float offset[3], float * const d[3]);
+void ei_resizer_destroy(ei_resizer * r);
+
+/* Whether the hand-written AVX2 paths (resize.c, yuv_taps.c) run: the CPU has AVX2 and the scalar
+ * code is not forced. Read when a resizer is set up. */
+int ei_resize_avx2(void);
+/* Tests only: nonzero runs the scalar code even where AVX2 is there, so both paths are checked on
+ * one machine. Process-wide; not for concurrent use. */
+void ei_resize_force_scalar(int on);
 
 #endif

@@ -3,6 +3,8 @@
  * B = 1.164 (Y-16) + 2.018 (U-128), in OpenCV's 20-bit fixed point, clamped to 0..255. */
 #include "vision/yuv_taps.h"
 
+#include <string.h>
+
 #include "vision/resize.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -81,39 +83,55 @@ __attribute__((target("avx2"))) static inline void rgb8(__m256i Y, __m256i U, __
     out[2] = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(b, YUV_SHIFT), zero), max);
 }
 
-/* Y, U, V of the 8 pixels at columns ix: 4-byte gathers, the low byte kept (callers make sure
+enum { AT_X, AT_EVEN, AT_HALF }; /* dwords8 offsets: x, x rounded down to even, x / 2 */
+
+static inline int32_t load32(const uint8_t * p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The 4 bytes at b + offset(x[k]) for the 8 columns x[0..7]: plain loads, which are cheaper than
+ * vpgatherdd here (the gathers were half of this pass). */
+__attribute__((target("avx2"))) static inline __m256i dwords8(const uint8_t * b, const int32_t * x, int at) {
+    int32_t o[8];
+    for (int k = 0; k < 8; k++) o[k] = at == AT_X ? x[k] : at == AT_EVEN ? x[k] & ~1 : x[k] >> 1;
+    return _mm256_setr_epi32(load32(b + o[0]), load32(b + o[1]), load32(b + o[2]), load32(b + o[3]), load32(b + o[4]),
+                             load32(b + o[5]), load32(b + o[6]), load32(b + o[7]));
+}
+
+/* Y, U, V of the 8 pixels at columns x[0..7]: 4-byte loads, the low byte kept (callers make sure
  * the 4 bytes lie inside the rows). */
-__attribute__((target("avx2"))) static inline void yuv8(const yuv_row * r, __m256i ix, __m256i * Y, __m256i * U,
+__attribute__((target("avx2"))) static inline void yuv8(const yuv_row * r, const int32_t * x, __m256i * Y, __m256i * U,
                                                         __m256i * V) {
     const __m256i lo = _mm256_set1_epi32(0xff);
-    __m256i       cx = _mm256_srli_epi32(ix, 1);
-    *Y = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->y, ix, 1), lo);
+    *Y = _mm256_and_si256(dwords8(r->y, x, AT_X), lo);
     if (r->step == 2) {
-        __m256i uv = _mm256_i32gather_epi32((const int *)r->u, _mm256_slli_epi32(cx, 1), 1);
+        __m256i uv = dwords8(r->u, x, AT_EVEN);
         *U = _mm256_and_si256(uv, lo);
         *V = _mm256_and_si256(_mm256_srli_epi32(uv, 8), lo);
     } else {
-        *U = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->u, cx, 1), lo);
-        *V = _mm256_and_si256(_mm256_i32gather_epi32((const int *)r->v, cx, 1), lo);
+        *U = _mm256_and_si256(dwords8(r->u, x, AT_HALF), lo);
+        *V = _mm256_and_si256(dwords8(r->v, x, AT_HALF), lo);
     }
 }
 
-/* R, G, B of the pixels at columns ix (p0) and ix + 1 (p1) from the same 4-byte gathers: Y bytes
+/* R, G, B of the pixels at columns x (p0) and x + 1 (p1) from the same 4-byte loads: Y bytes
  * 0 and 1; the chroma of x + 1 is the same sample when x is even, the next one (2 bytes on in
  * NV12, 1 in I420) when it is odd. */
-__attribute__((target("avx2"))) static inline void yuv8_pair(const yuv_row * r, __m256i ix, __m256i p0[3],
-                                                             __m256i p1[3]) {
+__attribute__((target("avx2"))) static inline void yuv8_pair(const yuv_row * r, const int32_t * x, __m256i ix,
+                                                             __m256i p0[3], __m256i p1[3]) {
     const __m256i lo = _mm256_set1_epi32(0xff), odd = _mm256_and_si256(ix, _mm256_set1_epi32(1));
-    __m256i       cx = _mm256_srli_epi32(ix, 1), U0, V0, U1, V1;
-    __m256i       y = _mm256_i32gather_epi32((const int *)r->y, ix, 1);
+    __m256i       U0, V0, U1, V1;
+    __m256i       y = dwords8(r->y, x, AT_X);
     if (r->step == 2) {
-        __m256i uv = _mm256_i32gather_epi32((const int *)r->u, _mm256_slli_epi32(cx, 1), 1);
+        __m256i uv = dwords8(r->u, x, AT_EVEN);
         __m256i uv1 = _mm256_srlv_epi32(uv, _mm256_slli_epi32(odd, 4));
         U0 = _mm256_and_si256(uv, lo), V0 = _mm256_and_si256(_mm256_srli_epi32(uv, 8), lo);
         U1 = _mm256_and_si256(uv1, lo), V1 = _mm256_and_si256(_mm256_srli_epi32(uv1, 8), lo);
     } else {
-        __m256i u = _mm256_i32gather_epi32((const int *)r->u, cx, 1);
-        __m256i v = _mm256_i32gather_epi32((const int *)r->v, cx, 1);
+        __m256i u = dwords8(r->u, x, AT_HALF);
+        __m256i v = dwords8(r->v, x, AT_HALF);
         __m256i sh = _mm256_slli_epi32(odd, 3);
         U0 = _mm256_and_si256(u, lo), V0 = _mm256_and_si256(v, lo);
         U1 = _mm256_and_si256(_mm256_srlv_epi32(u, sh), lo), V1 = _mm256_and_si256(_mm256_srlv_epi32(v, sh), lo);
@@ -132,12 +150,12 @@ __attribute__((target("avx2"))) static int32_t hpass_avx2(const yuv_row * r, con
         __m256i ix0 = _mm256_loadu_si256((const __m256i *)(x0 + i)),
                 ix1 = _mm256_loadu_si256((const __m256i *)(x1 + i));
         if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(ix1, _mm256_add_epi32(ix0, _mm256_set1_epi32(1)))) == -1) {
-            /* x1 = x0 + 1 in all eight (everywhere but the right border): one gather serves both taps */
-            yuv8_pair(r, ix0, p0, p1);
+            /* x1 = x0 + 1 in all eight (everywhere but the right border): one load serves both taps */
+            yuv8_pair(r, x0 + i, ix0, p0, p1);
         } else {
-            yuv8(r, ix0, &Y, &U, &V);
+            yuv8(r, x0 + i, &Y, &U, &V);
             rgb8(Y, U, V, p0);
-            yuv8(r, ix1, &Y, &U, &V);
+            yuv8(r, x1 + i, &Y, &U, &V);
             rgb8(Y, U, V, p1);
         }
         for (int c = 0; c < 3; c++)
@@ -154,7 +172,7 @@ void ei_yuv_hpass(void * ctx, int32_t sy, const int32_t * x0, const int32_t * x1
     yuv_row               r = row_of(ys->img, sy);
     int32_t               i = 0;
 #ifdef EI_YUV_AVX2
-    if (__builtin_cpu_supports("avx2")) {
+    if (ei_resize_avx2()) {
         /* 4-byte reads at x (Y), 2 (x/2) (NV12 UV) or x/2 (I420): inside the rows while x + 8 <= width */
         int32_t safe = n;
         while (safe > 0 && x1[safe - 1] + 8 > ys->img->width) safe--;
