@@ -25,33 +25,31 @@ static int cmp_double(const void * a, const void * b) {
     return x < y ? -1 : x > y;
 }
 
-static double run(const char * path, int reps, int scaled, float * out, const ei_preprocess_spec * spec) {
-    double * t = malloc(sizeof(double) * (size_t)reps);
-    for (int i = 0; i < reps; i++) {
-        double      t0 = now_ms();
-        ei_image    img;
-        ei_status * st = scaled ? ei_image_load_scaled(path, EI_PIXEL_RGB, spec->width, spec->height, &img)
-                                : ei_image_load(path, EI_PIXEL_RGB, &img);
-        if (!st) st = ei_preprocess(spec, &img, out, NULL);
-        ei_image_free(&img);
-        if (st) {
-            fprintf(stderr, "bench_preprocess: %s\n", ei_status_message(st));
-            exit(1);
-        }
-        t[i] = now_ms() - t0;
-    }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double m = t[reps / 2];
-    free(t);
-    return m;
+/* One timed job: a file decoded and pre-processed (path set), or a frame in memory pre-processed. */
+typedef struct job {
+    const char *               path;
+    int                        scaled;
+    const ei_image *           frame;
+    const ei_preprocess_spec * spec;
+    float *                    out;
+} job;
+
+static ei_status * run_once(const job * j) {
+    if (j->frame) return ei_preprocess(j->spec, j->frame, j->out, NULL);
+    ei_image    img;
+    ei_status * st = j->scaled ? ei_image_load_scaled(j->path, EI_PIXEL_RGB, j->spec->width, j->spec->height, &img)
+                               : ei_image_load(j->path, EI_PIXEL_RGB, &img);
+    if (!st) st = ei_preprocess(j->spec, &img, j->out, NULL);
+    ei_image_free(&img);
+    return st;
 }
 
-/* Pre-processing alone, from a frame already in memory. */
-static double run_frame(const ei_image * img, int reps, float * out, const ei_preprocess_spec * spec) {
+/* The median milliseconds of reps runs of the job. */
+static double median_ms(const job * j, int reps) {
     double * t = malloc(sizeof(double) * (size_t)reps);
     for (int i = 0; i < reps; i++) {
         double      t0 = now_ms();
-        ei_status * st = ei_preprocess(spec, img, out, NULL);
+        ei_status * st = run_once(j);
         if (st) {
             fprintf(stderr, "bench_preprocess: %s\n", ei_status_message(st));
             exit(1);
@@ -99,13 +97,13 @@ int main(int argc, char ** argv) {
     spec.color = EI_PIXEL_RGB;
     for (int c = 0; c < 3; c++) spec.scale[c] = 1.f / 127.5f, spec.offset[c] = 127.5f;
     float * out = malloc(sizeof(float) * 3 * 320 * 320);
-    if (strcmp(mode, "scaled")) printf("full %.3f ", run(argv[1], reps, 0, out, &spec));
-    if (strcmp(mode, "full")) printf("scaled %.3f ", run(argv[1], reps, 1, out, &spec));
+    if (strcmp(mode, "scaled")) printf("full %.3f ", median_ms(&(job){argv[1], 0, NULL, &spec, out}, reps));
+    if (strcmp(mode, "full")) printf("scaled %.3f ", median_ms(&(job){argv[1], 1, NULL, &spec, out}, reps));
     if (!strcmp(mode, "all")) {
         ei_image bgr, nv12;
         frames_of(argv[1], &bgr, &nv12);
-        printf("resize %.3f ", run_frame(&bgr, reps, out, &spec));
-        printf("nv12 %.3f", run_frame(&nv12, reps, out, &spec));
+        printf("resize %.3f ", median_ms(&(job){NULL, 0, &bgr, &spec, out}, reps));
+        printf("nv12 %.3f", median_ms(&(job){NULL, 0, &nv12, &spec, out}, reps));
         ei_image_free(&bgr);
         ei_image_free(&nv12);
     }
