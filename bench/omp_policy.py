@@ -63,7 +63,7 @@ def main():
     ap.add_argument("--only", default="ssdlite320_mobilenet_v3,ssd300_vgg16,yolox_nano_416,ulfd_rfb_320")
     ap.add_argument("--loads", default="idle,busy1")
     ap.add_argument("--policies", default=",".join(p for p, _ in POLICIES))
-    ap.add_argument("--assets", default=os.path.join(os.environ.get("EI_ASSETS_DIR", "/work/shared/assets"), "models"))
+    ap.add_argument("--assets", default=os.path.join(os.environ.get("EI_ASSETS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "assets")), "models"))
     ap.add_argument("--exported", default=os.path.join(vs.ROOT, "build/exported_models"))
     ap.add_argument("--out")
     args = ap.parse_args()
