@@ -25,6 +25,7 @@ struct ei_infer {
     ei_decoder *            decoder; /* built-in decoders */
     ei_parser_plugin *      plugin;  /* custom-lib-path + parse-bbox-func-name */
     ei_labels *             labels;
+    ei_class_attrs *        attrs; /* one per class: the config's, nvinfer's defaults where it has none */
     int32_t                 batch;
     int32_t                 n_classes;
     int32_t                 seg_output; /* the score tensor of segmentation / classifier networks */
@@ -126,27 +127,21 @@ static ei_status * find_output(ei_infer * inf, const char * name, int32_t * idx)
 /* Decodes all-zero outputs of the model's shapes once, so that a decoder that does not fit the
  * model (prior count, class count, missing output) fails at create, before any frame. */
 static ei_status * dry_run_decoder(ei_infer * inf) {
-    int32_t        n = ei_model_output_count(inf->model);
-    ei_tensor **   outs = calloc((size_t)n + 1, sizeof *outs);
-    const char **  names = calloc((size_t)n + 1, sizeof *names);
-    ei_detections  dets = {0};
-    ei_class_attrs attr = ei_class_attrs_default();
-    ei_status *    st = outs && names ? NULL : ei_status_oom();
+    int32_t       n = ei_model_output_count(inf->model);
+    ei_tensor **  outs = calloc((size_t)n + 1, sizeof *outs);
+    const char ** names = calloc((size_t)n + 1, sizeof *names);
+    ei_detections dets = {0};
+    ei_status *   st = outs && names ? NULL : ei_status_oom();
     for (int32_t i = 0; !st && i < n; i++) {
         names[i] = ei_model_output_name(inf->model, i);
         st = ei_tensor_create(ei_model_output_dtype(inf->model, i), ei_model_output_shape(inf->model, i), &outs[i]);
     }
-    /* One attribute set for every class: the dry run only checks shapes. */
-    ei_class_attrs * attrs = st ? NULL : malloc((size_t)(inf->n_classes > 0 ? inf->n_classes : 1) * sizeof *attrs);
-    if (!st && !attrs) st = ei_status_oom();
-    for (int32_t c = 0; !st && c < inf->n_classes; c++) attrs[c] = attr;
     if (!st)
         st = ei_decoder_run(inf->decoder, (const ei_tensor * const *)outs, names, n, 0, inf->pre.width, inf->pre.height,
-                            attrs, inf->n_classes, &dets);
+                            inf->attrs, inf->n_classes, &dets);
     for (int32_t i = 0; outs && i < n; i++) ei_tensor_destroy(outs[i]);
     free(outs);
     free(names);
-    free(attrs);
     ei_detections_free(&dets);
     return st ? ei_status_wrapf(st, "the decoder does not fit the model") : NULL;
 }
@@ -156,6 +151,11 @@ static ei_status * prepare_detector(ei_infer * inf) {
     inf->n_classes = cfg->num_detected_classes;
     inf->dec_params = cfg->decoder;
     if (inf->dec_params.num_classes <= 0) inf->dec_params.num_classes = inf->n_classes;
+    /* Settled once here, so that no frame allocates them. */
+    inf->attrs = malloc((size_t)(inf->n_classes > 0 ? inf->n_classes : 1) * sizeof *inf->attrs);
+    if (!inf->attrs) return ei_status_oom();
+    for (int32_t c = 0; c < inf->n_classes; c++)
+        inf->attrs[c] = cfg->class_attrs && c < cfg->n_class_attrs ? cfg->class_attrs[c] : ei_class_attrs_default();
     ei_prior_spec * ps = &inf->dec_params.priors;
     if (ps->image_w <= 0) ps->image_w = inf->pre.width;
     if (ps->image_h <= 0) ps->image_h = inf->pre.height;
@@ -245,6 +245,7 @@ void ei_infer_destroy(ei_infer * inf) {
     ei_decoder_destroy(inf->decoder);
     ei_parser_plugin_destroy(inf->plugin);
     ei_labels_destroy(inf->labels);
+    free(inf->attrs);
     ei_tensor_destroy(inf->input);
     ei_session_destroy(inf->session);
     ei_model_destroy(inf->model);
@@ -275,18 +276,8 @@ static int32_t filter_only(ei_detection * d, int32_t n, const ei_class_attrs * a
 
 static ei_status * postprocess_detector(ei_infer * inf, int32_t b, ei_frame_result * r) {
     const ei_infer_config * cfg = inf->cfg;
-    const ei_class_attrs *  attrs = cfg->class_attrs;
-    int32_t                 n_attrs = cfg->n_class_attrs;
-    ei_class_attrs *        tmp = NULL;
-    if (!attrs || n_attrs < inf->n_classes) {
-        /* No [class-attrs-*] for some classes: nvinfer's defaults. */
-        tmp = malloc((size_t)(inf->n_classes > 0 ? inf->n_classes : 1) * sizeof *tmp);
-        if (!tmp) return ei_status_oom();
-        for (int32_t c = 0; c < inf->n_classes; c++)
-            tmp[c] = c < n_attrs && attrs ? attrs[c] : ei_class_attrs_default();
-        attrs = tmp;
-        n_attrs = inf->n_classes;
-    }
+    const ei_class_attrs *  attrs = inf->attrs;
+    int32_t                 n_attrs = inf->n_classes;
     r->detections.count = 0;
     ei_status * st;
     if (inf->plugin)
@@ -304,7 +295,6 @@ static ei_status * postprocess_detector(ei_infer * inf, int32_t b, ei_frame_resu
             r->detections.count =
                 filter_only(r->detections.items, r->detections.count, attrs, n_attrs, cfg->overall_topk);
     }
-    free(tmp);
     return st;
 }
 
