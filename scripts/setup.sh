@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything edgeinfer needs on a fresh Debian 12 machine; re-running it is cheap.
-# Apt packages: the C toolchain and libraries. A Python venv (.venv) holds the test oracles
+# Apt packages: the C toolchain and libraries; GStreamer with the plugins the streaming app uses
+# (decoders from libav, x264/x265 encoders, RTP, RTSP client and server). A Python venv (.venv) holds the test oracles
 # (onnx, onnxruntime); it sees Debian's torch/torchvision, which the model export scripts use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
           python3 python3-venv python3-pip python3-numpy python3-torch python3-torchvision python3-pil ffmpeg
-          libdnnl-dev libglib2.0-dev libjpeg62-turbo-dev libpng-dev)
+          libdnnl-dev libglib2.0-dev libjpeg62-turbo-dev libpng-dev
+          libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev gstreamer1.0-tools
+          gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+          gstreamer1.0-libav gstreamer1.0-rtsp)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

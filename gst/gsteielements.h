@@ -1,0 +1,15 @@
+/* The elements of the edgeinfer plugin; gsteiregister.c registers each. */
+#ifndef GST_EI_ELEMENTS_H
+#define GST_EI_ELEMENTS_H
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* Registers every element on plugin (the .so's plugin_init, and the app's static registration). */
+gboolean gst_ei_register_elements(GstPlugin * plugin);
+/* Registers the plugin inside this process, for the `edgeinfer run` app: no GST_PLUGIN_PATH needed. */
+gboolean gst_ei_register_static(void);
+
+G_END_DECLS
+#endif
