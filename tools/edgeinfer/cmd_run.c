@@ -7,10 +7,21 @@
 
 #include "cli.h"
 #include "core/status.h"
+#ifdef EI_WITH_GST
+#include "app_run.h"
+#endif
 
 #define MAX_INPUTS 64
 
 static void help(void) {
+#ifdef EI_WITH_GST
+    ei_app_print_usage();
+#else
+    printf("usage: edgeinfer run APP.ini [options]\n\n"
+           "Runs the streaming application described by APP.ini (docs/app-run.md). This edgeinfer was\n"
+           "built without GStreamer: run scripts/setup.sh and rebuild.\n");
+#endif
+    printf("\n");
     printf("usage: edgeinfer run MODEL.onnx|MODEL.engine --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
            "                    [--input-shape NAME:DIMS,...] [--threads N] [--output-format npy|pb] [-O0]\n"
            "                    [--cache DIR]\n\n"
@@ -142,7 +153,36 @@ static int parse_args(int argc, char ** argv, run_args * a) {
     return 0;
 }
 
+/* The streaming application's config: *.ini, or *.txt (deepstream-app's habit) with an
+ * [application] group. */
+static bool is_app_config(const char * path) {
+    size_t l = strlen(path);
+    if (l > 4 && !strcmp(path + l - 4, ".ini")) return true;
+    if (l <= 4 || strcmp(path + l - 4, ".txt")) return false;
+    FILE * f = fopen(path, "r");
+    if (!f) return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        const char * p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        found = !strncmp(p, "[application]", 13);
+    }
+    fclose(f);
+    return found;
+}
+
 int ei_cmd_run(int argc, char ** argv) {
+    bool app = false;
+    for (int i = 1; i < argc && !app; i++) app = is_app_config(argv[i]) || !strcmp(argv[i], "--pipeline");
+    if (app) {
+#ifdef EI_WITH_GST
+        return ei_app_main(argc, argv);
+#else
+        fprintf(stderr, "edgeinfer was built without GStreamer: run scripts/setup.sh and rebuild\n");
+        return EI_EXIT_USAGE;
+#endif
+    }
     run_args a;
     int      rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? EI_EXIT_OK : rc;

@@ -1,0 +1,723 @@
+/* The runner of `edgeinfer run APP.ini` (app_run.h, docs/app-run.md). */
+#include "app_run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+
+#include "app_config.h"
+#include "app_perf.h"
+#include "app_pipeline.h"
+#include "gsteielements.h"
+
+#define MAX_SOURCES   EI_APP_PERF_MAX_SOURCES
+#define BACKOFF_MAX_S 60
+
+typedef struct app_opts {
+    const char * config;
+    const char * pipeline; /* --pipeline DESC: run this description instead of building one */
+    const char * dot_dir;
+    const char * jsonl;
+    const char * perf_json;
+    bool         print_pipeline, dry_run, quiet;
+    int          perf_interval; /* -1: the config's */
+    int          eos_timeout;
+    int          reconnect_interval, reconnect_attempts; /* for --pipeline sources */
+} app_opts;
+
+typedef enum source_kind { KIND_PLAIN, KIND_RTSP, KIND_UDP } source_kind;
+
+typedef struct app_source {
+    int          id;
+    GstElement * elem; /* src<N>, owned reference */
+    source_kind  kind;
+    int          interval_s; /* stall timeout (0: off) */
+    int          attempts;   /* -1: forever */
+    int          attempt;    /* reconnects since data last flowed */
+    guint        retry_timer;
+    gint64       restarted_us;
+    bool         ended, failed;
+    GPtrArray *  peers; /* the pads downstream of src<N>'s src pads (to re-link dynamic pads) */
+} app_source;
+
+typedef struct app_run {
+    app_opts *    o;
+    GstElement *  pipeline;
+    GMainLoop *   loop;
+    ei_app_perf * perf;
+    app_source    src[MAX_SOURCES];
+    int           n_src;
+    int           exit_code;
+    bool          stopping, playing_dumped, interrupted;
+    guint         eos_timer;
+    int           n_failed;
+} app_run;
+
+void ei_app_print_usage(void) {
+    printf("usage: edgeinfer run APP.ini [--print-pipeline [--dry-run]] [--dot DIR] [--jsonl FILE] [--quiet]\n"
+           "                    [--perf-interval SEC] [--perf-json FILE]\n\n"
+           "Runs the streaming application described by APP.ini (deepstream-app's groups and keys,\n"
+           "docs/app-config.md) until every source ended, then finalises the outputs. Ctrl-C (SIGINT) or\n"
+           "SIGTERM ends the run the same way; a second one stops at once. docs/app-run.md.\n\n"
+           "  --print-pipeline      print the pipeline (gst-launch-1.0 syntax) before running it\n"
+           "  --dry-run             with --print-pipeline: print it and exit without running\n"
+           "  --dot DIR             write DIR/pipeline-playing.dot and DIR/pipeline-end.dot (Graphviz)\n"
+           "  --jsonl FILE          one JSON record per frame to FILE ('-': stdout), overriding the\n"
+           "                        config's jsonl-output-file\n"
+           "  --quiet               no periodic **PERF lines and no progress messages (errors and the\n"
+           "                        final report are still printed)\n"
+           "  --perf-interval SEC   print per-source FPS every SEC seconds (0: never; default: the\n"
+           "                        config's enable-perf-measurement / perf-measurement-interval-sec)\n"
+           "  --perf-json FILE      write the final report (frames, FPS, per-stage latency) as JSON\n\n"
+           "For tests and debugging, --pipeline \"DESC\" runs a gst-launch-1.0 description instead of\n"
+           "APP.ini, with sources named src<N> (--reconnect-interval SEC and --reconnect-attempts N make\n"
+           "them reconnect like RTSP/UDP sources of a config; --eos-timeout SEC: how long to wait for the\n"
+           "outputs to be finalised after an error or a signal, default 5).\n\n"
+           "Exit codes: 0 every source ended (or interrupted) and the outputs are finalised; 1 the\n"
+           "pipeline stopped on an error, or every source failed; 2 bad option; 3 bad config or pipeline;\n"
+           "4 built without the APP.ini builder; 5 missing config or unwritable output; 130 stopped by a second "
+           "interrupt.\n");
+}
+
+static int usage_error(const char * fmt, const char * arg) {
+    fprintf(stderr, "error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nrun 'edgeinfer run --help' for usage\n");
+    return EI_APP_EXIT_USAGE;
+}
+
+static bool parse_int(const char * s, int lo, int hi, int * out) {
+    char * end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = (int)v;
+    return true;
+}
+
+/* 0 ok, -1 help printed, else an exit code. */
+static int parse_opts(int argc, char ** argv, app_opts * o) {
+    memset(o, 0, sizeof *o);
+    o->perf_interval = -1;
+    o->eos_timeout = 5;
+    o->reconnect_attempts = -1;
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            ei_app_print_usage();
+            return -1;
+        }
+        bool takes = !strcmp(a, "--dot") || !strcmp(a, "--jsonl") || !strcmp(a, "--perf-json") ||
+                     !strcmp(a, "--perf-interval") || !strcmp(a, "--pipeline") || !strcmp(a, "--eos-timeout") ||
+                     !strcmp(a, "--reconnect-interval") || !strcmp(a, "--reconnect-attempts");
+        if (takes && i + 1 >= argc) return usage_error("%s needs a value", a);
+        if (!strcmp(a, "--print-pipeline")) {
+            o->print_pipeline = true;
+        } else if (!strcmp(a, "--dry-run")) {
+            o->dry_run = true;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            o->quiet = true;
+        } else if (!strcmp(a, "--dot")) {
+            o->dot_dir = argv[++i];
+        } else if (!strcmp(a, "--jsonl")) {
+            o->jsonl = argv[++i];
+        } else if (!strcmp(a, "--perf-json")) {
+            o->perf_json = argv[++i];
+        } else if (!strcmp(a, "--pipeline")) {
+            o->pipeline = argv[++i];
+        } else if (!strcmp(a, "--perf-interval")) {
+            if (!parse_int(argv[++i], 0, 86400, &o->perf_interval))
+                return usage_error("--perf-interval must be 0..86400 seconds, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--eos-timeout")) {
+            if (!parse_int(argv[++i], 1, 3600, &o->eos_timeout))
+                return usage_error("--eos-timeout must be 1..3600 seconds, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--reconnect-interval")) {
+            if (!parse_int(argv[++i], 0, 3600, &o->reconnect_interval))
+                return usage_error("--reconnect-interval must be 0..3600 seconds, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--reconnect-attempts")) {
+            if (!parse_int(argv[++i], -1, 1000000, &o->reconnect_attempts))
+                return usage_error("--reconnect-attempts must be -1 (forever) or more, not '%s'", argv[i]);
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (o->config) {
+            return usage_error("unexpected argument '%s' (one APP.ini per run)", a);
+        } else {
+            o->config = a;
+        }
+    }
+    if (!o->config && !o->pipeline) return usage_error("%s", "missing APP.ini");
+    if (o->config && o->pipeline) return usage_error("%s", "give APP.ini or --pipeline, not both");
+    if (o->dry_run && !o->print_pipeline) return usage_error("%s", "--dry-run goes with --print-pipeline");
+    return 0;
+}
+
+/* ---- sources ---------------------------------------------------------------------------------- */
+
+static int source_id_of_name(const char * name) {
+    if (!name || strncmp(name, "src", 3) || !g_ascii_isdigit(name[3])) return -1;
+    char * end;
+    long   n = strtol(name + 3, &end, 10);
+    return *end || n >= MAX_SOURCES ? -1 : (int)n;
+}
+
+/* The source an element belongs to: itself or an ancestor named src<N>; NULL otherwise. */
+static app_source * source_of(app_run * r, GstObject * o) {
+    for (; o; o = GST_OBJECT_PARENT(o)) {
+        int id = source_id_of_name(GST_OBJECT_NAME(o));
+        if (id >= 0 && GST_OBJECT_PARENT(o) == GST_OBJECT(r->pipeline)) {
+            for (int i = 0; i < r->n_src; i++)
+                if (r->src[i].id == id) return &r->src[i];
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void info(app_run * r, const char * fmt, ...) G_GNUC_PRINTF(2, 3);
+static void info(app_run * r, const char * fmt, ...) {
+    if (r->o->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Remembers the pads downstream of s's src pads (once: the links parse_launch made). */
+static void save_peers(app_source * s) {
+    GstIterator * it = gst_element_iterate_src_pads(s->elem);
+    GValue        v = G_VALUE_INIT;
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstPad * peer = gst_pad_get_peer(g_value_get_object(&v));
+        if (peer) {
+            bool known = false;
+            for (guint i = 0; i < s->peers->len; i++) known = known || g_ptr_array_index(s->peers, i) == peer;
+            if (known)
+                gst_object_unref(peer);
+            else
+                g_ptr_array_add(s->peers, peer);
+        }
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+}
+
+/* A restarted source's new dynamic pad goes where the old one went. */
+static void on_source_pad_added(GstElement * e, GstPad * pad, gpointer user) {
+    app_source * s = user;
+    (void)e;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC || gst_pad_is_linked(pad)) return;
+    for (guint i = 0; i < s->peers->len; i++) {
+        GstPad * peer = g_ptr_array_index(s->peers, i);
+        if (!gst_pad_is_linked(peer) && GST_PAD_LINK_SUCCESSFUL(gst_pad_link(pad, peer))) return;
+    }
+}
+
+/* Ends source s for good: stops it and sends EOS downstream so that the muxer and the sinks go on
+ * (and finish) without it. */
+static void end_source(app_run * r, app_source * s, const char * why) {
+    if (s->ended) return;
+    s->ended = true;
+    if (s->retry_timer) g_source_remove(s->retry_timer);
+    s->retry_timer = 0;
+    if (why) {
+        s->failed = true;
+        r->n_failed++;
+        fprintf(stderr, "warning: source %d ended: %s\n", s->id, why);
+    }
+    save_peers(s);
+    gst_element_set_locked_state(s->elem, TRUE);
+    gst_element_set_state(s->elem, GST_STATE_NULL);
+    int sent = 0;
+    for (guint i = 0; i < s->peers->len; i++)
+        sent += gst_pad_send_event(g_ptr_array_index(s->peers, i), gst_event_new_eos()) ? 1 : 0;
+    if (!s->peers->len) {
+        /* Never linked (failed before its first pad): the muxer's pad for it, if it has one. */
+        GstElement * mux = gst_bin_get_by_name(GST_BIN(r->pipeline), "mux");
+        if (mux) {
+            gchar *  name = g_strdup_printf("sink_%d", s->id);
+            GstPad * pad = gst_element_get_static_pad(mux, name);
+            if (pad) {
+                gst_pad_send_event(pad, gst_event_new_eos());
+                gst_object_unref(pad);
+            }
+            g_free(name);
+            gst_object_unref(mux);
+        }
+    }
+    (void)sent;
+    if (r->n_failed == r->n_src) {
+        fprintf(stderr, "error: every source failed\n");
+        r->exit_code = EI_APP_EXIT_ERROR;
+    }
+}
+
+static gboolean retry_now(gpointer user) {
+    app_source * s = user;
+    s->retry_timer = 0;
+    s->restarted_us = g_get_monotonic_time();
+    gst_element_set_locked_state(s->elem, FALSE);
+    GstStateChangeReturn ret =
+        gst_element_sync_state_with_parent(s->elem) ? GST_STATE_CHANGE_SUCCESS : GST_STATE_CHANGE_FAILURE;
+    (void)ret;
+    return G_SOURCE_REMOVE;
+}
+
+static void app_perf_touch(app_run * r, app_source * s) {
+    if (r->perf) ei_app_perf_touch_source(r->perf, s->id);
+}
+
+/* Restarts s after a back-off (1, 2, 4 ... 60 s), or ends it when its attempts are spent. */
+static void reconnect(app_run * r, app_source * s, const char * why) {
+    if (s->ended || s->retry_timer) return;
+    if (s->attempts >= 0 && s->attempt >= s->attempts) {
+        gchar * msg =
+            g_strdup_printf("%s; gave up after %d reconnect attempt%s", why, s->attempt, s->attempt == 1 ? "" : "s");
+        end_source(r, s, msg);
+        g_free(msg);
+        return;
+    }
+    s->attempt++;
+    int delay = s->attempt >= 7 ? BACKOFF_MAX_S : 1 << (s->attempt - 1);
+    if (delay > BACKOFF_MAX_S) delay = BACKOFF_MAX_S;
+    if (s->attempts >= 0)
+        fprintf(stderr, "source %d: %s; reconnecting in %d s (attempt %d of %d)\n", s->id, why, delay, s->attempt,
+                s->attempts);
+    else
+        fprintf(stderr, "source %d: %s; reconnecting in %d s (attempt %d)\n", s->id, why, delay, s->attempt);
+    save_peers(s);
+    gst_element_set_locked_state(s->elem, TRUE);
+    gst_element_set_state(s->elem, GST_STATE_NULL);
+    app_perf_touch(r, s);
+    s->retry_timer = g_timeout_add_seconds((guint)delay, retry_now, s);
+}
+
+/* Every second: RTSP sources without data for their interval are restarted; a source that
+ * delivers again after a reconnect has its attempts reset. */
+static gboolean check_stalls(gpointer user) {
+    app_run * r = user;
+    if (r->stopping) return G_SOURCE_CONTINUE;
+    gint64 now = g_get_monotonic_time();
+    for (int i = 0; i < r->n_src; i++) {
+        app_source * s = &r->src[i];
+        if (s->ended || s->retry_timer || s->kind == KIND_PLAIN) continue;
+        gint64 last = ei_app_perf_last_data_us(r->perf, s->id);
+        if (s->attempt && last > s->restarted_us) {
+            info(r, "source %d: receiving again", s->id);
+            s->attempt = 0;
+        }
+        if (s->kind != KIND_RTSP || s->interval_s <= 0) continue;
+        gint64 since = last > s->restarted_us ? last : s->restarted_us;
+        if (now - since > (gint64)s->interval_s * G_USEC_PER_SEC) {
+            gchar * why = g_strdup_printf("no data for %d s", s->interval_s);
+            reconnect(r, s, why);
+            g_free(why);
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* udpsrc posts "GstUDPSrcTimeout" after `timeout` without packets: set it for UDP sources. */
+static void set_udp_timeouts(app_source * s) {
+    GList * elems = NULL;
+    if (GST_IS_BIN(s->elem)) {
+        GstIterator * it = gst_bin_iterate_recurse(GST_BIN(s->elem));
+        GValue        v = G_VALUE_INIT;
+        while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+            elems = g_list_prepend(elems, g_value_dup_object(&v));
+            g_value_reset(&v);
+        }
+        g_value_unset(&v);
+        gst_iterator_free(it);
+    } else {
+        elems = g_list_prepend(elems, gst_object_ref(s->elem));
+    }
+    for (GList * l = elems; l; l = l->next) {
+        GstElementFactory * f = gst_element_get_factory(l->data);
+        if (f && !strcmp(GST_OBJECT_NAME(f), "udpsrc")) {
+            guint64 t = 0;
+            g_object_get(l->data, "timeout", &t, NULL);
+            if (!t) g_object_set(l->data, "timeout", (guint64)s->interval_s * GST_SECOND, NULL);
+        }
+    }
+    g_list_free_full(elems, gst_object_unref);
+}
+
+static bool has_factory(GstElement * e, const char * name) {
+    if (!GST_IS_BIN(e)) {
+        GstElementFactory * f = gst_element_get_factory(e);
+        return f && !strcmp(GST_OBJECT_NAME(f), name);
+    }
+    GstIterator * it = gst_bin_iterate_recurse(GST_BIN(e));
+    GValue        v = G_VALUE_INIT;
+    bool          found = false;
+    while (!found && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstElementFactory * f = gst_element_get_factory(g_value_get_object(&v));
+        found = f && !strcmp(GST_OBJECT_NAME(f), name);
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return found;
+}
+
+/* The src<N> elements of the pipeline with their reconnect settings: from the config (sources
+ * numbered as app_pipeline numbers them, a multi-URI source counting num-sources) or, with
+ * --pipeline, from --reconnect-interval/--reconnect-attempts for rtspsrc/udpsrc sources. */
+static void find_sources(app_run * r, const ei_app_config * cfg) {
+    GstIterator * it = gst_bin_iterate_elements(GST_BIN(r->pipeline));
+    GValue        v = G_VALUE_INIT;
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstElement * e = g_value_get_object(&v);
+        int          id = source_id_of_name(GST_OBJECT_NAME(e));
+        if (id >= 0 && r->n_src < MAX_SOURCES) {
+            app_source * s = &r->src[r->n_src++];
+            memset(s, 0, sizeof *s);
+            s->id = id;
+            s->elem = gst_object_ref(e);
+            s->peers = g_ptr_array_new_with_free_func(gst_object_unref);
+            s->attempts = -1;
+            const ei_app_source * cs = NULL;
+            if (cfg) {
+                int n = 0;
+                for (int k = 0; k < cfg->n_sources && !cs; k++) {
+                    int copies = cfg->sources[k].type == EI_APP_SOURCE_MULTI_URI && cfg->sources[k].num_sources > 1
+                                     ? cfg->sources[k].num_sources
+                                     : 1;
+                    if (id < n + copies) cs = &cfg->sources[k];
+                    n += copies;
+                }
+            }
+            if (cs) {
+                s->kind = cs->type == EI_APP_SOURCE_RTSP      ? KIND_RTSP
+                          : cs->type == EI_APP_SOURCE_UDP_RTP ? KIND_UDP
+                                                              : KIND_PLAIN;
+                s->interval_s = cs->rtsp_reconnect_interval_sec;
+                s->attempts = cs->rtsp_reconnect_attempts;
+            } else if (!cfg && (r->o->reconnect_interval > 0 || r->o->reconnect_attempts >= 0)) {
+                s->kind = has_factory(e, "rtspsrc") ? KIND_RTSP : has_factory(e, "udpsrc") ? KIND_UDP : KIND_PLAIN;
+                s->interval_s = r->o->reconnect_interval;
+                s->attempts = r->o->reconnect_attempts;
+            }
+            if (s->kind == KIND_UDP && s->interval_s > 0) set_udp_timeouts(s);
+            g_signal_connect(e, "pad-added", G_CALLBACK(on_source_pad_added), s);
+        }
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+}
+
+/* ---- the run ---------------------------------------------------------------------------------- */
+
+static bool write_dot(app_run * r, const char * what) {
+    if (!r->o->dot_dir) return true;
+    if (g_mkdir_with_parents(r->o->dot_dir, 0777) != 0) {
+        fprintf(stderr, "error: --dot %s: %s\n", r->o->dot_dir, strerror(errno));
+        return false;
+    }
+    gchar *  dot = gst_debug_bin_to_dot_data(GST_BIN(r->pipeline), GST_DEBUG_GRAPH_SHOW_ALL);
+    gchar *  path = g_strdup_printf("%s/pipeline-%s.dot", r->o->dot_dir, what);
+    GError * err = NULL;
+    bool     ok = g_file_set_contents(path, dot, -1, &err);
+    if (!ok) {
+        fprintf(stderr, "error: --dot: %s\n", err->message);
+        g_error_free(err);
+    } else {
+        info(r, "wrote %s", path);
+    }
+    g_free(path);
+    g_free(dot);
+    return ok;
+}
+
+static gboolean eos_deadline(gpointer user) {
+    app_run * r = user;
+    r->eos_timer = 0;
+    fprintf(stderr, "warning: the pipeline did not finish within %d s after EOS; stopping without it\n",
+            r->o->eos_timeout);
+    g_main_loop_quit(r->loop);
+    return G_SOURCE_REMOVE;
+}
+
+/* Sends EOS into every source so that the sinks finalise their files, then waits (up to the
+ * deadline) for the EOS message. */
+static void stop_with_eos(app_run * r) {
+    if (r->stopping) return;
+    r->stopping = true;
+    for (int i = 0; i < r->n_src; i++)
+        if (r->src[i].retry_timer) end_source(r, &r->src[i], NULL);
+    gst_element_send_event(r->pipeline, gst_event_new_eos());
+    r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
+}
+
+static gboolean on_signal(gpointer user) {
+    app_run * r = user;
+    if (r->interrupted) {
+        fprintf(stderr, "interrupted again: stopping now\n");
+        r->exit_code = EI_APP_EXIT_FORCED;
+        g_main_loop_quit(r->loop);
+        return G_SOURCE_CONTINUE;
+    }
+    r->interrupted = true;
+    fprintf(stderr, "interrupted: finishing the outputs (again to stop at once)\n");
+    stop_with_eos(r);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean perf_tick(gpointer user) {
+    app_run * r = user;
+    ei_app_perf_print_interval(r->perf, stdout);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_bus(GstBus * bus, GstMessage * m, gpointer user) {
+    app_run * r = user;
+    (void)bus;
+    switch (GST_MESSAGE_TYPE(m)) {
+    case GST_MESSAGE_EOS:
+        info(r, "end of stream");
+        g_main_loop_quit(r->loop);
+        break;
+    case GST_MESSAGE_ERROR: {
+        GError * err = NULL;
+        gchar *  dbg = NULL;
+        gst_message_parse_error(m, &err, &dbg);
+        app_source * s = source_of(r, GST_MESSAGE_SRC(m));
+        gchar *      what = g_strdup_printf("%s: %s", GST_MESSAGE_SRC_NAME(m), err->message);
+        if (s && !r->stopping) {
+            if (dbg && !r->o->quiet) fprintf(stderr, "source %d: %s\n  (%s)\n", s->id, what, dbg);
+            if (s->ended || s->retry_timer) {
+                /* a late message from a source already being restarted or ended */
+            } else if (s->kind != KIND_PLAIN) {
+                reconnect(r, s, what);
+            } else {
+                end_source(r, s, what);
+            }
+        } else if (!s) {
+            fprintf(stderr, "error: %s\n", what);
+            if (dbg) fprintf(stderr, "  (%s)\n", dbg);
+            r->exit_code = EI_APP_EXIT_ERROR;
+            if (r->stopping)
+                g_main_loop_quit(r->loop);
+            else
+                stop_with_eos(r);
+        }
+        g_free(what);
+        g_error_free(err);
+        g_free(dbg);
+        break;
+    }
+    case GST_MESSAGE_WARNING: {
+        GError * err = NULL;
+        gchar *  dbg = NULL;
+        gst_message_parse_warning(m, &err, &dbg);
+        if (!r->o->quiet) fprintf(stderr, "warning: %s: %s\n", GST_MESSAGE_SRC_NAME(m), err->message);
+        g_error_free(err);
+        g_free(dbg);
+        break;
+    }
+    case GST_MESSAGE_ELEMENT: {
+        const GstStructure * st = gst_message_get_structure(m);
+        if (st && gst_structure_has_name(st, "GstUDPSrcTimeout")) {
+            app_source * s = source_of(r, GST_MESSAGE_SRC(m));
+            guint64      t = 0;
+            gst_structure_get_uint64(st, "timeout", &t);
+            if (s) info(r, "source %d: no data for %.0f s, waiting", s->id, (double)t / GST_SECOND);
+        }
+        break;
+    }
+    case GST_MESSAGE_STATE_CHANGED:
+        if (GST_MESSAGE_SRC(m) == GST_OBJECT(r->pipeline)) {
+            GstState old, now;
+            gst_message_parse_state_changed(m, &old, &now, NULL);
+            if (now == GST_STATE_PLAYING && !r->playing_dumped) {
+                r->playing_dumped = true;
+                if (!write_dot(r, "playing")) {
+                    r->exit_code = EI_APP_EXIT_IO;
+                    stop_with_eos(r);
+                }
+            }
+        }
+        break;
+    default: break;
+    }
+    return TRUE;
+}
+
+static void config_log(void * user, const char * msg) {
+    (void)user;
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* The description to run, or NULL with *code set. */
+static char * describe(const app_opts * o, ei_app_config ** cfg_out, int * code) {
+    *cfg_out = NULL;
+    if (o->pipeline) return g_strdup(o->pipeline);
+    if (!g_file_test(o->config, G_FILE_TEST_EXISTS)) {
+        fprintf(stderr, "error: %s: no such file\n", o->config);
+        *code = EI_APP_EXIT_IO;
+        return NULL;
+    }
+#ifdef EI_APP_HAVE_BUILDER
+    ei_app_config * cfg = NULL;
+    ei_status *     st = ei_app_config_load(o->config, config_log, NULL, &cfg);
+    char *          desc = NULL;
+    if (!st && o->jsonl) {
+        free(cfg->jsonl_output);
+        cfg->jsonl_output = strdup(o->jsonl);
+    }
+    if (!st) desc = ei_app_pipeline_describe(cfg, &st);
+    if (st) {
+        fprintf(stderr, "error: %s\n", ei_status_message(st));
+        *code = ei_status_code(st) == EI_CODE_IO || ei_status_code(st) == EI_CODE_NOT_FOUND ? EI_APP_EXIT_IO
+                                                                                            : EI_APP_EXIT_INVALID;
+        ei_status_destroy(st);
+        ei_app_config_free(cfg);
+        return NULL;
+    }
+    *cfg_out = cfg;
+    return desc;
+#else
+    (void)config_log;
+    fprintf(stderr,
+            "error: %s: this edgeinfer was built without the APP.ini pipeline builder "
+            "(gst/app/app_config.c, app_pipeline.c); only --pipeline runs\n",
+            o->config);
+    *code = EI_APP_EXIT_UNSUPPORTED;
+    return NULL;
+#endif
+}
+
+static void free_config(ei_app_config * cfg) {
+#ifdef EI_APP_HAVE_BUILDER
+    ei_app_config_free(cfg);
+#else
+    (void)cfg; /* never loaded */
+#endif
+}
+
+static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
+    app_run r = {.o = o, .pipeline = pipeline, .exit_code = EI_APP_EXIT_OK};
+    r.loop = g_main_loop_new(NULL, FALSE);
+    find_sources(&r, cfg);
+    r.perf = ei_app_perf_new(pipeline);
+
+    int      perf_interval = o->perf_interval >= 0          ? o->perf_interval
+                             : cfg && cfg->perf_measurement ? (cfg->perf_interval_sec > 0 ? cfg->perf_interval_sec : 5)
+                                                            : 0;
+    GstBus * bus = gst_element_get_bus(pipeline);
+    guint    bus_watch = gst_bus_add_watch(bus, on_bus, &r);
+    gst_object_unref(bus);
+    guint sig_int = g_unix_signal_add(SIGINT, on_signal, &r);
+    guint sig_term = g_unix_signal_add(SIGTERM, on_signal, &r);
+    guint stall = g_timeout_add_seconds(1, check_stalls, &r);
+    guint tick = perf_interval > 0 && !o->quiet ? g_timeout_add_seconds((guint)perf_interval, perf_tick, &r) : 0;
+
+    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        /* The bus holds the reason; on_bus prints it and stops. */
+        r.exit_code = EI_APP_EXIT_ERROR;
+        GstMessage * m = gst_bus_pop_filtered(GST_ELEMENT_BUS(pipeline), GST_MESSAGE_ERROR);
+        if (m) {
+            on_bus(NULL, m, &r);
+            gst_message_unref(m);
+        } else {
+            fprintf(stderr, "error: the pipeline could not start\n");
+        }
+        if (!r.stopping) r.stopping = true;
+        r.exit_code = EI_APP_EXIT_ERROR;
+    } else {
+        g_main_loop_run(r.loop);
+    }
+    ei_app_perf_finish(r.perf);
+    if (r.exit_code != EI_APP_EXIT_FORCED && !write_dot(&r, "end") && r.exit_code == EI_APP_EXIT_OK)
+        r.exit_code = EI_APP_EXIT_IO;
+
+    if (tick) g_source_remove(tick);
+    g_source_remove(stall);
+    g_source_remove(sig_int);
+    g_source_remove(sig_term);
+    g_source_remove(bus_watch);
+    if (r.eos_timer) g_source_remove(r.eos_timer);
+    for (int i = 0; i < r.n_src; i++)
+        if (r.src[i].retry_timer) g_source_remove(r.src[i].retry_timer);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    for (int i = 0; i < r.n_src; i++) gst_element_set_state(r.src[i].elem, GST_STATE_NULL);
+
+    ei_app_perf_print_report(r.perf, stdout);
+    if (o->perf_json && !ei_app_perf_write_json(r.perf, o->perf_json)) {
+        fprintf(stderr, "error: --perf-json %s: %s\n", o->perf_json, strerror(errno));
+        if (r.exit_code == EI_APP_EXIT_OK) r.exit_code = EI_APP_EXIT_IO;
+    }
+    for (int i = 0; i < r.n_src; i++) {
+        g_signal_handlers_disconnect_by_data(r.src[i].elem, &r.src[i]);
+        g_ptr_array_unref(r.src[i].peers);
+        gst_object_unref(r.src[i].elem);
+    }
+    ei_app_perf_free(r.perf);
+    g_main_loop_unref(r.loop);
+    return r.exit_code;
+}
+
+int ei_app_main(int argc, char ** argv) {
+    app_opts o;
+    int      rc = parse_opts(argc, argv, &o);
+    if (rc) return rc < 0 ? EI_APP_EXIT_OK : rc;
+
+    gst_init(NULL, NULL);
+    /* When this fails, a pipeline that uses the elements fails to build, naming the element. */
+    if (!gst_ei_register_static()) fprintf(stderr, "warning: the edgeinfer elements could not be registered\n");
+    int             code = EI_APP_EXIT_OK;
+    ei_app_config * cfg = NULL;
+    char *          desc = describe(&o, &cfg, &code);
+    if (!desc) return code;
+    if (o.print_pipeline) {
+        printf("%s\n", desc);
+        fflush(stdout);
+    }
+    if (o.dry_run) {
+        g_free(desc);
+        free_config(cfg);
+        return EI_APP_EXIT_OK;
+    }
+
+    GError *     err = NULL;
+    GstElement * pipeline = gst_parse_launch_full(desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &err);
+    if (!pipeline || err) {
+        fprintf(stderr, "error: the pipeline cannot be built: %s%s\n", err ? err->message : "unknown reason",
+                o.print_pipeline ? "" : " (--print-pipeline shows it)");
+        if (err) g_error_free(err);
+        if (pipeline) gst_object_unref(pipeline);
+        g_free(desc);
+        free_config(cfg);
+        return EI_APP_EXIT_INVALID;
+    }
+    g_free(desc);
+    if (!GST_IS_PIPELINE(pipeline)) {
+        GstElement * p = gst_pipeline_new(NULL);
+        gst_bin_add(GST_BIN(p), pipeline);
+        pipeline = p;
+    }
+    if (o.jsonl && o.pipeline) {
+        GstElement * json = gst_bin_get_by_name(GST_BIN(pipeline), "json");
+        if (!json) {
+            fprintf(stderr, "error: --jsonl: the pipeline has no element named 'json'\n");
+            gst_object_unref(pipeline);
+            return EI_APP_EXIT_USAGE;
+        }
+        g_object_set(json, "location", o.jsonl, NULL);
+        gst_object_unref(json);
+    }
+    code = run(&o, pipeline, cfg);
+    gst_object_unref(pipeline);
+    free_config(cfg);
+    return code;
+}
