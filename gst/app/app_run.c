@@ -190,6 +190,24 @@ static void info(app_run * r, const char * fmt, ...) {
     fputc('\n', stderr);
 }
 
+static gboolean eos_deadline(gpointer user);
+
+static void send_eos_to_pads(GstElement * e, gpointer user) {
+    GPtrArray * pads = user;
+    (void)e;
+    for (guint i = 0; i < pads->len; i++) gst_pad_send_event(g_ptr_array_index(pads, i), gst_event_new_eos());
+}
+
+/* EOS into pads (taken), from a GStreamer pool thread: a sink that has not prerolled yet holds
+ * the sending thread until it plays, which must not be the main loop's. */
+static void send_eos_async(app_run * r, GPtrArray * pads) {
+    if (!pads->len) {
+        g_ptr_array_unref(pads);
+        return;
+    }
+    gst_element_call_async(r->pipeline, send_eos_to_pads, pads, (GDestroyNotify)g_ptr_array_unref);
+}
+
 /* Remembers the pads downstream of s's src pads (once: the links parse_launch made). */
 static void save_peers(app_source * s) {
     GstIterator * it = gst_element_iterate_src_pads(s->elem);
@@ -236,28 +254,37 @@ static void end_source(app_run * r, app_source * s, const char * why) {
     save_peers(s);
     gst_element_set_locked_state(s->elem, TRUE);
     gst_element_set_state(s->elem, GST_STATE_NULL);
-    int sent = 0;
-    for (guint i = 0; i < s->peers->len; i++)
-        sent += gst_pad_send_event(g_ptr_array_index(s->peers, i), gst_event_new_eos()) ? 1 : 0;
+    GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
+    for (guint i = 0; i < s->peers->len; i++) g_ptr_array_add(pads, gst_object_ref(g_ptr_array_index(s->peers, i)));
     if (!s->peers->len) {
         /* Never linked (failed before its first pad): the muxer's pad for it, if it has one. */
         GstElement * mux = gst_bin_get_by_name(GST_BIN(r->pipeline), "mux");
         if (mux) {
             gchar *  name = g_strdup_printf("sink_%d", s->id);
             GstPad * pad = gst_element_get_static_pad(mux, name);
-            if (pad) {
-                gst_pad_send_event(pad, gst_event_new_eos());
-                gst_object_unref(pad);
-            }
+            if (pad) g_ptr_array_add(pads, pad);
             g_free(name);
             gst_object_unref(mux);
         }
     }
-    (void)sent;
+    send_eos_async(r, pads);
     if (r->n_failed == r->n_src) {
         fprintf(stderr, "error: every source failed\n");
         r->exit_code = EI_APP_EXIT_ERROR;
     }
+    bool all_ended = true;
+    for (int i = 0; i < r->n_src; i++) all_ended = all_ended && r->src[i].ended;
+    if (all_ended && !r->eos_timer) r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
+}
+
+/* EOS again into the ended sources' peers (after the pipeline started: before, their pads were
+ * not active yet and dropped it). */
+static void resend_eos(app_run * r) {
+    GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
+    for (int i = 0; i < r->n_src; i++)
+        for (guint k = 0; r->src[i].ended && k < r->src[i].peers->len; k++)
+            g_ptr_array_add(pads, gst_object_ref(g_ptr_array_index(r->src[i].peers, k)));
+    send_eos_async(r, pads);
 }
 
 static gboolean retry_now(gpointer user) {
@@ -456,7 +483,7 @@ static void stop_with_eos(app_run * r) {
     for (int i = 0; i < r->n_src; i++)
         if (r->src[i].retry_timer) end_source(r, &r->src[i], NULL);
     gst_element_send_event(r->pipeline, gst_event_new_eos());
-    r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
+    if (!r->eos_timer) r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
 }
 
 static gboolean on_signal(gpointer user) {
@@ -494,13 +521,13 @@ static gboolean on_bus(GstBus * bus, GstMessage * m, gpointer user) {
         app_source * s = source_of(r, GST_MESSAGE_SRC(m));
         gchar *      what = g_strdup_printf("%s: %s", GST_MESSAGE_SRC_NAME(m), err->message);
         if (s && !r->stopping) {
-            if (dbg && !r->o->quiet) fprintf(stderr, "source %d: %s\n  (%s)\n", s->id, what, dbg);
-            if (s->ended || s->retry_timer) {
-                /* a late message from a source already being restarted or ended */
-            } else if (s->kind != KIND_PLAIN) {
-                reconnect(r, s, what);
-            } else {
-                end_source(r, s, what);
+            /* (nothing for a late message from a source already being restarted or ended) */
+            if (!s->ended && !s->retry_timer) {
+                if (dbg && !r->o->quiet) fprintf(stderr, "source %d: %s\n  (%s)\n", s->id, what, dbg);
+                if (s->kind != KIND_PLAIN)
+                    reconnect(r, s, what);
+                else
+                    end_source(r, s, what);
             }
         } else if (!s) {
             fprintf(stderr, "error: %s\n", what);
@@ -622,17 +649,23 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
     guint stall = g_timeout_add_seconds(1, check_stalls, &r);
     guint tick = perf_interval > 0 && !o->quiet ? g_timeout_add_seconds((guint)perf_interval, perf_tick, &r) : 0;
 
-    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        /* The bus holds the reason; on_bus prints it and stops. */
-        r.exit_code = EI_APP_EXIT_ERROR;
-        GstMessage * m = gst_bus_pop_filtered(GST_ELEMENT_BUS(pipeline), GST_MESSAGE_ERROR);
-        if (m) {
+    /* A source that fails to start fails the state change: it is handled (restarted later or
+     * ended) like a failure while running, and the rest of the pipeline starts without it. */
+    GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    for (int tries = 0; ret == GST_STATE_CHANGE_FAILURE && tries <= r.n_src && !r.stopping; tries++) {
+        GstMessage * m;
+        bool         any = false;
+        while ((m = gst_bus_pop_filtered(GST_ELEMENT_BUS(pipeline), GST_MESSAGE_ERROR))) {
             on_bus(NULL, m, &r);
             gst_message_unref(m);
-        } else {
-            fprintf(stderr, "error: the pipeline could not start\n");
+            any = true;
         }
-        if (!r.stopping) r.stopping = true;
+        if (!any || r.stopping) break;
+        ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+        if (ret != GST_STATE_CHANGE_FAILURE) resend_eos(&r);
+    }
+    if (ret == GST_STATE_CHANGE_FAILURE) {
+        if (r.exit_code == EI_APP_EXIT_OK) fprintf(stderr, "error: the pipeline could not start\n");
         r.exit_code = EI_APP_EXIT_ERROR;
     } else {
         g_main_loop_run(r.loop);
