@@ -34,7 +34,10 @@ typedef struct app_opts {
 
 typedef enum source_kind { KIND_PLAIN, KIND_RTSP, KIND_UDP } source_kind;
 
+typedef struct app_run app_run;
+
 typedef struct app_source {
+    app_run *    run;
     int          id;
     GstElement * elem; /* src<N>, owned reference */
     source_kind  kind;
@@ -47,7 +50,7 @@ typedef struct app_source {
     GPtrArray *  peers; /* the pads downstream of src<N>'s src pads (to re-link dynamic pads) */
 } app_source;
 
-typedef struct app_run {
+struct app_run {
     app_opts *    o;
     GstElement *  pipeline;
     GMainLoop *   loop;
@@ -55,10 +58,10 @@ typedef struct app_run {
     app_source    src[MAX_SOURCES];
     int           n_src;
     int           exit_code;
-    bool          stopping, playing_dumped, interrupted;
+    bool          stopping, playing, interrupted;
     guint         eos_timer;
     int           n_failed;
-} app_run;
+};
 
 void ei_app_print_usage(void) {
     printf("usage: edgeinfer run APP.ini [--print-pipeline [--dry-run]] [--dot DIR] [--jsonl FILE] [--quiet]\n"
@@ -167,17 +170,18 @@ static int source_id_of_name(const char * name) {
     return *end || n >= MAX_SOURCES ? -1 : (int)n;
 }
 
-/* The source an element belongs to: itself or an ancestor named src<N>; NULL otherwise. */
+/* The source an element belongs to: itself or an ancestor is one of the src<N> (also once an
+ * ended source was taken out of the pipeline); NULL otherwise. */
 static app_source * source_of(app_run * r, GstObject * o) {
-    for (; o; o = GST_OBJECT_PARENT(o)) {
-        int id = source_id_of_name(GST_OBJECT_NAME(o));
-        if (id >= 0 && GST_OBJECT_PARENT(o) == GST_OBJECT(r->pipeline)) {
-            for (int i = 0; i < r->n_src; i++)
-                if (r->src[i].id == id) return &r->src[i];
-            return NULL;
-        }
-    }
+    for (; o; o = GST_OBJECT_PARENT(o))
+        for (int i = 0; i < r->n_src; i++)
+            if (GST_OBJECT(r->src[i].elem) == o) return &r->src[i];
     return NULL;
+}
+
+static bool in_pipeline(app_run * r, GstObject * o) {
+    while (o && o != GST_OBJECT(r->pipeline)) o = GST_OBJECT_PARENT(o);
+    return o != NULL;
 }
 
 static void info(app_run * r, const char * fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -239,6 +243,15 @@ static void on_source_pad_added(GstElement * e, GstPad * pad, gpointer user) {
     }
 }
 
+/* Stops s and takes it out of the pipeline (it stays referenced): a source that stopped while the
+ * pipeline was prerolling must not hold the pipeline's state change. */
+static void take_out(app_run * r, app_source * s) {
+    save_peers(s);
+    gst_element_set_locked_state(s->elem, TRUE);
+    gst_element_set_state(s->elem, GST_STATE_NULL);
+    if (GST_OBJECT_PARENT(s->elem) == GST_OBJECT(r->pipeline)) gst_bin_remove(GST_BIN(r->pipeline), s->elem);
+}
+
 /* Ends source s for good: stops it and sends EOS downstream so that the muxer and the sinks go on
  * (and finish) without it. */
 static void end_source(app_run * r, app_source * s, const char * why) {
@@ -251,9 +264,7 @@ static void end_source(app_run * r, app_source * s, const char * why) {
         r->n_failed++;
         fprintf(stderr, "warning: source %d ended: %s\n", s->id, why);
     }
-    save_peers(s);
-    gst_element_set_locked_state(s->elem, TRUE);
-    gst_element_set_state(s->elem, GST_STATE_NULL);
+    take_out(r, s);
     GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
     for (guint i = 0; i < s->peers->len; i++) g_ptr_array_add(pads, gst_object_ref(g_ptr_array_index(s->peers, i)));
     if (!s->peers->len) {
@@ -268,6 +279,8 @@ static void end_source(app_run * r, app_source * s, const char * why) {
         }
     }
     send_eos_async(r, pads);
+    /* Ended while the pipeline was still prerolling: have it recount its children's states. */
+    if (!r->playing) gst_element_set_state(r->pipeline, GST_STATE_PLAYING);
     if (r->n_failed == r->n_src) {
         fprintf(stderr, "error: every source failed\n");
         r->exit_code = EI_APP_EXIT_ERROR;
@@ -289,12 +302,21 @@ static void resend_eos(app_run * r) {
 
 static gboolean retry_now(gpointer user) {
     app_source * s = user;
+    app_run *    r = s->run;
     s->retry_timer = 0;
     s->restarted_us = g_get_monotonic_time();
+    gst_bin_add(GST_BIN(r->pipeline), s->elem);
+    /* static pads go back to where they were; dynamic ones in on_source_pad_added */
+    GstIterator * it = gst_element_iterate_src_pads(s->elem);
+    GValue        v = G_VALUE_INIT;
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        on_source_pad_added(s->elem, g_value_get_object(&v), s);
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
     gst_element_set_locked_state(s->elem, FALSE);
-    GstStateChangeReturn ret =
-        gst_element_sync_state_with_parent(s->elem) ? GST_STATE_CHANGE_SUCCESS : GST_STATE_CHANGE_FAILURE;
-    (void)ret;
+    if (!gst_element_sync_state_with_parent(s->elem)) info(r, "source %d: restart failed", s->id);
     return G_SOURCE_REMOVE;
 }
 
@@ -320,9 +342,7 @@ static void reconnect(app_run * r, app_source * s, const char * why) {
                 s->attempts);
     else
         fprintf(stderr, "source %d: %s; reconnecting in %d s (attempt %d)\n", s->id, why, delay, s->attempt);
-    save_peers(s);
-    gst_element_set_locked_state(s->elem, TRUE);
-    gst_element_set_state(s->elem, GST_STATE_NULL);
+    take_out(r, s);
     app_perf_touch(r, s);
     s->retry_timer = g_timeout_add_seconds((guint)delay, retry_now, s);
 }
@@ -408,6 +428,7 @@ static void find_sources(app_run * r, const ei_app_config * cfg) {
         if (id >= 0 && r->n_src < MAX_SOURCES) {
             app_source * s = &r->src[r->n_src++];
             memset(s, 0, sizeof *s);
+            s->run = r;
             s->id = id;
             s->elem = gst_object_ref(e);
             s->peers = g_ptr_array_new_with_free_func(gst_object_unref);
@@ -475,6 +496,11 @@ static gboolean eos_deadline(gpointer user) {
     return G_SOURCE_REMOVE;
 }
 
+static void send_eos_to_pipeline(GstElement * pipeline, gpointer user) {
+    (void)user;
+    gst_element_send_event(pipeline, gst_event_new_eos());
+}
+
 /* Sends EOS into every source so that the sinks finalise their files, then waits (up to the
  * deadline) for the EOS message. */
 static void stop_with_eos(app_run * r) {
@@ -482,7 +508,8 @@ static void stop_with_eos(app_run * r) {
     r->stopping = true;
     for (int i = 0; i < r->n_src; i++)
         if (r->src[i].retry_timer) end_source(r, &r->src[i], NULL);
-    gst_element_send_event(r->pipeline, gst_event_new_eos());
+    /* A non-live source's send_event waits for its streaming thread: not on the main loop. */
+    gst_element_call_async(r->pipeline, send_eos_to_pipeline, NULL, NULL);
     if (!r->eos_timer) r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
 }
 
@@ -529,6 +556,8 @@ static gboolean on_bus(GstBus * bus, GstMessage * m, gpointer user) {
                 else
                     end_source(r, s, what);
             }
+        } else if (!s && !in_pipeline(r, GST_MESSAGE_SRC(m))) {
+            /* from an element a source bin dropped when it stopped: that source is handled */
         } else if (!s) {
             fprintf(stderr, "error: %s\n", what);
             if (dbg) fprintf(stderr, "  (%s)\n", dbg);
@@ -566,8 +595,8 @@ static gboolean on_bus(GstBus * bus, GstMessage * m, gpointer user) {
         if (GST_MESSAGE_SRC(m) == GST_OBJECT(r->pipeline)) {
             GstState old, now;
             gst_message_parse_state_changed(m, &old, &now, NULL);
-            if (now == GST_STATE_PLAYING && !r->playing_dumped) {
-                r->playing_dumped = true;
+            if (now == GST_STATE_PLAYING && !r->playing) {
+                r->playing = true;
                 if (!write_dot(r, "playing")) {
                     r->exit_code = EI_APP_EXIT_IO;
                     stop_with_eos(r);
