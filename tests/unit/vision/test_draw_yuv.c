@@ -143,10 +143,10 @@ typedef void (*draw_fn)(ei_image * img);
 
 static void draw_shapes(ei_image * img) {
     const int32_t w = img->width, h = img->height;
-    ei_draw_rect(img, 3, 5, 20, 17, ei_palette_color(3), 2);          /* odd corners */
+    ei_draw_rect(img, 3, 5, 20, 17, ei_palette_color(3), 2);                /* odd corners */
     ei_draw_rect(img, w - 6, h - 4, w + 30, h + 9, ei_palette_color(5), 3); /* partly outside */
-    ei_draw_rect(img, -10, -7, 4, 6, ei_palette_color(7), 1);         /* partly outside, top-left */
-    ei_draw_rect(img, w + 1, 0, w + 20, h, ei_palette_color(9), 2);   /* fully outside */
+    ei_draw_rect(img, -10, -7, 4, 6, ei_palette_color(7), 1);               /* partly outside, top-left */
+    ei_draw_rect(img, w + 1, 0, w + 20, h, ei_palette_color(9), 2);         /* fully outside */
     ei_draw_rect(img, -50, -50, -1, -1, ei_palette_color(9), 2);
     ei_draw_rect(img, INT32_MIN, INT32_MIN, INT32_MAX, INT32_MAX, ei_palette_color(11), 1);
     ei_draw_fill_rect(img, 31, 22, 24, 27, ei_palette_color(12)); /* inverted corners */
@@ -159,10 +159,8 @@ static void draw_shapes(ei_image * img) {
 
 static void draw_detections(ei_image * img) {
     const ei_detection d[] = {
-        {10.4f, 12.6f, 61.2f, 40.8f, 0.87f, 0},
-        {50.0f, 30.0f, 140.0f, 90.0f, 0.51f, 11},
-        {-20.0f, -30.0f, 25.0f, 20.0f, 0.33f, 2},
-        {100.0f, 60.0f, 400.0f, 300.0f, 0.99f, 14},
+        {10.4f, 12.6f, 61.2f, 40.8f, 0.87f, 0},   {50.0f, 30.0f, 140.0f, 90.0f, 0.51f, 11},
+        {-20.0f, -30.0f, 25.0f, 20.0f, 0.33f, 2}, {100.0f, 60.0f, 400.0f, 300.0f, 0.99f, 14},
         {NAN, 0.0f, 1.0f, 1.0f, 0.5f, 1},
     };
     const char * names[15] = {"person", [11] = "dog \"x\"", [14] = "bird"};
@@ -268,8 +266,8 @@ static void test_chroma_blocks(void) {
 }
 
 static void test_errors(void) {
-    ei_image img = make_yuv(EI_PIXEL_NV12, 4, 4);
-    uint8_t  labels[16] = {0};
+    ei_image   img = make_yuv(EI_PIXEL_NV12, 4, 4);
+    uint8_t    labels[16] = {0};
     ei_seg_map small = {3, 4, 21, labels, NULL};
     EI_CHECK_ERROR(ei_draw_seg_overlay(&img, &small, 0.5f, 0), EI_CODE_INVALID_ARGUMENT, "map is 3x4");
     ei_image noplane = img;
