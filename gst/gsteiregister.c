@@ -4,7 +4,6 @@
 
 gboolean gst_ei_register_elements(GstPlugin * plugin) {
     gboolean ok = FALSE;
-    (void)plugin;
     ok |= GST_ELEMENT_REGISTER(edgeosd, plugin);
     ok |= GST_ELEMENT_REGISTER(edgejson, plugin);
     return ok;
