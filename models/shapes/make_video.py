@@ -65,7 +65,7 @@ def render_frames(args):
     # keep the background a little muted so the shapes stand out as in training's contrast check
     bg = (bg.astype(np.float32) * 0.8 + 0.2 * 128).astype(np.uint8)
     r = min(320 / w, 320 / h)  # shapes span the detector's training sizes once letterboxed
-    movers = [Mover(rng, w, h, 8.0 / r, 38.0 / r) for _ in range(args.objects)]
+    movers = [Mover(rng, w, h, (shapes_data.RMIN + 1) / r, (shapes_data.RMAX - 4) / r) for _ in range(args.objects)]
     n = int(round(args.seconds * args.fps))
     dt = 1.0 / args.fps
     for i in range(n):

@@ -19,6 +19,8 @@ import numpy as np
 
 CLASSES = ["circle", "square", "triangle", "star"]
 MAX_HIDDEN = 0.4
+# Shape radii (circumradius) in network-input pixels: 20 to 84 pixels across at 320x320.
+RMIN, RMAX = 10.0, 42.0
 
 # Saturated colours plus greys/darks; shapes pick from these with jitter (BGR order as OpenCV draws).
 PALETTE = np.array(
@@ -213,7 +215,7 @@ def training_sample(rng, size):
         w, h = size, int(size * 9 / 16)
     else:
         w, h = size, int(size * 3 / 4)
-    img, boxes = render(rng, w * scale, h * scale, rmin=6.0 * scale, rmax=42.0 * scale)
+    img, boxes = render(rng, w * scale, h * scale, rmin=RMIN * scale, rmax=RMAX * scale)
     if scale != 1 or (w, h) != (size, size):
         img, r = letterbox(img, size)
         boxes[:, :4] *= r
@@ -224,4 +226,4 @@ def test_image(rng, w=640, h=360, net=320):
     """A demo-like frame (w x h) whose shapes, once letterboxed into the net x net input, have the
     training distribution's sizes."""
     r = min(net / w, net / h)
-    return render(rng, w, h, rmin=6.0 / r, rmax=42.0 / r)
+    return render(rng, w, h, rmin=RMIN / r, rmax=RMAX / r)

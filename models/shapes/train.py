@@ -134,11 +134,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (one more process generates data)")
     ap.add_argument("--checkpoint", default=None, help="also save the state dict here")
+    ap.add_argument("--init", default=None, help="start from this state dict (a --checkpoint of an earlier run)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     model = ShapesDetector(len(shapes_data.CLASSES))
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}],
