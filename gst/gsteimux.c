@@ -373,7 +373,8 @@ static GstEvent * source_eos_event(guint source_id) {
 /* Called without the lock. */
 static void push_sticky(GstEiMux * self, gboolean stream_start, gboolean caps, gboolean segment) {
     if (stream_start) {
-        gchar * id = gst_pad_create_stream_id(self->srcpad, GST_ELEMENT(self), "batch");
+        /* Several sink pads: no upstream stream id to derive one from. */
+        gchar *    id = g_strdup_printf("edgemux/%s/%08x", GST_OBJECT_NAME(self), g_random_int());
         GstEvent * ev = gst_event_new_stream_start(id);
         gst_event_set_group_id(ev, gst_util_group_id_next());
         g_free(id);
