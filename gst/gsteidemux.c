@@ -33,10 +33,10 @@ struct _GstEiDemuxPad {
 
 G_DEFINE_TYPE(GstEiDemuxPad, gst_ei_demux_pad, GST_TYPE_PAD)
 
-static void gst_ei_demux_pad_class_init(GstEiDemuxPadClass * klass) { (void) klass; }
+static void gst_ei_demux_pad_class_init(GstEiDemuxPadClass * klass) { (void)klass; }
 static void gst_ei_demux_pad_init(GstEiDemuxPad * pad) {
     pad->need_stream_start = TRUE;
-    pad->need_segment      = TRUE;
+    pad->need_segment = TRUE;
 }
 
 #define GST_TYPE_EI_DEMUX (gst_ei_demux_get_type())
@@ -84,7 +84,7 @@ static GstEiDemuxPad * find_pad(GstEiDemux * self, guint source_id) {
 }
 
 static void ref_pad(gpointer pad, gpointer unused) {
-    (void) unused;
+    (void)unused;
     gst_object_ref(pad);
 }
 
@@ -104,7 +104,7 @@ static void push_stream_start_and_segment(GstEiDemux * self, GstEiDemuxPad * pad
         GstEvent * ev = gst_event_new_stream_start(id);
         g_free(id);
         if (!self->have_group_id) {
-            self->group_id      = gst_util_group_id_next();
+            self->group_id = gst_util_group_id_next();
             self->have_group_id = TRUE;
         }
         gst_event_set_group_id(ev, self->group_id);
@@ -137,7 +137,7 @@ static GstFlowReturn push_frame(GstEiDemux * self, GstEiDemuxPad * pad, GstBuffe
         }
         gst_pad_push_event(GST_PAD(pad), gst_event_new_caps(caps));
         gst_caps_unref(caps);
-        pad->info      = *info;
+        pad->info = *info;
         pad->have_caps = TRUE;
     }
     push_segment(self, pad);
@@ -158,7 +158,7 @@ static GstFlowReturn combine(GstEiDemux * self, GstEiDemuxPad * pad, GstFlowRetu
 
 static GstFlowReturn sink_chain(GstPad * sinkpad, GstObject * parent, GstBuffer * buffer) {
     GstEiDemux * self = GST_EI_DEMUX(parent);
-    (void) sinkpad;
+    (void)sinkpad;
 
     if (!self->batched) {
         if (!self->have_info) {
@@ -172,7 +172,7 @@ static GstFlowReturn sink_chain(GstPad * sinkpad, GstObject * parent, GstBuffer 
             return GST_FLOW_OK;
         }
         GstFlowReturn ret = push_frame(self, pad, buffer, &self->info);
-        ret               = combine(self, pad, ret);
+        ret = combine(self, pad, ret);
         gst_object_unref(pad);
         return ret;
     }
@@ -185,16 +185,16 @@ static GstFlowReturn sink_chain(GstPad * sinkpad, GstObject * parent, GstBuffer 
     }
     /* Own the batch so that its frames can be taken out of it. */
     buffer = gst_buffer_make_writable(buffer);
-    bm     = gst_buffer_get_ei_batch_meta(buffer);
-    guint             n      = bm->n_frames;
+    bm = gst_buffer_get_ei_batch_meta(buffer);
+    guint             n = bm->n_frames;
     GstEiBatchFrame * frames = bm->frames;
-    bm->frames               = NULL;
+    bm->frames = NULL;
     bm->n_frames = bm->capacity = 0;
     gst_buffer_unref(buffer);
 
     GstFlowReturn ret = GST_FLOW_OK;
     for (guint i = 0; i < n; i++) {
-        GstEiBatchFrame * f   = &frames[i];
+        GstEiBatchFrame * f = &frames[i];
         GstEiDemuxPad *   pad = find_pad(self, f->source_id);
         if (!pad) {
             GST_LOG_OBJECT(self, "source %u has no pad: frame %" G_GUINT64_FORMAT " dropped", f->source_id,
@@ -203,7 +203,7 @@ static GstFlowReturn sink_chain(GstPad * sinkpad, GstObject * parent, GstBuffer 
             continue;
         }
         GstBuffer * frame = gst_buffer_make_writable(f->buffer);
-        ret               = combine(self, pad, push_frame(self, pad, frame, &f->info));
+        ret = combine(self, pad, push_frame(self, pad, frame, &f->info));
         gst_object_unref(pad);
     }
     g_free(frames);
@@ -224,7 +224,7 @@ static gboolean sink_event(GstPad * sinkpad, GstObject * parent, GstEvent * even
     case GST_EVENT_STREAM_START: {
         guint gid;
         if (gst_event_parse_group_id(event, &gid)) {
-            self->group_id      = gid;
+            self->group_id = gid;
             self->have_group_id = TRUE;
         }
         gst_event_unref(event);
@@ -251,7 +251,7 @@ static gboolean sink_event(GstPad * sinkpad, GstObject * parent, GstEvent * even
         const GstSegment * seg;
         gst_event_parse_segment(event, &seg);
         self->segment = *seg;
-        GList * pads  = all_pads(self);
+        GList * pads = all_pads(self);
         for (GList * l = pads; l; l = l->next) GST_EI_DEMUX_PAD(l->data)->need_segment = TRUE;
         g_list_free_full(pads, gst_object_unref);
         gst_event_unref(event);
@@ -283,8 +283,8 @@ static gboolean sink_event(GstPad * sinkpad, GstObject * parent, GstEvent * even
         GList * pads = all_pads(self);
         for (GList * l = pads; l; l = l->next) {
             GstEiDemuxPad * p = l->data;
-            p->eos_sent       = FALSE;
-            p->need_segment   = TRUE;
+            p->eos_sent = FALSE;
+            p->need_segment = TRUE;
         }
         g_list_free_full(pads, gst_object_unref);
         GST_OBJECT_LOCK(self);
@@ -328,8 +328,8 @@ static gboolean src_query(GstPad * pad, GstObject * parent, GstQuery * query) {
 static GstPad * gst_ei_demux_request_new_pad(GstElement * element, GstPadTemplate * templ, const gchar * name,
                                              const GstCaps * caps) {
     GstEiDemux * self = GST_EI_DEMUX(element);
-    guint        id   = 0;
-    (void) caps;
+    guint        id = 0;
+    (void)caps;
     if (name) {
         if (sscanf(name, "src_%u", &id) != 1) return NULL;
         GstEiDemuxPad * existing = find_pad(self, id);
@@ -384,16 +384,16 @@ static GstStateChangeReturn gst_ei_demux_change_state(GstElement * element, GstS
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
         GList * pads = all_pads(self);
         for (GList * l = pads; l; l = l->next) {
-            GstEiDemuxPad * p     = l->data;
-            p->have_caps          = FALSE;
-            p->need_stream_start  = TRUE;
-            p->need_segment       = TRUE;
-            p->eos_sent           = FALSE;
+            GstEiDemuxPad * p = l->data;
+            p->have_caps = FALSE;
+            p->need_stream_start = TRUE;
+            p->need_segment = TRUE;
+            p->eos_sent = FALSE;
         }
         g_list_free_full(pads, gst_object_unref);
         gst_segment_init(&self->segment, GST_FORMAT_TIME);
-        self->batched       = FALSE;
-        self->have_info     = FALSE;
+        self->batched = FALSE;
+        self->have_info = FALSE;
         self->have_group_id = FALSE;
         GST_OBJECT_LOCK(self);
         gst_flow_combiner_reset(self->combiner);
@@ -419,8 +419,8 @@ static void gst_ei_demux_class_init(GstEiDemuxClass * klass) {
     gst_element_class_set_static_metadata(ec, "edgeinfer batch demuxer", "Video/Demuxer",
                                           "Splits edgeinfer batches into one video stream per source", "edgeinfer");
     ec->request_new_pad = GST_DEBUG_FUNCPTR(gst_ei_demux_request_new_pad);
-    ec->release_pad     = GST_DEBUG_FUNCPTR(gst_ei_demux_release_pad);
-    ec->change_state    = GST_DEBUG_FUNCPTR(gst_ei_demux_change_state);
+    ec->release_pad = GST_DEBUG_FUNCPTR(gst_ei_demux_release_pad);
+    ec->change_state = GST_DEBUG_FUNCPTR(gst_ei_demux_change_state);
     gst_type_mark_as_plugin_api(GST_TYPE_EI_DEMUX_PAD, 0);
 }
 

@@ -87,13 +87,13 @@ struct _GstEiMux {
     GMutex lock;
     GCond  cond;
     /* Guarded by lock. */
-    GList *  sinkpads; /* GstEiMuxPad *, not owned (the element owns its pads) */
-    GArray * released_eos; /* guint source ids of released pads whose GstEiSourceEos is due */
-    guint    next_rr;      /* rotates which source a batch starts with */
-    gboolean stopping;     /* the src pad is being deactivated */
-    guint    n_flushing;   /* sink pads between FLUSH_START and FLUSH_STOP */
-    gboolean need_stream_start, need_caps, need_segment;
-    gboolean eos_pushed;
+    GList *       sinkpads;     /* GstEiMuxPad *, not owned (the element owns its pads) */
+    GArray *      released_eos; /* guint source ids of released pads whose GstEiSourceEos is due */
+    guint         next_rr;      /* rotates which source a batch starts with */
+    gboolean      stopping;     /* the src pad is being deactivated */
+    guint         n_flushing;   /* sink pads between FLUSH_START and FLUSH_STOP */
+    gboolean      need_stream_start, need_caps, need_segment;
+    gboolean      eos_pushed;
     GstFlowReturn src_flow;
     guint64       dropped;
 
@@ -138,7 +138,7 @@ static guint effective_batch_size(GstEiMux * self) {
 /* The most frames one source gives a batch. */
 static guint per_source_cap(GstEiMux * self) {
     guint active = MAX(active_sources(self), 1u);
-    guint bs     = effective_batch_size(self);
+    guint bs = effective_batch_size(self);
     return (bs + active - 1) / active;
 }
 
@@ -155,8 +155,8 @@ static GstCaps * sink_caps(GstEiMux * self, GstPad * pad, GstCaps * filter) {
         caps = gst_caps_make_writable(caps);
         for (guint i = 0; i < gst_caps_get_size(caps); i++) {
             GstStructure * s = gst_caps_get_structure(caps, i);
-            if (w) gst_structure_set(s, "width", G_TYPE_INT, (gint) w, NULL);
-            if (h) gst_structure_set(s, "height", G_TYPE_INT, (gint) h, NULL);
+            if (w) gst_structure_set(s, "width", G_TYPE_INT, (gint)w, NULL);
+            if (h) gst_structure_set(s, "height", G_TYPE_INT, (gint)h, NULL);
         }
     }
     if (filter) {
@@ -195,8 +195,8 @@ static gboolean sink_query(GstPad * pad, GstObject * parent, GstQuery * query) {
 
 static GstFlowReturn sink_chain(GstPad * pad, GstObject * parent, GstBuffer * buffer) {
     GstEiMux *    self = GST_EI_MUX(parent);
-    GstEiMuxPad * mp   = GST_EI_MUX_PAD(pad);
-    GstFlowReturn ret  = GST_FLOW_OK;
+    GstEiMuxPad * mp = GST_EI_MUX_PAD(pad);
+    GstFlowReturn ret = GST_FLOW_OK;
     gboolean      live;
     GST_OBJECT_LOCK(self);
     live = self->live_source;
@@ -227,7 +227,8 @@ static GstFlowReturn sink_chain(GstPad * pad, GstObject * parent, GstBuffer * bu
         if (live) {
             mux_item_free(g_queue_pop_head(&mp->queue));
             self->dropped++;
-            GST_DEBUG_OBJECT(pad, "queue full, dropped the oldest frame (%" G_GUINT64_FORMAT " dropped)", self->dropped);
+            GST_DEBUG_OBJECT(pad, "queue full, dropped the oldest frame (%" G_GUINT64_FORMAT " dropped)",
+                             self->dropped);
             continue;
         }
         g_cond_wait(&self->cond, &self->lock);
@@ -237,15 +238,14 @@ static GstFlowReturn sink_chain(GstPad * pad, GstObject * parent, GstBuffer * bu
         gst_buffer_unref(buffer);
         return ret;
     }
-    MuxItem * it    = g_new0(MuxItem, 1);
-    it->buffer      = buffer;
-    it->info        = mp->info;
-    it->arrival_us  = g_get_monotonic_time();
+    MuxItem * it = g_new0(MuxItem, 1);
+    it->buffer = buffer;
+    it->info = mp->info;
+    it->arrival_us = g_get_monotonic_time();
     GstClockTime ts = GST_BUFFER_PTS(buffer);
-    it->running_time =
-        (GST_CLOCK_TIME_IS_VALID(ts) && mp->segment.format == GST_FORMAT_TIME)
-            ? gst_segment_to_running_time(&mp->segment, GST_FORMAT_TIME, ts)
-            : ts;
+    it->running_time = (GST_CLOCK_TIME_IS_VALID(ts) && mp->segment.format == GST_FORMAT_TIME)
+                           ? gst_segment_to_running_time(&mp->segment, GST_FORMAT_TIME, ts)
+                           : ts;
     g_queue_push_tail(&mp->queue, it);
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
@@ -254,7 +254,7 @@ static GstFlowReturn sink_chain(GstPad * pad, GstObject * parent, GstBuffer * bu
 
 static gboolean sink_event(GstPad * pad, GstObject * parent, GstEvent * event) {
     GstEiMux *    self = GST_EI_MUX(parent);
-    GstEiMuxPad * mp   = GST_EI_MUX_PAD(pad);
+    GstEiMuxPad * mp = GST_EI_MUX_PAD(pad);
     switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_CAPS: {
         GstCaps *    caps;
@@ -262,13 +262,14 @@ static gboolean sink_event(GstPad * pad, GstObject * parent, GstEvent * event) {
         gst_event_parse_caps(event, &caps);
         if (!gst_video_info_from_caps(&info, caps)) {
             gchar * str = gst_caps_to_string(caps);
-            GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL), ("%s: caps are not raw video: %s", GST_PAD_NAME(pad), str));
+            GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL),
+                              ("%s: caps are not raw video: %s", GST_PAD_NAME(pad), str));
             g_free(str);
             gst_event_unref(event);
             return FALSE;
         }
         g_mutex_lock(&self->lock);
-        mp->info      = info;
+        mp->info = info;
         mp->have_info = TRUE;
         g_mutex_unlock(&self->lock);
         gst_event_unref(event);
@@ -309,15 +310,15 @@ static gboolean sink_event(GstPad * pad, GstObject * parent, GstEvent * event) {
         g_mutex_lock(&self->lock);
         if (mp->flushing) {
             mp->flushing = FALSE;
-            forward      = --self->n_flushing == 0;
+            forward = --self->n_flushing == 0;
         }
-        mp->eos      = FALSE;
+        mp->eos = FALSE;
         mp->eos_sent = FALSE;
         gst_segment_init(&mp->segment, GST_FORMAT_TIME);
         if (forward) {
             self->need_segment = TRUE;
-            self->eos_pushed   = FALSE;
-            self->src_flow     = GST_FLOW_OK;
+            self->eos_pushed = FALSE;
+            self->src_flow = GST_FLOW_OK;
         }
         g_cond_broadcast(&self->cond);
         g_mutex_unlock(&self->lock);
@@ -343,15 +344,16 @@ static gboolean sink_event(GstPad * pad, GstObject * parent, GstEvent * event) {
 
 static gboolean sink_activate_mode(GstPad * pad, GstObject * parent, GstPadMode mode, gboolean active) {
     GstEiMux *    self = GST_EI_MUX(parent);
-    GstEiMuxPad * mp   = GST_EI_MUX_PAD(pad);
+    GstEiMuxPad * mp = GST_EI_MUX_PAD(pad);
     if (mode != GST_PAD_MODE_PUSH) return FALSE;
     g_mutex_lock(&self->lock);
     mp->active = active;
     if (!active) {
         g_queue_clear_full(&mp->queue, mux_item_free);
     } else {
-        mp->eos      = FALSE;
+        mp->eos = FALSE;
         mp->eos_sent = FALSE;
+        mp->frame_number = 0;
         if (mp->flushing) {
             mp->flushing = FALSE;
             self->n_flushing--;
@@ -394,9 +396,9 @@ static void push_sticky(GstEiMux * self, gboolean stream_start, gboolean caps, g
 
 /* Takes the sticky-event flags (lock held). */
 static void take_sticky(GstEiMux * self, gboolean * ss, gboolean * caps, gboolean * seg) {
-    *ss                     = self->need_stream_start;
-    *caps                   = self->need_caps;
-    *seg                    = self->need_segment;
+    *ss = self->need_stream_start;
+    *caps = self->need_caps;
+    *seg = self->need_segment;
     self->need_stream_start = self->need_caps = self->need_segment = FALSE;
 }
 
@@ -404,15 +406,15 @@ static void take_sticky(GstEiMux * self, gboolean * ss, gboolean * caps, gboolea
 static GstBuffer * form_batch(GstEiMux * self, guint bs, guint cap) {
     guint n_pads = g_list_length(self->sinkpads);
     if (n_pads == 0) return NULL;
-    GstEiMuxPad ** pads  = g_new(GstEiMuxPad *, n_pads);
+    GstEiMuxPad ** pads = g_new(GstEiMuxPad *, n_pads);
     guint *        taken = g_new0(guint, n_pads);
-    guint          i     = 0;
+    guint          i = 0;
     for (GList * l = self->sinkpads; l; l = l->next) pads[i++] = l->data;
 
     GstBuffer *      batch = gst_buffer_new();
-    GstEiBatchMeta * bm    = gst_buffer_add_ei_batch_meta(batch);
+    GstEiBatchMeta * bm = gst_buffer_add_ei_batch_meta(batch);
     guint            start = self->next_rr++ % n_pads;
-    gboolean         more  = TRUE;
+    gboolean         more = TRUE;
     while (bm->n_frames < bs && more) {
         more = FALSE;
         for (guint k = 0; k < n_pads && bm->n_frames < bs; k++) {
@@ -492,12 +494,12 @@ static void mux_loop(gpointer data) {
         guint    bs = effective_batch_size(self), cap = per_source_cap(self);
         guint    avail = 0;
         gboolean remaining_ended = TRUE;
-        gint64   oldest          = G_MAXINT64;
+        gint64   oldest = G_MAXINT64;
         for (GList * l = self->sinkpads; l; l = l->next) {
             GstEiMuxPad * p = l->data;
             avail += MIN(p->queue.length, cap);
             if (!p->eos) remaining_ended = FALSE;
-            if (p->queue.length) oldest = MIN(oldest, ((MuxItem *) p->queue.head->data)->arrival_us);
+            if (p->queue.length) oldest = MIN(oldest, ((MuxItem *)p->queue.head->data)->arrival_us);
         }
         gboolean ready = avail >= bs || (avail > 0 && remaining_ended);
         if (!ready && avail > 0) {
@@ -549,10 +551,10 @@ static gboolean src_activate_mode(GstPad * pad, GstObject * parent, GstPadMode m
     if (mode != GST_PAD_MODE_PUSH) return FALSE;
     if (active) {
         g_mutex_lock(&self->lock);
-        self->stopping          = FALSE;
+        self->stopping = FALSE;
         self->need_stream_start = self->need_caps = self->need_segment = TRUE;
-        self->eos_pushed                                                = FALSE;
-        self->src_flow                                                  = GST_FLOW_OK;
+        self->eos_pushed = FALSE;
+        self->src_flow = GST_FLOW_OK;
         g_mutex_unlock(&self->lock);
         return gst_pad_start_task(pad, mux_loop, self, NULL);
     }
@@ -577,8 +579,8 @@ static gboolean src_query(GstPad * pad, GstObject * parent, GstQuery * query) {
         GST_OBJECT_UNLOCK(self);
         /* A live frame may wait up to the push timeout for its batch. */
         if (live && timeout > 0) {
-            min += (GstClockTime) timeout * GST_USECOND;
-            if (GST_CLOCK_TIME_IS_VALID(max)) max += (GstClockTime) timeout * GST_USECOND;
+            min += (GstClockTime)timeout * GST_USECOND;
+            if (GST_CLOCK_TIME_IS_VALID(max)) max += (GstClockTime)timeout * GST_USECOND;
         }
         gst_query_set_latency(query, live, min, max);
         return TRUE;
@@ -601,8 +603,8 @@ static gboolean src_event(GstPad * pad, GstObject * parent, GstEvent * event) {
 static GstPad * gst_ei_mux_request_new_pad(GstElement * element, GstPadTemplate * templ, const gchar * name,
                                            const GstCaps * caps) {
     GstEiMux * self = GST_EI_MUX(element);
-    guint      id   = 0;
-    (void) caps;
+    guint      id = 0;
+    (void)caps;
     g_mutex_lock(&self->lock);
     if (name && sscanf(name, "sink_%u", &id) == 1) {
         for (GList * l = self->sinkpads; l; l = l->next) {
@@ -648,7 +650,7 @@ static GstPad * gst_ei_mux_request_new_pad(GstElement * element, GstPadTemplate 
 
 static void gst_ei_mux_release_pad(GstElement * element, GstPad * pad) {
     GstEiMux *    self = GST_EI_MUX(element);
-    GstEiMuxPad * mp   = GST_EI_MUX_PAD(pad);
+    GstEiMuxPad * mp = GST_EI_MUX_PAD(pad);
     g_mutex_lock(&self->lock);
     if (!g_list_find(self->sinkpads, mp)) {
         g_mutex_unlock(&self->lock);
@@ -720,13 +722,13 @@ static void gst_ei_mux_class_init(GstEiMuxClass * klass) {
     GST_DEBUG_CATEGORY_INIT(gst_ei_mux_debug, "edgemux", 0, "edgeinfer batching muxer");
     oc->set_property = gst_ei_mux_set_property;
     oc->get_property = gst_ei_mux_get_property;
-    oc->finalize     = gst_ei_mux_finalize;
+    oc->finalize = gst_ei_mux_finalize;
 
     GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
-    g_object_class_install_property(
-        oc, PROP_BATCH_SIZE,
-        g_param_spec_uint("batch-size", "Batch size", "Frames per batch (0 = the number of sink pads)", 0, 1024, 0,
-                          rw));
+    g_object_class_install_property(oc, PROP_BATCH_SIZE,
+                                    g_param_spec_uint("batch-size", "Batch size",
+                                                      "Frames per batch (0 = the number of sink pads)", 0, 1024, 0,
+                                                      rw));
     g_object_class_install_property(
         oc, PROP_PUSH_TIMEOUT,
         g_param_spec_int("batched-push-timeout", "Batched push timeout",
@@ -754,20 +756,19 @@ static void gst_ei_mux_class_init(GstEiMuxClass * klass) {
     gst_element_class_add_static_pad_template_with_gtype(ec, &sink_template, GST_TYPE_EI_MUX_PAD);
     gst_element_class_add_static_pad_template(ec, &src_template);
     gst_element_class_set_static_metadata(ec, "edgeinfer batching muxer", "Video/Muxer",
-                                          "Gathers frames of several sources into batches for edgeinfer",
-                                          "edgeinfer");
+                                          "Gathers frames of several sources into batches for edgeinfer", "edgeinfer");
     ec->request_new_pad = GST_DEBUG_FUNCPTR(gst_ei_mux_request_new_pad);
-    ec->release_pad     = GST_DEBUG_FUNCPTR(gst_ei_mux_release_pad);
+    ec->release_pad = GST_DEBUG_FUNCPTR(gst_ei_mux_release_pad);
     gst_type_mark_as_plugin_api(GST_TYPE_EI_MUX_PAD, 0);
 }
 
 static void gst_ei_mux_init(GstEiMux * self) {
     g_mutex_init(&self->lock);
     g_cond_init(&self->cond);
-    self->released_eos    = g_array_new(FALSE, FALSE, sizeof(guint));
+    self->released_eos = g_array_new(FALSE, FALSE, sizeof(guint));
     self->push_timeout_us = DEFAULT_PUSH_TIMEOUT;
-    self->src_flow        = GST_FLOW_OK;
-    self->srcpad          = gst_pad_new_from_static_template(&src_template, "src");
+    self->src_flow = GST_FLOW_OK;
+    self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
     gst_pad_set_activatemode_function(self->srcpad, GST_DEBUG_FUNCPTR(src_activate_mode));
     gst_pad_set_query_function(self->srcpad, GST_DEBUG_FUNCPTR(src_query));
     gst_pad_set_event_function(self->srcpad, GST_DEBUG_FUNCPTR(src_event));
