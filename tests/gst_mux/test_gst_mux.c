@@ -70,25 +70,25 @@ static ProbeArg probe_args[MAX_SOURCES];
 
 /* On each source's capsfilter: record the frame (and attach a frame meta in the meta case). */
 static GstPadProbeReturn source_probe(GstPad * pad, GstPadProbeInfo * info, gpointer data) {
-    ProbeArg * a   = data;
+    ProbeArg * a = data;
     Ctx *      ctx = a->ctx;
-    (void) pad;
+    (void)pad;
     GstBuffer * buf = GST_PAD_PROBE_INFO_BUFFER(info);
     g_mutex_lock(&ctx->lock);
     Source * s = &ctx->src[a->id];
     if (ctx->add_meta) {
-        buf                  = gst_buffer_make_writable(buf);
+        buf = gst_buffer_make_writable(buf);
         GST_PAD_PROBE_INFO_DATA(info) = buf;
-        GstEiFrameMeta * m   = gst_buffer_add_ei_frame_meta(buf);
-        m->source_id         = a->id;
-        m->frame_number      = s->sums->len;
-        m->unique_id         = 7;
-        m->inferred          = TRUE;
-        m->frame_width       = s->spec.width;
-        m->frame_height      = s->spec.height;
-        GstEiObject objs[2]  = {{1.f, 2.f, 10.f, 12.f, 0.9f, 3, 0}, {5.f, 6.f, 7.f, 8.f, 0.5f, (gint) a->id, 0}};
-        guint8      mask[16] = {0, 1, 2, 255, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, (guint8) a->id};
-        gint64      px[3]    = {4, 5, 5};
+        GstEiFrameMeta * m = gst_buffer_add_ei_frame_meta(buf);
+        m->source_id = a->id;
+        m->frame_number = s->sums->len;
+        m->unique_id = 7;
+        m->inferred = TRUE;
+        m->frame_width = s->spec.width;
+        m->frame_height = s->spec.height;
+        GstEiObject objs[2] = {{1.f, 2.f, 10.f, 12.f, 0.9f, 3, 0}, {5.f, 6.f, 7.f, 8.f, 0.5f, (gint)a->id, 0}};
+        guint8      mask[16] = {0, 1, 2, 255, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, (guint8)a->id};
+        gint64      px[3] = {4, 5, 5};
         gst_ei_frame_meta_set_objects(m, objs, 2);
         gst_ei_frame_meta_set_mask(m, 4, 4, 3, mask, px);
         m->times.infer_ms = 1.5;
@@ -104,16 +104,18 @@ static GstPadProbeReturn source_probe(GstPad * pad, GstPadProbeInfo * info, gpoi
 /* After edgemux: batch sizes, round-robin, frame numbers, per-source EOS. */
 static GstPadProbeReturn batch_probe(GstPad * pad, GstPadProbeInfo * info, gpointer data) {
     Ctx * ctx = data;
-    (void) pad;
+    (void)pad;
     g_mutex_lock(&ctx->lock);
     if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
         GstEiBatchMeta * bm = gst_buffer_get_ei_batch_meta(GST_PAD_PROBE_INFO_BUFFER(info));
-        guint            n  = bm ? bm->n_frames : 0;
+        guint            n = bm ? bm->n_frames : 0;
         guint            active = 0, counts[MAX_SOURCES] = {0};
         gboolean         any_ended = FALSE;
         for (guint i = 0; i < ctx->n; i++) {
-            if (!ctx->src[i].ended_in_stream) active++;
-            else any_ended = TRUE;
+            if (!ctx->src[i].ended_in_stream)
+                active++;
+            else
+                any_ended = TRUE;
         }
         ctx->batches++;
         ctx->min_batch = MIN(ctx->min_batch, n);
@@ -156,14 +158,14 @@ typedef struct {
 static SinkArg sink_args[MAX_SOURCES];
 
 static GstFlowReturn on_sample(GstAppSink * sink, gpointer data) {
-    SinkArg *   a      = data;
-    Ctx *       ctx    = a->ctx;
+    SinkArg *   a = data;
+    Ctx *       ctx = a->ctx;
     GstSample * sample = gst_app_sink_pull_sample(sink);
     if (!sample) return GST_FLOW_ERROR;
     GstBuffer *  buf = gst_sample_get_buffer(sample);
     GstVideoInfo vi;
     gboolean     caps_ok = gst_video_info_from_caps(&vi, gst_sample_get_caps(sample));
-    guint64      sum     = checksum(buf);
+    guint64      sum = checksum(buf);
     g_mutex_lock(&ctx->lock);
     Source * s = &ctx->src[a->id];
     guint    k = s->received++;
@@ -176,10 +178,9 @@ static GstFlowReturn on_sample(GstAppSink * sink, gpointer data) {
     if (ctx->add_meta) {
         GstEiFrameMeta * m = gst_buffer_get_ei_frame_meta(buf);
         if (!m || m->source_id != a->id || m->frame_number != k || m->unique_id != 7 || !m->inferred ||
-            m->n_objects != 2 || m->objects[0].w != 10.f || m->objects[1].class_id != (gint) a->id ||
+            m->n_objects != 2 || m->objects[0].w != 10.f || m->objects[1].class_id != (gint)a->id ||
             m->objects[0].confidence != 0.9f || m->mask_width != 4 || !m->mask || m->mask[15] != a->id ||
-            !m->class_pixels || m->class_pixels[2] != 5 || m->times.infer_ms != 1.5 ||
-            m->frame_width != s->spec.width)
+            !m->class_pixels || m->class_pixels[2] != 5 || m->times.infer_ms != 1.5 || m->frame_width != s->spec.width)
             ctx->meta_failures++;
     }
     g_mutex_unlock(&ctx->lock);
@@ -188,11 +189,11 @@ static GstFlowReturn on_sample(GstAppSink * sink, gpointer data) {
 }
 
 static void on_eos(GstAppSink * sink, gpointer data) {
-    SinkArg * a   = data;
+    SinkArg * a = data;
     Ctx *     ctx = a->ctx;
-    (void) sink;
+    (void)sink;
     g_mutex_lock(&ctx->lock);
-    ctx->src[a->id].got_eos                = TRUE;
+    ctx->src[a->id].got_eos = TRUE;
     ctx->src[a->id].others_received_at_eos = 0;
     for (guint i = 0; i < ctx->n; i++)
         if (i != a->id) ctx->src[a->id].others_received_at_eos += ctx->src[i].received;
@@ -202,18 +203,18 @@ static void on_eos(GstAppSink * sink, gpointer data) {
 static GstElement * build(Ctx * ctx, const SourceSpec * specs, guint n, guint batch_size, gint timeout) {
     memset(ctx, 0, sizeof *ctx);
     g_mutex_init(&ctx->lock);
-    ctx->n          = n;
+    ctx->n = n;
     ctx->batch_size = batch_size;
-    ctx->timeout    = timeout;
-    ctx->min_batch  = G_MAXUINT;
-    GString * d     = g_string_new(NULL);
+    ctx->timeout = timeout;
+    ctx->min_batch = G_MAXUINT;
+    GString * d = g_string_new(NULL);
     g_string_append_printf(d, "edgemux name=m batch-size=%u batched-push-timeout=%d ! edgedemux name=d ", batch_size,
                            timeout);
     for (guint i = 0; i < n; i++) {
         const SourceSpec * s = &specs[i];
-        ctx->src[i].spec     = *s;
-        ctx->src[i].sums     = g_array_new(FALSE, FALSE, sizeof(guint64));
-        ctx->src[i].pts      = g_array_new(FALSE, FALSE, sizeof(GstClockTime));
+        ctx->src[i].spec = *s;
+        ctx->src[i].sums = g_array_new(FALSE, FALSE, sizeof(guint64));
+        ctx->src[i].pts = g_array_new(FALSE, FALSE, sizeof(GstClockTime));
         g_string_append_printf(d,
                                " videotestsrc name=s%u num-buffers=%d pattern=%s is-live=%d ! capsfilter name=f%u "
                                "caps=video/x-raw,format=%s,width=%d,height=%d,framerate=%d/1 ! m.sink_%u",
@@ -221,7 +222,7 @@ static GstElement * build(Ctx * ctx, const SourceSpec * specs, guint n, guint ba
                                s->live ? 10 : 30, i);
         g_string_append_printf(d, " d.src_%u ! queue ! appsink name=k%u sync=false", i, i);
     }
-    GError *     err  = NULL;
+    GError *     err = NULL;
     GstElement * pipe = gst_parse_launch(d->str, &err);
     g_string_free(d, TRUE);
     if (!pipe) {
@@ -231,25 +232,25 @@ static GstElement * build(Ctx * ctx, const SourceSpec * specs, guint n, guint ba
     }
     for (guint i = 0; i < n; i++) {
         gchar *      name = g_strdup_printf("f%u", i);
-        GstElement * f    = gst_bin_get_by_name(GST_BIN(pipe), name);
+        GstElement * f = gst_bin_get_by_name(GST_BIN(pipe), name);
         g_free(name);
-        GstPad * pad  = gst_element_get_static_pad(f, "src");
+        GstPad * pad = gst_element_get_static_pad(f, "src");
         probe_args[i] = (ProbeArg){ctx, i};
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, source_probe, &probe_args[i], NULL);
         gst_object_unref(pad);
         gst_object_unref(f);
 
-        name            = g_strdup_printf("k%u", i);
-        GstElement * k  = gst_bin_get_by_name(GST_BIN(pipe), name);
+        name = g_strdup_printf("k%u", i);
+        GstElement * k = gst_bin_get_by_name(GST_BIN(pipe), name);
         g_free(name);
-        sink_args[i]            = (SinkArg){ctx, i};
+        sink_args[i] = (SinkArg){ctx, i};
         GstAppSinkCallbacks cbs = {0};
-        cbs.new_sample          = on_sample;
-        cbs.eos                 = on_eos;
+        cbs.new_sample = on_sample;
+        cbs.eos = on_eos;
         gst_app_sink_set_callbacks(GST_APP_SINK(k), &cbs, &sink_args[i], NULL);
         gst_object_unref(k);
     }
-    GstElement * m   = gst_bin_get_by_name(GST_BIN(pipe), "m");
+    GstElement * m = gst_bin_get_by_name(GST_BIN(pipe), "m");
     GstPad *     src = gst_element_get_static_pad(m, "src");
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, batch_probe, ctx, NULL);
     gst_object_unref(src);
@@ -269,13 +270,12 @@ static void ctx_clear(Ctx * ctx) {
 static gboolean wait_eos(GstElement * pipe) {
     GstBus *     bus = gst_element_get_bus(pipe);
     GstMessage * msg = gst_bus_timed_pop_filtered(bus, 50 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-    gboolean     ok  = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+    gboolean     ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
     if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
         GError * e = NULL;
         gchar *  dbg = NULL;
         gst_message_parse_error(msg, &e, &dbg);
-        fprintf(stderr, "error from %s: %s (%s)\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), e->message,
-                dbg ? dbg : "");
+        fprintf(stderr, "error from %s: %s (%s)\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), e->message, dbg ? dbg : "");
         g_error_free(e);
         g_free(dbg);
     } else if (!msg) {
@@ -298,9 +298,9 @@ static void check_run(Ctx * ctx) {
     for (guint i = 0; i < ctx->n; i++) {
         Source * s = &ctx->src[i];
         if (s->released) continue;
-        EI_CHECK(s->sums->len == (guint) s->spec.num_buffers);
-        EI_CHECK(s->received == (guint) s->spec.num_buffers);
-        EI_CHECK(s->in_batches == (guint) s->spec.num_buffers);
+        EI_CHECK(s->sums->len == (guint)s->spec.num_buffers);
+        EI_CHECK(s->received == (guint)s->spec.num_buffers);
+        EI_CHECK(s->in_batches == (guint)s->spec.num_buffers);
         EI_CHECK(s->ended_in_stream);
         EI_CHECK(s->got_eos);
     }
@@ -326,7 +326,7 @@ static void run_case(const SourceSpec * specs, guint n, guint batch_size, gint t
 static void check_early_eos(Ctx * ctx, guint early) {
     guint total_others = 0;
     for (guint i = 0; i < ctx->n; i++)
-        if (i != early) total_others += (guint) ctx->src[i].spec.num_buffers;
+        if (i != early) total_others += (guint)ctx->src[i].spec.num_buffers;
     EI_CHECK(ctx->src[early].got_eos);
     EI_CHECK(ctx->src[early].others_received_at_eos < total_others);
 }
@@ -371,8 +371,8 @@ static void test_frame_meta(void) {
 
 static GstPadProbeReturn block_probe(GstPad * pad, GstPadProbeInfo * info, gpointer data) {
     Ctx * ctx = data;
-    (void) pad;
-    (void) info;
+    (void)pad;
+    (void)info;
     g_mutex_lock(&ctx->lock);
     ctx->blocked = TRUE;
     g_mutex_unlock(&ctx->lock);
@@ -402,13 +402,13 @@ static void test_release_pad(void) {
     EI_CHECK(wait_for_batches(&ctx, 5));
 
     /* Remove source 0 the usual way: block its output, release the muxer's pad, stop it. */
-    GstElement * s0   = gst_bin_get_by_name(GST_BIN(pipe), "s0");
-    GstElement * f0   = gst_bin_get_by_name(GST_BIN(pipe), "f0");
-    GstElement * m    = gst_bin_get_by_name(GST_BIN(pipe), "m");
+    GstElement * s0 = gst_bin_get_by_name(GST_BIN(pipe), "s0");
+    GstElement * f0 = gst_bin_get_by_name(GST_BIN(pipe), "f0");
+    GstElement * m = gst_bin_get_by_name(GST_BIN(pipe), "m");
     GstPad *     fsrc = gst_element_get_static_pad(f0, "src");
-    gulong       id   = gst_pad_add_probe(fsrc, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER,
-                                          block_probe, &ctx, NULL);
-    gboolean     blocked = FALSE;
+    gulong   id = gst_pad_add_probe(fsrc, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER, block_probe,
+                                    &ctx, NULL);
+    gboolean blocked = FALSE;
     for (int i = 0; i < 20000 && !blocked; i++) {
         g_mutex_lock(&ctx.lock);
         blocked = ctx.blocked;
@@ -450,7 +450,7 @@ static void test_teardown_playing(void) {
         EI_CHECK(pipe != NULL);
         if (!pipe) return;
         EI_CHECK(gst_element_set_state(pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-        EI_CHECK(wait_for_batches(&ctx, 3 + 5 * (guint) round));
+        EI_CHECK(wait_for_batches(&ctx, 3 + 5 * (guint)round));
         if (round == 2) {
             /* PAUSED -> READY -> PLAYING again first. */
             EI_CHECK(gst_element_set_state(pipe, GST_STATE_READY) == GST_STATE_CHANGE_SUCCESS);
@@ -459,7 +459,7 @@ static void test_teardown_playing(void) {
             for (guint i = 0; i < ctx.n; i++) {
                 g_array_set_size(ctx.src[i].sums, 0);
                 g_array_set_size(ctx.src[i].pts, 0);
-                ctx.src[i].received          = 0;
+                ctx.src[i].received = 0;
                 ctx.src[i].next_frame_number = 0;
             }
             g_mutex_unlock(&ctx.lock);
@@ -477,7 +477,7 @@ static void test_teardown_playing(void) {
 
 /* Plain video/x-raw into edgedemux leaves on src_0 as it is. */
 static void test_demux_plain_video(void) {
-    GError *     err  = NULL;
+    GError *     err = NULL;
     GstElement * pipe = gst_parse_launch("videotestsrc num-buffers=7 ! video/x-raw,format=NV12,width=32,height=24 ! "
                                          "edgedemux name=d d.src_0 ! appsink name=k sync=false",
                                          &err);
@@ -512,7 +512,7 @@ int main(int argc, char ** argv) {
         return 1;
     }
     const char * which = argc > 1 ? argv[1] : "all";
-    gboolean     all   = strcmp(which, "all") == 0;
+    gboolean     all = strcmp(which, "all") == 0;
     if (all || !strcmp(which, "two")) EI_RUN(test_two_sources);
     if (all || !strcmp(which, "four")) EI_RUN(test_four_sources);
     if (all || !strcmp(which, "timeout")) EI_RUN(test_push_timeout);
