@@ -27,8 +27,8 @@ typedef struct {
     GArray *   pts;      /* GstClockTime of each frame */
     guint      received; /* at its appsink */
     gboolean   got_eos;
-    guint      others_received_at_eos; /* frames the other sources' appsinks had then */
-    guint      in_batches;             /* frames of this source in batches */
+    guint      others_batched_at_eos; /* frames of the other sources batched before its GstEiSourceEos */
+    guint      in_batches;            /* frames of this source in batches */
     guint64    next_frame_number;
     gboolean   ended_in_stream; /* GstEiSourceEos seen after edgemux */
     guint      released;
@@ -144,8 +144,12 @@ static GstPadProbeReturn batch_probe(GstPad * pad, GstPadProbeInfo * info, gpoin
         const GstStructure * st = gst_event_get_structure(ev);
         guint                id;
         if (GST_EVENT_TYPE(ev) == GST_EVENT_CUSTOM_DOWNSTREAM && st && gst_structure_has_name(st, "GstEiSourceEos") &&
-            gst_structure_get_uint(st, "source-id", &id) && id < ctx->n)
+            gst_structure_get_uint(st, "source-id", &id) && id < ctx->n) {
             ctx->src[id].ended_in_stream = TRUE;
+            ctx->src[id].others_batched_at_eos = 0;
+            for (guint i = 0; i < ctx->n; i++)
+                if (i != id) ctx->src[id].others_batched_at_eos += ctx->src[i].in_batches;
+        }
     }
     g_mutex_unlock(&ctx->lock);
     return GST_PAD_PROBE_OK;
@@ -194,9 +198,6 @@ static void on_eos(GstAppSink * sink, gpointer data) {
     (void)sink;
     g_mutex_lock(&ctx->lock);
     ctx->src[a->id].got_eos = TRUE;
-    ctx->src[a->id].others_received_at_eos = 0;
-    for (guint i = 0; i < ctx->n; i++)
-        if (i != a->id) ctx->src[a->id].others_received_at_eos += ctx->src[i].received;
     g_mutex_unlock(&ctx->lock);
 }
 
@@ -322,13 +323,14 @@ static void run_case(const SourceSpec * specs, guint n, guint batch_size, gint t
     check_run(ctx);
 }
 
-/* The source that ends first gets its EOS while the others still have frames to come. */
+/* The source that ends first ends in the batch stream (and gets EOS at its appsink) while the others
+ * still have frames to come. */
 static void check_early_eos(Ctx * ctx, guint early) {
     guint total_others = 0;
     for (guint i = 0; i < ctx->n; i++)
         if (i != early) total_others += (guint)ctx->src[i].spec.num_buffers;
     EI_CHECK(ctx->src[early].got_eos);
-    EI_CHECK(ctx->src[early].others_received_at_eos < total_others);
+    EI_CHECK(ctx->src[early].others_batched_at_eos < total_others);
 }
 
 static void test_two_sources(void) {
