@@ -4,6 +4,8 @@
 
 gboolean gst_ei_register_elements(GstPlugin * plugin) {
     gboolean ok = FALSE;
+    ok |= GST_ELEMENT_REGISTER(edgeosd, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgejson, plugin);
     ok |= GST_ELEMENT_REGISTER(edgemux, plugin);
     ok |= GST_ELEMENT_REGISTER(edgedemux, plugin);
     return ok;
