@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
+GST_ELEMENT_REGISTER_DECLARE(edgeosd)
+GST_ELEMENT_REGISTER_DECLARE(edgejson)
 GST_ELEMENT_REGISTER_DECLARE(edgeinfer)
 
 /* Registers every element on plugin (the .so's plugin_init, and the app's static registration). */
