@@ -8,6 +8,7 @@ gboolean gst_ei_register_elements(GstPlugin * plugin) {
     ok |= GST_ELEMENT_REGISTER(edgejson, plugin);
     ok |= GST_ELEMENT_REGISTER(edgemux, plugin);
     ok |= GST_ELEMENT_REGISTER(edgedemux, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgeinfer, plugin);
     return ok;
 }
 
