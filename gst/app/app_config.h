@@ -6,6 +6,7 @@
 #define EI_APP_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edgeinfer/status.h"
@@ -16,11 +17,11 @@
 /* deepstream-app's type codes where it has them; ours from 100 up. */
 typedef enum ei_app_source_type {
     EI_APP_SOURCE_CAMERA_V4L2 = 1,
-    EI_APP_SOURCE_URI         = 2,
-    EI_APP_SOURCE_MULTI_URI   = 3, /* num-sources copies of uri */
-    EI_APP_SOURCE_RTSP        = 4,
-    EI_APP_SOURCE_UDP_RTP     = 100, /* udpsrc port=N, RTP H.264 or H.265 (codec key) */
-    EI_APP_SOURCE_IMAGE_DIR   = 101, /* a folder of JPEG/PNG images, in name order */
+    EI_APP_SOURCE_URI = 2,
+    EI_APP_SOURCE_MULTI_URI = 3, /* num-sources copies of uri */
+    EI_APP_SOURCE_RTSP = 4,
+    EI_APP_SOURCE_UDP_RTP = 100,   /* udpsrc port=N, RTP H.264 or H.265 (codec key) */
+    EI_APP_SOURCE_IMAGE_DIR = 101, /* a folder of JPEG/PNG images, in name order */
 } ei_app_source_type;
 
 typedef enum ei_app_codec { EI_APP_CODEC_H264 = 1, EI_APP_CODEC_H265 = 2, EI_APP_CODEC_MPEG4 = 3 } ei_app_codec;
@@ -28,26 +29,29 @@ typedef enum ei_app_codec { EI_APP_CODEC_H264 = 1, EI_APP_CODEC_H265 = 2, EI_APP
 typedef struct ei_app_source {
     int                source_group; /* N of [sourceN] */
     ei_app_source_type type;
-    char *             uri;        /* URI/RTSP: file:// or rtsp:// (a plain path is made a file:// URI) */
+    char *             uri;         /* URI/RTSP: file:// or rtsp:// (a plain path is made a file:// URI) */
     int                num_sources; /* MultiURI: copies of uri (>= 1) */
-    char *             dir;        /* IMAGE_DIR: the folder */
+    char *             dir;         /* IMAGE_DIR: the folder */
     int                camera_width, camera_height, camera_fps_n, camera_fps_d;
     char *             camera_v4l2_dev_node; /* V4L2: /dev/videoN (default /dev/video0) */
     int                udp_port;             /* UDP_RTP */
     ei_app_codec       codec;                /* UDP_RTP: H264 (default) or H265 */
     int                drop_frame_interval;  /* keep 1 of every N decoded frames (0/1: all) */
     int                latency_ms;           /* RTSP jitter buffer (default 100) */
-    int                rtsp_reconnect_interval_sec; /* RTSP/UDP: stall timeout before reconnecting (default 10; 0 off) */
-    int                rtsp_reconnect_attempts;     /* -1: forever (default) */
-    int                select_rtp_protocol;         /* 0: UDP+TCP, 4: TCP only (deepstream-app codes) */
-    bool               file_loop;
+    int  rtsp_reconnect_interval_sec;        /* RTSP/UDP: stall timeout before reconnecting (default 10; 0 off) */
+    int  rtsp_reconnect_attempts;            /* -1: forever (default) */
+    int  select_rtp_protocol;                /* 0: UDP+TCP, 4: TCP only (deepstream-app codes) */
+    bool file_loop;
+    /* Added by the parser (not deepstream keys): */
+    int first_stream; /* the source id (edgemux sink_N, edgedemux src_N, src<N>) of its first stream */
+    int n_streams;    /* streams it feeds: num_sources for MULTI_URI, else 1 */
 } ei_app_source;
 
 typedef enum ei_app_sink_type {
-    EI_APP_SINK_FAKE    = 1,
+    EI_APP_SINK_FAKE = 1,
     EI_APP_SINK_DISPLAY = 2, /* autovideosink */
-    EI_APP_SINK_FILE    = 3,
-    EI_APP_SINK_UDP     = 4, /* RTP over UDP (host, port); with rtsp-port also an RTSP server */
+    EI_APP_SINK_FILE = 3,
+    EI_APP_SINK_UDP = 4, /* RTP over UDP (host, port); with rtsp-port also an RTSP server */
 } ei_app_sink_type;
 
 typedef struct ei_app_sink {
@@ -62,25 +66,27 @@ typedef struct ei_app_sink {
     char *           output_file;
     char *           host; /* UDP: default 127.0.0.1 */
     int              udp_port;
-    int              rtsp_port; /* UDP: > 0 serves rtsp://HOST:PORT/ds-test as deepstream-app does */
+    int              rtsp_port;     /* UDP: > 0 serves rtsp://HOST:PORT/ds-test as deepstream-app does */
     int              width, height; /* 0: as produced */
+    /* Added by the parser: */
+    bool link_to_demux; /* deepstream's link-to-demux: with [tiled-display] on, take source_id's stream */
 } ei_app_sink;
 
 typedef struct ei_app_config {
     char * path; /* the file, for messages; relative paths inside are resolved against its folder */
 
     /* [application] */
-    bool perf_measurement; /* enable-perf-measurement */
-    int  perf_interval_sec;
+    bool   perf_measurement; /* enable-perf-measurement */
+    int    perf_interval_sec;
     char * jsonl_output; /* our key `jsonl-output-file`: one JSON record per frame ("-" = stdout) */
 
     ei_app_source sources[EI_APP_MAX_SOURCES]; /* enabled [sourceN] groups, in N order */
     int           n_sources;
 
     /* [streammux] */
-    int mux_batch_size;             /* 0: the number of source streams */
-    int mux_batched_push_timeout_us; /* -1: wait for a full batch (default 40000) */
-    int mux_width, mux_height;       /* 0: frames kept at their size */
+    int  mux_batch_size;              /* 0: the number of source streams */
+    int  mux_batched_push_timeout_us; /* -1: wait for a full batch (default 40000) */
+    int  mux_width, mux_height;       /* 0: frames kept at their size */
     bool mux_live_source;
 
     /* [primary-gie] */
@@ -104,6 +110,12 @@ typedef struct ei_app_config {
 
     ei_app_sink sinks[EI_APP_MAX_SINKS]; /* enabled [sinkN] groups */
     int         n_sinks;
+
+    /* Added by the parser: */
+    int     n_streams;        /* total streams (source ids 0..n_streams-1) over every enabled source */
+    bool    osd_display_bbox; /* [osd] display-bbox (default 1) */
+    int     n_warnings;       /* the warnings also given to log, NULL-terminated */
+    char ** warnings;
 } ei_app_config;
 
 /* Reads path. Unknown groups and keys are warnings naming the nearest known one (log, may be
