@@ -23,10 +23,10 @@ typedef struct ignored_key {
 } ignored_key;
 
 typedef struct group_keys {
-    const char *              group; /* the stem for numbered groups ("source", "sink") */
-    int                       numbered;
-    const char * const *      known;
-    const ignored_key *       ignored;
+    const char *         group; /* the stem for numbered groups ("source", "sink") */
+    int                  numbered;
+    const char * const * known;
+    const ignored_key *  ignored;
 } group_keys;
 
 #define GPU     "there is no GPU: edgeinfer runs on the CPU"
@@ -42,125 +42,110 @@ typedef struct group_keys {
 static const char * const app_keys[] = {"enable-perf-measurement", "perf-measurement-interval-sec", "jsonl-output-file",
                                         NULL};
 static const ignored_key  app_ignored[] = {
-    {"gie-kitti-output-dir", "KITTI output is not implemented; use jsonl-output-file"},
-    {"kitti-track-output-dir", TRACK},
-    {"reid-track-output-dir", TRACK},
-    {"terminated-track-output-dir", TRACK},
-    {"shadow-track-output-dir", TRACK},
-    {"async-process", "edgeinfer always overlaps decoding and inference"},
-    {NULL, NULL},
+     {"gie-kitti-output-dir", "KITTI output is not implemented; use jsonl-output-file"},
+     {"kitti-track-output-dir", TRACK},
+     {"reid-track-output-dir", TRACK},
+     {"terminated-track-output-dir", TRACK},
+     {"shadow-track-output-dir", TRACK},
+     {"async-process", "edgeinfer always overlaps decoding and inference"},
+     {NULL, NULL},
 };
 
-static const char * const source_keys[] = {"enable",
-                                           "type",
-                                           "uri",
-                                           "num-sources",
-                                           "camera-width",
-                                           "camera-height",
-                                           "camera-fps-n",
-                                           "camera-fps-d",
-                                           "camera-v4l2-dev-node",
-                                           "drop-frame-interval",
-                                           "latency",
-                                           "rtsp-reconnect-interval-sec",
-                                           "rtsp-reconnect-attempts",
-                                           "select-rtp-protocol",
-                                           "file-loop",
+static const char * const source_keys[] = {"enable", "type", "uri", "num-sources", "camera-width", "camera-height",
+                                           "camera-fps-n", "camera-fps-d", "camera-v4l2-dev-node",
+                                           "drop-frame-interval", "latency", "rtsp-reconnect-interval-sec",
+                                           "rtsp-reconnect-attempts", "select-rtp-protocol", "file-loop",
                                            /* edgeinfer */
-                                           "udp-port",
-                                           "codec",
-                                           "dir",
-                                           NULL};
+                                           "udp-port", "codec", "dir", NULL};
 static const ignored_key  source_ignored[] = {
-    {"gpu-id", GPU},
-    {"nvbuf-memory-type", NVBUF},
-    {"cudadec-memtype", DEC},
-    {"num-extra-surfaces", DEC},
-    {"intra-decode-enable", DEC},
-    {"low-latency-mode", DEC},
-    {"dec-skip-frames", DEC},
-    {"camera-id", "a deepstream-app source index; source ids follow the [sourceN] order"},
-    {"camera-csi-sensor-id", "CSI cameras (type=5) are Jetson-only"},
-    {"udp-buffer-size", "rtspsrc's default UDP buffer is used"},
-    {"init-rtsp-reconnect-interval-sec", "reconnects back off from rtsp-reconnect-interval-sec"},
-    {"smart-record", SR},
-    {"smart-rec-*", SR},
-    {"video-format", "decoded frames keep their format; edgemux accepts RGB, BGR, NV12 and I420"},
-    {NULL, NULL},
+     {"gpu-id", GPU},
+     {"nvbuf-memory-type", NVBUF},
+     {"cudadec-memtype", DEC},
+     {"num-extra-surfaces", DEC},
+     {"intra-decode-enable", DEC},
+     {"low-latency-mode", DEC},
+     {"dec-skip-frames", DEC},
+     {"camera-id", "a deepstream-app source index; source ids follow the [sourceN] order"},
+     {"camera-csi-sensor-id", "CSI cameras (type=5) are Jetson-only"},
+     {"udp-buffer-size", "rtspsrc's default UDP buffer is used"},
+     {"init-rtsp-reconnect-interval-sec", "reconnects back off from rtsp-reconnect-interval-sec"},
+     {"smart-record", SR},
+     {"smart-rec-*", SR},
+     {"video-format", "decoded frames keep their format; edgemux accepts RGB, BGR, NV12 and I420"},
+     {NULL, NULL},
 };
 
 static const char * const mux_keys[] = {"batch-size", "batched-push-timeout", "width", "height", "live-source", NULL};
 static const ignored_key  mux_ignored[] = {
-    {"gpu-id", GPU},
-    {"nvbuf-memory-type", NVBUF},
-    {"buffer-pool-size", NVBUF},
-    {"compute-hw", "edgemux scales on the CPU (videoscale)"},
-    {"interpolation-method", "edgemux scales on the CPU (videoscale)"},
-    {"enable-padding", "frames are scaled to width x height without padding"},
-    {"attach-sys-ts-as-ntp", "NTP timestamps are not attached"},
-    {"attach-sys-ts", "NTP timestamps are not attached"},
-    {"config-file", "the new nvstreammux's config file is not read; use batch-size and batched-push-timeout"},
-    {"sync-inputs", "edgemux batches frames as they arrive"},
-    {"max-latency", "edgemux batches frames as they arrive"},
-    {"frame-num-reset-on-eos", "frame numbers count from 0 per source and are never reset"},
-    {"frame-num-reset-on-stream-reset", "frame numbers count from 0 per source and are never reset"},
-    {"frame-duration", "edgemux keeps each frame's timestamps"},
-    {"drop-pipeline-eos", "the run ends when every source ended"},
-    {"num-surfaces-per-frame", NVBUF},
-    {"align-inputs-by-ntp", "NTP timestamps are not attached"},
-    {NULL, NULL},
+     {"gpu-id", GPU},
+     {"nvbuf-memory-type", NVBUF},
+     {"buffer-pool-size", NVBUF},
+     {"compute-hw", "edgemux scales on the CPU (videoscale)"},
+     {"interpolation-method", "edgemux scales on the CPU (videoscale)"},
+     {"enable-padding", "frames are scaled to width x height without padding"},
+     {"attach-sys-ts-as-ntp", "NTP timestamps are not attached"},
+     {"attach-sys-ts", "NTP timestamps are not attached"},
+     {"config-file", "the new nvstreammux's config file is not read; use batch-size and batched-push-timeout"},
+     {"sync-inputs", "edgemux batches frames as they arrive"},
+     {"max-latency", "edgemux batches frames as they arrive"},
+     {"frame-num-reset-on-eos", "frame numbers count from 0 per source and are never reset"},
+     {"frame-num-reset-on-stream-reset", "frame numbers count from 0 per source and are never reset"},
+     {"frame-duration", "edgemux keeps each frame's timestamps"},
+     {"drop-pipeline-eos", "the run ends when every source ended"},
+     {"num-surfaces-per-frame", NVBUF},
+     {"align-inputs-by-ntp", "NTP timestamps are not attached"},
+     {NULL, NULL},
 };
 
-static const char * const gie_keys[] = {"enable",   "config-file",   "model-engine-file", "batch-size",
-                                        "interval", "gie-unique-id", NULL};
+static const char * const gie_keys[] = {"enable",        "config-file", "model-engine-file", "batch-size", "interval",
+                                        "gie-unique-id", NULL};
 static const ignored_key  gie_ignored[] = {
-    {"gpu-id", GPU},
-    {"nvbuf-memory-type", NVBUF},
-    {"labelfile-path", "labels come from the inference config's labelfile-path"},
-    {"bbox-border-color*", COLORS},
-    {"bbox-bg-color*", COLORS},
-    {"plugin-type", "Triton (nvinferserver) is not implemented; edgeinfer runs the inference config"},
-    {"input-tensor-meta", "tensor input from metadata is not implemented"},
-    {"raw-output-generated-callback", "raw tensor callbacks are not implemented"},
-    {"infer-raw-output-dir", "raw tensor dumps are not implemented"},
-    {"operate-on-gie-id", "secondary inference is not implemented"},
-    {"operate-on-class-ids", "secondary inference is not implemented"},
-    {NULL, NULL},
+     {"gpu-id", GPU},
+     {"nvbuf-memory-type", NVBUF},
+     {"labelfile-path", "labels come from the inference config's labelfile-path"},
+     {"bbox-border-color*", COLORS},
+     {"bbox-bg-color*", COLORS},
+     {"plugin-type", "Triton (nvinferserver) is not implemented; edgeinfer runs the inference config"},
+     {"input-tensor-meta", "tensor input from metadata is not implemented"},
+     {"raw-output-generated-callback", "raw tensor callbacks are not implemented"},
+     {"infer-raw-output-dir", "raw tensor dumps are not implemented"},
+     {"operate-on-gie-id", "secondary inference is not implemented"},
+     {"operate-on-class-ids", "secondary inference is not implemented"},
+     {NULL, NULL},
 };
 
 static const char * const osd_keys[] = {"enable",       "border-width", "text-size", "display-text",
                                         "display-mask", "display-bbox", NULL};
 static const ignored_key  osd_ignored[] = {
-    {"gpu-id", GPU},
-    {"nvbuf-memory-type", NVBUF},
-    {"process-mode", "edgeosd draws on the CPU"},
-    {"text-color", COLORS},
-    {"text-bg-color", COLORS},
-    {"font", "edgeosd draws text in its built-in bitmap font"},
-    {"show-clock", "the clock overlay is not implemented"},
-    {"clock-x-offset", "the clock overlay is not implemented"},
-    {"clock-y-offset", "the clock overlay is not implemented"},
-    {"clock-text-size", "the clock overlay is not implemented"},
-    {"clock-color", "the clock overlay is not implemented"},
-    {"hw-blend-color-attr", "a hardware blending setting"},
-    {NULL, NULL},
+     {"gpu-id", GPU},
+     {"nvbuf-memory-type", NVBUF},
+     {"process-mode", "edgeosd draws on the CPU"},
+     {"text-color", COLORS},
+     {"text-bg-color", COLORS},
+     {"font", "edgeosd draws text in its built-in bitmap font"},
+     {"show-clock", "the clock overlay is not implemented"},
+     {"clock-x-offset", "the clock overlay is not implemented"},
+     {"clock-y-offset", "the clock overlay is not implemented"},
+     {"clock-text-size", "the clock overlay is not implemented"},
+     {"clock-color", "the clock overlay is not implemented"},
+     {"hw-blend-color-attr", "a hardware blending setting"},
+     {NULL, NULL},
 };
 
 static const char * const tiled_keys[] = {"enable", "rows", "columns", "width", "height", NULL};
 static const ignored_key  tiled_ignored[] = {
-    {"gpu-id", GPU},
-    {"nvbuf-memory-type", NVBUF},
-    {"compute-hw", "the compositor scales on the CPU"},
-    {"buffer-pool-size", NVBUF},
-    {"square-seq-grid", "tiles are filled row by row in source id order"},
-    {NULL, NULL},
+     {"gpu-id", GPU},
+     {"nvbuf-memory-type", NVBUF},
+     {"compute-hw", "the compositor scales on the CPU"},
+     {"buffer-pool-size", NVBUF},
+     {"square-seq-grid", "tiles are filled row by row in source id order"},
+     {NULL, NULL},
 };
 
-static const char * const sink_keys[] = {"enable",      "type",   "sync",  "source-id", "link-to-demux",
-                                         "container",   "codec",  "bitrate", "iframeinterval", "output-file",
-                                         "host",        "udp-port", "rtsp-port", "width",   "height",
-                                         NULL};
-static const ignored_key  sink_ignored[] = {
+static const char * const sink_keys[] = {
+    "enable",         "type",        "sync", "source-id", "link-to-demux", "container", "codec",  "bitrate",
+    "iframeinterval", "output-file", "host", "udp-port",  "rtsp-port",     "width",     "height", NULL};
+static const ignored_key sink_ignored[] = {
     {"gpu-id", GPU},
     {"nvbuf-memory-type", NVBUF},
     {"enc-type", ENC},
@@ -185,15 +170,19 @@ static const ignored_key  sink_ignored[] = {
 
 static const char * const tests_keys[] = {"file-loop", NULL};
 static const ignored_key  tests_ignored[] = {
-    {"pipeline-recreate-sec", "the pipeline is built once per run"},
-    {NULL, NULL},
+     {"pipeline-recreate-sec", "the pipeline is built once per run"},
+     {NULL, NULL},
 };
 
 static const group_keys known_groups[] = {
-    {APP, 0, app_keys, app_ignored},       {"source", 1, source_keys, source_ignored},
-    {MUX, 0, mux_keys, mux_ignored},       {GIE, 0, gie_keys, gie_ignored},
-    {OSD, 0, osd_keys, osd_ignored},       {TILED, 0, tiled_keys, tiled_ignored},
-    {"sink", 1, sink_keys, sink_ignored},  {TESTS, 0, tests_keys, tests_ignored},
+    {APP, 0, app_keys, app_ignored},
+    {"source", 1, source_keys, source_ignored},
+    {MUX, 0, mux_keys, mux_ignored},
+    {GIE, 0, gie_keys, gie_ignored},
+    {OSD, 0, osd_keys, osd_ignored},
+    {TILED, 0, tiled_keys, tiled_ignored},
+    {"sink", 1, sink_keys, sink_ignored},
+    {TESTS, 0, tests_keys, tests_ignored},
     {NULL, 0, NULL, NULL},
 };
 
@@ -398,9 +387,12 @@ static ei_status * get_uri(ei_cfg_ctx * c, const char * dir, const char * group,
     return st;
 }
 
-static const ei_cfg_enum source_types[] = {{"camera", EI_APP_SOURCE_CAMERA_V4L2}, {"uri", EI_APP_SOURCE_URI},
-                                           {"multi-uri", EI_APP_SOURCE_MULTI_URI},  {"rtsp", EI_APP_SOURCE_RTSP},
-                                           {"udp", EI_APP_SOURCE_UDP_RTP},          {"image-dir", EI_APP_SOURCE_IMAGE_DIR},
+static const ei_cfg_enum source_types[] = {{"camera", EI_APP_SOURCE_CAMERA_V4L2},
+                                           {"uri", EI_APP_SOURCE_URI},
+                                           {"multi-uri", EI_APP_SOURCE_MULTI_URI},
+                                           {"rtsp", EI_APP_SOURCE_RTSP},
+                                           {"udp", EI_APP_SOURCE_UDP_RTP},
+                                           {"image-dir", EI_APP_SOURCE_IMAGE_DIR},
                                            {NULL, 0}};
 static const ei_cfg_enum codecs[] = {{"h264", EI_APP_CODEC_H264}, {"h265", EI_APP_CODEC_H265}, {NULL, 0}};
 static const ei_cfg_enum rtp_protocols[] = {{"udp+tcp", 0}, {"tcp", 4}, {NULL, 0}};
@@ -439,8 +431,8 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
     s->codec = EI_APP_CODEC_H264;
     s->udp_port = 5000;
     s->file_loop = loop_all;
-    int type = 0, present = 0;
-    char * tv = ei_cfg_raw(c, g, "type");
+    int     type = 0, present = 0;
+    char *  tv = ei_cfg_raw(c, g, "type");
     int32_t num = 0;
     if (tv && !ei_cfg_parse_int(tv, INT32_MIN, INT32_MAX, &num) && (num == 5 || num == 6)) {
         ei_status * st = ei_cfg_bad_value(c, g, "type", tv,
@@ -498,8 +490,7 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
         break;
     case EI_APP_SOURCE_IMAGE_DIR:
         if (!s->dir)
-            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] dir is required for type=101 (image-dir)", c->file,
-                             g);
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] dir is required for type=101 (image-dir)", c->file, g);
         break;
     default: break;
     }
@@ -514,28 +505,28 @@ static ei_status * read_sink(ei_cfg_ctx * c, const char * g, int number, ei_app_
     k->codec = EI_APP_CODEC_H264;
     k->container = 1;
     k->udp_port = 5400;
-    int type = 0, present = 0;
+    int     type = 0, present = 0;
     char *  tv = ei_cfg_raw(c, g, "type");
     int32_t num = 0;
     if (tv && !ei_cfg_parse_int(tv, INT32_MIN, INT32_MAX, &num) && num >= 5 && num <= 7) {
         static const char * const what[] = {"an overlay sink (type=5, Jetson-only)", "a message broker sink (type=6)",
                                             "a sink of type=7"};
-        ei_status * st = ei_cfg_bad_value(c, g, "type", tv,
-                                          "%s is not supported; supported: 1 (fake), 2 (display), 3 (file), 4 (udp: "
-                                          "RTP streaming, with rtsp-port an RTSP server)",
-                                          what[num - 5]);
+        ei_status *               st = ei_cfg_bad_value(c, g, "type", tv,
+                                                        "%s is not supported; supported: 1 (fake), 2 (display), 3 (file), 4 (udp: "
+                                                                      "RTP streaming, with rtsp-port an RTSP server)",
+                                                        what[num - 5]);
         g_free(tv);
         return st;
     }
     g_free(tv);
     EI_TRY(ei_cfg_get_enum(c, g, "type", sink_types, &type, &present));
     if (!present)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] type is required: 1 (fake), 2 (display), 3 (file), 4 (udp)",
-                         c->file, g);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "%s: [%s] type is required: 1 (fake), 2 (display), 3 (file), 4 (udp)", c->file, g);
     k->type = (ei_app_sink_type)type;
     k->sync = k->type == EI_APP_SINK_DISPLAY;
     EI_TRY(get_bool(c, g, "sync", &k->sync));
-    int has_source_id = 0;
+    int     has_source_id = 0;
     int32_t sid = 0;
     EI_TRY(ei_cfg_get_int(c, g, "source-id", 0, EI_APP_MAX_SOURCES - 1, &sid, &has_source_id));
     k->source_id = sid;
@@ -649,8 +640,9 @@ static ei_status * read_sinks(ei_cfg_ctx * c, char ** names, gsize n, ei_app_con
         }
         if (cfg->tiled_enabled && !k->link_to_demux) {
             if (has_sid)
-                ei_cfg_warn(c, "[%s] source-id is ignored: the sink shows the tiled output ([tiled-display] enable=1; "
-                               "set link-to-demux=1 to show one source)",
+                ei_cfg_warn(c,
+                            "[%s] source-id is ignored: the sink shows the tiled output ([tiled-display] enable=1; "
+                            "set link-to-demux=1 to show one source)",
                             groups[i].name);
             k->source_id = -1;
         } else if (!has_sid && cfg->n_streams > 1) {
@@ -725,8 +717,8 @@ static ei_status * read_all(ei_cfg_ctx * c, const char * dir, ei_app_config * cf
         EI_TRY(get_int(c, TILED, "height", 16, 16384, &cfg->tiled_height));
     }
 
-    gsize   n = 0;
-    char ** names = g_key_file_get_groups(c->kf, &n);
+    gsize       n = 0;
+    char **     names = g_key_file_get_groups(c->kf, &n);
     ei_status * st = read_sources(c, dir, names, n, cfg);
     if (!st && cfg->tiled_enabled) {
         /* 0 rows or columns: the smallest near-square grid that holds every stream. */
@@ -737,9 +729,9 @@ static ei_status * read_all(ei_cfg_ctx * c, const char * dir, ei_app_config * cf
         }
         if (!cfg->tiled_rows) cfg->tiled_rows = (cfg->n_streams + cfg->tiled_columns - 1) / cfg->tiled_columns;
         if (cfg->tiled_rows * cfg->tiled_columns < cfg->n_streams)
-            ei_cfg_warn(c, "[%s] rows=%d x columns=%d tiles show sources 0..%d of %d; the others are inferred, not shown",
-                        TILED, cfg->tiled_rows, cfg->tiled_columns, cfg->tiled_rows * cfg->tiled_columns - 1,
-                        cfg->n_streams);
+            ei_cfg_warn(
+                c, "[%s] rows=%d x columns=%d tiles show sources 0..%d of %d; the others are inferred, not shown",
+                TILED, cfg->tiled_rows, cfg->tiled_columns, cfg->tiled_rows * cfg->tiled_columns - 1, cfg->n_streams);
         if (cfg->tiled_width < cfg->tiled_columns || cfg->tiled_height < cfg->tiled_rows)
             st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] %dx%d is too small for %d rows and %d columns", c->file,
                            TILED, cfg->tiled_width, cfg->tiled_height, cfg->tiled_rows, cfg->tiled_columns);
@@ -767,8 +759,8 @@ ei_status * ei_app_config_parse(const char * text, size_t len, const char * name
     cfg->path = g_strdup(name ? name : "<app config>");
     char * base = g_canonicalize_filename(dir ? dir : ".", NULL);
 
-    ei_cfg_ctx c = {.kf = g_key_file_new(), .file = cfg->path, .cfg = NULL, .warnings = g_ptr_array_new()};
-    GError *   err = NULL;
+    ei_cfg_ctx  c = {.kf = g_key_file_new(), .file = cfg->path, .cfg = NULL, .warnings = g_ptr_array_new()};
+    GError *    err = NULL;
     ei_status * st = NULL;
     if (!g_key_file_load_from_data(c.kf, text ? text : "", len, G_KEY_FILE_NONE, &err)) {
         st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: not a valid INI file: %s", cfg->path, err->message);
@@ -804,8 +796,8 @@ static ei_status * check_files(const ei_app_config * cfg) {
             int    ok = path && g_file_test(path, G_FILE_TEST_IS_REGULAR);
             g_free(path);
             if (!ok)
-                return ei_errorf(EI_CODE_NOT_FOUND, "%s: [source%d] uri: no such file: %s", cfg->path,
-                                 s->source_group, s->uri);
+                return ei_errorf(EI_CODE_NOT_FOUND, "%s: [source%d] uri: no such file: %s", cfg->path, s->source_group,
+                                 s->uri);
         }
     }
     if (cfg->gie_enabled && !g_file_test(cfg->gie_config_file, G_FILE_TEST_IS_REGULAR))

@@ -226,8 +226,9 @@ char * ei_app_pipeline_describe(const ei_app_config * cfg, ei_status ** err) {
     if (err) *err = NULL;
     if (!cfg || cfg->n_streams < 1 || cfg->n_sinks < 1) {
         if (err)
-            *err = ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_app_pipeline_describe: %s",
-                             !cfg ? "cfg is NULL" : "the config has no source or no sink (not from ei_app_config_parse)");
+            *err =
+                ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_app_pipeline_describe: %s",
+                          !cfg ? "cfg is NULL" : "the config has no source or no sink (not from ei_app_config_parse)");
         return NULL;
     }
     GString * d = g_string_new(NULL);

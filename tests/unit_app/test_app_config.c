@@ -139,8 +139,7 @@ static void test_deepstream_like(void) {
     EI_CHECK(cfg->mux_batch_size == 4 && cfg->mux_batched_push_timeout_us == 40000);
     EI_CHECK(cfg->mux_width == 1920 && cfg->mux_height == 1080 && !cfg->mux_live_source);
     EI_CHECK(cfg->gie_enabled && !strcmp(cfg->gie_config_file, "/data/cfg/config_infer_primary.txt"));
-    EI_CHECK(!strcmp(cfg->gie_model_engine_file,
-                     "/models/Primary_Detector/resnet10.caffemodel_b30_gpu0_int8.engine"));
+    EI_CHECK(!strcmp(cfg->gie_model_engine_file, "/models/Primary_Detector/resnet10.caffemodel_b30_gpu0_int8.engine"));
     EI_CHECK(cfg->gie_batch_size == 4 && cfg->gie_interval == 0 && cfg->gie_unique_id == 1);
     EI_CHECK(cfg->osd_enabled && cfg->osd_border_width == 1 && cfg->osd_text_size == 15);
     EI_CHECK(cfg->osd_display_text && cfg->osd_display_bbox);
@@ -173,7 +172,8 @@ static void test_unknown_names(void) {
     EI_CHECK(strstr(warnings->str, "app.ini: [source0] unknown key 'latncy'; did you mean 'latency'?"));
     EI_CHECK(strstr(warnings->str, "[sink0] unknown key 'sycn'; did you mean 'sync'?"));
     EI_CHECK(strstr(warnings->str, "unknown group [primary-gei] ignored; did you mean [primary-gie]?"));
-    EI_CHECK(strstr(warnings->str, "[streammux] unknown key 'batched-push-timout'; did you mean 'batched-push-timeout'?"));
+    EI_CHECK(
+        strstr(warnings->str, "[streammux] unknown key 'batched-push-timout'; did you mean 'batched-push-timeout'?"));
     EI_CHECK(strstr(warnings->str, "unknown group [zzzzzz] ignored (edgeinfer reads"));
     if (cfg) {
         EI_CHECK(cfg->n_sinks == 2 && !cfg->gie_enabled && cfg->sources[0].latency_ms == 100);
@@ -251,8 +251,8 @@ static void test_defaults_and_paths(void) {
     ei_app_config_free(cfg);
 
     /* Tiled with rows/columns left out: the near-square grid. */
-    EI_CHECK_OK(parse("[source0]\ntype=3\nuri=/v.mp4\nnum-sources=5\n[tiled-display]\nenable=1\n[sink0]\ntype=1\n",
-                      &cfg));
+    EI_CHECK_OK(
+        parse("[source0]\ntype=3\nuri=/v.mp4\nnum-sources=5\n[tiled-display]\nenable=1\n[sink0]\ntype=1\n", &cfg));
     if (cfg) EI_CHECK(cfg->tiled_columns == 3 && cfg->tiled_rows == 2 && cfg->sinks[0].source_id == -1);
     ei_app_config_free(cfg);
     /* Several sources, no tiler, a sink without source-id: source 0, with a note. */
@@ -268,8 +268,8 @@ static void test_load(void) {
     char * dir = g_dir_make_tmp("ei_app_XXXXXX", NULL);
     EI_CHECK(dir != NULL);
     if (!dir) return;
-    char * path = g_build_filename(dir, "a b.ini", NULL);
-    char * video = g_build_filename(dir, "v.mp4", NULL);
+    char *       path = g_build_filename(dir, "a b.ini", NULL);
+    char *       video = g_build_filename(dir, "v.mp4", NULL);
     const char * text = "[source0]\ntype=2\nuri=v.mp4\n[primary-gie]\nconfig-file=missing.ini\n[sink0]\ntype=1\n";
     EI_CHECK(g_file_set_contents(path, text, -1, NULL));
     EI_CHECK_ERROR(ei_app_config_load(path, collect, NULL, &cfg), EI_CODE_NOT_FOUND, "uri: no such file: file://");

@@ -88,7 +88,7 @@ static char * describe(const ei_app_config * cfg) {
 
 #define HAS(d, s)                                                                                                      \
     do {                                                                                                               \
-        if (!strstr((d), (s))) fprintf(stderr, "missing '%s' in: %s\n", (s), (d));                                    \
+        if (!strstr((d), (s))) fprintf(stderr, "missing '%s' in: %s\n", (s), (d));                                     \
         EI_CHECK(strstr((d), (s)) != NULL);                                                                            \
     } while (0)
 
@@ -158,12 +158,13 @@ static void test_two_sources_untiled(void) {
 }
 
 static void test_four_sources_tiled(void) {
-    ei_app_config * cfg = parse("[source0]\ntype=3\nuri=/v/a.mp4\nnum-sources=3\n"
-                                "[source1]\ntype=4\nuri=rtsp://cam/live\nlatency=200\nselect-rtp-protocol=4\n"
-                                "[primary-gie]\nconfig-file=/c/m.ini\nmodel-engine-file=/c/m.engine\n"
-                                "[osd]\nenable=1\n[tiled-display]\nenable=1\nrows=2\ncolumns=2\nwidth=1280\nheight=720\n"
-                                "[sink0]\ntype=3\noutput-file=tiled.mp4\n[sink1]\ntype=1\n"
-                                "[sink2]\ntype=1\nlink-to-demux=1\nsource-id=2\n");
+    ei_app_config * cfg =
+        parse("[source0]\ntype=3\nuri=/v/a.mp4\nnum-sources=3\n"
+              "[source1]\ntype=4\nuri=rtsp://cam/live\nlatency=200\nselect-rtp-protocol=4\n"
+              "[primary-gie]\nconfig-file=/c/m.ini\nmodel-engine-file=/c/m.engine\n"
+              "[osd]\nenable=1\n[tiled-display]\nenable=1\nrows=2\ncolumns=2\nwidth=1280\nheight=720\n"
+              "[sink0]\ntype=3\noutput-file=tiled.mp4\n[sink1]\ntype=1\n"
+              "[sink2]\ntype=1\nlink-to-demux=1\nsource-id=2\n");
     if (!cfg) return;
     char * d = describe(cfg);
     if (d) {
