@@ -5,7 +5,10 @@
  * here thus overlap. */
 #include "gsteiinfer.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include <gst/video/video.h>
 
@@ -31,6 +34,7 @@ enum {
     PROP_INTERVAL,
     PROP_UNIQUE_ID,
     PROP_THREADS,
+    PROP_ENGINE_CACHE_DIR,
     PROP_QUEUE_SIZE,
     PROP_LEAKY,
     PROP_FRAMES_PROCESSED,
@@ -44,6 +48,7 @@ struct _GstEiInfer {
     /* Properties (object lock). */
     gchar *         config_path;
     gchar *         engine_file;
+    gchar *         cache_dir; /* NULL: EI_ENGINE_CACHE_DIR, else the user's cache folder; "": none */
     guint           batch_size, interval, unique_id, threads;
     guint           queue_size;
     GstEiInferLeaky leaky;
@@ -209,7 +214,38 @@ static gboolean gst_ei_infer_sink_event(GstPad * pad, GstObject * parent, GstEve
 
 /* ---- model ---- */
 
-static void log_to_gst(void * user, const char * message) { GST_INFO_OBJECT(user, "%s", message); }
+/* Engine decisions (built and why, loaded, where) reach the application as INFO messages on the
+ * bus: a first start that builds for seconds must not look like a hang. */
+static void log_to_gst(void * user, const char * message) {
+    GstElement * self = user;
+    GST_INFO_OBJECT(self, "%s", message);
+    GError * e = g_error_new_literal(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, message);
+    gst_element_post_message(self, gst_message_new_info(GST_OBJECT(self), e, NULL));
+    g_error_free(e);
+}
+
+/* The engine cache folder: the property, else EI_ENGINE_CACHE_DIR, else $XDG_CACHE_HOME/edgeinfer
+ * (~/.cache/edgeinfer), so that a second start loads the engine in milliseconds instead of
+ * building it again. Empty = no cache. A folder that cannot be created is reported and skipped:
+ * the run goes on, building in memory. */
+static gchar * cache_dir_choose(GstEiInfer * self, const gchar * prop) {
+    const gchar * dir = prop ? prop : g_getenv(CACHE_DIR_ENV);
+    gchar *       out = dir ? g_strdup(dir) : g_build_filename(g_get_user_cache_dir(), "edgeinfer", NULL);
+    if (!*out) {
+        g_free(out);
+        return NULL;
+    }
+    if (g_mkdir_with_parents(out, 0755) != 0 || g_access(out, W_OK) != 0) {
+        gchar * msg = g_strdup_printf("engine cache folder %s is not writable (%s): building the engine in memory "
+                                      "at every start; set engine-cache-dir or %s",
+                                      out, g_strerror(errno), CACHE_DIR_ENV);
+        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_WRITE, ("%s", msg), (NULL));
+        g_free(msg);
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
 
 static void model_free(GstEiInfer * self) {
     if (self->results)
@@ -230,8 +266,10 @@ static gboolean model_open(GstEiInfer * self) {
     GST_OBJECT_LOCK(self);
     gchar * path = g_strdup(self->config_path);
     gchar * engine = g_strdup(self->engine_file);
+    gchar * cache_prop = g_strdup(self->cache_dir);
     guint   batch = self->batch_size, interval = self->interval, unique_id = self->unique_id, threads = self->threads;
     GST_OBJECT_UNLOCK(self);
+    gchar * cache = NULL;
 
     gboolean ok = FALSE;
     if (!path || !*path) {
@@ -263,8 +301,8 @@ static gboolean model_open(GstEiInfer * self) {
 
     ei_infer_options io = ei_infer_options_default();
     io.n_threads = (int32_t)threads;
-    io.cache_dir = g_getenv(CACHE_DIR_ENV);
-    if (io.cache_dir && !*io.cache_dir) io.cache_dir = NULL;
+    cache = cache_dir_choose(self, cache_prop);
+    io.cache_dir = cache;
     io.log = log_to_gst;
     io.log_user = self;
     st = ei_infer_create(&self->cfg_use, &io, &self->inf);
@@ -290,6 +328,8 @@ done:
     if (!ok) model_free(self);
     g_free(path);
     g_free(engine);
+    g_free(cache_prop);
+    g_free(cache);
     return ok;
 }
 
@@ -630,6 +670,10 @@ static void gst_ei_infer_set_property(GObject * object, guint id, const GValue *
     case PROP_INTERVAL: self->interval = g_value_get_uint(value); break;
     case PROP_UNIQUE_ID: self->unique_id = g_value_get_uint(value); break;
     case PROP_THREADS: self->threads = g_value_get_uint(value); break;
+    case PROP_ENGINE_CACHE_DIR:
+        g_free(self->cache_dir);
+        self->cache_dir = g_value_dup_string(value);
+        break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -661,6 +705,7 @@ static void gst_ei_infer_get_property(GObject * object, guint id, GValue * value
     case PROP_INTERVAL: g_value_set_uint(value, self->interval); break;
     case PROP_UNIQUE_ID: g_value_set_uint(value, self->unique_id); break;
     case PROP_THREADS: g_value_set_uint(value, self->threads); break;
+    case PROP_ENGINE_CACHE_DIR: g_value_set_string(value, self->cache_dir); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -672,6 +717,7 @@ static void gst_ei_infer_finalize(GObject * object) {
     queue_clear(self);
     g_free(self->config_path);
     g_free(self->engine_file);
+    g_free(self->cache_dir);
     g_free(self->engine_file_in_use);
     g_mutex_clear(&self->lock);
     g_cond_clear(&self->cond);
@@ -712,6 +758,12 @@ static void gst_ei_infer_class_init(GstEiInferClass * klass) {
     g_object_class_install_property(
         oc, PROP_THREADS,
         g_param_spec_uint("threads", "Threads", "Inference worker threads; 0 = one per core", 0, 1024, 0, rw));
+    g_object_class_install_property(
+        oc, PROP_ENGINE_CACHE_DIR,
+        g_param_spec_string("engine-cache-dir", "Engine cache folder",
+                            "Where engines built from onnx-file are kept, named by model hash and options "
+                            "(NULL: $EI_ENGINE_CACHE_DIR, else ~/.cache/edgeinfer; empty: no cache)",
+                            NULL, rw));
     g_object_class_install_property(oc, PROP_QUEUE_SIZE,
                                     g_param_spec_uint("queue-size", "Queue size",
                                                       "Frames or batches waiting for inference", 1, 1024,
