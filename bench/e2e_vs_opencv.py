@@ -36,7 +36,7 @@ ROOT = os.path.dirname(HERE)
 # model: (inference config, ONNX path for the peer relative to ROOT or assets, peer recipe)
 MODELS = {
     "yolox_nano": ("configs/yolox_nano.ini", "assets:models/coco_detection/yolox_nano_416.onnx", "yolox"),
-    "ssdlite320": ("configs/ssdlite320.ini", "build/exported_models/ssdlite320_mobilenet_v3_large.onnx", "ssdlite"),
+    "ssdlite320": ("bench/ssdlite320.ini", "build/exported_models/ssdlite320_mobilenet_v3_large.onnx", "ssdlite"),
 }
 
 

@@ -6,6 +6,9 @@ gboolean gst_ei_register_elements(GstPlugin * plugin) {
     gboolean ok = FALSE;
     ok |= GST_ELEMENT_REGISTER(edgeosd, plugin);
     ok |= GST_ELEMENT_REGISTER(edgejson, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgemux, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgedemux, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgeinfer, plugin);
     return ok;
 }
 
