@@ -53,7 +53,7 @@ GstBuffer * gst_ei_batch_frame_make_writable(GstEiBatchMeta * meta, guint i);
 /* A uniform view of the frames of a buffer: the batch's frames, or the buffer itself when it is a
  * plain video frame described by `single` (source 0, frame number given by the caller). */
 typedef struct _GstEiFrameRef {
-    GstBuffer **         slot;   /* where the frame's buffer lives (replace it when making it writable) */
+    GstBuffer **         slot; /* where the frame's buffer lives (replace it when making it writable) */
     const GstVideoInfo * info;
     guint                source_id;
     guint64              frame_number;

@@ -30,10 +30,10 @@ typedef struct _GstEiStageTimes {
 typedef struct _GstEiFrameMeta {
     GstMeta meta;
 
-    guint   source_id;    /* the edgemux pad the frame came in on (0 without a muxer) */
-    guint64 frame_number; /* per source, counted from 0 */
-    guint   unique_id;    /* gie-unique-id of the model that produced the results */
-    gboolean inferred;    /* FALSE on frames the model skipped (interval): no objects, no mask */
+    guint    source_id;                 /* the edgemux pad the frame came in on (0 without a muxer) */
+    guint64  frame_number;              /* per source, counted from 0 */
+    guint    unique_id;                 /* gie-unique-id of the model that produced the results */
+    gboolean inferred;                  /* FALSE on frames the model skipped (interval): no objects, no mask */
     gint     frame_width, frame_height; /* what the coordinates refer to; scaled with the frame */
 
     guint         n_objects;
@@ -49,7 +49,7 @@ typedef struct _GstEiFrameMeta {
     GstEiStageTimes times;
 } GstEiFrameMeta;
 
-GType              gst_ei_frame_meta_api_get_type(void);
+GType               gst_ei_frame_meta_api_get_type(void);
 const GstMetaInfo * gst_ei_frame_meta_get_info(void);
 #define GST_EI_FRAME_META_API_TYPE (gst_ei_frame_meta_api_get_type())
 #define GST_EI_FRAME_META_INFO     (gst_ei_frame_meta_get_info())

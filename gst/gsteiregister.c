@@ -4,12 +4,16 @@
 
 gboolean gst_ei_register_elements(GstPlugin * plugin) {
     gboolean ok = FALSE;
-    (void) plugin;
+    ok |= GST_ELEMENT_REGISTER(edgeosd, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgejson, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgemux, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgedemux, plugin);
+    ok |= GST_ELEMENT_REGISTER(edgeinfer, plugin);
     return ok;
 }
 
 gboolean gst_ei_register_static(void) {
-    static gsize done = 0;
+    static gsize    done = 0;
     static gboolean ok = FALSE;
     if (g_once_init_enter(&done)) {
         ok = gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "edgeinfer",

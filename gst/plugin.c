@@ -6,5 +6,5 @@ static gboolean plugin_init(GstPlugin * plugin) { return gst_ei_register_element
 
 #define PACKAGE "edgeinfer"
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, edgeinfer,
-                  "Object detection and segmentation inference with edgeinfer", plugin_init, EI_GST_VERSION,
-                  "MIT/X11", "edgeinfer", "https://github.com/edgeinfer/edgeinfer")
+                  "Object detection and segmentation inference with edgeinfer", plugin_init, EI_GST_VERSION, "MIT/X11",
+                  "edgeinfer", "https://github.com/edgeinfer/edgeinfer")

@@ -6,6 +6,7 @@
 #define EI_APP_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edgeinfer/status.h"
@@ -41,6 +42,9 @@ typedef struct ei_app_source {
     int  rtsp_reconnect_attempts;            /* -1: forever (default) */
     int  select_rtp_protocol;                /* 0: UDP+TCP, 4: TCP only (deepstream-app codes) */
     bool file_loop;
+    /* Added by the parser (not deepstream keys): */
+    int first_stream; /* the source id (edgemux sink_N, edgedemux src_N, src<N>) of its first stream */
+    int n_streams;    /* streams it feeds: num_sources for MULTI_URI, else 1 */
 } ei_app_source;
 
 typedef enum ei_app_sink_type {
@@ -64,6 +68,8 @@ typedef struct ei_app_sink {
     int              udp_port;
     int              rtsp_port;     /* UDP: > 0 serves rtsp://HOST:PORT/ds-test as deepstream-app does */
     int              width, height; /* 0: as produced */
+    /* Added by the parser: */
+    bool link_to_demux; /* deepstream's link-to-demux: with [tiled-display] on, take source_id's stream */
 } ei_app_sink;
 
 typedef struct ei_app_config {
@@ -104,6 +110,12 @@ typedef struct ei_app_config {
 
     ei_app_sink sinks[EI_APP_MAX_SINKS]; /* enabled [sinkN] groups */
     int         n_sinks;
+
+    /* Added by the parser: */
+    int     n_streams;        /* total streams (source ids 0..n_streams-1) over every enabled source */
+    bool    osd_display_bbox; /* [osd] display-bbox (default 1) */
+    int     n_warnings;       /* the warnings also given to log, NULL-terminated */
+    char ** warnings;
 } ei_app_config;
 
 /* Reads path. Unknown groups and keys are warnings naming the nearest known one (log, may be

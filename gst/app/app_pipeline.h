@@ -1,14 +1,38 @@
-/* The pipeline `edgeinfer run APP.ini` builds from an ei_app_config (app_pipeline.c). */
+/* The pipeline of `edgeinfer run APP.ini` as a gst-launch-1.0 description (docs/app-config.md,
+ * "The pipeline"): what --print-pipeline shows and what the runner hands to gst_parse_launch, plus
+ * the few things a description cannot say (the RTSP servers to start, the frame-drop probes, the
+ * image folders to feed). */
 #ifndef EI_APP_PIPELINE_H
 #define EI_APP_PIPELINE_H
 
+#include <gst/gst.h>
+
 #include "app_config.h"
 
-/* A gst-launch description of the application's pipeline, with the element names the runner
- * (app_run.c) looks for: sources src<N>, mux, infer, osd, json, demux, tiler, encoders enc<K>,
- * sinks sink<K>. Returns a string the caller frees with g_free, or NULL with *err set. */
-char * ei_app_pipeline_describe(const ei_app_config * cfg, ei_status ** err);
+/* The description; g_free it. Element names: src<I> (source id I: edgemux's sink_I, edgedemux's
+ * src_I), mux, infer, osd, json, demux, tiler, enc<N> and sink<N> for [sinkN]. */
+EI_NODISCARD char * ei_app_pipeline_describe(const ei_app_config * cfg, ei_status ** err);
 
-/* Which RTSP servers to start */
+/* A value as one gst-launch token: "..." with '"' and '\' escaped. g_free it. */
+char * ei_app_pipeline_quote(const char * value);
+
+/* An RTSP server deepstream-app style: [sinkN] type=4 with rtsp-port serves rtsp://HOST:rtsp_port/ds-test
+ * by re-reading its own RTP/UDP stream (launch is the gst-rtsp-server media factory's description). */
+typedef struct ei_app_rtsp_server {
+    int          sink_group; /* N of [sinkN] */
+    int          rtsp_port;
+    int          udp_port;
+    const char * mount; /* "/ds-test" */
+    char *       launch;
+} ei_app_rtsp_server;
+
+/* The servers to start (one per UDP sink with rtsp-port > 0); free with ei_app_rtsp_servers_free. */
+ei_app_rtsp_server * ei_app_rtsp_servers(const ei_app_config * cfg, int * n);
+void                 ei_app_rtsp_servers_free(ei_app_rtsp_server * servers, int n);
+
+/* drop-frame-interval N > 1: the description puts `identity name=drop<I>` after source I's decoder;
+ * this adds a probe on each one's src pad that passes the first of every N buffers and drops the rest.
+ * Returns FALSE (and does nothing more) when an expected drop<I> is missing from pipeline. */
+gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_config * cfg);
 
 #endif

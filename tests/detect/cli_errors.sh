@@ -78,6 +78,9 @@ expect no_images 2 "no images" -- "$EI" detect -c "$WORK/c.ini"
 expect good_run 0 "1 image" -- "$EI" detect -c "$WORK/c.ini" "$WORK/img.png" --json "$WORK/good.json" -o "$WORK/annotated"
 expect good_json 0 "" -- "$PY" -c "import json; json.load(open('$WORK/good.json'))"
 expect annotated 0 "" -- test -s "$WORK/annotated/img.jpg"
+# A folder holds more images than the command line had arguments (the list grows).
+mkdir -p "$WORK/folder"; for i in $(seq 1 20); do cp "$WORK/img.png" "$WORK/folder/$i.png"; done
+expect folder_of_many 0 "20 images" -- "$EI" detect -c "$WORK/c.ini" "$WORK/folder" --quiet
 expect detect_help 0 "--category-ids" -- "$EI" detect --help
 expect segment_help 0 "--alpha" -- "$EI" segment --help
 echo "$pass passed, $fail failed"

@@ -28,7 +28,7 @@ typedef struct vis_args {
     float        alpha;
     bool         quiet;
     char **      images; /* owned strings */
-    int          n_images;
+    int          n_images, cap_images;
 } vis_args;
 
 static void help(bool segment) {
@@ -73,6 +73,14 @@ static bool has_image_ext(const char * name) {
 static int add_image(vis_args * a, const char * path) {
     if (a->n_images >= MAX_IMAGES)
         return ei_cli_usage_error(a->segment ? "segment" : "detect", "more than %d images", MAX_IMAGES);
+    /* Folders add any number of files: grow the list (it starts with room for argc paths). */
+    if (a->n_images == a->cap_images) {
+        int     cap = a->cap_images ? a->cap_images * 2 : 16;
+        char ** grow = realloc(a->images, (size_t)cap * sizeof *grow);
+        if (!grow) return EI_EXIT_INTERNAL;
+        a->images = grow;
+        a->cap_images = cap;
+    }
     char * dup = strdup(path);
     if (!dup) return EI_EXIT_INTERNAL;
     a->images[a->n_images++] = dup;
@@ -114,6 +122,7 @@ static int parse_args(int argc, char ** argv, bool segment, vis_args * a) {
     const char * cmd = segment ? "segment" : "detect";
     a->images = calloc((size_t)argc, sizeof *a->images);
     if (!a->images) return EI_EXIT_INTERNAL;
+    a->cap_images = argc;
     for (int i = 1; i < argc; i++) {
         const char * o = argv[i];
         if (ei_cli_is_help(o)) {

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""End-to-end video throughput: `edgeinfer run APP.ini` against a Python/OpenCV loop, same run.
+
+    python bench/e2e_vs_opencv.py [--video FILE] [--models yolox_nano,ssdlite320] [--rounds R]
+        [--threads N] [--sources 4] [--edgeinfer PATH] [--out FILE.md]
+
+Both sides do the same job on every frame of the video: decode -> pre-process -> inference ->
+post-process (decode + NMS) -> draw boxes and captions -> encode to an MP4 file.
+  edgeinfer: the streaming app with a generated APP.ini (URI source, [streammux] batch 1,
+    [primary-gie] with configs/<model>.ini, [osd], [sink0] type=3 MP4/H.264 (x264, veryfast),
+    sync=0), its figures from `--perf-json` (frames / wall time, per-stage medians).
+  Python: cv2.VideoCapture, the letterbox/resize + cv2.dnn.blobFromImage, ONNX Runtime
+    (intra_op_num_threads = N, ORT_ENABLE_ALL), numpy decoding + cv2.dnn.NMSBoxes,
+    cv2.rectangle/putText, cv2.VideoWriter (mp4v: the pip OpenCV has no H.264 encoder, and MPEG-4
+    part 2 is the cheaper of the two, so the peer's encode is, if anything, favoured).
+Each round runs both, the one going first alternating, so they see the same machine load; the
+medians over rounds are printed with the ratio. Then the batching check: N copies of the video as
+N sources at batch-size N, fake sinks, against one source with a fake sink: aggregate FPS and
+per-source FPS. A benchmark, not a test: it never fails on slowness.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# model: (inference config, ONNX path for the peer relative to ROOT or assets, peer recipe)
+MODELS = {
+    "yolox_nano": ("configs/yolox_nano.ini", "assets:models/coco_detection/yolox_nano_416.onnx", "yolox"),
+    "ssdlite320": ("bench/ssdlite320.ini", "build/exported_models/ssdlite320_mobilenet_v3_large.onnx", "ssdlite"),
+}
+
+
+def assets_dir(arg):
+    return arg or os.environ.get("EI_ASSETS_DIR") or os.path.join(ROOT, "..", "shared", "assets")
+
+
+def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None):
+    """A deepstream-app style config for the run (docs/app-config.md)."""
+    lines = ["[application]", "enable-perf-measurement=1", "perf-measurement-interval-sec=100", ""]
+    for i in range(n_sources):
+        lines += [f"[source{i}]", "enable=1", "type=2", f"uri=file://{os.path.abspath(video)}", ""]
+    lines += ["[streammux]", f"batch-size={n_sources}", "batched-push-timeout=-1", "",
+              "[primary-gie]", "enable=1", f"config-file={os.path.abspath(infer_cfg)}", f"batch-size={n_sources}", "",
+              "[osd]", "enable=1", ""]
+    if n_sources > 1:
+        lines += ["[tiled-display]", "enable=0", ""]
+    if sink == "file":
+        lines += ["[sink0]", "enable=1", "type=3", "container=1", "codec=1", "sync=0", f"output-file={out_mp4}", ""]
+    else:
+        for i in range(n_sources):
+            lines += [f"[sink{i}]", "enable=1", "type=1", "sync=0", f"source-id={i}", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def run_edgeinfer(ei, ini, perf_json, threads):
+    env = dict(os.environ)
+    t0 = time.perf_counter()
+    r = subprocess.run([ei, "run", ini, "--quiet", "--perf-json", perf_json], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"edgeinfer run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    with open(perf_json) as f:
+        perf = json.load(f)
+    return perf, wall
+
+
+class Peer:
+    """The Python/OpenCV/ONNX Runtime loop."""
+
+    def __init__(self, onnx_path, recipe, threads):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        self.input = self.sess.get_inputs()[0].name
+        self.recipe = recipe
+        if recipe == "yolox":
+            self.size, self.thr, self.iou = 416, 0.3, 0.45
+            grids, strides = [], []
+            for s in (8, 16, 32):
+                g = self.size // s
+                yy, xx = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+                grids.append(np.stack([xx, yy], -1).reshape(-1, 2))
+                strides.append(np.full((g * g, 1), s))
+            self.grids, self.strides = np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(
+                np.float32)
+        else:
+            import torch
+            from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+            self.size, self.thr, self.iou = 320, 0.8, 0.45
+            gen = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95)
+            with torch.no_grad():
+                p = gen._grid_default_boxes([[g, g] for g in (20, 10, 5, 3, 2, 1)], [320, 320]).numpy()
+            self.priors = np.clip(p, 0, 1).astype(np.float32)  # cx, cy, w, h in [0, 1]
+
+    def infer(self, frame):
+        """Returns ([x, y, w, h], scores, classes) in frame pixels and the per-stage times."""
+        import cv2
+        t0 = time.perf_counter()
+        h, w = frame.shape[:2]
+        if self.recipe == "yolox":
+            r = min(self.size / h, self.size / w)
+            canvas = np.full((self.size, self.size, 3), 114, dtype=np.uint8)
+            rs = cv2.resize(frame, (int(w * r), int(h * r)), interpolation=cv2.INTER_LINEAR)
+            canvas[:rs.shape[0], :rs.shape[1]] = rs
+            blob = cv2.dnn.blobFromImage(canvas)  # BGR, 0..255, NCHW
+        else:
+            blob = cv2.dnn.blobFromImage(frame, 1.0 / 255, (self.size, self.size), swapRB=True)
+            blob = (blob - np.array([0.485, 0.456, 0.406], np.float32)[None, :, None, None]) / np.array(
+                [0.229, 0.224, 0.225], np.float32)[None, :, None, None]
+        t1 = time.perf_counter()
+        outs = self.sess.run(None, {self.input: blob})
+        t2 = time.perf_counter()
+        if self.recipe == "yolox":
+            out = outs[0][0]
+            cxy = (out[:, :2] + self.grids) * self.strides
+            wh = np.exp(out[:, 2:4]) * self.strides
+            cls = out[:, 5:] * out[:, 4:5]
+            best = cls.argmax(1)
+            score = cls[np.arange(len(cls)), best]
+            keep = score >= self.thr
+            xy = (cxy - wh / 2)[keep] / r
+            boxes = np.concatenate([xy, wh[keep] / r], 1)
+            scores, classes = score[keep], best[keep]
+            idx = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.thr, self.iou)  # class-agnostic
+        else:
+            deltas, logits = outs[0][0], outs[1][0]
+            e = np.exp(logits - logits.max(1, keepdims=True))
+            prob = e / e.sum(1, keepdims=True)
+            prob[:, 0] = 0  # background
+            best = prob.argmax(1)
+            score = prob[np.arange(len(prob)), best]
+            keep = score >= self.thr
+            pr, d = self.priors[keep], deltas[keep]
+            cxcy = pr[:, :2] + d[:, :2] * 0.1 * pr[:, 2:]
+            wh = pr[:, 2:] * np.exp(d[:, 2:] * 0.2)
+            boxes = np.concatenate([cxcy - wh / 2, wh], 1) * np.array([w, h, w, h], np.float32)
+            scores, classes = score[keep], best[keep]
+            idx = cv2.dnn.NMSBoxesBatched(boxes.tolist(), scores.tolist(), classes.tolist(), self.thr,
+                                          self.iou) if len(boxes) else []
+        idx = np.array(idx, dtype=np.int64).reshape(-1)
+        t3 = time.perf_counter()
+        return boxes[idx], scores[idx], classes[idx], (t1 - t0, t2 - t1, t3 - t2)
+
+    def run(self, video, out_mp4):
+        import cv2
+        cap = cv2.VideoCapture(video)
+        if not cap.isOpened():
+            sys.exit(f"OpenCV cannot open {video}")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        writer = cv2.VideoWriter(out_mp4, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        stages = {k: [] for k in ("decode", "preprocess", "infer", "postprocess", "osd", "encode")}
+        n = 0
+        t_start = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            ok, frame = cap.read()
+            if not ok:
+                break
+            t1 = time.perf_counter()
+            boxes, scores, classes, (tp, ti, tq) = self.infer(frame)
+            t2 = time.perf_counter()
+            for (x, y, bw, bh), s, c in zip(boxes, scores, classes):
+                p1, p2 = (int(x), int(y)), (int(x + bw), int(y + bh))
+                cv2.rectangle(frame, p1, p2, (0, 255, 0), 2)
+                cv2.putText(frame, f"{int(c)} {s:.2f}", (p1[0], max(p1[1] - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                            (0, 255, 0), 1)
+            t3 = time.perf_counter()
+            writer.write(frame)
+            t4 = time.perf_counter()
+            for k, v in zip(stages, (t1 - t0, tp, ti, tq, t3 - t2, t4 - t3)):
+                stages[k].append(v * 1e3)
+            n += 1
+        writer.release()
+        wall = time.perf_counter() - t_start
+        return {"frames": n, "wall_s": wall, "fps": n / wall, "stages_ms": {k: float(np.median(v)) for k, v in
+                                                                             stages.items() if v}}
+
+
+def perf_stage_medians(perf):
+    """Per-stage medians from edgeinfer's --perf-json (docs/app-run.md)."""
+    out = {}
+    for name, st in perf.get("stages", {}).items():
+        if isinstance(st, dict) and "median_ms" in st:
+            out[name] = st["median_ms"]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--assets")
+    ap.add_argument("--video")
+    ap.add_argument("--models", default="yolox_nano,ssdlite320")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--sources", type=int, default=4)
+    ap.add_argument("--edgeinfer", default=os.path.join(ROOT, "build", "tools", "edgeinfer", "edgeinfer"))
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    assets = assets_dir(a.assets)
+    video = a.video or os.path.join(assets, "videos", "car-detection.mp4")
+    if not os.path.exists(video):
+        sys.exit(f"no video at {video} (set --video or EI_ASSETS_DIR)")
+    report = [f"# End-to-end video throughput, {datetime.date.today()} ({platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores, {a.threads} threads)", "",
+              f"Video: {os.path.basename(video)}; decode -> infer -> draw -> encode MP4; medians of {a.rounds} rounds.",
+              "", "| model | edgeinfer FPS | OpenCV+ORT FPS | ratio | edgeinfer outside inference | peer stages (ms) |",
+              "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in a.models.split(","):
+            cfg, onnx_rel, recipe = MODELS[name]
+            onnx_path = os.path.join(assets, onnx_rel[7:]) if onnx_rel.startswith("assets:") else os.path.join(
+                ROOT, onnx_rel)
+            if not os.path.exists(onnx_path):
+                if recipe == "ssdlite":
+                    subprocess.run([sys.executable, os.path.join(ROOT, "models", "export_all.py"), "--out",
+                                    os.path.dirname(onnx_path), "--only", "ssdlite320_mobilenet_v3_large"], check=True)
+                else:
+                    sys.exit(f"missing {onnx_path}")
+            ini = os.path.join(tmp, f"{name}.ini")
+            app_ini(ini, video, os.path.join(ROOT, cfg), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"))
+            peer = Peer(onnx_path, recipe, a.threads)
+            ours, theirs, outside = [], [], []
+            peer_stages = None
+            for r in range(a.rounds):
+                for side in ((0, 1) if r % 2 == 0 else (1, 0)):
+                    if side == 0:
+                        perf, _ = run_edgeinfer(a.edgeinfer, ini, os.path.join(tmp, "perf.json"), a.threads)
+                        ours.append(perf["fps"])
+                        st = perf_stage_medians(perf)
+                        frame_ms = 1e3 / perf["fps"]
+                        if "inference" in st:
+                            outside.append(1 - st["inference"] / frame_ms)
+                        print(f"{name} round {r}: edgeinfer {perf['fps']:.1f} FPS, stages {st}", flush=True)
+                    else:
+                        res = peer.run(video, os.path.join(tmp, f"{name}_cv.mp4"))
+                        theirs.append(res["fps"])
+                        peer_stages = res["stages_ms"]
+                        print(f"{name} round {r}: OpenCV+ORT {res['fps']:.1f} FPS, stages {peer_stages}", flush=True)
+            mo, mt = float(np.median(ours)), float(np.median(theirs))
+            out_s = f"{100 * float(np.median(outside)):.0f}%" if outside else "n/a"
+            ps = ", ".join(f"{k} {v:.1f}" for k, v in (peer_stages or {}).items())
+            report.append(f"| {name} | {mo:.1f} | {mt:.1f} | {mo / mt:.2f}x | {out_s} | {ps} |")
+            print(report[-1], flush=True)
+
+        # Batching must not cost: N sources at batch N against one source, fake sinks.
+        name = a.models.split(",")[0]
+        cfg = os.path.join(ROOT, MODELS[name][0])
+        one, many = os.path.join(tmp, "one.ini"), os.path.join(tmp, "many.ini")
+        app_ini(one, video, cfg, "fake", 1)
+        app_ini(many, video, cfg, "fake", a.sources)
+        single, agg, per_src = [], [], []
+        for r in range(a.rounds):
+            for side in ((0, 1) if r % 2 == 0 else (1, 0)):
+                perf, _ = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
+                                        a.threads)
+                if side == 0:
+                    single.append(perf["fps"])
+                else:
+                    agg.append(perf["fps"])
+                    per_src.append([s["avg_fps"] for s in perf.get("sources", [])])
+        report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
+                   f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate ({np.median(agg) / np.median(single):.2f}x), "
+                   f"per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]
+        print(report[-1])
+    text = "\n".join(report) + "\n"
+    out = a.out or os.path.join(HERE, "results", f"{datetime.date.today()}-e2e.md")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+/* The gst-launch description of an application config (docs/app-config.md, "The pipeline").
+ * Layout, in this order so that every name is defined before a later part refers to it:
+ *   edgemux name=mux ... ! [edgeinfer name=infer] ! [edgeosd name=osd] ! [edgejson name=json] ! edgedemux name=demux
+ *   <source I> ! mux.sink_I                                   (one chain per stream)
+ *   [compositor name=tiler ...]  demux.src_I ! queue ! tiler.sink_I ...   ([tiled-display] on)
+ *   <output> ! [tee] ! queue ! <sink chain> ...               (tiled output or demux.src_I)  */
+#include "app_pipeline.h"
+
+#include <string.h>
+
+#include "core/status.h"
+
+char * ei_app_pipeline_quote(const char * value) {
+    GString * s = g_string_new("\"");
+    for (const char * p = value ? value : ""; *p; p++) {
+        if (*p == '"' || *p == '\\') g_string_append_c(s, '\\');
+        g_string_append_c(s, *p);
+    }
+    g_string_append_c(s, '"');
+    return g_string_free(s, FALSE);
+}
+
+/* Appends ` key="value"` with the value quoted. */
+static void add_str(GString * d, const char * key, const char * value) {
+    char * q = ei_app_pipeline_quote(value);
+    g_string_append_printf(d, " %s=%s", key, q);
+    g_free(q);
+}
+
+static const char * codec_name(ei_app_codec c) { return c == EI_APP_CODEC_H265 ? "H265" : "H264"; }
+static const char * codec_lower(ei_app_codec c) { return c == EI_APP_CODEC_H265 ? "h265" : "h264"; }
+
+/* The decoding head of stream id (the part before the common conversion). */
+static void add_source_head(GString * d, const ei_app_source * s, int id) {
+    switch (s->type) {
+    case EI_APP_SOURCE_URI:
+    case EI_APP_SOURCE_MULTI_URI:
+        g_string_append_printf(d, "uridecodebin name=src%d", id);
+        add_str(d, "uri", s->uri);
+        /* The caps filter on the delayed link keeps audio pads (left unlinked) away from the queue. */
+        g_string_append(d, " ! video/x-raw");
+        break;
+    case EI_APP_SOURCE_RTSP:
+        g_string_append_printf(d, "rtspsrc name=src%d", id);
+        add_str(d, "location", s->uri);
+        g_string_append_printf(d, " latency=%d", s->latency_ms);
+        if (s->select_rtp_protocol == 4) g_string_append(d, " protocols=tcp");
+        g_string_append_printf(d, " ! application/x-rtp,media=video ! decodebin name=dec%d ! video/x-raw", id);
+        break;
+    case EI_APP_SOURCE_UDP_RTP:
+        g_string_append_printf(d,
+                               "udpsrc name=src%d port=%d caps=\"application/x-rtp,media=video,clock-rate=90000,"
+                               "encoding-name=%s\" ! rtpjitterbuffer latency=%d ! rtp%sdepay ! %sparse ! avdec_%s",
+                               id, s->udp_port, codec_name(s->codec), s->latency_ms, codec_lower(s->codec),
+                               codec_lower(s->codec), codec_lower(s->codec));
+        break;
+    case EI_APP_SOURCE_CAMERA_V4L2:
+        g_string_append_printf(d, "v4l2src name=src%d", id);
+        add_str(d, "device", s->camera_v4l2_dev_node);
+        g_string_append(d, " ! video/x-raw");
+        if (s->camera_width) g_string_append_printf(d, ",width=%d", s->camera_width);
+        if (s->camera_height) g_string_append_printf(d, ",height=%d", s->camera_height);
+        if (s->camera_fps_n) g_string_append_printf(d, ",framerate=%d/%d", s->camera_fps_n, s->camera_fps_d);
+        break;
+    case EI_APP_SOURCE_IMAGE_DIR:
+        /* The runner decodes the folder's images in name order and pushes them (docs/app-config.md). */
+        g_string_append_printf(d, "appsrc name=src%d format=time", id);
+        break;
+    }
+}
+
+static void add_source(GString * d, const ei_app_config * cfg, const ei_app_source * s, int id) {
+    add_source_head(d, s, id);
+    g_string_append(d, " ! queue");
+    if (s->drop_frame_interval > 1) g_string_append_printf(d, " ! identity name=drop%d silent=true", id);
+    g_string_append(d, " ! videoconvert");
+    if (cfg->mux_width)
+        g_string_append_printf(d, " ! videoscale ! video/x-raw,format=I420,width=%d,height=%d", cfg->mux_width,
+                               cfg->mux_height);
+    else
+        g_string_append(d, " ! video/x-raw,format=I420");
+    g_string_append_printf(d, " ! mux.sink_%d  ", id);
+}
+
+static void add_main(GString * d, const ei_app_config * cfg) {
+    int batch = cfg->mux_batch_size ? cfg->mux_batch_size : cfg->n_streams;
+    g_string_append_printf(d, "edgemux name=mux batch-size=%d batched-push-timeout=%d", batch,
+                           cfg->mux_batched_push_timeout_us);
+    if (cfg->mux_width) g_string_append_printf(d, " width=%d height=%d", cfg->mux_width, cfg->mux_height);
+    if (cfg->mux_live_source) g_string_append(d, " live-source=true");
+    if (cfg->gie_enabled) {
+        g_string_append(d, " ! edgeinfer name=infer");
+        add_str(d, "config-file-path", cfg->gie_config_file);
+        if (cfg->gie_model_engine_file) add_str(d, "model-engine-file", cfg->gie_model_engine_file);
+        g_string_append_printf(d, " batch-size=%d", cfg->gie_batch_size ? cfg->gie_batch_size : batch);
+        if (cfg->gie_interval) g_string_append_printf(d, " interval=%d", cfg->gie_interval);
+        if (cfg->gie_unique_id) g_string_append_printf(d, " unique-id=%d", cfg->gie_unique_id);
+    }
+    if (cfg->osd_enabled) {
+        g_string_append_printf(d, " ! edgeosd name=osd display-bbox=%s display-text=%s display-mask=%s",
+                               cfg->osd_display_bbox ? "true" : "false", cfg->osd_display_text ? "true" : "false",
+                               cfg->osd_display_mask ? "true" : "false");
+        if (cfg->osd_border_width) g_string_append_printf(d, " border-width=%d", cfg->osd_border_width);
+        /* text-size is deepstream's font size in pixels; edgeosd scales an 8-pixel font. */
+        if (cfg->osd_text_size) {
+            int scale = (cfg->osd_text_size + 4) / 8;
+            g_string_append_printf(d, " text-scale=%d", scale < 1 ? 1 : scale);
+        }
+    }
+    if (cfg->jsonl_output) {
+        g_string_append(d, " ! edgejson name=json");
+        add_str(d, "location", cfg->jsonl_output);
+    }
+    g_string_append(d, " ! edgedemux name=demux  ");
+}
+
+static void add_encoder(GString * d, const ei_app_sink * k) {
+    g_string_append_printf(d, " ! x%senc name=enc%d", k->codec == EI_APP_CODEC_H265 ? "265" : "264", k->sink_group);
+    if (k->bitrate) {
+        int kbit = k->bitrate / 1000; /* deepstream-app's bitrate is in bits/s */
+        g_string_append_printf(d, " bitrate=%d", kbit < 1 ? 1 : kbit);
+    }
+    g_string_append(d, " speed-preset=veryfast tune=zerolatency");
+    if (k->iframeinterval) g_string_append_printf(d, " key-int-max=%d", k->iframeinterval);
+}
+
+/* One sink's chain, from raw video (after its queue). */
+static void add_sink(GString * d, const ei_app_sink * k) {
+    const char * sync = k->sync ? "true" : "false";
+    int          scale = k->width && k->height;
+    switch (k->type) {
+    case EI_APP_SINK_FAKE: g_string_append_printf(d, "fakesink name=sink%d sync=%s", k->sink_group, sync); break;
+    case EI_APP_SINK_DISPLAY:
+        g_string_append(d, "videoconvert");
+        if (scale) g_string_append_printf(d, " ! videoscale ! video/x-raw,width=%d,height=%d", k->width, k->height);
+        g_string_append_printf(d, " ! autovideosink name=sink%d sync=%s", k->sink_group, sync);
+        break;
+    case EI_APP_SINK_FILE:
+    case EI_APP_SINK_UDP:
+        g_string_append(d, "videoconvert");
+        if (scale)
+            g_string_append_printf(d, " ! videoscale ! video/x-raw,format=I420,width=%d,height=%d", k->width,
+                                   k->height);
+        else
+            g_string_append(d, " ! video/x-raw,format=I420");
+        add_encoder(d, k);
+        if (k->type == EI_APP_SINK_FILE) {
+            g_string_append_printf(d, " ! %sparse ! %s ! filesink name=sink%d", codec_lower(k->codec),
+                                   k->container == 2 ? "matroskamux" : "mp4mux", k->sink_group);
+            add_str(d, "location", k->output_file);
+            g_string_append_printf(d, " sync=%s", sync);
+        } else {
+            g_string_append_printf(d, " ! rtp%spay config-interval=1 pt=96 ! udpsink name=sink%d",
+                                   codec_lower(k->codec), k->sink_group);
+            add_str(d, "host", k->host);
+            g_string_append_printf(d, " port=%d sync=%s async=false", k->udp_port, sync);
+        }
+        break;
+    }
+}
+
+/* The sinks of one output, after `from` (no trailing " ! "); several sinks share a tee. */
+static void add_sinks(GString * d, const ei_app_config * cfg, const char * from, const char * tee_name, int source_id) {
+    int n = 0;
+    for (int i = 0; i < cfg->n_sinks; i++) n += cfg->sinks[i].source_id == source_id;
+    if (n == 1) g_string_append_printf(d, "%s ! queue ! ", from);
+    if (n > 1) g_string_append_printf(d, "%s ! tee name=%s  ", from, tee_name);
+    for (int i = 0; i < cfg->n_sinks; i++) {
+        if (cfg->sinks[i].source_id != source_id) continue;
+        if (n > 1) g_string_append_printf(d, "%s. ! queue ! ", tee_name);
+        add_sink(d, &cfg->sinks[i]);
+        g_string_append(d, "  ");
+    }
+}
+
+static int tiles_shown(const ei_app_config * cfg) {
+    int tiles = cfg->tiled_rows * cfg->tiled_columns;
+    return cfg->n_streams < tiles ? cfg->n_streams : tiles;
+}
+
+static void add_tiler(GString * d, const ei_app_config * cfg) {
+    int rows = cfg->tiled_rows, cols = cfg->tiled_columns;
+    int tw = cfg->tiled_width / cols, th = cfg->tiled_height / rows;
+    g_string_append(d, "compositor name=tiler background=black");
+    for (int i = 0; i < tiles_shown(cfg); i++)
+        g_string_append_printf(d, " sink_%d::xpos=%d sink_%d::ypos=%d sink_%d::width=%d sink_%d::height=%d", i,
+                               (i % cols) * tw, i, (i / cols) * th, i, tw, i, th);
+    /* The compositor's output continues on the same chain: its sinks follow. */
+    g_string_append_printf(d, " ! video/x-raw,width=%d,height=%d", cfg->tiled_width, cfg->tiled_height);
+    int n = 0;
+    for (int i = 0; i < cfg->n_sinks; i++) n += cfg->sinks[i].source_id == -1;
+    if (n == 1) g_string_append(d, " ! queue ! ");
+    if (n > 1) g_string_append(d, " ! tee name=tiledtee  ");
+    for (int i = 0; i < cfg->n_sinks; i++) {
+        if (cfg->sinks[i].source_id != -1) continue;
+        if (n > 1) g_string_append(d, "tiledtee. ! queue ! ");
+        add_sink(d, &cfg->sinks[i]);
+        g_string_append(d, "  ");
+    }
+}
+
+/* Stream s leaves edgedemux once (a request pad): to the tiler, to its own sinks, or, for both,
+ * through tee<s>. */
+static void add_stream_output(GString * d, const ei_app_config * cfg, int s, int tiled) {
+    int direct = 0;
+    for (int i = 0; i < cfg->n_sinks; i++) direct += cfg->sinks[i].source_id == s;
+    char src[32], tee[32];
+    g_snprintf(src, sizeof src, "demux.src_%d", s);
+    g_snprintf(tee, sizeof tee, "tee%d", s);
+    if (tiled && direct) {
+        g_string_append_printf(d, "%s ! tee name=%s  %s. ! queue ! tiler.sink_%d  ", src, tee, tee, s);
+        for (int i = 0; i < cfg->n_sinks; i++) {
+            if (cfg->sinks[i].source_id != s) continue;
+            g_string_append_printf(d, "%s. ! queue ! ", tee);
+            add_sink(d, &cfg->sinks[i]);
+            g_string_append(d, "  ");
+        }
+    } else if (tiled) {
+        g_string_append_printf(d, "%s ! queue ! tiler.sink_%d  ", src, s);
+    } else if (direct) {
+        add_sinks(d, cfg, src, tee, s);
+    }
+}
+
+char * ei_app_pipeline_describe(const ei_app_config * cfg, ei_status ** err) {
+    if (err) *err = NULL;
+    if (!cfg || cfg->n_streams < 1 || cfg->n_sinks < 1) {
+        if (err)
+            *err =
+                ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_app_pipeline_describe: %s",
+                          !cfg ? "cfg is NULL" : "the config has no source or no sink (not from ei_app_config_parse)");
+        return NULL;
+    }
+    GString * d = g_string_new(NULL);
+    add_main(d, cfg);
+    for (int i = 0; i < cfg->n_sources; i++)
+        for (int j = 0; j < cfg->sources[i].n_streams; j++)
+            add_source(d, cfg, &cfg->sources[i], cfg->sources[i].first_stream + j);
+    int tiled_sinks = 0;
+    for (int i = 0; i < cfg->n_sinks; i++) tiled_sinks += cfg->sinks[i].source_id == -1;
+    if (tiled_sinks) add_tiler(d, cfg);
+    for (int s = 0; s < cfg->n_streams; s++) add_stream_output(d, cfg, s, tiled_sinks && s < tiles_shown(cfg));
+    while (d->len && d->str[d->len - 1] == ' ') g_string_truncate(d, d->len - 1);
+    return g_string_free(d, FALSE);
+}
+
+ei_app_rtsp_server * ei_app_rtsp_servers(const ei_app_config * cfg, int * n) {
+    *n = 0;
+    ei_app_rtsp_server * out = g_new0(ei_app_rtsp_server, EI_APP_MAX_SINKS);
+    for (int i = 0; cfg && i < cfg->n_sinks; i++) {
+        const ei_app_sink * k = &cfg->sinks[i];
+        if (k->type != EI_APP_SINK_UDP || k->rtsp_port <= 0) continue;
+        ei_app_rtsp_server * r = &out[(*n)++];
+        r->sink_group = k->sink_group;
+        r->rtsp_port = k->rtsp_port;
+        r->udp_port = k->udp_port;
+        r->mount = "/ds-test";
+        r->launch = g_strdup_printf("( udpsrc name=pay0 port=%d buffer-size=524288 caps=\"application/x-rtp, "
+                                    "media=video, clock-rate=90000, encoding-name=%s, payload=96\" )",
+                                    k->udp_port, codec_name(k->codec));
+    }
+    return out;
+}
+
+void ei_app_rtsp_servers_free(ei_app_rtsp_server * servers, int n) {
+    for (int i = 0; servers && i < n; i++) g_free(servers[i].launch);
+    g_free(servers);
+}
+
+typedef struct drop_state {
+    guint64 count;
+    guint   every;
+} drop_state;
+
+static GstPadProbeReturn drop_probe(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
+    (void)info;
+    drop_state * st = user;
+    return st->count++ % st->every == 0 ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_config * cfg) {
+    if (!GST_IS_BIN(pipeline) || !cfg) return FALSE;
+    for (int i = 0; i < cfg->n_sources; i++) {
+        const ei_app_source * s = &cfg->sources[i];
+        if (s->drop_frame_interval <= 1) continue;
+        for (int j = 0; j < s->n_streams; j++) {
+            char name[32];
+            g_snprintf(name, sizeof name, "drop%d", s->first_stream + j);
+            GstElement * e = gst_bin_get_by_name(GST_BIN(pipeline), name);
+            if (!e) return FALSE;
+            GstPad * pad = gst_element_get_static_pad(e, "src");
+            gst_object_unref(e);
+            if (!pad) return FALSE;
+            drop_state * st = g_new0(drop_state, 1);
+            st->every = (guint)s->drop_frame_interval;
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, drop_probe, st, g_free);
+            gst_object_unref(pad);
+        }
+    }
+    return TRUE;
+}
