@@ -1,7 +1,7 @@
 /* Measurement for `edgeinfer run` (app_perf.h): pad probes count frames per source and time each
- * stage. Decode and encode are timed from the sink pad to the src pad of every element whose
- * class is "Decoder/Video" or "Encoder/Video" (buffers matched by PTS, so reordering decoders are
- * timed right); pre-process, inference, post-process and OSD come from the GstEiFrameMeta times
+ * stage. Decode and encode are timed on every element whose class is "Decoder/Video" or
+ * "Encoder/Video": from its latest input to each output (time blocked downstream excluded);
+ * pre-process, inference, post-process and OSD come from the GstEiFrameMeta times
  * edgeinfer and edgeosd record. */
 #include "app_perf.h"
 
@@ -27,14 +27,11 @@ typedef struct samples {
 
 typedef enum count_point { COUNT_SRC, COUNT_MUX, COUNT_DEMUX, COUNT_INFER } count_point;
 
-/* Input times of the buffers inside one decoder or encoder, by PTS. */
-#define RING 128
+/* One decoder or encoder: when its latest input arrived and its latest output left. */
 typedef struct timed_elem {
     ei_app_perf * perf;
     int           stage;
-    GstClockTime  pts[RING];
-    gint64        t[RING];
-    unsigned      next;
+    gint64        last_in, last_out;
 } timed_elem;
 
 /* A src pad of a source element or a src_<N>/sink_<N> pad: which source its frames belong to. */
@@ -260,57 +257,35 @@ static void probe_meta(ei_app_perf * p, GstElement * e, int stage) {
     gst_object_unref(pad);
 }
 
-/* The running time of b's PTS (DTS when it has none) in pad's segment: encoders shift their
- * output timestamps and segment (by 1000 hours, for negative DTS), the running time stays. */
-static GstClockTime running_time(GstPad * pad, GstBuffer * b) {
-    GstClockTime t = GST_BUFFER_PTS_IS_VALID(b) ? GST_BUFFER_PTS(b) : GST_BUFFER_DTS(b);
-    if (!GST_CLOCK_TIME_IS_VALID(t)) return t;
-    GstEvent * ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
-    if (!ev) return t;
-    const GstSegment * seg;
-    gst_event_parse_segment(ev, &seg);
-    if (seg->format == GST_FORMAT_TIME) t = gst_segment_to_running_time(seg, GST_FORMAT_TIME, t);
-    gst_event_unref(ev);
-    return t;
-}
-
 static GstPadProbeReturn timed_in(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
     timed_elem *    te = user;
     GstBuffer *     one;
     GstBufferList * list;
-    guint           n = buffers_in(info, &one, &list);
-    gint64          now = g_get_monotonic_time();
+    if (!buffers_in(info, &one, &list)) return GST_PAD_PROBE_OK;
+    gint64 now = g_get_monotonic_time();
     g_mutex_lock(&te->perf->lock);
-    for (guint i = 0; i < n; i++) {
-        GstClockTime t = running_time(pad, one ? one : gst_buffer_list_get(list, i));
-        if (!GST_CLOCK_TIME_IS_VALID(t)) continue;
-        te->pts[te->next % RING] = t;
-        te->t[te->next % RING] = now;
-        te->next++;
-    }
+    te->last_in = now;
     g_mutex_unlock(&te->perf->lock);
     return GST_PAD_PROBE_OK;
 }
 
+/* The time the element worked for this output: since its latest input (or its previous output,
+ * when one input gives several), so time its thread spent blocked downstream does not count. */
 static GstPadProbeReturn timed_out(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
     timed_elem *    te = user;
     GstBuffer *     one;
     GstBufferList * list;
     guint           n = buffers_in(info, &one, &list);
     gint64          now = g_get_monotonic_time();
     g_mutex_lock(&te->perf->lock);
-    for (guint i = 0; i < n; i++) {
-        GstClockTime t = running_time(pad, one ? one : gst_buffer_list_get(list, i));
-        if (!GST_CLOCK_TIME_IS_VALID(t)) continue;
-        for (unsigned k = 0; k < RING && k < te->next; k++) {
-            unsigned j = (te->next - 1 - k) % RING;
-            if (te->pts[j] == t && te->t[j]) {
-                samples_add(&te->perf->st[te->stage], (double)(now - te->t[j]) / 1e3);
-                te->t[j] = 0; /* matched once */
-                break;
-            }
-        }
+    gint64 from = te->last_in > te->last_out ? te->last_in : te->last_out;
+    if (n && te->last_in) {
+        samples_add(&te->perf->st[te->stage], (double)(now - from) / 1e3);
+        for (guint i = 1; i < n; i++) samples_add(&te->perf->st[te->stage], 0);
     }
+    te->last_out = now;
     g_mutex_unlock(&te->perf->lock);
     return GST_PAD_PROBE_OK;
 }
