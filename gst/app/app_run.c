@@ -10,11 +10,14 @@
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <gst/rtsp-server/rtsp-server.h>
 
 #include "app_config.h"
 #include "app_perf.h"
 #include "app_pipeline.h"
+#include "edgeinfer/image.h"
 #include "gsteielements.h"
 
 #define MAX_SOURCES   EI_APP_PERF_MAX_SOURCES
@@ -47,6 +50,8 @@ typedef struct app_source {
     guint        retry_timer;
     gint64       restarted_us;
     bool         ended, failed;
+    const char * image_dir; /* an appsrc this runner feeds from a folder of images */
+    GThread *    feeder;
     GPtrArray *  peers; /* the pads downstream of src<N>'s src pads (to re-link dynamic pads) */
 } app_source;
 
@@ -85,7 +90,7 @@ void ei_app_print_usage(void) {
            "outputs to be finalised after an error or a signal, default 5).\n\n"
            "Exit codes: 0 every source ended (or interrupted) and the outputs are finalised; 1 the\n"
            "pipeline stopped on an error, or every source failed; 2 bad option; 3 bad config or pipeline;\n"
-           "4 built without the APP.ini builder; 5 missing config or unwritable output; 130 stopped by a second "
+           "5 missing config or unwritable output; 130 stopped by a second "
            "interrupt.\n");
 }
 
@@ -434,16 +439,10 @@ static void find_sources(app_run * r, const ei_app_config * cfg) {
             s->peers = g_ptr_array_new_with_free_func(gst_object_unref);
             s->attempts = -1;
             const ei_app_source * cs = NULL;
-            if (cfg) {
-                int n = 0;
-                for (int k = 0; k < cfg->n_sources && !cs; k++) {
-                    int copies = cfg->sources[k].type == EI_APP_SOURCE_MULTI_URI && cfg->sources[k].num_sources > 1
-                                     ? cfg->sources[k].num_sources
-                                     : 1;
-                    if (id < n + copies) cs = &cfg->sources[k];
-                    n += copies;
-                }
-            }
+            for (int k = 0; cfg && k < cfg->n_sources && !cs; k++)
+                if (id >= cfg->sources[k].first_stream && id < cfg->sources[k].first_stream + cfg->sources[k].n_streams)
+                    cs = &cfg->sources[k];
+            if (cs && cs->type == EI_APP_SOURCE_IMAGE_DIR && GST_IS_APP_SRC(e)) s->image_dir = cs->dir;
             if (cs) {
                 s->kind = cs->type == EI_APP_SOURCE_RTSP      ? KIND_RTSP
                           : cs->type == EI_APP_SOURCE_UDP_RTP ? KIND_UDP
@@ -462,6 +461,151 @@ static void find_sources(app_run * r, const ei_app_config * cfg) {
     }
     g_value_unset(&v);
     gst_iterator_free(it);
+}
+
+/* ---- image folders, RTSP servers, output folders ----------------------------------------------- */
+
+static int cmp_names(const void * a, const void * b) { return strcmp(*(char * const *)a, *(char * const *)b); }
+
+/* Feeds an image-dir source: the folder's files in name order, decoded (JPEG/PNG) to RGB, one
+ * buffer each at a nominal 30 images/s, then end-of-stream. Unreadable files are skipped with a
+ * warning; a missing folder is the source's error. */
+static gpointer feed_images(gpointer user) {
+    app_source * s = user;
+    GstAppSrc *  src = GST_APP_SRC(s->elem);
+    GError *     err = NULL;
+    GDir *       d = g_dir_open(s->image_dir, 0, &err);
+    if (!d) {
+        GError * e = g_error_new(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "image folder %s: %s", s->image_dir,
+                                 err->message);
+        gst_element_post_message(s->elem, gst_message_new_error(GST_OBJECT(s->elem), e, NULL));
+        g_error_free(e);
+        g_error_free(err);
+        return NULL;
+    }
+    GPtrArray *  names = g_ptr_array_new_with_free_func(g_free);
+    const char * n;
+    while ((n = g_dir_read_name(d))) g_ptr_array_add(names, g_strdup(n));
+    g_dir_close(d);
+    qsort(names->pdata, names->len, sizeof(gpointer), cmp_names);
+    int     w = 0, h = 0;
+    guint64 frame = 0;
+    for (guint i = 0; i < names->len; i++) {
+        gchar * path = g_build_filename(s->image_dir, g_ptr_array_index(names, i), NULL);
+        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            g_free(path);
+            continue;
+        }
+        ei_image    img;
+        ei_status * st = ei_image_load(path, EI_PIXEL_RGB, &img);
+        if (st) {
+            fprintf(stderr, "warning: source %d: skipping %s: %s\n", s->id, path, ei_status_message(st));
+            ei_status_destroy(st);
+            g_free(path);
+            continue;
+        }
+        g_free(path);
+        if (img.width != w || img.height != h) {
+            w = img.width;
+            h = img.height;
+            GstCaps * caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, w,
+                                                 "height", G_TYPE_INT, h, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+            gst_app_src_set_caps(src, caps);
+            gst_caps_unref(caps);
+        }
+        gsize       stride = GST_ROUND_UP_4((gsize)w * 3);
+        GstBuffer * buf = gst_buffer_new_allocate(NULL, stride * (gsize)h, NULL);
+        GstMapInfo  map;
+        if (buf && gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+            for (int y = 0; y < h; y++)
+                memcpy(map.data + (gsize)y * stride, img.plane[0] + (gsize)y * (gsize)img.stride[0], (gsize)w * 3);
+            gst_buffer_unmap(buf, &map);
+        }
+        ei_image_free(&img);
+        if (!buf) break;
+        GST_BUFFER_PTS(buf) = gst_util_uint64_scale(frame, GST_SECOND, 30);
+        GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+        frame++;
+        if (gst_app_src_push_buffer(src, buf) != GST_FLOW_OK) break; /* stopping */
+    }
+    g_ptr_array_unref(names);
+    gst_app_src_end_of_stream(src);
+    return NULL;
+}
+
+static void start_feeders(app_run * r) {
+    for (int i = 0; i < r->n_src; i++)
+        if (r->src[i].image_dir && !r->src[i].feeder) {
+            g_object_set(r->src[i].elem, "block", TRUE, NULL);
+            r->src[i].feeder = g_thread_new("ei-images", feed_images, &r->src[i]);
+        }
+}
+
+typedef struct rtsp_servers {
+    GstRTSPServer ** servers;
+    guint *          ids;
+    int              n;
+} rtsp_servers;
+
+/* deepstream-app's RTSP out: a server per UDP sink with rtsp-port, re-reading that sink's RTP. */
+static bool start_rtsp(app_run * r, const ei_app_config * cfg, rtsp_servers * out) {
+    memset(out, 0, sizeof *out);
+    if (!cfg) return true;
+    int                  n = 0;
+    ei_app_rtsp_server * sv = ei_app_rtsp_servers(cfg, &n);
+    bool                 ok = true;
+    out->servers = g_new0(GstRTSPServer *, n ? n : 1);
+    out->ids = g_new0(guint, n ? n : 1);
+    for (int i = 0; i < n && ok; i++) {
+        GstRTSPServer * srv = gst_rtsp_server_new();
+        gchar *         port = g_strdup_printf("%d", sv[i].rtsp_port);
+        g_object_set(srv, "service", port, NULL);
+        g_free(port);
+        GstRTSPMountPoints *  mp = gst_rtsp_server_get_mount_points(srv);
+        GstRTSPMediaFactory * f = gst_rtsp_media_factory_new();
+        gst_rtsp_media_factory_set_launch(f, sv[i].launch);
+        gst_rtsp_media_factory_set_shared(f, TRUE);
+        gst_rtsp_mount_points_add_factory(mp, sv[i].mount, f);
+        g_object_unref(mp);
+        out->servers[out->n] = srv;
+        out->ids[out->n] = gst_rtsp_server_attach(srv, NULL);
+        out->n++;
+        if (!out->ids[out->n - 1]) {
+            fprintf(stderr, "error: [sink%d] rtsp-port=%d: cannot serve RTSP on that port\n", sv[i].sink_group,
+                    sv[i].rtsp_port);
+            ok = false;
+        } else {
+            info(r, "serving rtsp://127.0.0.1:%d%s ([sink%d])", sv[i].rtsp_port, sv[i].mount, sv[i].sink_group);
+        }
+    }
+    ei_app_rtsp_servers_free(sv, n);
+    return ok;
+}
+
+static void stop_rtsp(rtsp_servers * s) {
+    for (int i = 0; i < s->n; i++) {
+        if (s->ids[i]) g_source_remove(s->ids[i]);
+        g_object_unref(s->servers[i]);
+    }
+    g_free(s->servers);
+    g_free(s->ids);
+}
+
+/* The folders of the output files (the description does not create them). */
+static bool make_output_dirs(const ei_app_config * cfg) {
+    const char * files[EI_APP_MAX_SINKS + 1];
+    int          n = 0;
+    if (cfg->jsonl_output && strcmp(cfg->jsonl_output, "-")) files[n++] = cfg->jsonl_output;
+    for (int i = 0; i < cfg->n_sinks; i++)
+        if (cfg->sinks[i].type == EI_APP_SINK_FILE && cfg->sinks[i].output_file) files[n++] = cfg->sinks[i].output_file;
+    for (int i = 0; i < n; i++) {
+        gchar * dir = g_path_get_dirname(files[i]);
+        int     rc = g_mkdir_with_parents(dir, 0777);
+        if (rc) fprintf(stderr, "error: cannot create the folder of %s: %s\n", files[i], strerror(errno));
+        g_free(dir);
+        if (rc) return false;
+    }
+    return true;
 }
 
 /* ---- the run ---------------------------------------------------------------------------------- */
@@ -623,7 +767,6 @@ static char * describe(const app_opts * o, ei_app_config ** cfg_out, int * code)
         *code = EI_APP_EXIT_IO;
         return NULL;
     }
-#ifdef EI_APP_HAVE_BUILDER
     ei_app_config * cfg = NULL;
     ei_status *     st = ei_app_config_load(o->config, config_log, NULL, &cfg);
     char *          desc = NULL;
@@ -642,24 +785,9 @@ static char * describe(const app_opts * o, ei_app_config ** cfg_out, int * code)
     }
     *cfg_out = cfg;
     return desc;
-#else
-    (void)config_log;
-    fprintf(stderr,
-            "error: %s: this edgeinfer was built without the APP.ini pipeline builder "
-            "(gst/app/app_config.c, app_pipeline.c); only --pipeline runs\n",
-            o->config);
-    *code = EI_APP_EXIT_UNSUPPORTED;
-    return NULL;
-#endif
 }
 
-static void free_config(ei_app_config * cfg) {
-#ifdef EI_APP_HAVE_BUILDER
-    ei_app_config_free(cfg);
-#else
-    (void)cfg; /* never loaded */
-#endif
-}
+static void free_config(ei_app_config * cfg) { ei_app_config_free(cfg); }
 
 static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
     app_run r = {.o = o, .pipeline = pipeline, .exit_code = EI_APP_EXIT_OK};
@@ -680,7 +808,10 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
 
     /* A source that fails to start fails the state change: it is handled (restarted later or
      * ended) like a failure while running, and the rest of the pipeline starts without it. */
-    GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    rtsp_servers         rtsp;
+    GstStateChangeReturn ret =
+        start_rtsp(&r, cfg, &rtsp) ? gst_element_set_state(pipeline, GST_STATE_PLAYING) : GST_STATE_CHANGE_FAILURE;
+    if (ret == GST_STATE_CHANGE_FAILURE && rtsp.n && !rtsp.ids[rtsp.n - 1]) r.exit_code = EI_APP_EXIT_ERROR;
     for (int tries = 0; ret == GST_STATE_CHANGE_FAILURE && tries <= r.n_src && !r.stopping; tries++) {
         GstMessage * m;
         bool         any = false;
@@ -697,6 +828,7 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
         if (r.exit_code == EI_APP_EXIT_OK) fprintf(stderr, "error: the pipeline could not start\n");
         r.exit_code = EI_APP_EXIT_ERROR;
     } else {
+        start_feeders(&r);
         g_main_loop_run(r.loop);
     }
     ei_app_perf_finish(r.perf);
@@ -713,6 +845,9 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
         if (r.src[i].retry_timer) g_source_remove(r.src[i].retry_timer);
     gst_element_set_state(pipeline, GST_STATE_NULL);
     for (int i = 0; i < r.n_src; i++) gst_element_set_state(r.src[i].elem, GST_STATE_NULL);
+    for (int i = 0; i < r.n_src; i++)
+        if (r.src[i].feeder) g_thread_join(r.src[i].feeder); /* its pushes fail once stopped */
+    stop_rtsp(&rtsp);
 
     ei_app_perf_print_report(r.perf, stdout);
     if (o->perf_json && !ei_app_perf_write_json(r.perf, o->perf_json)) {
@@ -763,6 +898,17 @@ int ei_app_main(int argc, char ** argv) {
         return EI_APP_EXIT_INVALID;
     }
     g_free(desc);
+    if (cfg && !ei_app_pipeline_install_drops(pipeline, cfg)) {
+        fprintf(stderr, "error: the pipeline lacks the drop<I> element of a source with drop-frame-interval\n");
+        gst_object_unref(pipeline);
+        free_config(cfg);
+        return EI_APP_EXIT_INVALID;
+    }
+    if (cfg && !make_output_dirs(cfg)) {
+        gst_object_unref(pipeline);
+        free_config(cfg);
+        return EI_APP_EXIT_IO;
+    }
     if (!GST_IS_PIPELINE(pipeline)) {
         GstElement * p = gst_pipeline_new(NULL);
         gst_bin_add(GST_BIN(p), pipeline);

@@ -7,13 +7,12 @@
 
 /* Exit codes (docs/app-run.md "Exit codes"), the same numbers as the rest of the CLI. */
 enum {
-    EI_APP_EXIT_OK = 0,          /* every source ended, or interrupted by SIGINT/SIGTERM, outputs finalised */
-    EI_APP_EXIT_ERROR = 1,       /* the pipeline stopped on an error, or every source failed */
-    EI_APP_EXIT_USAGE = 2,       /* bad option */
-    EI_APP_EXIT_INVALID = 3,     /* bad config or pipeline description */
-    EI_APP_EXIT_UNSUPPORTED = 4, /* built without the APP.ini pipeline builder */
-    EI_APP_EXIT_IO = 5,          /* missing config file, unwritable --dot/--perf-json output */
-    EI_APP_EXIT_FORCED = 130,    /* a second SIGINT/SIGTERM: stopped without finalising */
+    EI_APP_EXIT_OK = 0,       /* every source ended, or interrupted by SIGINT/SIGTERM, outputs finalised */
+    EI_APP_EXIT_ERROR = 1,    /* the pipeline stopped on an error, or every source failed */
+    EI_APP_EXIT_USAGE = 2,    /* bad option */
+    EI_APP_EXIT_INVALID = 3,  /* bad config or pipeline description */
+    EI_APP_EXIT_IO = 5,       /* missing config file, unwritable --dot/--perf-json output */
+    EI_APP_EXIT_FORCED = 130, /* a second SIGINT/SIGTERM: stopped without finalising */
 };
 
 /* argv[0] is "run", argv[1] the APP.ini (or options); returns the exit code. */

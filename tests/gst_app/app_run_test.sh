@@ -133,6 +133,59 @@ reconnect_giveup)
     grep -q "reconnecting in 2 s (attempt 2 of 2)" run.log || fail "no doubled back-off"
     grep -q "gave up after 2 reconnect attempts" run.log || fail "no 'gave up'"
     ;;
+config)
+    # a real APP.ini: an MP4 and an image folder (fed by the runner) through edgemux, edgeosd,
+    # edgedemux and the tiler into an MP4 in a folder the runner creates
+    mkdir imgs
+    gst-launch-1.0 -q videotestsrc num-buffers=30 ! $CAPS ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! \
+        filesink location=in.mp4 || fail "making the MP4"
+    gst-launch-1.0 -q videotestsrc num-buffers=12 pattern=ball ! video/x-raw,width=160,height=120 ! jpegenc ! \
+        multifilesink location=imgs/i%03d.jpg || fail "making JPEGs"
+    printf 'not an image' > imgs/zz_broken.jpg
+    cat > app.ini <<'INI'
+[application]
+enable-perf-measurement=1
+perf-measurement-interval-sec=1
+[source0]
+enable=1
+type=2
+uri=in.mp4
+[source1]
+enable=1
+type=101
+dir=imgs
+[streammux]
+batch-size=2
+width=160
+height=120
+[osd]
+enable=1
+[tiled-display]
+enable=1
+rows=1
+columns=2
+width=320
+height=120
+[sink0]
+enable=1
+type=3
+container=1
+codec=1
+output-file=out/tiled.mp4
+INI
+    "$EI" run app.ini --print-pipeline --perf-json perf.json > run.log 2>&1; rc=$?
+    [ $rc = 0 ] || fail "exit $rc"
+    grep -q "appsrc name=src1" run.log || fail "--print-pipeline does not show the pipeline"
+    grep -q "skipping .*zz_broken.jpg" run.log || fail "the broken image is not reported"
+    "$PY" -c "import json,sys; d=json.load(open('perf.json')); sys.exit(0 if [s['frames'] for s in d['sources']]==[30,12] else 1)" ||
+        fail "perf.json: sources are not 30 and 12 frames: $(cat perf.json)"
+    [ "$(frames_of out/tiled.mp4)" -ge 30 ] || fail "out/tiled.mp4 does not have 30 frames"
+    # a bad value: exit 3, the message names the group and key
+    sed 's/^batch-size=2/batch-size=two/' app.ini > bad.ini
+    "$EI" run bad.ini > bad.log 2>&1; rc=$?
+    [ $rc = 3 ] || fail "bad config: exit $rc, expected 3"
+    grep -q "streammux" bad.log && grep -q "batch-size" bad.log || fail "bad config: message lacks group and key"
+    ;;
 *)
     echo "unknown case $case_name"; exit 2 ;;
 esac
