@@ -771,8 +771,8 @@ static char * describe(const app_opts * o, ei_app_config ** cfg_out, int * code)
     ei_status *     st = ei_app_config_load(o->config, config_log, NULL, &cfg);
     char *          desc = NULL;
     if (!st && o->jsonl) {
-        free(cfg->jsonl_output);
-        cfg->jsonl_output = strdup(o->jsonl);
+        g_free(cfg->jsonl_output);
+        cfg->jsonl_output = g_strdup(o->jsonl);
     }
     if (!st) desc = ei_app_pipeline_describe(cfg, &st);
     if (st) {

@@ -180,6 +180,9 @@ INI
     "$PY" -c "import json,sys; d=json.load(open('perf.json')); sys.exit(0 if [s['frames'] for s in d['sources']]==[30,12] else 1)" ||
         fail "perf.json: sources are not 30 and 12 frames: $(cat perf.json)"
     [ "$(frames_of out/tiled.mp4)" -ge 30 ] || fail "out/tiled.mp4 does not have 30 frames"
+    # --jsonl adds the JSON output: one record per frame
+    "$EI" run app.ini --quiet --jsonl out/r.jsonl > jsonl.log 2>&1 || fail "--jsonl: exit $?"
+    [ "$(wc -l < out/r.jsonl)" = 42 ] || fail "--jsonl: $(wc -l < out/r.jsonl) records, expected 42"
     # a bad value: exit 3, the message names the group and key
     sed 's/^batch-size=2/batch-size=two/' app.ini > bad.ini
     "$EI" run bad.ini > bad.log 2>&1; rc=$?
