@@ -272,7 +272,7 @@ def main():
                     single.append(perf["fps"])
                 else:
                     agg.append(perf["fps"])
-                    per_src.append([s["avg_fps"] for s in perf.get("sources", [])])
+                    per_src.append([s["fps"] for s in perf.get("sources", [])])
         report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
                    f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate ({np.median(agg) / np.median(single):.2f}x), "
                    f"per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]

@@ -150,7 +150,7 @@ static const ignored_key sink_ignored[] = {
     {"nvbuf-memory-type", NVBUF},
     {"enc-type", ENC},
     {"profile", ENC},
-    {"sw-preset", "the encoder runs with speed-preset=veryfast"},
+    {"sw-preset", "the encoder runs with speed-preset=ultrafast"},
     {"qos", "QoS events are left at the sink's default"},
     {"conn-id", DISPLAY},
     {"plane-id", DISPLAY},

@@ -109,7 +109,7 @@ static void test_one_source_file(void) {
         HAS(d, "uridecodebin name=src0 uri=\"file:///data/clips/car%20%22x%22.mp4\" ! video/x-raw "
                "! queue ! videoconvert ! video/x-raw,format=I420 ! mux.sink_0");
         HAS(d, "demux.src_0 ! queue ! videoconvert ! video/x-raw,format=I420 ! x264enc name=enc0 bitrate=4000 "
-               "speed-preset=veryfast tune=zerolatency key-int-max=30 ! h264parse ! mp4mux ! filesink name=sink0 "
+               "speed-preset=ultrafast tune=zerolatency key-int-max=30 ! h264parse ! mp4mux ! filesink name=sink0 "
                "location=\"out/car x.mp4\" sync=false");
         EI_CHECK(!strstr(d, "tiler") && !strstr(d, "tee"));
     }
@@ -136,9 +136,9 @@ static void test_two_sources_untiled(void) {
                "silent=true ! videoconvert");
         HAS(d, "demux.src_0 ! queue ! fakesink name=sink0 sync=false");
         HAS(d, "demux.src_1 ! tee name=tee1  tee1. ! queue ! videoconvert ! video/x-raw,format=I420 ! x265enc "
-               "name=enc1 speed-preset=veryfast tune=zerolatency ! rtph265pay config-interval=1 pt=96 ! udpsink "
+               "name=enc1 speed-preset=ultrafast tune=zerolatency ! rtph265pay config-interval=1 pt=96 ! udpsink "
                "name=sink1 host=\"10.0.0.2\" port=5400 sync=false async=false");
-        HAS(d, "tee1. ! queue ! videoconvert ! video/x-raw,format=I420 ! x265enc name=enc2 speed-preset=veryfast "
+        HAS(d, "tee1. ! queue ! videoconvert ! video/x-raw,format=I420 ! x265enc name=enc2 speed-preset=ultrafast "
                "tune=zerolatency ! h265parse ! matroskamux ! filesink name=sink2 location=\"/tmp/o.mkv\"");
         EI_CHECK(!strstr(d, "edgeinfer") && !strstr(d, "edgeosd") && !strstr(d, "edgejson"));
     }
@@ -169,7 +169,7 @@ static void test_four_sources_tiled(void) {
     char * d = describe(cfg);
     if (d) {
         HAS(d, "edgemux name=mux batch-size=4 batched-push-timeout=40000 ! edgeinfer name=infer "
-               "config-file-path=\"/c/m.ini\" model-engine-file=\"/c/m.engine\" batch-size=4 unique-id=1 ! edgeosd");
+               "config-file-path=\"/c/m.ini\" model-engine-file=\"/c/m.engine\" batch-size=4 unique-id=1 threads=");
         for (int i = 0; i < 3; i++) {
             char want[128];
             g_snprintf(want, sizeof want, "uridecodebin name=src%d uri=\"file:///v/a.mp4\"", i);
