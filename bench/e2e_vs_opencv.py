@@ -50,7 +50,10 @@ def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None):
     for i in range(n_sources):
         lines += [f"[source{i}]", "enable=1", "type=2", f"uri=file://{os.path.abspath(video)}", ""]
     lines += ["[streammux]", f"batch-size={n_sources}", "batched-push-timeout=-1", "",
-              "[primary-gie]", "enable=1", f"config-file={os.path.abspath(infer_cfg)}", f"batch-size={n_sources}", "",
+              "[primary-gie]", "enable=1", f"config-file={os.path.abspath(infer_cfg)}",
+              # The asset models fix batch 1 in their graphs: edgeinfer runs a batch of N frames
+              # from the muxer one frame at a time through them.
+              "batch-size=1", "",
               "[osd]", "enable=1", ""]
     if n_sources > 1:
         lines += ["[tiled-display]", "enable=0", ""]
