@@ -33,16 +33,16 @@ typedef struct group_keys {
 #define NVBUF   "there is no GPU memory: frames live in system memory"
 #define DEC     "a hardware decoder setting; decoding is GStreamer's software decoders"
 #define ENC     "a hardware encoder setting; edgeinfer encodes with x264enc/x265enc on the CPU"
-#define MSG     "message brokers are not implemented; use jsonl-output-file"
-#define SR      "smart recording is not implemented"
+#define MSG     "message brokers are not supported; use jsonl-output-file"
+#define SR      "smart recording is not supported"
 #define DISPLAY "a display-plane setting of Jetson/X11 sinks; type=2 uses autovideosink"
 #define COLORS  "drawing colours come from edgeinfer's palette"
-#define TRACK   "tracking is not implemented"
+#define TRACK   "tracking is not supported"
 
 static const char * const app_keys[] = {"enable-perf-measurement", "perf-measurement-interval-sec", "jsonl-output-file",
                                         NULL};
 static const ignored_key  app_ignored[] = {
-     {"gie-kitti-output-dir", "KITTI output is not implemented; use jsonl-output-file"},
+     {"gie-kitti-output-dir", "KITTI output is not supported; use jsonl-output-file"},
      {"kitti-track-output-dir", TRACK},
      {"reid-track-output-dir", TRACK},
      {"terminated-track-output-dir", TRACK},
@@ -105,12 +105,12 @@ static const ignored_key  gie_ignored[] = {
      {"labelfile-path", "labels come from the inference config's labelfile-path"},
      {"bbox-border-color*", COLORS},
      {"bbox-bg-color*", COLORS},
-     {"plugin-type", "Triton (nvinferserver) is not implemented; edgeinfer runs the inference config"},
-     {"input-tensor-meta", "tensor input from metadata is not implemented"},
-     {"raw-output-generated-callback", "raw tensor callbacks are not implemented"},
-     {"infer-raw-output-dir", "raw tensor dumps are not implemented"},
-     {"operate-on-gie-id", "secondary inference is not implemented"},
-     {"operate-on-class-ids", "secondary inference is not implemented"},
+     {"plugin-type", "Triton (nvinferserver) is not supported; edgeinfer runs the inference config"},
+     {"input-tensor-meta", "tensor input from metadata is not supported"},
+     {"raw-output-generated-callback", "raw tensor callbacks are not supported"},
+     {"infer-raw-output-dir", "raw tensor dumps are not supported"},
+     {"operate-on-gie-id", "secondary inference is not supported"},
+     {"operate-on-class-ids", "secondary inference is not supported"},
      {NULL, NULL},
 };
 
@@ -123,11 +123,11 @@ static const ignored_key  osd_ignored[] = {
      {"text-color", COLORS},
      {"text-bg-color", COLORS},
      {"font", "edgeosd draws text in its built-in bitmap font"},
-     {"show-clock", "the clock overlay is not implemented"},
-     {"clock-x-offset", "the clock overlay is not implemented"},
-     {"clock-y-offset", "the clock overlay is not implemented"},
-     {"clock-text-size", "the clock overlay is not implemented"},
-     {"clock-color", "the clock overlay is not implemented"},
+     {"show-clock", "the clock overlay is not supported"},
+     {"clock-x-offset", "the clock overlay is not supported"},
+     {"clock-y-offset", "the clock overlay is not supported"},
+     {"clock-text-size", "the clock overlay is not supported"},
+     {"clock-color", "the clock overlay is not supported"},
      {"hw-blend-color-attr", "a hardware blending setting"},
      {NULL, NULL},
 };
@@ -189,14 +189,14 @@ static const group_keys known_groups[] = {
 /* deepstream-app groups edgeinfer reads nothing from, with the reason. */
 static const ignored_key ignored_groups[] = {
     {"tracker", TRACK},
-    {"secondary-gie*", "secondary (per-object) inference is not implemented"},
-    {"secondary-preprocess*", "secondary (per-object) inference is not implemented"},
-    {"pre-process", "nvdspreprocess is not implemented; pre-processing follows the inference config"},
+    {"secondary-gie*", "secondary (per-object) inference is not supported"},
+    {"secondary-preprocess*", "secondary (per-object) inference is not supported"},
+    {"pre-process", "nvdspreprocess is not supported; pre-processing follows the inference config"},
     {"message-converter", MSG},
     {"message-consumer*", MSG},
-    {"img-save", "saving object crops is not implemented"},
-    {"ds-example", "the dsexample plugin is not implemented"},
-    {"nvds-analytics", "nvdsanalytics is not implemented"},
+    {"img-save", "saving object crops is not supported"},
+    {"ds-example", "the dsexample plugin is not supported"},
+    {"nvds-analytics", "nvdsanalytics is not supported"},
     {"source-attr-all", "use [sourceN] groups"},
     {"source-list", "source lists are not read: write one [sourceN] group per source (type=3 repeats one URI)"},
     {NULL, NULL},

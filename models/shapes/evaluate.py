@@ -2,7 +2,7 @@
 generated images, with ONNX Runtime and the same pre-processing and decoding as
 configs/demo_shapes.ini (letterbox top-left, pad 114, RGB x/255, YOLOX stride 8, class-agnostic NMS).
 
-    /work/main/.venv/bin/python models/shapes/evaluate.py [--model M.onnx] [--n 200] [--seed 1234]
+    .venv/bin/python models/shapes/evaluate.py [--model M.onnx] [--n 200] [--seed 1234]
 """
 import argparse
 import os

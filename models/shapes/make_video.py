@@ -1,7 +1,7 @@
 """The default demo's sample video: shapes (circle, square, triangle, star) moving and turning over a
 slowly panning cluttered background, written as H.264 in MP4 by GStreamer (x264enc, mp4mux).
 
-    /work/main/.venv/bin/python models/shapes/make_video.py [--out build/demo/shapes.mp4]
+    .venv/bin/python models/shapes/make_video.py [--out build/demo/shapes.mp4]
         [--seconds 12] [--fps 25] [--width 640] [--height 360] [--seed 7] [--boxes FILE.jsonl]
 
 Deterministic for a given seed and arguments (frames are rendered with numpy + OpenCV and piped as

@@ -1,6 +1,6 @@
 """Train the shapes detector on generated data (CPU) and export it to ONNX.
 
-    /work/main/.venv/bin/python models/shapes/train.py --out models/shapes/shapes_detector.onnx
+    .venv/bin/python models/shapes/train.py --out models/shapes/shapes_detector.onnx
 
 Images come from shapes_data.training_sample, generated on the fly by one worker process (sample i
 of the run uses the seed (seed, i), so a run is reproducible whatever the timing). Loss as YOLOX with

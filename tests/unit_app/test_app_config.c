@@ -156,7 +156,7 @@ static void test_deepstream_like(void) {
     EI_CHECK(strstr(warnings->str, "app.ini: [source0] gpu-id is ignored: there is no GPU"));
     EI_CHECK(strstr(warnings->str, "[sink1] enc-type is ignored: a hardware encoder setting"));
     EI_CHECK(strstr(warnings->str, "[primary-gie] bbox-border-color0 is ignored"));
-    EI_CHECK(strstr(warnings->str, "[tracker] is ignored: tracking is not implemented"));
+    EI_CHECK(strstr(warnings->str, "[tracker] is ignored: tracking is not supported"));
     EI_CHECK(strstr(warnings->str, "[sink0] source-id is ignored: the sink shows the tiled output"));
     EI_CHECK(!strstr(warnings->str, "unknown"));
     EI_CHECK(cfg->n_warnings > 10 && cfg->warnings[cfg->n_warnings] == NULL);
