@@ -298,7 +298,9 @@ static void test_load(void) {
     EI_CHECK(g_file_get_contents(example, &text2, &n, NULL));
     g_string_truncate(warnings, 0);
     EI_CHECK_OK(ei_app_config_parse(text2, n, example, EI_SOURCE_DIR "/configs/app", collect, NULL, &cfg));
-    EI_CHECK(warnings->len == 0);
+    /* YOLOX-nano's graph fixes batch 1: the example says so, and the only warning is that one. */
+    EI_CHECK(strstr(warnings->str, "batches of 4 are inferred in pieces"));
+    EI_CHECK(strchr(warnings->str, '\n') == strrchr(warnings->str, '\n'));
     if (cfg) EI_CHECK(cfg->n_streams == 4 && cfg->tiled_enabled && cfg->mux_batch_size == 4);
     ei_app_config_free(cfg);
     g_free(text2);
