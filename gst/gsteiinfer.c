@@ -35,11 +35,27 @@ enum {
     PROP_UNIQUE_ID,
     PROP_THREADS,
     PROP_ENGINE_CACHE_DIR,
+    PROP_INSTANCES,
     PROP_QUEUE_SIZE,
     PROP_LEAKY,
     PROP_FRAMES_PROCESSED,
     PROP_FRAMES_DROPPED,
 };
+
+/* A second (third...) copy of the model on a thread of its own: frames are independent, so on a
+ * small machine several single-threaded copies keep every core busy where one multi-threaded run
+ * waits at each parallel step for the thread whose core the decoder or encoder took. */
+typedef struct {
+    GThread *         thread;
+    GMutex            m;
+    GCond             c;
+    gboolean          has_job, done, quit;
+    ei_infer *        inf;
+    ei_frame_result * results; /* model_batch entries */
+    ei_image *        imgs;    /* the job: borrowed views */
+    gint32            n;
+    ei_status *       st; /* the job's outcome */
+} InferWorker;
 
 struct _GstEiInfer {
     GstElement element;
@@ -50,6 +66,7 @@ struct _GstEiInfer {
     gchar *         engine_file;
     gchar *         cache_dir; /* NULL: EI_ENGINE_CACHE_DIR, else the user's cache folder; "": none */
     guint           batch_size, interval, unique_id, threads;
+    guint           instances; /* model copies that infer frames side by side */
     guint           queue_size;
     GstEiInferLeaky leaky;
 
@@ -73,6 +90,8 @@ struct _GstEiInfer {
     GQuark *          label_quarks; /* one per class, 0 without a label */
     gint              n_label_quarks;
     ei_frame_result * results; /* model_batch entries */
+    InferWorker *     workers; /* n_workers more model copies, each on its own thread */
+    guint             n_workers;
 
     /* Stream state (task thread). */
     gboolean     have_info, is_batch;
@@ -247,7 +266,67 @@ static gchar * cache_dir_choose(GstEiInfer * self, const gchar * prop) {
     return out;
 }
 
+static gpointer worker_main(gpointer data) {
+    InferWorker * w = data;
+    g_mutex_lock(&w->m);
+    for (;;) {
+        while (!w->has_job && !w->quit) g_cond_wait(&w->c, &w->m);
+        if (w->quit) break;
+        g_mutex_unlock(&w->m);
+        ei_status * st = ei_infer_run(w->inf, w->imgs, w->n, w->results);
+        g_mutex_lock(&w->m);
+        w->st = st;
+        w->has_job = FALSE;
+        w->done = TRUE;
+        g_cond_broadcast(&w->c);
+    }
+    g_mutex_unlock(&w->m);
+    return NULL;
+}
+
+static void worker_start_job(InferWorker * w, ei_image * imgs, gint32 n) {
+    g_mutex_lock(&w->m);
+    w->imgs = imgs;
+    w->n = n;
+    w->st = NULL;
+    w->done = FALSE;
+    w->has_job = TRUE;
+    g_cond_broadcast(&w->c);
+    g_mutex_unlock(&w->m);
+}
+
+static ei_status * worker_wait(InferWorker * w) {
+    g_mutex_lock(&w->m);
+    while (!w->done) g_cond_wait(&w->c, &w->m);
+    ei_status * st = w->st;
+    w->st = NULL;
+    g_mutex_unlock(&w->m);
+    return st;
+}
+
+static void workers_free(GstEiInfer * self) {
+    for (guint i = 0; i < self->n_workers; i++) {
+        InferWorker * w = &self->workers[i];
+        if (w->thread) {
+            g_mutex_lock(&w->m);
+            w->quit = TRUE;
+            g_cond_broadcast(&w->c);
+            g_mutex_unlock(&w->m);
+            g_thread_join(w->thread);
+        }
+        if (w->results)
+            for (gint k = 0; k < self->model_batch; k++) ei_frame_result_free(&w->results[k]);
+        g_free(w->results);
+        ei_infer_destroy(w->inf);
+        g_mutex_clear(&w->m);
+        g_cond_clear(&w->c);
+    }
+    g_clear_pointer(&self->workers, g_free);
+    self->n_workers = 0;
+}
+
 static void model_free(GstEiInfer * self) {
+    workers_free(self);
     if (self->results)
         for (gint i = 0; i < self->model_batch; i++) ei_frame_result_free(&self->results[i]);
     g_clear_pointer(&self->results, g_free);
@@ -268,6 +347,7 @@ static gboolean model_open(GstEiInfer * self) {
     gchar * engine = g_strdup(self->engine_file);
     gchar * cache_prop = g_strdup(self->cache_dir);
     guint   batch = self->batch_size, interval = self->interval, unique_id = self->unique_id, threads = self->threads;
+    guint   instances = MAX(self->instances, 1);
     GST_OBJECT_UNLOCK(self);
     gchar * cache = NULL;
 
@@ -321,8 +401,26 @@ static gboolean model_open(GstEiInfer * self) {
         const char * name = labels ? ei_labels_name(labels, c) : NULL;
         self->label_quarks[c] = name ? g_quark_from_string(name) : 0;
     }
-    GST_INFO_OBJECT(self, "%s: batch %d, interval %u, unique-id %u", path, self->model_batch, self->eff_interval,
-                    self->eff_unique_id);
+    /* The other copies load the engine the first one built (or the same model-engine-file). */
+    self->workers = g_new0(InferWorker, instances - 1);
+    for (guint i = 0; i + 1 < instances; i++) {
+        InferWorker * w = &self->workers[i];
+        g_mutex_init(&w->m);
+        g_cond_init(&w->c);
+        self->n_workers++;
+        io.log = NULL;
+        st = ei_infer_create(&self->cfg_use, &io, &w->inf);
+        if (st) {
+            GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: model copy %u: %s", path, i + 2, ei_status_message(st)),
+                              ("config-file-path=%s", path));
+            ei_status_destroy(st);
+            goto done;
+        }
+        w->results = g_new0(ei_frame_result, self->model_batch);
+        w->thread = g_thread_new("eiinfer-copy", worker_main, w);
+    }
+    GST_INFO_OBJECT(self, "%s: batch %d, interval %u, unique-id %u, %u copies", path, self->model_batch,
+                    self->eff_interval, self->eff_unique_id, instances);
     ok = TRUE;
 done:
     if (!ok) model_free(self);
@@ -409,14 +507,44 @@ static void attach_meta(GstEiInfer * self, const WorkFrame * w, const ei_frame_r
     gst_ei_frame_meta_add_roi_metas(*w->slot, m);
 }
 
+/* Maps the m frames of one run into views; posts an error and returns how many were mapped when
+ * one cannot be. */
+static guint map_chunk(GstEiInfer * self, const WorkFrame * f, const guint * idx, guint m, GstVideoFrame * vfs,
+                       ei_image * imgs) {
+    guint mapped = 0;
+    for (; mapped < m; mapped++) {
+        const WorkFrame * w = &f[idx[mapped]];
+        ei_pixel_format   fmt;
+        if (!to_ei_format(GST_VIDEO_INFO_FORMAT(w->info), &fmt)) {
+            GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                              ("frame of source %u has format %s, edgeinfer takes RGB, BGR, NV12 or I420", w->source_id,
+                               gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(w->info))),
+                              (NULL));
+            break;
+        }
+        if (!gst_video_frame_map(&vfs[mapped], w->info, *w->slot, GST_MAP_READ)) {
+            GST_ELEMENT_ERROR(self, STREAM, FAILED,
+                              ("cannot map frame %" G_GUINT64_FORMAT " of source %u (%dx%d %s) for reading",
+                               w->frame_number, w->source_id, GST_VIDEO_INFO_WIDTH(w->info),
+                               GST_VIDEO_INFO_HEIGHT(w->info),
+                               gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(w->info))),
+                              (NULL));
+            break;
+        }
+        image_view(&vfs[mapped], fmt, &imgs[mapped]);
+    }
+    return mapped;
+}
+
 /* Runs the model on the frames interval selects, batch-size at a time, and attaches every
- * frame's meta. Posts an error and returns GST_FLOW_ERROR on failure. */
+ * frame's meta. With model copies, up to 1 + n_workers runs go side by side (a wave), the first
+ * on this thread. Posts an error and returns GST_FLOW_ERROR on failure. */
 static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n) {
     guint64         step = (guint64)self->eff_interval + 1;
-    guint           bsz = (guint)self->model_batch;
+    guint           bsz = (guint)self->model_batch, copies = 1 + self->n_workers;
     guint *         todo = g_new(guint, MAX(n, 1));
-    ei_image *      imgs = g_new0(ei_image, bsz);
-    GstVideoFrame * vfs = g_new0(GstVideoFrame, bsz);
+    ei_image *      imgs = g_new0(ei_image, bsz * copies);
+    GstVideoFrame * vfs = g_new0(GstVideoFrame, bsz * copies);
     guint           n_todo = 0;
     GstFlowReturn   ret = GST_FLOW_OK;
     for (guint i = 0; i < n; i++) {
@@ -425,43 +553,48 @@ static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n)
         else
             attach_meta(self, &f[i], NULL, NULL, 0);
     }
-    for (guint s = 0; s < n_todo && ret == GST_FLOW_OK; s += bsz) {
-        guint m = MIN(bsz, n_todo - s), mapped = 0;
-        for (; mapped < m; mapped++) {
-            const WorkFrame * w = &f[todo[s + mapped]];
-            ei_pixel_format   fmt;
-            if (!to_ei_format(GST_VIDEO_INFO_FORMAT(w->info), &fmt)) {
-                GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                                  ("frame of source %u has format %s, edgeinfer takes RGB, BGR, NV12 or I420",
-                                   w->source_id, gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(w->info))),
-                                  (NULL));
+    for (guint s = 0; s < n_todo && ret == GST_FLOW_OK; s += bsz * copies) {
+        guint       runs = 0, sizes[64], mapped[64];
+        ei_status * st[64] = {0};
+        gboolean    map_failed = FALSE;
+        for (; runs < copies && runs < 64 && s + runs * bsz < n_todo; runs++) {
+            guint first = s + runs * bsz;
+            sizes[runs] = MIN(bsz, n_todo - first);
+            mapped[runs] = map_chunk(self, f, todo + first, sizes[runs], vfs + runs * bsz, imgs + runs * bsz);
+            if (mapped[runs] != sizes[runs]) {
+                map_failed = TRUE;
+                runs++;
                 break;
             }
-            if (!gst_video_frame_map(&vfs[mapped], w->info, *w->slot, GST_MAP_READ)) {
-                GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                                  ("cannot map frame %" G_GUINT64_FORMAT " of source %u (%dx%d %s) for reading",
-                                   w->frame_number, w->source_id, GST_VIDEO_INFO_WIDTH(w->info),
-                                   GST_VIDEO_INFO_HEIGHT(w->info),
-                                   gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(w->info))),
-                                  (NULL));
-                break;
-            }
-            image_view(&vfs[mapped], fmt, &imgs[mapped]);
         }
-        ei_status * st = mapped == m ? ei_infer_run(self->inf, imgs, (int32_t)m, self->results) : NULL;
+        if (!map_failed) {
+            for (guint r = 1; r < runs; r++) worker_start_job(&self->workers[r - 1], imgs + r * bsz, (gint32)sizes[r]);
+            st[0] = ei_infer_run(self->inf, imgs, (gint32)sizes[0], self->results);
+            for (guint r = 1; r < runs; r++) st[r] = worker_wait(&self->workers[r - 1]);
+        }
         /* Unmapped before the metas are added: a mapped frame holds a reference to its buffer. */
-        for (guint j = 0; j < mapped; j++) gst_video_frame_unmap(&vfs[j]);
-        if (mapped != m) {
+        for (guint r = 0; r < runs; r++)
+            for (guint j = 0; j < mapped[r]; j++) gst_video_frame_unmap(&vfs[r * bsz + j]);
+        if (map_failed) {
             ret = GST_FLOW_ERROR;
-        } else if (st) {
-            GST_ELEMENT_ERROR(self, STREAM, FAILED, ("inference failed: %s", ei_status_message(st)),
-                              ("frame %" G_GUINT64_FORMAT " of source %u, %u frames in the run",
-                               f[todo[s]].frame_number, f[todo[s]].source_id, m));
-            ei_status_destroy(st);
-            ret = GST_FLOW_ERROR;
-        } else {
-            ei_infer_timing t = ei_infer_last_timing(self->inf);
-            for (guint j = 0; j < m; j++) attach_meta(self, &f[todo[s + j]], &self->results[j], &t, m);
+            break;
+        }
+        for (guint r = 0; r < runs; r++) {
+            guint first = s + r * bsz;
+            if (st[r]) {
+                if (ret == GST_FLOW_OK)
+                    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("inference failed: %s", ei_status_message(st[r])),
+                                      ("frame %" G_GUINT64_FORMAT " of source %u, %u frames in the run",
+                                       f[todo[first]].frame_number, f[todo[first]].source_id, sizes[r]));
+                ei_status_destroy(st[r]);
+                ret = GST_FLOW_ERROR;
+                continue;
+            }
+            ei_infer *        inf = r == 0 ? self->inf : self->workers[r - 1].inf;
+            ei_frame_result * res = r == 0 ? self->results : self->workers[r - 1].results;
+            ei_infer_timing   t = ei_infer_last_timing(inf);
+            if (ret == GST_FLOW_OK)
+                for (guint j = 0; j < sizes[r]; j++) attach_meta(self, &f[todo[first + j]], &res[j], &t, sizes[r]);
         }
     }
     g_free(vfs);
@@ -574,17 +707,19 @@ static void gst_ei_infer_loop(gpointer data) {
         return;
     }
     self->n_buffers--;
-    GstBuffer ** bufs = g_new(GstBuffer *, MAX(self->model_batch, 1));
+    guint        want = (guint)MAX(self->model_batch, 1) * (1 + self->n_workers);
+    GstBuffer ** bufs = g_new(GstBuffer *, want);
     guint        n = 0;
     bufs[n++] = GST_BUFFER_CAST(item);
-    /* Plain frames already waiting join the run, up to the model's batch size; never wait for more. */
-    if (!gst_buffer_get_ei_batch_meta(bufs[0])) {
-        while (n < (guint)self->model_batch && !g_queue_is_empty(&self->queue)) {
-            GstMiniObject * next = g_queue_peek_head(&self->queue);
-            if (!GST_IS_BUFFER(next) || gst_buffer_get_ei_batch_meta(GST_BUFFER_CAST(next))) break;
-            bufs[n++] = GST_BUFFER_CAST(g_queue_pop_head(&self->queue));
-            self->n_buffers--;
-        }
+    /* Buffers already waiting (plain frames or muxer batches) join the run while their frames fit
+     * the model's batch size times its copies; never wait for more. */
+    guint frames = buffer_frames(bufs[0]);
+    while (n < want && !g_queue_is_empty(&self->queue)) {
+        GstMiniObject * next = g_queue_peek_head(&self->queue);
+        if (!GST_IS_BUFFER(next) || frames + buffer_frames(GST_BUFFER_CAST(next)) > want) break;
+        frames += buffer_frames(GST_BUFFER_CAST(next));
+        bufs[n++] = GST_BUFFER_CAST(g_queue_pop_head(&self->queue));
+        self->n_buffers--;
     }
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
@@ -670,6 +805,7 @@ static void gst_ei_infer_set_property(GObject * object, guint id, const GValue *
     case PROP_INTERVAL: self->interval = g_value_get_uint(value); break;
     case PROP_UNIQUE_ID: self->unique_id = g_value_get_uint(value); break;
     case PROP_THREADS: self->threads = g_value_get_uint(value); break;
+    case PROP_INSTANCES: self->instances = g_value_get_uint(value); break;
     case PROP_ENGINE_CACHE_DIR:
         g_free(self->cache_dir);
         self->cache_dir = g_value_dup_string(value);
@@ -706,6 +842,7 @@ static void gst_ei_infer_get_property(GObject * object, guint id, GValue * value
     case PROP_UNIQUE_ID: g_value_set_uint(value, self->unique_id); break;
     case PROP_THREADS: g_value_set_uint(value, self->threads); break;
     case PROP_ENGINE_CACHE_DIR: g_value_set_string(value, self->cache_dir); break;
+    case PROP_INSTANCES: g_value_set_uint(value, self->instances); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -759,6 +896,12 @@ static void gst_ei_infer_class_init(GstEiInferClass * klass) {
         oc, PROP_THREADS,
         g_param_spec_uint("threads", "Threads", "Inference worker threads; 0 = one per core", 0, 1024, 0, rw));
     g_object_class_install_property(
+        oc, PROP_INSTANCES,
+        g_param_spec_uint("instances", "Model copies",
+                          "Copies of the model that infer waiting frames side by side, each on its own thread "
+                          "with `threads` threads (1 + instances-1 helper threads); frames leave in order",
+                          1, 64, 1, rw));
+    g_object_class_install_property(
         oc, PROP_ENGINE_CACHE_DIR,
         g_param_spec_string("engine-cache-dir", "Engine cache folder",
                             "Where engines built from onnx-file are kept, named by model hash and options "
@@ -796,6 +939,7 @@ static void gst_ei_infer_init(GstEiInfer * self) {
     g_cond_init(&self->cond);
     g_queue_init(&self->queue);
     self->queue_size = DEFAULT_QUEUE_SIZE;
+    self->instances = 1;
     self->leaky = DEFAULT_LEAKY;
     self->flushing = TRUE;
     self->srcresult = GST_FLOW_FLUSHING;

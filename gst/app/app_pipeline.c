@@ -95,12 +95,14 @@ static void add_main(GString * d, const ei_app_config * cfg) {
         g_string_append_printf(d, " batch-size=%d", cfg->gie_batch_size ? cfg->gie_batch_size : batch);
         if (cfg->gie_interval) g_string_append_printf(d, " interval=%d", cfg->gie_interval);
         if (cfg->gie_unique_id) g_string_append_printf(d, " unique-id=%d", cfg->gie_unique_id);
-        /* One core fewer than the machine has: decoding, drawing and encoding run beside inference,
-         * and a parallel inference step waits for its slowest thread, so a worker that shares its
-         * core with the encoder stalls the others. On 2 cores YOLOX-nano through decode, infer and
-         * x264 ran at 29 FPS with one inference thread against 22 with two (docs/app-run.md). */
+        /* Frames are independent: on a small machine several single-threaded copies of the model
+         * (edgeinfer instances) keep every core busy, where one run on all cores waits at each
+         * parallel step for the thread whose core the decoder or encoder took. On 2 cores,
+         * YOLOX-nano through decode, infer and x264: 2 copies x 1 thread 49 FPS, 1 x 1 32 FPS,
+         * 1 x 2 22 FPS (docs/app-run.md). At most 4 copies; bigger machines give each more threads. */
         guint cores = g_get_num_processors();
-        g_string_append_printf(d, " threads=%u", cores > 1 ? cores - 1 : 1);
+        guint copies = MIN(MAX(cores, 1), 4), per = cores > copies ? (cores - 1) / copies : 1;
+        g_string_append_printf(d, " threads=%u instances=%u", MAX(per, 1), copies);
     }
     if (cfg->osd_enabled) {
         g_string_append_printf(d, " ! edgeosd name=osd display-bbox=%s display-text=%s display-mask=%s",

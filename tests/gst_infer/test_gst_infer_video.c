@@ -4,15 +4,16 @@
  * separate ei_infer in the test on the same pixels gives identical detections. */
 #include "gst_infer_common.h"
 
-static void test_video(void) {
+/* extra: more edgeinfer properties (two model copies must give the same frames, in order). */
+static void test_video(const char * extra) {
     char * video = asset_path("videos/car-detection.mp4");
     char * model = asset_path("models/coco_detection/yolox_nano_416.onnx");
     char * config = localised_config("yolox_nano.ini", NULL);
     Ref    ref;
     ref_open(&ref, config);
     gchar *      desc = g_strdup_printf("filesrc location=\"%s\" ! decodebin ! videoconvert ! video/x-raw,format=BGR ! "
-                                             "edgeinfer name=infer config-file-path=\"%s\" ! appsink name=sink sync=false",
-                                        video, config);
+                                             "edgeinfer name=infer config-file-path=\"%s\" %s ! appsink name=sink sync=false",
+                                        video, config, extra);
     GError *     err = NULL;
     GstElement * p = gst_parse_launch(desc, &err);
     EI_CHECK(p != NULL);
@@ -48,7 +49,8 @@ static void test_video(void) {
     EI_CHECK(error == NULL);
     if (error) fprintf(stderr, "pipeline error: %s\n", error);
     g_free(error);
-    printf("%d frames of car-detection.mp4, %d objects, equal to ei_infer\n", n, objects);
+    printf("%d frames of car-detection.mp4 (%s), %d objects, equal to ei_infer\n", n, extra[0] ? extra : "defaults",
+           objects);
     EI_CHECK(n == want && objects > 0);
     /* Stopping mid-stream with frames queued must neither hang nor leak. */
     gst_element_set_state(p, GST_STATE_NULL);
@@ -62,9 +64,13 @@ static void test_video(void) {
     g_free(video);
 }
 
+static void test_video_defaults(void) { test_video(""); }
+static void test_video_two_copies(void) { test_video("instances=2 threads=1"); }
+
 int main(int argc, char ** argv) {
     test_setup(&argc, &argv);
-    EI_RUN(test_video);
+    EI_RUN(test_video_defaults);
+    EI_RUN(test_video_two_copies);
     gst_deinit();
     EI_TEST_EXIT();
 }
