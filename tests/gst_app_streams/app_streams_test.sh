@@ -35,9 +35,11 @@ size_of() {
 # JSON Lines statistics: PY -c with the file
 jsonl_py() { "$PY" -c "$1" "$2"; }
 
-# Run the app in the background on app.ini; its pid in APP_PID.
+# Run the app in the background on app.ini; its pid in APP_PID. --foreground: GNU timeout passes a
+# signal it receives to the app and, without it, to the whole process group as well, so the app
+# would see a second SIGINT (which means "stop now") while it finalises its files.
 start_app() {
-    timeout -s INT -k 20 "$1" "$EI" run app.ini "${@:2}" > run.log 2>&1 &
+    timeout --foreground -s INT -k 20 "$1" "$EI" run app.ini "${@:2}" > run.log 2>&1 &
     APP_PID=$!
 }
 
