@@ -542,25 +542,25 @@ static guint map_chunk(GstEiInfer * self, const WorkFrame * f, const guint * idx
 static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n) {
     guint64         step = (guint64)self->eff_interval + 1;
     guint           bsz = (guint)self->model_batch, copies = 1 + self->n_workers;
-    guint *         todo = g_new(guint, MAX(n, 1));
+    guint *         picked = g_new(guint, MAX(n, 1));
     ei_image *      imgs = g_new0(ei_image, bsz * copies);
     GstVideoFrame * vfs = g_new0(GstVideoFrame, bsz * copies);
-    guint           n_todo = 0;
+    guint           n_picked = 0;
     GstFlowReturn   ret = GST_FLOW_OK;
     for (guint i = 0; i < n; i++) {
         if (f[i].frame_number % step == 0)
-            todo[n_todo++] = i;
+            picked[n_picked++] = i;
         else
             attach_meta(self, &f[i], NULL, NULL, 0);
     }
-    for (guint s = 0; s < n_todo && ret == GST_FLOW_OK; s += bsz * copies) {
+    for (guint s = 0; s < n_picked && ret == GST_FLOW_OK; s += bsz * copies) {
         guint       runs = 0, sizes[64], mapped[64];
         ei_status * st[64] = {0};
         gboolean    map_failed = FALSE;
-        for (; runs < copies && runs < 64 && s + runs * bsz < n_todo; runs++) {
+        for (; runs < copies && runs < 64 && s + runs * bsz < n_picked; runs++) {
             guint first = s + runs * bsz;
-            sizes[runs] = MIN(bsz, n_todo - first);
-            mapped[runs] = map_chunk(self, f, todo + first, sizes[runs], vfs + runs * bsz, imgs + runs * bsz);
+            sizes[runs] = MIN(bsz, n_picked - first);
+            mapped[runs] = map_chunk(self, f, picked + first, sizes[runs], vfs + runs * bsz, imgs + runs * bsz);
             if (mapped[runs] != sizes[runs]) {
                 map_failed = TRUE;
                 runs++;
@@ -585,7 +585,7 @@ static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n)
                 if (ret == GST_FLOW_OK)
                     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("inference failed: %s", ei_status_message(st[r])),
                                       ("frame %" G_GUINT64_FORMAT " of source %u, %u frames in the run",
-                                       f[todo[first]].frame_number, f[todo[first]].source_id, sizes[r]));
+                                       f[picked[first]].frame_number, f[picked[first]].source_id, sizes[r]));
                 ei_status_destroy(st[r]);
                 ret = GST_FLOW_ERROR;
                 continue;
@@ -594,12 +594,12 @@ static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n)
             ei_frame_result * res = r == 0 ? self->results : self->workers[r - 1].results;
             ei_infer_timing   t = ei_infer_last_timing(inf);
             if (ret == GST_FLOW_OK)
-                for (guint j = 0; j < sizes[r]; j++) attach_meta(self, &f[todo[first + j]], &res[j], &t, sizes[r]);
+                for (guint j = 0; j < sizes[r]; j++) attach_meta(self, &f[picked[first + j]], &res[j], &t, sizes[r]);
         }
     }
     g_free(vfs);
     g_free(imgs);
-    g_free(todo);
+    g_free(picked);
     return ret;
 }
 

@@ -17,10 +17,8 @@
 
 /* ---- the names the config knows ---------------------------------------------------------------- */
 
-typedef struct ignored_key {
-    const char * name; /* a trailing '*' matches any suffix (bbox-border-color0, msg-conv-config) */
-    const char * why;
-} ignored_key;
+/* A trailing '*' in a name matches any suffix (bbox-border-color0, msg-conv-config). */
+typedef ei_cfg_ignored_key ignored_key;
 
 typedef struct group_keys {
     const char *         group; /* the stem for numbered groups ("source", "sink") */
@@ -214,41 +212,18 @@ static const ignored_key * find_ignored(const ignored_key * table, const char * 
     return NULL;
 }
 
-/* The nearest candidate within a third of the name's letters (at least 2 edits), or NULL. */
-static const char * nearest(const char * name, const char * const * known, const ignored_key * ignored) {
-    const char * best = NULL;
-    int          bestd = 1 << 30;
-    for (int i = 0; known && known[i]; i++) {
-        int d = ei_cfg_edit_distance(name, known[i]);
-        if (d < bestd) bestd = d, best = known[i];
-    }
-    for (int i = 0; ignored && ignored[i].name; i++) {
-        if (strchr(ignored[i].name, '*')) continue;
-        int d = ei_cfg_edit_distance(name, ignored[i].name);
-        if (d < bestd) bestd = d, best = ignored[i].name;
-    }
-    int limit = (int)strlen(name) / 3;
-    return best && bestd <= (limit < 2 ? 2 : limit) ? best : NULL;
-}
-
-static int listed(const char * name, const char * const * known) {
-    for (int i = 0; known[i]; i++)
-        if (!strcmp(name, known[i])) return 1;
-    return 0;
-}
-
 static void check_keys(ei_cfg_ctx * c, const char * group, const group_keys * gk) {
     gsize   n = 0;
     char ** keys = g_key_file_get_keys(c->kf, group, &n, NULL);
     for (gsize k = 0; keys && k < n; k++) {
         const char * key = keys[k];
-        if (listed(key, gk->known)) continue;
+        if (ei_cfg_listed(key, gk->known)) continue;
         const ignored_key * ig = find_ignored(gk->ignored, key);
         if (ig) {
             ei_cfg_warn(c, "[%s] %s is ignored: %s", group, key, ig->why);
             continue;
         }
-        const char * near = nearest(key, gk->known, gk->ignored);
+        const char * near = ei_cfg_nearest(key, gk->known, gk->ignored);
         if (near)
             ei_cfg_warn(c, "[%s] unknown key '%s'; did you mean '%s'?", group, key, near);
         else
@@ -293,7 +268,7 @@ static void check_names(ei_cfg_ctx * c) {
         size_t len = strlen(name), digits = 0;
         while (digits < len && g_ascii_isdigit(name[len - 1 - digits])) digits++;
         char *       stem = g_strndup(name, len - digits);
-        const char * near = nearest(stem, stems, NULL);
+        const char * near = ei_cfg_nearest(stem, stems, NULL);
         if (near && digits && (!strcmp(near, "source") || !strcmp(near, "sink")))
             ei_cfg_warn(c, "unknown group [%s] ignored; did you mean [%s%s]?", name, near, name + len - digits);
         else if (near && !digits)

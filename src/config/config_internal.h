@@ -57,6 +57,19 @@ void ei_cfg_check_names(ei_cfg_ctx * c);
 /* Edit distance (Levenshtein), capped at 64-character names. */
 int ei_cfg_edit_distance(const char * a, const char * b);
 
+/* A key accepted for compatibility and ignored, with the reason the warning gives. A trailing '*'
+ * in name matches any suffix (never suggested as a nearest name). Tables end with a NULL name. */
+typedef struct ei_cfg_ignored_key {
+    const char * name;
+    const char * why;
+} ei_cfg_ignored_key;
+
+/* The nearest of known[] and ignored[] names (either may be NULL) within a third of name's letters
+ * (at least 2 edits), or NULL: the "did you mean" of unknown-key warnings. */
+const char * ei_cfg_nearest(const char * name, const char * const * known, const ei_cfg_ignored_key * ignored);
+/* Whether name is in the NULL-terminated list. */
+int ei_cfg_listed(const char * name, const char * const * known);
+
 /* The decoder keys ([property] decoder, priors, variances, strides, ...) into cfg->decoder. */
 ei_status * ei_cfg_read_decoder(ei_cfg_ctx * c);
 

@@ -23,10 +23,7 @@ static const char * const attrs_keys[] = {
     "pre-cluster-threshold", "post-cluster-threshold", "nms-iou-threshold", "topk",      "detected-min-w",
     "detected-min-h",        "detected-max-w",         "detected-max-h",    "threshold", NULL};
 
-typedef struct ignored_key {
-    const char * name;
-    const char * why;
-} ignored_key;
+typedef ei_cfg_ignored_key ignored_key;
 
 #define TRT       "a TensorRT setting; edgeinfer builds its own engine"
 #define SECONDARY "secondary (per-object) inference is not implemented; edgeinfer infers on full frames"
@@ -118,15 +115,15 @@ int ei_cfg_edit_distance(const char * a, const char * b) {
     return row[lb];
 }
 
-/* The nearest name, or NULL when even the nearest differs in more than a third of its letters. */
-static const char * nearest(const char * name, const char * const * known, const ignored_key * ignored) {
+const char * ei_cfg_nearest(const char * name, const char * const * known, const ei_cfg_ignored_key * ignored) {
     const char * best = NULL;
     int          bestd = 1 << 30;
-    for (int i = 0; known[i]; i++) {
+    for (int i = 0; known && known[i]; i++) {
         int d = ei_cfg_edit_distance(name, known[i]);
         if (d < bestd) bestd = d, best = known[i];
     }
     for (int i = 0; ignored && ignored[i].name; i++) {
+        if (strchr(ignored[i].name, '*')) continue;
         int d = ei_cfg_edit_distance(name, ignored[i].name);
         if (d < bestd) bestd = d, best = ignored[i].name;
     }
@@ -134,8 +131,8 @@ static const char * nearest(const char * name, const char * const * known, const
     return best && bestd <= (limit < 2 ? 2 : limit) ? best : NULL;
 }
 
-static int listed(const char * name, const char * const * known) {
-    for (int i = 0; known[i]; i++)
+int ei_cfg_listed(const char * name, const char * const * known) {
+    for (int i = 0; known && known[i]; i++)
         if (!strcmp(name, known[i])) return 1;
     return 0;
 }
@@ -145,14 +142,14 @@ static void check_keys(ei_cfg_ctx * c, const char * group, const char * const * 
     char ** keys = g_key_file_get_keys(c->kf, group, &n, NULL);
     for (gsize k = 0; keys && k < n; k++) {
         const char * key = keys[k];
-        if (listed(key, known)) continue;
+        if (ei_cfg_listed(key, known)) continue;
         const ignored_key * ig = ignored;
         while (ig->name && strcmp(ig->name, key)) ig++;
         if (ig->name) {
             ei_cfg_warn(c, "[%s] %s is ignored: %s", group, key, ig->why);
             continue;
         }
-        const char * near = nearest(key, known, ignored);
+        const char * near = ei_cfg_nearest(key, known, ignored);
         if (near)
             ei_cfg_warn(c, "[%s] unknown key '%s'; did you mean '%s'?", group, key, near);
         else
@@ -184,7 +181,7 @@ void ei_cfg_check_names(ei_cfg_ctx * c) {
                 continue;
             }
             g_free(stem);
-            const char * near = nearest(name, groups, NULL);
+            const char * near = ei_cfg_nearest(name, groups, NULL);
             if (near)
                 ei_cfg_warn(c, "unknown group [%s] ignored; did you mean [%s]?", name, near);
             else
