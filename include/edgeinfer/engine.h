@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "edgeinfer/api.h"
+#include "edgeinfer/calib.h"
 #include "edgeinfer/model.h"
 #include "edgeinfer/status.h"
 
@@ -19,9 +20,20 @@ extern "C" {
 /* Version of the engine file layout; files of another version are refused (rebuild them). */
 #define EI_ENGINE_FORMAT_VERSION 1u
 
+/* Numeric precision of an engine's heavy operators (docs/precision.md). Values are stored in
+ * engine files: never renumber. */
 typedef enum ei_precision {
-    EI_PRECISION_FP32 = 0, /* the only one so far */
+    EI_PRECISION_FP32 = 0,
+    EI_PRECISION_BF16 = 1, /* weights in bf16; LayerNorm, Softmax and reductions stay fp32 */
+    EI_PRECISION_FP16 = 2, /* weights in fp16; the same layers stay fp32 */
+    EI_PRECISION_INT8 = 3, /* convolutions and matmuls in int8, scales from an ei_calib_table */
+    EI_PRECISION_COUNT
 } ei_precision;
+
+/* "fp32", "bf16", "fp16", "int8" ("?" for other values). */
+EI_API const char * ei_precision_name(ei_precision p);
+/* Parses a name as above (case-insensitive); false when unknown. */
+EI_API bool ei_precision_parse(const char * name, ei_precision * out);
 
 typedef struct ei_engine_build_options {
     uint32_t     size; /* sizeof(ei_engine_build_options); set by ei_engine_build_options_default() */
@@ -30,6 +42,12 @@ typedef struct ei_engine_build_options {
     int32_t      n_threads;          /* recorded for sessions of the engine (0: one per core) */
     const char * input_shapes;       /* as ei_model_options.input_shapes; NULL = none */
     int32_t      optimization_level; /* as ei_model_options.optimization_level (default 2) */
+    /* INT8: activation scales by tensor name of the optimised fp32 graph (include/edgeinfer/calib.h);
+     * required for EI_PRECISION_INT8, ignored otherwise. Borrowed for the call. */
+    const ei_calib_table * calib;
+    /* Comma-separated node names of the optimised graph that stay fp32 whatever the precision;
+     * NULL = none. */
+    const char * keep_fp32;
 } ei_engine_build_options;
 
 EI_API ei_engine_build_options ei_engine_build_options_default(void);
@@ -49,6 +67,8 @@ EI_API EI_NODISCARD ei_status * ei_model_load_engine(const char * path, ei_model
 EI_API bool ei_file_is_engine(const char * path);
 /* Threads recorded at build time for sessions of m (0: one per core, or not an engine). */
 EI_API int32_t ei_model_engine_threads(const ei_model * m);
+/* Precision m was built with (FP32 for a plain ONNX load). */
+EI_API ei_precision ei_model_engine_precision(const ei_model * m);
 
 /* What ei_engine_cache_get did. */
 typedef struct ei_engine_cache_info {

@@ -2,10 +2,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edgeinfer/engine.h"
 #include "engine/sha256.h"
 #include "runtime/model_internal.h"
+
+static const char * const g_precisions[EI_PRECISION_COUNT] = {"fp32", "bf16", "fp16", "int8"};
+
+const char * ei_precision_name(ei_precision p) { return (unsigned)p < EI_PRECISION_COUNT ? g_precisions[p] : "?"; }
+
+bool ei_precision_parse(const char * name, ei_precision * out) {
+    for (int32_t i = 0; name && i < EI_PRECISION_COUNT; i++)
+        if (!strcasecmp(name, g_precisions[i])) {
+            *out = (ei_precision)i;
+            return true;
+        }
+    return false;
+}
 
 ei_engine_build_options ei_engine_build_options_default(void) {
     ei_engine_build_options o;
@@ -66,8 +80,12 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
     *out = NULL;
     ei_engine_build_options defaults = ei_engine_build_options_default();
     if (!opt) opt = &defaults;
+    if ((unsigned)opt->precision >= EI_PRECISION_COUNT)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "precision %d is not one of fp32, bf16, fp16, int8",
+                         (int)opt->precision);
     if (opt->precision != EI_PRECISION_FP32)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "precision %d: only fp32 engines can be built", (int)opt->precision);
+        return ei_errorf(EI_CODE_UNSUPPORTED, "precision %s: this build of edgeinfer makes fp32 engines only",
+                         ei_precision_name(opt->precision));
     if (opt->batch < 0 || opt->n_threads < 0)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "batch and n_threads must not be negative");
     ei_model_options mo = ei_model_options_default();

@@ -637,7 +637,7 @@ static ei_status * load_mapped(uint8_t * f, size_t size, ei_model ** out) {
     char * report = r_str(&c.r);
     if (!st && (c.r.bad || !version || !producer || !producer_version || !report))
         st = c.r.bad ? corrupt("the metadata ends early") : ei_status_oom();
-    if (!st && (bi.precision != EI_PRECISION_FP32 || bi.batch < 0 || bi.n_threads < 0))
+    if (!st && ((uint32_t)bi.precision >= EI_PRECISION_COUNT || bi.batch < 0 || bi.n_threads < 0))
         st = corrupt("bad build options");
     if (!st) st = ei_graph_create(&g);
     if (!st) st = r_graph(&c, g);
@@ -696,3 +696,7 @@ bool ei_file_is_engine(const char * path) {
 }
 
 int32_t ei_model_engine_threads(const ei_model * m) { return m ? m->build.n_threads : 0; }
+
+ei_precision ei_model_engine_precision(const ei_model * m) {
+    return m ? (ei_precision)m->build.precision : EI_PRECISION_FP32;
+}

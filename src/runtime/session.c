@@ -10,6 +10,7 @@
 #include "ops/op.h"
 #include "runtime/memplan.h"
 #include "runtime/model_internal.h"
+#include "runtime/session_internal.h"
 
 typedef struct step {
     const ei_node *       node;
@@ -20,16 +21,18 @@ typedef struct step {
 } step;
 
 struct ei_session {
-    const ei_model *   model;
-    const ei_graph *   g;
-    ei_threadpool *    pool;
-    ei_tensor **       tensors; /* per value: owned run-time tensor, or NULL */
-    const ei_tensor ** view;    /* per value: what kernels read (run-time tensor or constant) */
-    step *             steps;
-    int32_t            n_steps;
-    bool *             input_set;
-    void *             arena; /* every run-time tensor is a view into it (runtime/memplan.h) */
-    ei_session_memory  mem;
+    const ei_model *    model;
+    const ei_graph *    g;
+    ei_threadpool *     pool;
+    ei_tensor **        tensors; /* per value: owned run-time tensor, or NULL */
+    const ei_tensor **  view;    /* per value: what kernels read (run-time tensor or constant) */
+    step *              steps;
+    int32_t             n_steps;
+    bool *              input_set;
+    void *              arena; /* every run-time tensor is a view into it (runtime/memplan.h) */
+    ei_session_memory   mem;
+    ei_session_observer observer;
+    void *              observer_user;
 };
 
 ei_session_options ei_session_options_default(void) {
@@ -254,9 +257,17 @@ ei_status * ei_session_run(ei_session * s) {
         ei_status *  st = sp->kernel ? sp->kernel->run(sp->node, sp->state, sp->in, sp->out, &ex)
                                      : sp->node->def->run(sp->node, sp->in, sp->out, &ex);
         if (st) return st;
+        if (s->observer) EI_TRY(s->observer(s->observer_user, s->g, sp->node, (const ei_tensor * const *)sp->out));
     }
     return NULL;
 }
+
+void ei_session_set_observer(ei_session * s, ei_session_observer fn, void * user) {
+    s->observer = fn;
+    s->observer_user = user;
+}
+
+const ei_graph * ei_session_graph(const ei_session * s) { return s->g; }
 
 const ei_tensor * ei_session_output(const ei_session * s, int32_t i) {
     if (i < 0 || i >= s->g->n_outputs) return NULL;

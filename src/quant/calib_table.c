@@ -1,0 +1,291 @@
+/* The INT8 calibration table and its text file (include/edgeinfer/calib.h). Tables hold a few
+ * hundred tensors, looked up once per node when an engine is built: a linear search is enough. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "edgeinfer/calib.h"
+
+typedef struct calib_entry {
+    char * name;
+    float  scale;
+    bool   is_unsigned;
+} calib_entry;
+
+struct ei_calib_table {
+    calib_entry *   e;
+    int32_t         n, cap;
+    uint8_t         sha[32];
+    bool            has_sha;
+    ei_calib_method method;
+    int32_t         images;
+};
+
+static const char * const g_methods[] = {"entropy", "percentile", "minmax"};
+
+const char * ei_calib_method_name(ei_calib_method m) {
+    return (unsigned)m < sizeof g_methods / sizeof g_methods[0] ? g_methods[m] : "?";
+}
+
+bool ei_calib_method_parse(const char * name, ei_calib_method * out) {
+    for (int32_t i = 0; name && i < (int32_t)(sizeof g_methods / sizeof g_methods[0]); i++)
+        if (!strcasecmp(name, g_methods[i])) {
+            *out = (ei_calib_method)i;
+            return true;
+        }
+    return false;
+}
+
+ei_status * ei_calib_table_create(ei_calib_table ** out) {
+    *out = calloc(1, sizeof **out);
+    return *out ? NULL : ei_status_oom();
+}
+
+void ei_calib_table_destroy(ei_calib_table * t) {
+    if (!t) return;
+    for (int32_t i = 0; i < t->n; i++) free(t->e[i].name);
+    free(t->e);
+    free(t);
+}
+
+static calib_entry * find(const ei_calib_table * t, const char * name) {
+    for (int32_t i = 0; i < t->n; i++)
+        if (!strcmp(t->e[i].name, name)) return &t->e[i];
+    return NULL;
+}
+
+ei_status * ei_calib_table_set(ei_calib_table * t, const char * tensor, float scale, bool is_unsigned) {
+    if (!tensor || !tensor[0]) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration table: empty tensor name");
+    if (strpbrk(tensor, "\t\r\n"))
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "calibration table: tensor name '%s' contains a tab or line break, which the file "
+                         "format cannot hold",
+                         tensor);
+    if (!isfinite(scale) || scale <= 0.0f)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration table: tensor '%s': scale %g must be finite and > 0",
+                         tensor, (double)scale);
+    calib_entry * e = find(t, tensor);
+    if (!e) {
+        if (t->n == t->cap) {
+            int32_t       cap = t->cap ? t->cap * 2 : 64;
+            calib_entry * p = realloc(t->e, (size_t)cap * sizeof *p);
+            if (!p) return ei_status_oom();
+            t->e = p, t->cap = cap;
+        }
+        char * name = strdup(tensor);
+        if (!name) return ei_status_oom();
+        e = &t->e[t->n++];
+        e->name = name;
+    }
+    e->scale = scale;
+    e->is_unsigned = is_unsigned;
+    return NULL;
+}
+
+bool ei_calib_table_get(const ei_calib_table * t, const char * tensor, float * scale, bool * is_unsigned) {
+    const calib_entry * e = t && tensor ? find(t, tensor) : NULL;
+    if (!e) return false;
+    if (scale) *scale = e->scale;
+    if (is_unsigned) *is_unsigned = e->is_unsigned;
+    return true;
+}
+
+int32_t ei_calib_table_count(const ei_calib_table * t) { return t ? t->n : 0; }
+
+const char * ei_calib_table_name(const ei_calib_table * t, int32_t i) {
+    return t && i >= 0 && i < t->n ? t->e[i].name : NULL;
+}
+
+void ei_calib_table_set_source(ei_calib_table * t, const uint8_t model_sha256[32], ei_calib_method method,
+                               int32_t images) {
+    t->has_sha = model_sha256 != NULL;
+    if (model_sha256) memcpy(t->sha, model_sha256, 32);
+    t->method = method;
+    t->images = images;
+}
+
+bool ei_calib_table_model_sha256(const ei_calib_table * t, uint8_t out[32]) {
+    if (t->has_sha) memcpy(out, t->sha, 32);
+    return t->has_sha;
+}
+
+ei_calib_method ei_calib_table_method(const ei_calib_table * t) { return t->method; }
+int32_t         ei_calib_table_images(const ei_calib_table * t) { return t->images; }
+
+static void hex(const uint8_t sha[32], char out[65]) {
+    for (int32_t i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", sha[i]);
+}
+
+ei_status * ei_calib_table_save(const ei_calib_table * t, const char * path) {
+    size_t plen = strlen(path);
+    char * tmp = malloc(plen + 16);
+    if (!tmp) return ei_status_oom();
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        ei_status * st = ei_errorf(EI_CODE_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    FILE * f = fdopen(fd, "w");
+    if (!f) {
+        ei_status * st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return st;
+    }
+    fprintf(f, "# edgeinfer INT8 calibration cache: one tensor per line, NAME<TAB>SCALE<TAB>signed|unsigned.\n"
+               "# SCALE = clipping threshold / 127; 'unsigned' tensors are never negative. Edit freely;\n"
+               "# tensors without a line stay in float.\n");
+    fprintf(f, "format: %d\n", EI_CALIB_FORMAT_VERSION);
+    if (t->has_sha) {
+        char h[65];
+        hex(t->sha, h);
+        fprintf(f, "model-sha256: %s\n", h);
+    }
+    fprintf(f, "method: %s\nimages: %d\n", ei_calib_method_name(t->method), t->images);
+    for (int32_t i = 0; i < t->n; i++)
+        fprintf(f, "%s\t%.9g\t%s\n", t->e[i].name, (double)t->e[i].scale, t->e[i].is_unsigned ? "unsigned" : "signed");
+    ei_status * st = NULL;
+    if (ferror(f)) st = ei_errorf(EI_CODE_IO, "%s: write failed", path);
+    if (fclose(f) != 0 && !st) st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
+    if (!st && rename(tmp, path) != 0) st = ei_errorf(EI_CODE_IO, "%s: rename failed: %s", path, strerror(errno));
+    if (st) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+static bool parse_hex(const char * s, uint8_t out[32]) {
+    if (strlen(s) != 64) return false;
+    for (int32_t i = 0; i < 32; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+/* One line (without its newline) of the file; trailing spaces were removed. */
+static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format) {
+    if (!line[0] || line[0] == '#') return NULL;
+    char * tab = strchr(line, '\t');
+    if (!tab) {
+        char * colon = strchr(line, ':');
+        if (!colon)
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "expected 'NAME<TAB>SCALE<TAB>signed|unsigned' or "
+                             "'key: value', got '%.80s'",
+                             line);
+        *colon = '\0';
+        const char * v = colon + 1;
+        while (*v == ' ') v++;
+        if (!strcmp(line, "format")) {
+            if (strcmp(v, "1"))
+                return ei_errorf(EI_CODE_UNSUPPORTED, "format %s: this edgeinfer reads format %d (recalibrate)", v,
+                                 EI_CALIB_FORMAT_VERSION);
+            *saw_format = true;
+        } else if (!strcmp(line, "model-sha256")) {
+            if (!parse_hex(v, t->sha))
+                return ei_errorf(EI_CODE_INVALID_ARGUMENT, "model-sha256 '%s' is not 64 hex digits", v);
+            t->has_sha = true;
+        } else if (!strcmp(line, "method")) {
+            if (!ei_calib_method_parse(v, &t->method))
+                return ei_errorf(EI_CODE_INVALID_ARGUMENT, "method '%s': expected entropy, percentile or minmax", v);
+        } else if (!strcmp(line, "images")) {
+            char * end;
+            long   n = strtol(v, &end, 10);
+            if (end == v || *end || n < 0 || n > INT32_MAX)
+                return ei_errorf(EI_CODE_INVALID_ARGUMENT, "images '%s' is not a count", v);
+            t->images = (int32_t)n;
+        } else
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "unknown key '%s' (known: format, model-sha256, method, images; tensor lines separate "
+                             "their fields with tabs)",
+                             line);
+        return NULL;
+    }
+    *tab = '\0';
+    char * scale_s = tab + 1;
+    char * tab2 = strchr(scale_s, '\t');
+    if (!tab2)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s': expected NAME<TAB>SCALE<TAB>signed|unsigned", line);
+    *tab2 = '\0';
+    const char * range = tab2 + 1;
+    char *       end;
+    errno = 0;
+    float scale = strtof(scale_s, &end);
+    if (end == scale_s || *end || errno)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s': scale '%s' is not a number", line, scale_s);
+    bool is_unsigned;
+    if (!strcmp(range, "unsigned"))
+        is_unsigned = true;
+    else if (!strcmp(range, "signed"))
+        is_unsigned = false;
+    else
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s': range '%s' must be 'signed' or 'unsigned'", line,
+                         range);
+    if (find(t, line)) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s' is listed twice", line);
+    return ei_calib_table_set(t, line, scale, is_unsigned);
+}
+
+ei_status * ei_calib_table_load(const char * path, ei_calib_table ** out) {
+    *out = NULL;
+    FILE * f = fopen(path, "r");
+    if (!f)
+        return ei_errorf(errno == ENOENT ? EI_CODE_NOT_FOUND : EI_CODE_IO, "calibration cache '%s': %s", path,
+                         strerror(errno));
+    ei_calib_table * t = NULL;
+    ei_status *      st = ei_calib_table_create(&t);
+    char *           line = NULL;
+    size_t           cap = 0;
+    ssize_t          len;
+    int32_t          lineno = 0;
+    bool             saw_format = false;
+    while (!st && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration cache '%s', line %d: contains a NUL byte", path,
+                           lineno);
+            break;
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = '\0';
+        st = parse_line(t, line, &saw_format);
+        if (st) st = ei_status_wrapf(st, "calibration cache '%s', line %d", path, lineno);
+    }
+    if (!st && ferror(f)) st = ei_errorf(EI_CODE_IO, "calibration cache '%s': read failed", path);
+    if (!st && !saw_format)
+        st = ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                       "calibration cache '%s': no 'format: %d' line: not an edgeinfer calibration cache", path,
+                       EI_CALIB_FORMAT_VERSION);
+    if (!st && t->n == 0) st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration cache '%s' lists no tensor", path);
+    free(line);
+    fclose(f);
+    if (st) {
+        ei_calib_table_destroy(t);
+        return st;
+    }
+    *out = t;
+    return NULL;
+}
+
+ei_status * ei_calib_table_check_model(const ei_calib_table * t, const uint8_t model_sha256[32], const char * path) {
+    if (!t->has_sha || !memcmp(t->sha, model_sha256, 32)) return NULL;
+    char a[65], b[65];
+    hex(t->sha, a);
+    hex(model_sha256, b);
+    return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                     "calibration cache '%s' was made for another model (sha256 %.12s..., this one is %.12s...): "
+                     "recalibrate with --calib-images, or give this model's cache",
+                     path ? path : "(table)", a, b);
+}
