@@ -3,7 +3,7 @@
  * int8 kernels may use uint8 with twice the resolution). Saved as a readable text file that can be
  * reused and edited (docs/precision.md):
  *
- *     # comment lines
+ *     # comment lines (a line starting with '#' that has a tab is a tensor: names may start with '#')
  *     format: 1
  *     model-sha256: <64 hex digits of the ONNX file>
  *     method: entropy

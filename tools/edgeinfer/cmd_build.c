@@ -206,9 +206,9 @@ int ei_cmd_build(int argc, char ** argv) {
     if (!model) return ei_cli_usage_error("build", "missing MODEL.onnx");
     if (!output == !cache) return ei_cli_usage_error("build", "give either -o MODEL.engine or --cache DIR");
     bool int8 = o.precision == EI_PRECISION_INT8;
-    if (!int8 && (calib_images || calib_cache || method_given || calib_batches))
-        return ei_cli_usage_error("build", "--calib-images, --calib-method, --calib-batches and --calib-cache go with "
-                                           "--precision int8");
+    if (!int8 && (config || calib_images || calib_cache || method_given || calib_batches))
+        return ei_cli_usage_error("build", "-c, --calib-images, --calib-method, --calib-batches and --calib-cache go "
+                                           "with --precision int8 (they calibrate it)");
     if (int8) {
         if (cache)
             return ei_cli_usage_error("build", "--precision int8 writes an engine file: use -o MODEL.engine, not "
