@@ -101,7 +101,6 @@ static int calibration_table(const char * model, const ei_engine_build_options *
     ei_status *       st = NULL;
     if (images) {
         st = ei_infer_config_load(config, &cfg);
-        if (!st && o32.batch == 0 && cfg->batch_size > 0) o32.batch = cfg->batch_size;
         if (!st) st = ei_calib_images_list(images, &paths, &n_paths);
     }
     double t0 = now_ms();
