@@ -23,6 +23,7 @@
 #include "core/tensor.h"
 #include "edgeinfer/calib.h"
 #include "edgeinfer/config.h"
+#include "edgeinfer/engine.h"
 #include "edgeinfer/image.h"
 #include "edgeinfer/preprocess.h"
 #include "edgeinfer/session.h"
@@ -297,6 +298,11 @@ static ei_status * run_pass(calib_ctx * c, int32_t pass) {
 
 static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_report * rep) {
     const ei_calib_options * o = c->opt;
+    if (ei_model_engine_precision(c->model) != EI_PRECISION_FP32)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "the model is an %s engine: calibrate its fp32 build (ei_engine_build with "
+                         "EI_PRECISION_FP32, or the ONNX file)",
+                         ei_precision_name(ei_model_engine_precision(c->model)));
     EI_TRY(ei_infer_match_input(c->cfg, c->model, &c->pre, &c->run.batch, &c->input_name));
     if (c->run.batch < 1)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,

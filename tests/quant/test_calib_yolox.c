@@ -354,6 +354,11 @@ static void test_errors(void) {
         EI_CHECK_ERROR(ei_calibrate(m, cfg, (const char * const *)paths, 1, &o, &t, NULL), EI_CODE_INVALID_ARGUMENT,
                        "none of the 1 images could be read");
         EI_CHECK(t == NULL);
+        /* A reduced-precision engine is not calibrated (its build records the precision). */
+        m->build.precision = EI_PRECISION_INT8;
+        EI_CHECK_ERROR(ei_calibrate(m, cfg, (const char * const *)paths, n, &o, &t, NULL), EI_CODE_INVALID_ARGUMENT,
+                       "the model is an int8 engine");
+        m->build.precision = EI_PRECISION_FP32;
         o.size = 3;
         EI_CHECK_ERROR(ei_calibrate(m, cfg, (const char * const *)paths, n, &o, &t, NULL), EI_CODE_INVALID_ARGUMENT,
                        "ei_calib_options.size");
