@@ -179,21 +179,73 @@ ei_status * ei_calib_images_list(const char * source, char *** paths, int32_t * 
 typedef struct calib_run {
     const ei_calib_options * opt;
     ei_absstat *             stats; /* per value id */
+    int32_t *                lanes; /* per value id: real lanes of a blocked value's last block, 0: all */
     int32_t                  batch; /* the model's batch size */
     int32_t                  slots; /* real images in the current batch */
     int32_t                  pass;  /* 1: range, 2: histogram */
 } calib_run;
 
-static ei_status * observe_tensor(calib_run * r, const ei_value * v, ei_absstat * s, const ei_tensor * t) {
-    if (v->constant || t->dtype != EI_DTYPE_F32 || !t->data) return NULL;
-    size_t n = t->nbytes / sizeof(float);
-    if (r->slots < r->batch && t->shape.rank > 0 && t->shape.dim[0] == r->batch)
-        n = n / (size_t)r->batch * (size_t)r->slots; /* only the real images' rows */
+static ei_status * observe_span(calib_run * r, ei_absstat * s, const float * x, size_t n) {
     if (r->pass == 1) {
-        ei_absstat_observe_range(s, t->data, n);
+        ei_absstat_observe_range(s, x, n);
         return NULL;
     }
-    return s->seen ? ei_absstat_observe_hist(s, t->data, n) : NULL;
+    return s->seen ? ei_absstat_observe_hist(s, x, n) : NULL;
+}
+
+/* The 8-channel blocked layout [N, ceil(C/8), H, W, 8] of a value whose C is not a multiple of 8:
+ * the padding lanes of the last block (zeros, 0.5 after a Sigmoid) are not activations and would
+ * weigh on the histogram (7 of 8 values for a 1-channel output), so only the first `lanes` lanes of
+ * the last block are observed. */
+static ei_status * observe_blocked(calib_run * r, ei_absstat * s, const ei_tensor * t, int64_t rows, int32_t lanes) {
+    const float * x = t->data;
+    int64_t       cb = t->shape.dim[1], hw = t->shape.dim[2] * t->shape.dim[3];
+    for (int64_t n = 0; n < rows; n++)
+        for (int64_t b = 0; b < cb; b++) {
+            const float * blk = x + (size_t)((n * cb + b) * hw * 8);
+            if (b < cb - 1) {
+                EI_TRY(observe_span(r, s, blk, (size_t)(hw * 8)));
+                continue;
+            }
+            for (int64_t i = 0; i < hw; i++) EI_TRY(observe_span(r, s, blk + i * 8, (size_t)lanes));
+        }
+    return NULL;
+}
+
+static ei_status * observe_tensor(calib_run * r, int32_t id, const ei_value * v, const ei_tensor * t) {
+    if (v->constant || t->dtype != EI_DTYPE_F32 || !t->data) return NULL;
+    ei_absstat * s = &r->stats[id];
+    size_t       n = t->nbytes / sizeof(float);
+    int64_t      rows = t->shape.rank > 0 ? t->shape.dim[0] : 1;
+    if (r->slots < r->batch && t->shape.rank > 0 && t->shape.dim[0] == r->batch) {
+        n = n / (size_t)r->batch * (size_t)r->slots; /* only the real images' rows */
+        rows = r->slots;
+    }
+    if (r->lanes[id] > 0 && t->shape.rank == 5 && t->shape.dim[4] == 8)
+        return observe_blocked(r, s, t, rows, r->lanes[id]);
+    return observe_span(r, s, t->data, n);
+}
+
+/* For each blocked value "<name>.b8" (src/passes/layout_blocked8.c) whose plain twin "<name>"
+ * [N, C, H, W] is still in the graph with C not a multiple of 8: C % 8, the real lanes of its last
+ * block. 0 elsewhere (plain values, full blocks, or no twin to tell: then every lane is observed). */
+static ei_status * find_padding(const ei_graph * g, int32_t * lanes) {
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const ei_value * b = &g->values[v];
+        lanes[v] = 0;
+        size_t len = b->name ? strlen(b->name) : 0;
+        if (b->dtype != EI_DTYPE_F32 || b->shape.rank != 5 || b->shape.dim[4] != 8 || len < 4 ||
+            strcmp(b->name + len - 3, ".b8") != 0)
+            continue;
+        char * base = strndup(b->name, len - 3);
+        if (!base) return ei_status_oom();
+        int32_t p = ei_graph_value_find(g, base);
+        free(base);
+        if (p < 0 || g->values[p].shape.rank != 4) continue;
+        int64_t c = g->values[p].shape.dim[1];
+        if (c > 0 && (c + 7) / 8 == b->shape.dim[1] && c % 8) lanes[v] = (int32_t)(c % 8);
+    }
+    return NULL;
 }
 
 static ei_status * observer(void * user, const ei_graph * g, const ei_node * node, const ei_tensor * const * out) {
@@ -201,7 +253,7 @@ static ei_status * observer(void * user, const ei_graph * g, const ei_node * nod
     for (int32_t k = 0; k < node->n_outputs; k++) {
         int32_t id = node->outputs[k];
         if (id < 0 || !out[k]) continue;
-        EI_TRY(observe_tensor(r, &g->values[id], &r->stats[id], out[k]));
+        EI_TRY(observe_tensor(r, id, &g->values[id], out[k]));
     }
     return NULL;
 }
@@ -250,7 +302,7 @@ static ei_status * run_batch(calib_ctx * c, const ei_image * imgs, int32_t n) {
     }
     c->run.slots = n;
     const ei_graph * g = ei_session_graph(c->session);
-    EI_TRY(observe_tensor(&c->run, &g->values[c->input_id], &c->run.stats[c->input_id], c->input));
+    EI_TRY(observe_tensor(&c->run, c->input_id, &g->values[c->input_id], c->input));
     EI_TRY(ei_session_set_input(c->session, c->input_name, c->input));
     EI_TRY(ei_session_run(c->session));
     c->done += n;
@@ -316,8 +368,10 @@ static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_repo
     if (c->input_id < 0) return ei_errorf(EI_CODE_INTERNAL, "calibration: no graph value '%s'", c->input_name);
     EI_TRY(ei_tensor_create(EI_DTYPE_F32, ei_model_input_shape(c->model, 0), &c->input));
     c->run.stats = calloc((size_t)g->n_values + 1, sizeof *c->run.stats);
+    c->run.lanes = calloc((size_t)g->n_values + 1, sizeof *c->run.lanes);
     c->used = malloc(((size_t)c->n_images + 1) * sizeof *c->used);
-    if (!c->run.stats || !c->used) return ei_status_oom();
+    if (!c->run.stats || !c->run.lanes || !c->used) return ei_status_oom();
+    EI_TRY(find_padding(g, c->run.lanes));
     c->run.opt = o;
     ei_session_set_observer(c->session, observer, &c->run);
 
@@ -401,6 +455,7 @@ ei_status * ei_calibrate(const ei_model * model, const ei_infer_config * cfg, co
         for (int32_t v = 0; v < g->n_values; v++) ei_absstat_free(&c.run.stats[v]);
     }
     free(c.run.stats);
+    free(c.run.lanes);
     free(c.used);
     ei_tensor_destroy(c.input);
     ei_session_destroy(c.session);
