@@ -29,6 +29,8 @@ typedef struct eval_args {
     const char * detections;
     const char * images;
     const char * segmentation;
+    const char * predictions;
+    long         classes;
     const char * category_ids;
     const char * json;
     const char * detections_out;
@@ -45,7 +47,8 @@ typedef struct eval_args {
 static void help(void) {
     printf("usage: edgeinfer eval --coco ANNOTATIONS.json --detections RESULTS.json [--json FILE]\n"
            "       edgeinfer eval -c CONFIG.ini --coco ANNOTATIONS.json --images DIR [options]\n"
-           "       edgeinfer eval -c CONFIG.ini --segmentation LABEL_DIR --images DIR [options]\n\n"
+           "       edgeinfer eval -c CONFIG.ini --segmentation LABEL_DIR --images DIR [options]\n"
+           "       edgeinfer eval --segmentation LABEL_DIR --predictions DIR --classes N [--json FILE]\n\n"
            "Measures accuracy. Detection: COCO box metrics (AP@[.5:.95], AP50, AP75, AP small/medium/large,\n"
            "AR1/AR10/AR100, AR small/medium/large) computed exactly as pycocotools' COCOeval does, either of\n"
            "a results file or of the detector in CONFIG.ini run over every image of the annotation file\n"
@@ -56,6 +59,9 @@ static void help(void) {
            "  --detections FILE       evaluate this COCO results file; no model is run\n"
            "  --images DIR            the images (COCO: file_name of each annotated image)\n"
            "  --segmentation DIR      label PNGs, one per image, named like the image with .png\n"
+           "  --predictions DIR       evaluate saved label maps (`edgeinfer segment -o` writes them): for each\n"
+           "                          LABEL_DIR/NAME.png, DIR/NAME_labels.png or DIR/NAME.png; no model is run\n"
+           "  --classes N             the class count, with --predictions\n"
            "  --category-ids FILE     line i is the COCO category_id of class i (default: class i is the\n"
            "                          i-th category by id when the counts agree, else category_id i)\n"
            "  --precision LIST        comma-separated: fp32,bf16,fp16,int8; each is built and evaluated and\n"
@@ -98,11 +104,24 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
             help();
             return -1;
         }
-        static const char * const with_value[] = {
-            "-c",         "--config",         "--coco", "--detections",  "--images", "--segmentation", "--category-ids",
-            "--json",     "--detections-out", "--plot", "--calib-cache", "--cache",  "--max-images",   "--threads",
-            "--precision"};
-        bool takes = false;
+        static const char * const with_value[] = {"-c",
+                                                  "--config",
+                                                  "--coco",
+                                                  "--detections",
+                                                  "--images",
+                                                  "--segmentation",
+                                                  "--category-ids",
+                                                  "--predictions",
+                                                  "--classes",
+                                                  "--json",
+                                                  "--detections-out",
+                                                  "--plot",
+                                                  "--calib-cache",
+                                                  "--cache",
+                                                  "--max-images",
+                                                  "--threads",
+                                                  "--precision"};
+        bool                      takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) takes |= !strcmp(o, with_value[k]);
         if (takes && i + 1 >= argc) return ei_cli_usage_error("eval", "%s needs a value", o);
         const char * v = takes ? argv[++i] : NULL;
@@ -116,6 +135,8 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
             a->images = v;
         else if (!strcmp(o, "--segmentation"))
             a->segmentation = v;
+        else if (!strcmp(o, "--predictions"))
+            a->predictions = v;
         else if (!strcmp(o, "--category-ids"))
             a->category_ids = v;
         else if (!strcmp(o, "--json"))
@@ -131,6 +152,11 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
         else if (!strcmp(o, "--precision")) {
             int rc = parse_precisions(v, a);
             if (rc) return rc;
+        } else if (!strcmp(o, "--classes")) {
+            char * e;
+            a->classes = strtol(v, &e, 10);
+            if (*e || e == v || a->classes < 1 || a->classes > 255)
+                return ei_cli_usage_error("eval", "--classes must be 1..255, not '%s'", v);
         } else if (!strcmp(o, "--max-images") || !strcmp(o, "--threads")) {
             char * e;
             long   n = strtol(v, &e, 10);
@@ -156,6 +182,16 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
         if (a->config || a->images || a->n_precisions || a->plot || a->detections_out)
             return ei_cli_usage_error("eval", "--detections evaluates a results file: no -c, --images, --precision, "
                                               "--plot or --detections-out with it");
+        return 0;
+    }
+    if (a->predictions || a->classes) {
+        if (!a->segmentation) return ei_cli_usage_error("eval", "--predictions and --classes go with --segmentation");
+        if (!a->predictions || !a->classes)
+            return ei_cli_usage_error("eval",
+                                      "evaluating saved label maps needs both --predictions DIR and --classes N");
+        if (a->config || a->images || a->n_precisions || a->plot)
+            return ei_cli_usage_error("eval", "--predictions evaluates saved label maps: no -c, --images, --precision "
+                                              "or --plot with it");
         return 0;
     }
     if (!a->config)
@@ -259,11 +295,26 @@ typedef struct eval_ctx {
     char **           seg_images; /* segmentation: image paths */
     int32_t           n_seg_images;
     int32_t           n_classes;
-    const ei_labels * labels;
+    char **           names; /* class names, copied from the first model's labels (n_names) */
+    int32_t           n_names;
     ei_calib_table *  calib;
     int               exit_code;
     char              tmpdir[256];
 } eval_ctx;
+
+/* The exit code ei_cli_fail gives a status (cli.h), without printing or destroying it. */
+static int exit_code_of(const ei_status * st) {
+    switch (ei_status_code(st)) {
+    case EI_CODE_OK: return EI_EXIT_OK;
+    case EI_CODE_INVALID_ARGUMENT:
+    case EI_CODE_INVALID_MODEL:
+    case EI_CODE_CORRUPT_ENGINE: return EI_EXIT_INVALID;
+    case EI_CODE_UNSUPPORTED: return EI_EXIT_UNSUPPORTED;
+    case EI_CODE_NOT_FOUND:
+    case EI_CODE_IO: return EI_EXIT_IO;
+    default: return EI_EXIT_INTERNAL;
+    }
+}
 
 static void note(eval_ctx * c, ei_status * st) {
     int code = ei_cli_fail(st);
@@ -296,7 +347,7 @@ static ei_status * open_infer(eval_ctx * c, int pi, ei_infer ** inf) {
     if (p == EI_PRECISION_INT8) {
         if (!c->calib)
             return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                             "int8 needs a calibration table: --calib-cache FILE (make one with `edgeinfer build "
+                             "needs a calibration table: --calib-cache FILE (make one with `edgeinfer build "
                              "MODEL.onnx --precision int8 --calib-images DIR --calib-cache FILE`)");
         eo.calib = c->calib;
     }
@@ -374,10 +425,7 @@ static ei_status * run_detection(eval_ctx * c, ei_infer * inf, run_result * rr, 
         if (ls) {
             if (n_missing++ < MAX_WARN_LINES)
                 fprintf(stderr, "warning: image %lld left out: %s\n", (long long)im->id, ei_status_message(ls));
-            if (c->exit_code == EI_EXIT_OK)
-                c->exit_code = ei_status_code(ls) == EI_CODE_NOT_FOUND || ei_status_code(ls) == EI_CODE_IO
-                                   ? EI_EXIT_IO
-                                   : EI_EXIT_INVALID;
+            if (c->exit_code == EI_EXIT_OK) c->exit_code = exit_code_of(ls);
             ei_status_destroy(ls);
             progress(c, rr->name, i + 1, n);
             continue;
@@ -444,10 +492,7 @@ static ei_status * run_segmentation(eval_ctx * c, ei_infer * inf, run_result * r
         }
         if (ls) {
             if (n_bad++ < MAX_WARN_LINES) fprintf(stderr, "warning: image left out: %s\n", ei_status_message(ls));
-            if (c->exit_code == EI_EXIT_OK)
-                c->exit_code = ei_status_code(ls) == EI_CODE_NOT_FOUND || ei_status_code(ls) == EI_CODE_IO
-                                   ? EI_EXIT_IO
-                                   : EI_EXIT_INVALID;
+            if (c->exit_code == EI_EXIT_OK) c->exit_code = exit_code_of(ls);
             ei_status_destroy(ls);
         } else if (!st) {
             rr->n_images++;
@@ -475,21 +520,40 @@ static void print_coco(const ei_coco_metrics * m) {
 }
 
 static const char * class_name(const eval_ctx * c, int32_t k, char * buf, size_t n) {
-    const char * s = c->labels ? ei_labels_name(c->labels, k) : NULL;
+    const char * s = k >= 0 && k < c->n_names ? c->names[k] : NULL;
     if (s) return s;
     snprintf(buf, n, "class %d", (int)k);
     return buf;
 }
 
 static ei_status * evaluate_one(eval_ctx * c, int pi, run_result * rr) {
-    ei_infer *  inf = NULL;
-    double      t0 = 0;
+    ei_infer *      inf = NULL;
+    double          t0 = 0;
+    ei_network_type want = c->a->coco ? EI_NETWORK_TYPE_DETECTOR : EI_NETWORK_TYPE_SEGMENTATION;
+    if (c->cfg->network_type != want)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "%s has network-type=%d, which is not a %s (network-type=%d): --coco evaluates detectors, "
+                         "--segmentation segmentation networks",
+                         c->a->config, (int)c->cfg->network_type, c->a->coco ? "detector" : "segmentation network",
+                         (int)want);
     ei_status * st = open_infer(c, pi, &inf);
     if (st) return st;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    if (!c->labels) c->labels = ei_infer_labels(inf);
+    const ei_labels * labels = ei_infer_labels(inf);
+    if (!c->names && labels) { /* kept: the labels go with inf */
+        int32_t n = ei_labels_count(labels);
+        c->names = calloc((size_t)n + 1, sizeof *c->names);
+        for (int32_t k = 0; c->names && k < n; k++) {
+            const char * name = ei_labels_name(labels, k);
+            c->names[k] = strdup(name ? name : "");
+            if (c->names[k])
+                c->n_names = k + 1;
+            else
+                break;
+        }
+    }
     if (c->a->coco) {
         if (ei_infer_network_type(inf) != EI_NETWORK_TYPE_DETECTOR) {
             ei_infer_destroy(inf);
@@ -749,11 +813,11 @@ static ei_status * write_plot(const eval_ctx * c, const run_result * rr, int n) 
 
 static int cmp_str(const void * a, const void * b) { return strcmp(*(char * const *)a, *(char * const *)b); }
 
-static ei_status * list_images(const char * dir, char *** out, int32_t * n) {
+static ei_status * list_images(const char * opt, const char * dir, char *** out, int32_t * n) {
     *out = NULL;
     *n = 0;
     DIR * d = opendir(dir);
-    if (!d) return ei_errorf(EI_CODE_NOT_FOUND, "--images: cannot open folder '%s': %s", dir, strerror(errno));
+    if (!d) return ei_errorf(EI_CODE_NOT_FOUND, "%s: cannot open folder '%s': %s", opt, dir, strerror(errno));
     char **         v = NULL;
     int32_t         cap = 0, count = 0;
     struct dirent * e;
@@ -781,7 +845,7 @@ static ei_status * list_images(const char * dir, char *** out, int32_t * n) {
         snprintf(v[count++], len, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    if (!st && !count) st = ei_errorf(EI_CODE_NOT_FOUND, "--images: folder '%s' has no .jpg, .jpeg or .png files", dir);
+    if (!st && !count) st = ei_errorf(EI_CODE_NOT_FOUND, "%s: folder '%s' has no .jpg, .jpeg or .png files", opt, dir);
     if (st) {
         for (int32_t i = 0; i < count; i++) free(v[i]);
         free(v);
@@ -829,11 +893,67 @@ static int eval_results_file(const eval_args * a) {
     return rc;
 }
 
+/* ---- --predictions: saved label maps, no model ---- */
+
+static ei_status * add_prediction(const eval_args * a, const char * gt_path, const char * stem,
+                                  ei_seg_confusion * conf) {
+    char pred_path[4096];
+    snprintf(pred_path, sizeof pred_path, "%s/%s_labels.png", a->predictions, stem);
+    if (access(pred_path, F_OK) != 0) snprintf(pred_path, sizeof pred_path, "%s/%s.png", a->predictions, stem);
+    uint8_t *   gt = NULL, *pred = NULL;
+    int32_t     gw, gh, pw, ph;
+    ei_status * st = ei_label_png_load(gt_path, &gt, &gw, &gh);
+    if (!st) st = ei_label_png_load(pred_path, &pred, &pw, &ph);
+    if (!st && (gw != pw || gh != ph))
+        st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "label PNG %s is %dx%d but the prediction %s is %dx%d", gt_path,
+                       (int)gw, (int)gh, pred_path, (int)pw, (int)ph);
+    if (!st) st = ei_status_wrapf(ei_seg_confusion_add(conf, gt, gw, pred, pw, gw, gh), "%s", gt_path);
+    free(gt);
+    free(pred);
+    return st;
+}
+
+static int eval_predictions(const eval_args * a) {
+    eval_ctx           c = {.a = a, .n_classes = (int32_t)a->classes};
+    run_result         r = {.name = "predictions", .ok = true, .latency_ms = NAN, .score50 = NAN};
+    ei_seg_confusion * conf = NULL;
+    char **            files = NULL;
+    int32_t            n = 0;
+    ei_status *        st = ei_seg_confusion_create(c.n_classes, &conf);
+    if (!st) st = list_images("--segmentation", a->segmentation, &files, &n);
+    for (int32_t i = 0; !st && i < n; i++) {
+        const char * base = strrchr(files[i], '/') + 1;
+        const char * dot = strrchr(base, '.');
+        if (strcasecmp(dot, ".png") != 0) continue;
+        char stem[1024];
+        snprintf(stem, sizeof stem, "%.*s", (int)(dot - base), base);
+        st = add_prediction(a, files[i], stem, conf);
+        if (!st) r.n_images++;
+    }
+    if (!st) {
+        r.iou = calloc((size_t)c.n_classes, sizeof *r.iou);
+        if (!r.iou) st = ei_status_oom();
+    }
+    int rc = EI_EXIT_OK;
+    if (!st) {
+        ei_seg_confusion_iou(conf, r.iou, &r.score);
+        print_segmentation(&c, &r);
+        if (a->json) st = write_json(&c, &r, 1);
+    }
+    if (st) rc = ei_cli_fail(st);
+    free(r.iou);
+    for (int32_t i = 0; i < n; i++) free(files[i]);
+    free(files);
+    ei_seg_confusion_destroy(conf);
+    return rc;
+}
+
 int ei_cmd_eval(int argc, char ** argv) {
     eval_args a;
     int       rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? EI_EXIT_OK : rc;
     if (a.detections) return eval_results_file(&a);
+    if (a.predictions) return eval_predictions(&a);
 
     eval_ctx    c = {.a = &a};
     run_result  rr[MAX_PRECISIONS];
@@ -849,7 +969,7 @@ int ei_cmd_eval(int argc, char ** argv) {
         if (stat(a.segmentation, &sb) != 0 || !S_ISDIR(sb.st_mode))
             st = ei_errorf(EI_CODE_NOT_FOUND, "--segmentation: '%s' is not a folder of label PNGs", a.segmentation);
         else
-            st = list_images(a.images, &c.seg_images, &c.n_seg_images);
+            st = list_images("--images", a.images, &c.seg_images, &c.n_seg_images);
     }
     if (!st && a.coco) {
         struct stat sb;
@@ -892,6 +1012,8 @@ done:
     for (int32_t i = 0; i < c.n_seg_images; i++) free(c.seg_images[i]);
     free(c.seg_images);
     free(c.cat_of_class);
+    for (int32_t k = 0; k < c.n_names; k++) free(c.names[k]);
+    free(c.names);
     ei_calib_table_destroy(c.calib);
     ei_coco_gt_destroy(c.gt);
     ei_infer_config_destroy(c.cfg);
