@@ -82,6 +82,9 @@ expect both_kinds 2 "give one" -- "$EI" eval --coco "$WORK/gt.json" --segmentati
 expect no_config 2 "missing -c CONFIG.ini" -- "$EI" eval --coco "$WORK/gt.json" --images "$WORK/images"
 expect no_images 2 "missing --images" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json"
 expect detections_with_model 2 "no -c, --images" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --detections "$WORK/d_ok.json"
+expect detections_with_calib 2 "it takes only --coco and --json" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK/d_ok.json" --calib-cache "$WORK/x"
+expect calib_without_int8 2 "list int8 in --precision" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --calib-cache "$WORK/x"
+expect missing_calib_cache 5 "nope.calib" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --precision fp32,int8 --calib-cache "$WORK/nope.calib"
 expect bad_precision 2 "'fp12' is not one of" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --precision fp32,fp12
 expect twice_precision 2 "lists 'FP32' twice" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --precision fp32,FP32
 expect bad_max_images 2 "--max-images must be" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --max-images 0

@@ -179,9 +179,11 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
                                           "--segmentation LABEL_DIR");
     if (a->detections) {
         if (!a->coco) return ei_cli_usage_error("eval", "--detections needs --coco ANNOTATIONS.json");
-        if (a->config || a->images || a->n_precisions || a->plot || a->detections_out)
-            return ei_cli_usage_error("eval", "--detections evaluates a results file: no -c, --images, --precision, "
-                                              "--plot or --detections-out with it");
+        if (a->config || a->images || a->n_precisions || a->plot || a->detections_out || a->category_ids ||
+            a->calib_cache || a->cache || a->max_images || a->threads)
+            return ei_cli_usage_error("eval", "--detections evaluates a results file: it takes only --coco and --json "
+                                              "(no -c, --images, --precision, --plot, --detections-out, "
+                                              "--category-ids, --calib-cache, --cache, --max-images, --threads)");
         return 0;
     }
     if (a->predictions || a->classes) {
@@ -189,9 +191,10 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
         if (!a->predictions || !a->classes)
             return ei_cli_usage_error("eval",
                                       "evaluating saved label maps needs both --predictions DIR and --classes N");
-        if (a->config || a->images || a->n_precisions || a->plot)
-            return ei_cli_usage_error("eval", "--predictions evaluates saved label maps: no -c, --images, --precision "
-                                              "or --plot with it");
+        if (a->config || a->images || a->n_precisions || a->plot || a->calib_cache || a->cache || a->max_images ||
+            a->threads || a->category_ids)
+            return ei_cli_usage_error("eval", "--predictions evaluates saved label maps: it takes only --segmentation, "
+                                              "--classes and --json");
         return 0;
     }
     if (!a->config)
@@ -199,6 +202,10 @@ static int parse_args(int argc, char ** argv, eval_args * a) {
                                           "results file); configs/yolox_nano_eval.ini is ready for COCO");
     if (!a->images) return ei_cli_usage_error("eval", "missing --images DIR (the folder with the images)");
     if (a->segmentation && a->category_ids) return ei_cli_usage_error("eval", "--category-ids is for --coco");
+    bool int8 = false;
+    for (int i = 0; i < a->n_precisions; i++) int8 |= a->precisions[i] == EI_PRECISION_INT8;
+    if (a->calib_cache && !int8)
+        return ei_cli_usage_error("eval", "--calib-cache is the int8 calibration table: list int8 in --precision");
     return 0;
 }
 
@@ -284,6 +291,7 @@ typedef struct run_result {
     ei_coco_metrics coco;
     double *        iou; /* segmentation: per class */
     double          seconds;
+    char            error[200]; /* why it failed */
 } run_result;
 
 typedef struct eval_ctx {
@@ -659,7 +667,7 @@ static void print_table(const eval_ctx * c, const run_result * rr, int n) {
            "latency ms", "speed-up");
     for (int i = 0; i < n; i++) {
         if (!rr[i].ok) {
-            printf("%-9s %8s\n", rr[i].name, "failed");
+            printf("%-9s failed: %s\n", rr[i].name, rr[i].error);
             continue;
         }
         char ap50[16] = "", drop[16] = "-", speed[16] = "-";
@@ -800,7 +808,8 @@ static ei_status * write_plot(const eval_ctx * c, const run_result * rr, int n) 
         ei_rgb col = plot_color(i);
         ei_draw_fill_rect(&img, x - 5, y - 5, x + 5, y + 5, col);
         snprintf(buf, sizeof buf, "%s %.3f", rr[i].name, rr[i].score);
-        ei_draw_text(&img, x + 9, y - 12, buf, black, 1);
+        ei_draw_text_size(buf, 1, &tw, &th);
+        ei_draw_text(&img, x + 9 + tw < W ? x + 9 : x - 9 - tw, y - 12, buf, black, 1); /* left of it at the edge */
     }
 #undef PX
 #undef PY
@@ -986,6 +995,7 @@ int ei_cmd_eval(int argc, char ** argv) {
         rr[i].name = ei_precision_name(rr[i].precision);
         st = evaluate_one(&c, i, &rr[i]);
         if (st) {
+            snprintf(rr[i].error, sizeof rr[i].error, "%s", ei_status_message(st));
             st = ei_status_wrapf(st, "%s", rr[i].name);
             note(&c, st);
             continue;
