@@ -16,33 +16,42 @@ ei_status * ei_eval_read_file(const char * path, const char * what, char ** text
     *n = 0;
     FILE * f = fopen(path, "rb");
     if (!f) return ei_errorf(EI_CODE_NOT_FOUND, "cannot open %s '%s': %s", what, path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return ei_errorf(EI_CODE_IO, "cannot read %s '%s': %s", what, path, strerror(errno));
+    /* Read in growing chunks (pipes cannot seek), up to one byte past the limit to notice it. */
+    const size_t max_cap = EI_JSON_MAX_BYTES + 2;
+    char *       buf = NULL;
+    size_t       len = 0, cap = 0;
+    ei_status *  st = NULL;
+    for (;;) {
+        if (cap - len < 2) {
+            size_t ncap = cap ? cap * 2 : (size_t)1 << 16;
+            char * g = realloc(buf, ncap < max_cap ? ncap : max_cap);
+            if (!g) {
+                st = ei_status_oom();
+                break;
+            }
+            buf = g;
+            cap = ncap < max_cap ? ncap : max_cap;
+        }
+        size_t got = fread(buf + len, 1, cap - 1 - len, f);
+        len += got;
+        if (len > EI_JSON_MAX_BYTES) {
+            st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s '%s' is larger than %zu bytes, the JSON reader's limit", what,
+                           path, (size_t)EI_JSON_MAX_BYTES);
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f)) st = ei_errorf(EI_CODE_IO, "cannot read %s '%s': %s", what, path, strerror(errno));
+            break;
+        }
     }
-    long size = ftell(f);
-    if (size < 0 || (unsigned long)size > EI_JSON_MAX_BYTES) {
-        fclose(f);
-        if (size < 0) return ei_errorf(EI_CODE_IO, "cannot read %s '%s': %s", what, path, strerror(errno));
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s '%s' is %ld bytes; the JSON reader takes at most %zu", what,
-                         path, size, (size_t)EI_JSON_MAX_BYTES);
-    }
-    rewind(f);
-    char * buf = malloc((size_t)size + 1);
-    if (!buf) {
-        fclose(f);
-        return ei_status_oom();
-    }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    int    bad = ferror(f);
     fclose(f);
-    if (bad || got != (size_t)size) {
+    if (st) {
         free(buf);
-        return ei_errorf(EI_CODE_IO, "cannot read %s '%s'", what, path);
+        return st;
     }
-    buf[got] = 0;
+    buf[len] = 0;
     *text = buf;
-    *n = got;
+    *n = len;
     return NULL;
 }
 

@@ -100,6 +100,8 @@ expect all_unknown_categories 3 "none of the 2 results has a category_id" -- "$E
 expect some_unknown_categories 0 "1 of 2 results have a category_id that is not among" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK/d_somecat.json"
 expect results_object 3 "not a results list" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK/d_obj.json"
 expect short_bbox 3 "must be a list of 4 numbers" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK/d_bbox.json"
+expect empty_results_from_pipe 0 "2 annotations, 0 detections" -- bash -c "echo '[]' | '$EI' eval --coco '$WORK/gt.json' --detections /dev/stdin"
+expect detections_folder 5 "Is a directory" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK"
 expect results_ok 0 "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" -- "$EI" eval --coco "$WORK/gt.json" --detections "$WORK/d_ok.json"
 # Model runs.
 expect model_run 0 "latency: median" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --json "$WORK/m.json" --detections-out "$WORK/d.json"
