@@ -35,6 +35,12 @@ g = helper.make_graph(
     "tiny_yolox", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
     [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16, 7])], [w, shape])
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(work, "tiny.onnx"))
+# A tiny segmentation network: 2 classes at 4x4 (NCHW scores).
+ws = numpy_helper.from_array(((np.arange(2 * 3 * 8 * 8, dtype=np.float32) % 5 - 2) / 50).reshape(2, 3, 8, 8), "ws")
+gs = helper.make_graph([helper.make_node("Conv", ["x", "ws"], ["scores"], kernel_shape=[8, 8], strides=[8, 8])],
+                       "tiny_seg", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+                       [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2, 4, 4])], [ws])
+onnx.save(helper.make_model(gs, opset_imports=[helper.make_opsetid("", 13)]), os.path.join(work, "tiny_seg.onnx"))
 def png(path, arr, ctype):
     h, wd = arr.shape[:2]
     rows = b"".join(b"\x00" + arr[y].tobytes() for y in range(h))
@@ -62,6 +68,11 @@ json.dump([det(1, 1), det(2, 8)], open(os.path.join(work, "d_somecat.json"), "w"
 json.dump([det(1, 1)], open(os.path.join(work, "d_ok.json"), "w"))
 json.dump({"image_id": 1}, open(os.path.join(work, "d_obj.json"), "w"))
 json.dump([{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3], "score": 0.5}], open(os.path.join(work, "d_bbox.json"), "w"))
+for d in ("seg_labels", "seg_labels_small"):
+    os.makedirs(os.path.join(work, d))
+    for i in (1, 2):
+        lab = (np.indices((48, 64))[1] >= 32 * (i % 2 + 0.5)).astype(np.uint8)
+        png(os.path.join(work, d, f"{i}.png"), lab if d == "seg_labels" else lab[:40, :60].copy(), 0)
 for d in ("seg_gt", "seg_pred", "seg_rgb", "seg_range"):
     os.makedirs(os.path.join(work, d))
 png(os.path.join(work, "seg_gt", "a.png"), np.zeros((8, 8), np.uint8), 0)
@@ -72,6 +83,8 @@ PY
 { echo "[property]"; echo "onnx-file=$WORK/tiny.onnx"; echo "network-type=0"; echo "num-detected-classes=2";
   echo "decoder=yolox"; echo "yolo-strides=8"; echo "[class-attrs-all]"; echo "pre-cluster-threshold=0.001"; } > "$WORK/det.ini"
 { echo "[property]"; echo "onnx-file=$WORK/tiny.onnx"; echo "network-type=2"; echo "num-detected-classes=2"; } > "$WORK/seg.ini"
+{ echo "[property]"; echo "onnx-file=$WORK/tiny_seg.onnx"; echo "network-type=2"; echo "num-detected-classes=2";
+  echo "infer-dims=3;32;32"; } > "$WORK/tseg.ini"
 
 expect help 0 "usage: edgeinfer eval" -- "$EI" eval --help
 expect help_via_main 0 "--segmentation" -- "$EI" help eval
@@ -131,6 +144,12 @@ expect seg_label_range 3 "ground-truth label 9 at (0, 0) is not a class (0..1)" 
 expect seg_missing_pred 5 "cannot open label PNG" -- "$EI" eval --segmentation "$WORK/seg_gt" --predictions "$WORK/nope" --classes 2
 expect seg_needs_classes 2 "needs both --predictions DIR and --classes N" -- "$EI" eval --segmentation "$WORK/seg_gt" --predictions "$WORK/seg_gt"
 expect seg_ok 0 "mIoU = 1.0000" -- "$EI" eval --segmentation "$WORK/seg_gt" --predictions "$WORK/seg_gt" --classes 2
+expect seg_model 0 "mIoU = " -- "$EI" eval -c "$WORK/tseg.ini" --segmentation "$WORK/seg_labels" --images "$WORK/images" --json "$WORK/s.json"
+expect seg_model_json 0 "" -- "$PY" -c "import json; r = json.load(open('$WORK/s.json'))['results'][0]; assert r['images'] == 2 and len(r['classes']) == 2 and 0 <= r['miou'] <= 1"
+expect seg_model_wrong_size 3 "is 60x40 but the image" -- "$EI" eval -c "$WORK/tseg.ini" --segmentation "$WORK/seg_labels_small" --images "$WORK/images"
+expect seg_model_missing_label 5 "cannot open label PNG" -- "$EI" eval -c "$WORK/tseg.ini" --segmentation "$WORK/seg_gt" --images "$WORK/images"
+expect seg_precision_table 0 "mIoU" -- "$EI" eval -c "$WORK/tseg.ini" --segmentation "$WORK/seg_labels" --images "$WORK/images" --precision fp32 --plot "$WORK/seg_plot.png" --quiet
+expect seg_plot 0 "" -- test -s "$WORK/seg_plot.png"
 expect detector_for_seg 3 "is not a segmentation network" -- "$EI" eval -c "$WORK/det.ini" --segmentation "$WORK/seg_gt" --images "$WORK/images"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -663,7 +663,9 @@ static const run_result * fp32_of(const run_result * rr, int n) {
 static void print_table(const eval_ctx * c, const run_result * rr, int n) {
     const run_result * base = fp32_of(rr, n);
     bool               det = c->a->coco != NULL;
-    printf("\n%-9s %8s %8s %12s %12s %9s\n", "precision", det ? "mAP" : "mIoU", det ? "AP50" : "", "drop (pts)",
+    /* The AP50 column is for detection only: "%.*s" prints it with width 0 for segmentation. */
+    int w50 = det ? 9 : 0;
+    printf("\n%-9s %8s%*.*s %12s %12s %9s\n", "precision", det ? "mAP" : "mIoU", w50, w50, " AP50", "drop (pts)",
            "latency ms", "speed-up");
     for (int i = 0; i < n; i++) {
         if (!rr[i].ok) {
@@ -671,12 +673,12 @@ static void print_table(const eval_ctx * c, const run_result * rr, int n) {
             continue;
         }
         char ap50[16] = "", drop[16] = "-", speed[16] = "-";
-        if (det) snprintf(ap50, sizeof ap50, "%.4f", rr[i].score50);
+        if (det) snprintf(ap50, sizeof ap50, " %8.4f", rr[i].score50);
         if (base) {
             snprintf(drop, sizeof drop, "%+.2f", 100.0 * (base->score - rr[i].score));
             if (rr[i].latency_ms > 0) snprintf(speed, sizeof speed, "%.2fx", base->latency_ms / rr[i].latency_ms);
         }
-        printf("%-9s %8.4f %8s %12s %12.2f %9s\n", rr[i].name, rr[i].score, ap50, drop, rr[i].latency_ms, speed);
+        printf("%-9s %8.4f%s %12s %12.2f %9s\n", rr[i].name, rr[i].score, ap50, drop, rr[i].latency_ms, speed);
     }
 }
 
