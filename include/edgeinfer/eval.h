@@ -51,7 +51,7 @@ typedef struct ei_coco_gt {
 typedef struct ei_coco_dets {
     ei_coco_box * items;
     int32_t       count, capacity;
-    int32_t       n_unknown_category; /* dropped by ei_coco_dets_parse: category not in the gt */
+    int32_t       n_unknown_category; /* results whose category is not in the gt: kept, never evaluated */
     int64_t       first_unknown_category;
 } ei_coco_dets;
 
@@ -66,7 +66,7 @@ EI_API const ei_coco_image * ei_coco_gt_find_image(const ei_coco_gt * gt, int64_
 /* Reads a results file: a JSON list of {image_id, category_id, bbox, score} as pycocotools'
  * loadRes reads it (id = position + 1, area = w*h, iscrowd 0). An image_id that is not in gt is an
  * error (pycocotools asserts the same); a category_id that is not among gt's categories is counted
- * in n_unknown_category and dropped (pycocotools never evaluates it); when every detection has an
+ * in n_unknown_category and kept, but never evaluated (as in pycocotools); when every detection has an
  * unknown category the file is refused (a wrong category mapping). Caller frees *out. */
 EI_API EI_NODISCARD ei_status * ei_coco_dets_load(const char * path, const ei_coco_gt * gt, ei_coco_dets ** out);
 EI_API EI_NODISCARD ei_status * ei_coco_dets_parse(const char * text, size_t n, const char * name,

@@ -127,6 +127,7 @@ expect segmenter_for_coco 3 "is not a detector" -- "$EI" eval -c "$WORK/seg.ini"
 expect category_ids_short 3 "has 1 ids for 2 classes" -- bash -c "echo 1 > '$WORK/ids.txt'; '$EI' eval -c '$WORK/det.ini' --coco '$WORK/gt.json' --images '$WORK/images' --category-ids '$WORK/ids.txt'"
 # Precisions: int8 without a calibration table fails with its reason; fp32 still runs; one table.
 expect precision_table 3 "int8: needs a calibration table" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --precision fp32,int8 --plot "$WORK/plot.png" --json "$WORK/p.json"
+expect precision_fp32_equals_config 0 "" -- "$PY" -c "import json; a = json.load(open('$WORK/m.json'))['results'][0]; b = json.load(open('$WORK/p.json'))['results']; assert len(b) == 1 and b[0]['precision'] == 'fp32' and b[0]['stats'] == a['stats'] and b[0]['detections'] == a['detections'], (a, b)"
 expect precision_table_rows 3 "speed-up" -- "$EI" eval -c "$WORK/det.ini" --coco "$WORK/gt.json" --images "$WORK/images" --precision fp32,int8 --quiet
 expect plot_png 0 "" -- "$PY" -c "
 import cv2, numpy as np

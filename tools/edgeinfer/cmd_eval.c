@@ -381,14 +381,18 @@ static ei_status * open_infer(eval_ctx * c, int pi, ei_infer ** inf) {
     st = ei_model_save_engine(m, path);
     ei_model_destroy(m);
     if (st) return st;
-    /* The config is read-only by contract; these two members are swapped for the create call and
-     * restored at once (ei_infer reads them only while opening the model). */
+    /* The config is read-only by contract; these members are swapped for the create call and
+     * restored at once (ei_infer reads them only while opening the model). Without onnx-file,
+     * ei_infer cannot quietly fall back to building an fp32 engine: it uses this engine or fails. */
     char *       saved_engine = c->cfg->model_engine_file;
+    char *       saved_onnx = c->cfg->onnx_file;
     ei_precision saved_precision = c->cfg->precision;
     c->cfg->model_engine_file = path;
+    c->cfg->onnx_file = NULL;
     c->cfg->precision = p;
     st = ei_infer_create(c->cfg, &io, inf);
     c->cfg->model_engine_file = saved_engine;
+    c->cfg->onnx_file = saved_onnx;
     c->cfg->precision = saved_precision;
     remove(path);
     return st;
