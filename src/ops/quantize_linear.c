@@ -1,0 +1,215 @@
+/* QuantizeLinear (opsets 10, 13, 19, 21 without blocks): y = saturate(round(x / scale) + zero_point)
+ * with round half to even, as ONNX Runtime's MLAS kernel computes it (the division and the
+ * rounding in float32, then the zero point added and the result clamped to the output type). x
+ * float32; scale float32, one per tensor (a scalar or a 1-element vector) or one per slice of
+ * `axis` (opset 13 on); zero point int8 or uint8 of the scale's shape; the output has the zero
+ * point's dtype (uint8 when it is omitted, or opset 21's output_dtype). NaN quantises to the zero
+ * point (ONNX leaves it undefined). A scale that is zero, negative or not finite is refused when
+ * the model loads if it is constant (it always is in real QDQ models), else when the node runs.
+ * Also the checks that DequantizeLinear shares (src/ops/qdq_common.h). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops/qdq_common.h"
+
+ei_status * ei_qdq_import(ei_node * n) {
+    ei_qdq_params * p = calloc(1, sizeof *p);
+    if (!p) return ei_status_oom();
+    ei_status * st = ei_attr_get_int(n, "axis", 1, &p->axis);
+    int64_t     block = 0;
+    if (!st) st = ei_attr_get_int(n, "block_size", 0, &block);
+    if (!st && block != 0)
+        st = ei_node_errorf(n, EI_CODE_UNSUPPORTED,
+                            "blocked quantisation (block_size %lld) is not supported; per-tensor and "
+                            "per-axis scales are",
+                            (long long)block);
+    return ei_op_install_params(n, p, st);
+}
+
+ei_status * ei_qdq_check_scales(const ei_node * n, const ei_tensor * scale) {
+    const float * s = scale->data;
+    int64_t       count = ei_shape_numel(&scale->shape);
+    for (int64_t i = 0; i < count; i++)
+        if (!(isfinite(s[i]) && s[i] > 0.0f))
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "scale %g (element %lld of %lld) is not a positive finite number; a "
+                                  "quantised model needs scale > 0 for every tensor and channel: re-quantise "
+                                  "the model",
+                                  (double)s[i], (long long)i, (long long)count);
+    return NULL;
+}
+
+ei_status * ei_qdq_check(const ei_graph * g, const ei_node * n, ei_dtype zp_dtype, ei_qdq_layout * out) {
+    const ei_qdq_params * p = n->params;
+    const ei_value *      x = ei_node_input(g, n, 0);
+    const ei_value *      s = ei_node_input(g, n, 1);
+    const ei_value *      z = ei_node_input(g, n, 2);
+    if (!x || !s) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "inputs 0 (x) and 1 (scale) are required");
+    if (s->dtype != EI_DTYPE_F32)
+        return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "scale '%s' is %s; float32 scales are supported", s->name,
+                              ei_dtype_name(s->dtype));
+    if (s->shape.rank > 1)
+        return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scale '%s' has rank %d; it must be a scalar or 1-D", s->name,
+                              s->shape.rank);
+    int64_t sn = ei_shape_numel(&s->shape);
+    *out = (ei_qdq_layout){.per_axis = false, .axis = 0, .outer = ei_shape_numel(&x->shape), .channels = 1, .inner = 1};
+    if (s->shape.rank == 1 && !(sn == 1 && x->shape.rank == 0)) {
+        if (x->shape.rank == 0)
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scale '%s' is a vector but input '%s' is a scalar",
+                                  s->name, x->name);
+        int32_t axis;
+        EI_TRY(ei_op_axis(n, p->axis, x->shape.rank, &axis));
+        if (sn != x->shape.dim[axis] && sn != 1)
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "scale '%s' has %lld elements but input '%s' has %lld along axis %d", s->name,
+                                  (long long)sn, x->name, (long long)x->shape.dim[axis], axis);
+        if (sn != 1) {
+            out->per_axis = true;
+            out->axis = axis;
+            out->outer = 1;
+            out->inner = 1;
+            for (int32_t d = 0; d < axis; d++) out->outer *= x->shape.dim[d];
+            for (int32_t d = axis + 1; d < x->shape.rank; d++) out->inner *= x->shape.dim[d];
+            out->channels = sn;
+        }
+    }
+    if (z) {
+        if (!ei_shape_equal(&z->shape, &s->shape))
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
+                                  "zero point '%s' has %lld elements (rank %d) but scale '%s' has %lld (rank %d); "
+                                  "they must have the same shape",
+                                  z->name, (long long)ei_shape_numel(&z->shape), z->shape.rank, s->name, (long long)sn,
+                                  s->shape.rank);
+        if (z->dtype != zp_dtype)
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "zero point '%s' is %s; it must be %s", z->name,
+                                  ei_dtype_name(z->dtype), ei_dtype_name(zp_dtype));
+    }
+    const ei_tensor * sc = ei_node_input_const(g, n, 1);
+    if (sc) EI_TRY(ei_qdq_check_scales(n, sc));
+    return NULL;
+}
+
+ei_qdq_layout ei_qdq_layout_of(const ei_node * n, const ei_tensor * x, const ei_tensor * scale) {
+    const ei_qdq_params * p = n->params;
+    int64_t               sn = ei_shape_numel(&scale->shape);
+    ei_qdq_layout l = {.per_axis = false, .axis = 0, .outer = ei_shape_numel(&x->shape), .channels = 1, .inner = 1};
+    if (scale->shape.rank == 1 && sn != 1) {
+        int32_t axis = (int32_t)(p->axis < 0 ? p->axis + x->shape.rank : p->axis);
+        l.per_axis = true;
+        l.axis = axis;
+        l.outer = 1;
+        for (int32_t d = 0; d < axis; d++) l.outer *= x->shape.dim[d];
+        for (int32_t d = axis + 1; d < x->shape.rank; d++) l.inner *= x->shape.dim[d];
+        l.channels = sn;
+    }
+    return l;
+}
+
+static ei_status * q_infer(ei_graph * g, ei_node * n) {
+    const ei_value * x = ei_node_input(g, n, 0);
+    const ei_value * z = ei_node_input(g, n, 2);
+    if (!x) return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "input 0 (x) is required");
+    if (x->dtype != EI_DTYPE_F32)
+        return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "input '%s' is %s; float32 input is supported", x->name,
+                              ei_dtype_name(x->dtype));
+    ei_dtype out_dt = EI_DTYPE_U8;
+    int64_t  odt = 0;
+    EI_TRY(ei_attr_get_int(n, "output_dtype", 0, &odt));
+    if (odt != 0) {
+        out_dt = odt <= INT32_MAX ? ei_dtype_from_onnx((int32_t)odt) : EI_DTYPE_UNDEFINED;
+        if (out_dt != EI_DTYPE_I8 && out_dt != EI_DTYPE_U8)
+            return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "output_dtype %lld: int8 and uint8 outputs are supported",
+                                  (long long)odt);
+    }
+    if (z) {
+        if (z->dtype != EI_DTYPE_I8 && z->dtype != EI_DTYPE_U8)
+            return ei_node_errorf(n, EI_CODE_UNSUPPORTED, "zero point '%s' is %s; int8 and uint8 are supported",
+                                  z->name, ei_dtype_name(z->dtype));
+        if (odt != 0 && z->dtype != out_dt)
+            return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "zero point '%s' is %s but output_dtype is %s", z->name,
+                                  ei_dtype_name(z->dtype), ei_dtype_name(out_dt));
+        out_dt = z->dtype;
+    }
+    ei_qdq_layout l;
+    EI_TRY(ei_qdq_check(g, n, out_dt, &l));
+    ei_op_set_output(g, n, 0, out_dt, &x->shape);
+    return NULL;
+}
+
+typedef struct q_ctx {
+    const float * x;
+    const float * s;
+    const void *  z; /* NULL: zero */
+    void *        y;
+    bool          is_signed;
+    ei_qdq_layout l;
+} q_ctx;
+
+/* One row = one (outer, channel) pair: `inner` elements sharing a scale and zero point. */
+static void q_rows(void * ctx, int64_t b, int64_t e) {
+    const q_ctx * c = ctx;
+    const float   lo = c->is_signed ? -128.0f : 0.0f, hi = c->is_signed ? 127.0f : 255.0f;
+    for (int64_t r = b; r < e; r++) {
+        int64_t       ch = r % c->l.channels;
+        const float   s = c->s[ch];
+        float         zp = 0.0f;
+        const float * x = c->x + r * c->l.inner;
+        if (c->z) zp = c->is_signed ? (float)((const int8_t *)c->z)[ch] : (float)((const uint8_t *)c->z)[ch];
+        if (c->is_signed) {
+            int8_t * y = (int8_t *)c->y + r * c->l.inner;
+            for (int64_t i = 0; i < c->l.inner; i++) {
+                float v = rintf(x[i] / s) + zp;
+                v = isnan(v) ? zp : v < lo ? lo : v > hi ? hi : v;
+                y[i] = (int8_t)v;
+            }
+        } else {
+            uint8_t * y = (uint8_t *)c->y + r * c->l.inner;
+            for (int64_t i = 0; i < c->l.inner; i++) {
+                float v = rintf(x[i] / s) + zp;
+                v = isnan(v) ? zp : v < lo ? lo : v > hi ? hi : v;
+                y[i] = (uint8_t)v;
+            }
+        }
+    }
+}
+
+static ei_status * q_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                         const ei_exec * ex) {
+    EI_TRY(ei_qdq_check_scales(node, in[1]));
+    q_ctx c = {.x = in[0]->data,
+               .s = in[1]->data,
+               .z = in[2] ? in[2]->data : NULL,
+               .y = out[0]->data,
+               .is_signed = out[0]->dtype == EI_DTYPE_I8,
+               .l = ei_qdq_layout_of(node, in[0], in[1])};
+    if (!c.l.per_axis) {
+        /* One scale: rows of a fixed size, so that threads share the work evenly. */
+        int64_t total = c.l.outer;
+        c.l.inner = total < 4096 ? total : 4096;
+        c.l.outer = c.l.inner ? total / c.l.inner : 0;
+        ei_parallel_for(ex ? ex->pool : NULL, c.l.outer, 16, q_rows, &c);
+        int64_t done = c.l.outer * c.l.inner;
+        if (done < total) {
+            q_ctx tail = c;
+            tail.x += done;
+            tail.y = (char *)c.y + done;
+            tail.l.inner = total - done;
+            q_rows(&tail, 0, 1);
+        }
+        return NULL;
+    }
+    int64_t grain = c.l.inner >= 4096 ? 1 : 4096 / (c.l.inner ? c.l.inner : 1);
+    ei_parallel_for(ex ? ex->pool : NULL, c.l.outer * c.l.channels, grain, q_rows, &c);
+    return NULL;
+}
+
+const ei_op_def ei_op_def_QUANTIZE_LINEAR = {
+    .name = "QuantizeLinear",
+    .in_min = 2,
+    .in_max = 3,
+    .out_min = 1,
+    .out_max = 1,
+    .import = ei_qdq_import,
+    .infer = q_infer,
+    .run = q_run,
+};
