@@ -53,28 +53,29 @@ ei_status * ei_qdq_check(const ei_graph * g, const ei_node * n, ei_dtype zp_dtyp
                               s->shape.rank);
     int64_t sn = ei_shape_numel(&s->shape);
     *out = (ei_qdq_layout){.per_axis = false, .axis = 0, .outer = ei_shape_numel(&x->shape), .channels = 1, .inner = 1};
-    if (s->shape.rank == 1 && !(sn == 1 && x->shape.rank == 0)) {
+    /* One element (rank 0 or 1) is per tensor whatever the axis, as in ONNX Runtime. */
+    if (s->shape.rank == 1 && sn != 1) {
         if (x->shape.rank == 0)
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL, "scale '%s' is a vector but input '%s' is a scalar",
                                   s->name, x->name);
         int32_t axis;
         EI_TRY(ei_op_axis(n, p->axis, x->shape.rank, &axis));
-        if (sn != x->shape.dim[axis] && sn != 1)
+        if (sn != x->shape.dim[axis])
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
                                   "scale '%s' has %lld elements but input '%s' has %lld along axis %d", s->name,
                                   (long long)sn, x->name, (long long)x->shape.dim[axis], axis);
-        if (sn != 1) {
-            out->per_axis = true;
-            out->axis = axis;
-            out->outer = 1;
-            out->inner = 1;
-            for (int32_t d = 0; d < axis; d++) out->outer *= x->shape.dim[d];
-            for (int32_t d = axis + 1; d < x->shape.rank; d++) out->inner *= x->shape.dim[d];
-            out->channels = sn;
-        }
+        out->per_axis = true;
+        out->axis = axis;
+        out->outer = 1;
+        out->inner = 1;
+        for (int32_t d = 0; d < axis; d++) out->outer *= x->shape.dim[d];
+        for (int32_t d = axis + 1; d < x->shape.rank; d++) out->inner *= x->shape.dim[d];
+        out->channels = sn;
     }
     if (z) {
-        if (!ei_shape_equal(&z->shape, &s->shape))
+        bool same =
+            out->per_axis ? ei_shape_equal(&z->shape, &s->shape) : z->shape.rank <= 1 && ei_shape_numel(&z->shape) == 1;
+        if (!same)
             return ei_node_errorf(n, EI_CODE_INVALID_MODEL,
                                   "zero point '%s' has %lld elements (rank %d) but scale '%s' has %lld (rank %d); "
                                   "they must have the same shape",
