@@ -11,8 +11,9 @@ models/export_all.py) it measures
   ort-fp32    ONNX Runtime on the float model (ORT_ENABLE_ALL)
   ort-int8    ONNX Runtime on the QDQ model that onnxruntime.quantization.quantize_static makes
               (QDQ format, per_channel=True, weights QInt8, activations QInt8 symmetric:
-              extra_options ActivationSymmetric=True, MinMax calibration); ORT_ENABLE_ALL turns
-              the pairs into its int8 kernels (QLinearConv...)
+              extra_options ActivationSymmetric=True, MinMax calibration; the decoding tail after
+              the last convolutions excluded, see tail_nodes); ORT_ENABLE_ALL turns the pairs into
+              its int8 kernels (QLinearConv...)
   ei-fp32     edgeinfer's fp32 engine
   ei-int8     edgeinfer's int8 engine: `edgeinfer build --precision int8 -c CONFIG --calib-images DIR`
   ei-qdq      the same QDQ model through edgeinfer (`edgeinfer build QDQ.onnx`): int8 from the
@@ -110,7 +111,33 @@ def opset13(src, work):
     return dst
 
 
-def quantize_qdq(src, dst, input_name, tensors):
+def tail_nodes(path):
+    """Names of the nodes after the last convolutions: no Conv/MatMul/Gemm reads anything they
+    compute (the decoding tail: sigmoids, grid offsets, the final Concat). quantize_static would
+    quantise them too; YOLOX-nano's output Concat, for one, mixes boxes in pixels with scores in
+    0..1 under one scale (steps of about 3, so every score rounds to 0 or 3.3)."""
+    import onnx
+    m = onnx.load(path)
+    readers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    heavy = {"Conv", "MatMul", "Gemm", "ConvTranspose"}
+    memo = {}
+
+    def feeds_heavy(n):
+        if n.name in memo:
+            return memo[n.name]
+        memo[n.name] = False
+        r = any(c.op_type in heavy or feeds_heavy(c) for o in n.output for c in readers.get(o, []))
+        memo[n.name] = r
+        return r
+
+    sys.setrecursionlimit(100000)
+    return [n.name for n in m.graph.node if n.name and n.op_type not in heavy and not feeds_heavy(n)]
+
+
+def quantize_qdq(src, dst, input_name, tensors, exclude):
     """ORT static quantisation to QDQ: per-channel int8 weights, symmetric int8 activations."""
     import logging
 
@@ -127,7 +154,8 @@ def quantize_qdq(src, dst, input_name, tensors):
     logging.getLogger().setLevel(logging.ERROR)
     quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax, extra_options={"ActivationSymmetric": True})
+                    calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=exclude,
+                    extra_options={"ActivationSymmetric": True})
 
 
 def build_engine(exe, args_list, engine):
@@ -157,6 +185,9 @@ def main(argv=None):
     ap.add_argument("--save-qdq", default=os.path.join(ROOT, "build/qdq_models"),
                     help="where the ORT QDQ models are written (kept for accuracy evaluation)")
     ap.add_argument("--calib-frames", type=int, default=16)
+    ap.add_argument("--quantize-tail", action="store_true",
+                    help="let quantize_static quantise the decoding tail after the last convolutions too "
+                         "(default: nodes_to_exclude; see tail_nodes)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per model per engine")
     ap.add_argument("--rounds", type=int, default=3)
@@ -190,7 +221,12 @@ def main(argv=None):
         qdq = os.path.join(args.save_qdq, f"{name}_qdq.onnx")
         t0 = time.perf_counter()
         tensors = [spec.recipe.apply(mi.load_image_rgb(f)) for f in frames]
-        quantize_qdq(opset13(src, args.work), qdq, spec.input_name, tensors)
+        src13 = opset13(src, args.work)
+        exclude = [] if args.quantize_tail else tail_nodes(src13)
+        quantize_qdq(src13, qdq, spec.input_name, tensors, exclude)
+        if exclude:
+            notes.append(f"{name}: {len(exclude)} decoding-tail nodes left in float in the QDQ model "
+                         "(--quantize-tail quantises them too)")
         print(f"  ORT QDQ model {os.path.relpath(qdq, os.getcwd())} ({time.perf_counter() - t0:.1f} s)",
               file=sys.stderr, flush=True)
 

@@ -36,9 +36,12 @@ void ei_qdq_table_scale(float s, int32_t zp, bool is_signed, float * scale, bool
 
 /* Removes every activation pair Q(x, s, z) -> DQ(., s, z) with constant per-tensor s and z that
  * match on both sides (readers of the DQ output read x), records x's scale in table, and counts in
- * stats. Pairs whose DQ output is a graph output, per-axis pairs and pairs with differing
- * scales stay (they run as float operators). A tensor quantised by several pairs keeps the
- * largest threshold. Compacts and re-infers g when it changed. */
+ * stats. A never-negative range (zero point at the type's minimum) becomes Clip(x, 0, hi) writing
+ * the DQ's output, recorded under that name: it may stand for a Relu or Clip the quantiser removed.
+ * A pair before a graph output keeps the output's name (x's producer writes it; recorded under it).
+ * Per-axis pairs, pairs with differing scales and pairs on graph inputs that are outputs stay (they
+ * run as float operators). A tensor quantised by several pairs keeps the largest threshold.
+ * Compacts and re-infers g when it changed. */
 ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * stats);
 
 /* Loads a QDQ model for an int8 build: imports it like ei_model_load_file at optimisation level 0

@@ -7,6 +7,7 @@
 #include "ir/graph_edit.h"
 #include "ops/op.h"
 #include "passes/pass_manager.h"
+#include "passes/pass_util.h"
 #include "quant/qdq.h"
 #include "runtime/model_internal.h"
 
@@ -85,7 +86,7 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
         }
         int32_t q_out = d->inputs[0], y = d->outputs[0];
         int32_t qi = ei_graph_live_producer(g, q_out);
-        if (qi < 0 || !is_q(&g->nodes[qi]) || y < 0 || (g->values[y].flags & EI_VALUE_GRAPH_OUTPUT)) continue;
+        if (qi < 0 || !is_q(&g->nodes[qi]) || y < 0) continue;
         const ei_node * q = &g->nodes[qi];
         float           qs, ds;
         int32_t         qz, dz;
@@ -106,6 +107,10 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
         if (is_unsigned) {
             float hi = (float)((is_signed ? 127 : 255) - qz) * qs;
             EI_TRY(clamp_node(g, i, x, y, hi));
+            entry = y;
+        } else if (g->values[y].flags & EI_VALUE_GRAPH_OUTPUT) {
+            /* A graph output keeps its name: x's producer writes it (x's readers read it). */
+            if (!ei_pass_bypass(g, i, x, y)) continue;
             entry = y;
         } else {
             ei_graph_replace_uses(g, y, x);

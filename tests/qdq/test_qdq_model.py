@@ -78,7 +78,7 @@ def expected_table(path):
             weights += 1
             continue
         q = producer.get(d.input[0])
-        if q is None or q.op_type != "QuantizeLinear" or d.output[0] in outputs:
+        if q is None or q.op_type != "QuantizeLinear":
             continue
         s = float(inits[q.input[1]].reshape(-1)[0])
         zarr = inits[q.input[2]] if len(q.input) > 2 and q.input[2] else np.uint8(0)
@@ -91,7 +91,8 @@ def expected_table(path):
             lo, hi = (qmin - zp) * s, (qmax - zp) * s
             entry = (max(abs(lo), abs(hi)) / 127.0, lo >= 0)
         # never-negative ranges become Clip(x, 0, hi) writing the DQ output: the entry is under its name
-        x = d.output[0] if entry[1] else q.input[0]
+        # (so is a pair before a graph output, which keeps the output's name)
+        x = d.output[0] if entry[1] or d.output[0] in outputs else q.input[0]
         if x not in table or table[x][0] < entry[0]:
             table[x] = entry
     out_scale = {}
