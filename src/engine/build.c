@@ -106,10 +106,11 @@ static ei_status * qdq_branch(const char * onnx_path, const ei_model_options * m
     ei_model *   q = NULL;
     ei_qdq_stats qs;
     EI_TRY(ei_qdq_load_model(onnx_path, mo, &q, table, &qs));
-    char report[sizeof q->optimization_report];
-    snprintf(report, sizeof report, "QDQ model: %d tensors quantised by the model's own scales%s%s", qs.tensors,
-             q->optimization_report[0] ? ", " : "", q->optimization_report);
-    snprintf(q->optimization_report, sizeof q->optimization_report, "%s", report);
+    char passes[sizeof q->optimization_report];
+    snprintf(passes, sizeof passes, "%s", q->optimization_report);
+    snprintf(q->optimization_report, sizeof q->optimization_report,
+             "QDQ model: %d tensors quantised by the model's own scales%s%.160s", qs.tensors, passes[0] ? ", " : "",
+             passes);
     q->summary.optimization_report = q->optimization_report;
     ei_model_destroy(*m);
     *m = q;
