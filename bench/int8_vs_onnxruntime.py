@@ -2,7 +2,7 @@
 """INT8 against fp32 and against ONNX Runtime's statically quantised QDQ model, in one run.
 
     python bench/int8_vs_onnxruntime.py [--threads N] [--duration S] [--rounds R] [--only NAME[,NAME]]
-        [--calib-frames N] [--save-qdq DIR] [--work DIR] [--edgeinfer PATH] [--assets DIR]
+        [--calib-frames N] [--save-qdq DIR] [--reuse-qdq] [--quantize-tail] [--work DIR] [--edgeinfer PATH] [--assets DIR]
         [--exported DIR] [--out FILE.md]
 
 For YOLOX-nano (shared assets), SSD300-VGG16 and SSDLite320-MobileNetV3 (random-weight exports of
@@ -185,6 +185,8 @@ def main(argv=None):
     ap.add_argument("--save-qdq", default=os.path.join(ROOT, "build/qdq_models"),
                     help="where the ORT QDQ models are written (kept for accuracy evaluation)")
     ap.add_argument("--calib-frames", type=int, default=16)
+    ap.add_argument("--reuse-qdq", action="store_true",
+                    help="use the QDQ models already in --save-qdq DIR instead of quantising again")
     ap.add_argument("--quantize-tail", action="store_true",
                     help="let quantize_static quantise the decoding tail after the last convolutions too "
                          "(default: nodes_to_exclude; see tail_nodes)")
@@ -223,7 +225,10 @@ def main(argv=None):
         tensors = [spec.recipe.apply(mi.load_image_rgb(f)) for f in frames]
         src13 = opset13(src, args.work)
         exclude = [] if args.quantize_tail else tail_nodes(src13)
-        quantize_qdq(src13, qdq, spec.input_name, tensors, exclude)
+        if args.reuse_qdq and os.path.exists(qdq):
+            print(f"  reusing {qdq} (--reuse-qdq)", file=sys.stderr)
+        else:
+            quantize_qdq(src13, qdq, spec.input_name, tensors, exclude)
         if exclude:
             notes.append(f"{name}: {len(exclude)} decoding-tail nodes left in float in the QDQ model "
                          "(--quantize-tail quantises them too)")

@@ -94,7 +94,7 @@ static ei_status * qdq_branch(const char * onnx_path, const ei_model_options * m
                               ei_model ** m, ei_calib_table ** table) {
     *table = NULL;
     int32_t nodes = ei_qdq_node_count((*m)->g);
-    if (opt->precision != EI_PRECISION_FP32 || opt->calib || nodes == 0) return NULL;
+    if (opt->precision != EI_PRECISION_FP32 || opt->calib || ei_qdq_activation_count((*m)->g) == 0) return NULL;
     if (!EI_QDQ_BUILDS_INT8) {
         size_t used = strlen((*m)->optimization_report), cap = sizeof(*m)->optimization_report;
         snprintf((*m)->optimization_report + used, cap - used,

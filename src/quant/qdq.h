@@ -26,6 +26,9 @@ typedef struct ei_qdq_stats {
 
 /* QuantizeLinear and DequantizeLinear nodes of g that are not removed, folded or not. */
 int32_t ei_qdq_node_count(const ei_graph * g);
+/* QuantizeLinear nodes that run (not folded): 0 for a model whose only QDQ nodes dequantise
+ * weights (weight-only quantisation: plain float once folded). */
+int32_t ei_qdq_activation_count(const ei_graph * g);
 
 /* The table entry of a pair with scale s, zero point zp of an int8 (is_signed) or uint8 type:
  * int8 with zero point 0: scale s (threshold 127 s); a zero point at the type's minimum (uint8 0,

@@ -21,6 +21,13 @@ int32_t ei_qdq_node_count(const ei_graph * g) {
     return c;
 }
 
+int32_t ei_qdq_activation_count(const ei_graph * g) {
+    int32_t c = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        c += !ei_node_is_removed(&g->nodes[i]) && !g->nodes[i].folded && is_q(&g->nodes[i]);
+    return c;
+}
+
 void ei_qdq_table_scale(float s, int32_t zp, bool is_signed, float * scale, bool * is_unsigned) {
     const int32_t qmin = is_signed ? -128 : 0, qmax = is_signed ? 127 : 255;
     if (is_signed && zp == 0) {
