@@ -2,7 +2,8 @@
 """INT8 against fp32 and against ONNX Runtime's statically quantised QDQ model, in one run.
 
     python bench/int8_vs_onnxruntime.py [--threads N] [--duration S] [--rounds R] [--only NAME[,NAME]]
-        [--calib-frames N] [--save-qdq DIR] [--reuse-qdq] [--quantize-tail] [--work DIR] [--edgeinfer PATH] [--assets DIR]
+        [--calib-frames N] [--save-qdq DIR] [--reuse-qdq] [--quantize-tail] [--activations s8|u8]
+        [--work DIR] [--edgeinfer PATH] [--assets DIR]
         [--exported DIR] [--out FILE.md]
 
 For YOLOX-nano (shared assets), SSD300-VGG16 and SSDLite320-MobileNetV3 (random-weight exports of
@@ -137,8 +138,9 @@ def tail_nodes(path):
     return [n.name for n in m.graph.node if n.name and n.op_type not in heavy and not feeds_heavy(n)]
 
 
-def quantize_qdq(src, dst, input_name, tensors, exclude):
-    """ORT static quantisation to QDQ: per-channel int8 weights, symmetric int8 activations."""
+def quantize_qdq(src, dst, input_name, tensors, exclude, activations="s8"):
+    """ORT static quantisation to QDQ: per-channel int8 weights; activations symmetric int8 (s8)
+    or asymmetric uint8 (u8: ORT's default, its fast path on x86 without VNNI)."""
     import logging
 
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -153,9 +155,9 @@ def quantize_qdq(src, dst, input_name, tensors, exclude):
 
     logging.getLogger().setLevel(logging.ERROR)
     quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=exclude,
-                    extra_options={"ActivationSymmetric": True})
+                    activation_type=QuantType.QInt8 if activations == "s8" else QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                    nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": activations == "s8"})
 
 
 def build_engine(exe, args_list, engine):
@@ -185,6 +187,10 @@ def main(argv=None):
     ap.add_argument("--save-qdq", default=os.path.join(ROOT, "build/qdq_models"),
                     help="where the ORT QDQ models are written (kept for accuracy evaluation)")
     ap.add_argument("--calib-frames", type=int, default=16)
+    ap.add_argument("--activations", choices=["s8", "u8"], default="s8",
+                    help="activations of ORT's QDQ model: s8 symmetric QInt8 (default, what edgeinfer's int8 "
+                         "uses) or u8 asymmetric QUInt8 (ORT's default and its faster kernels on AVX2 without VNNI; "
+                         "file *_qdq_u8.onnx)")
     ap.add_argument("--reuse-qdq", action="store_true",
                     help="use the QDQ models already in --save-qdq DIR instead of quantising again")
     ap.add_argument("--quantize-tail", action="store_true",
@@ -220,7 +226,7 @@ def main(argv=None):
             cfg = write_config(os.path.join(args.work, cfg_name), os.path.abspath(src), spec)
 
         # (b) the ORT QDQ model, calibrated on the frames pre-processed as the config says
-        qdq = os.path.join(args.save_qdq, f"{name}_qdq.onnx")
+        qdq = os.path.join(args.save_qdq, f"{name}_qdq{'' if args.activations == 's8' else '_u8'}.onnx")
         t0 = time.perf_counter()
         tensors = [spec.recipe.apply(mi.load_image_rgb(f)) for f in frames]
         src13 = opset13(src, args.work)
@@ -228,7 +234,7 @@ def main(argv=None):
         if args.reuse_qdq and os.path.exists(qdq):
             print(f"  reusing {qdq} (--reuse-qdq)", file=sys.stderr)
         else:
-            quantize_qdq(src13, qdq, spec.input_name, tensors, exclude)
+            quantize_qdq(src13, qdq, spec.input_name, tensors, exclude, args.activations)
         if exclude:
             notes.append(f"{name}: {len(exclude)} decoding-tail nodes left in float in the QDQ model "
                          "(--quantize-tail quantises them too)")
@@ -312,7 +318,9 @@ def main(argv=None):
         f"- edgeinfer {git_commit()}, ONNX Runtime {ort.__version__} (ORT_ENABLE_ALL, intra_op_num_threads="
         f"{args.threads})",
         f"- calibration: {len(frames)} frames of the sample videos, the same for ORT's quantize_static "
-        "(MinMax, per-channel QInt8 weights, symmetric QInt8 activations) and edgeinfer's --calib-images",
+        f"(MinMax, per-channel QInt8 weights, "
+        f"{'symmetric QInt8' if args.activations == 's8' else 'asymmetric QUInt8'} activations) and edgeinfer's "
+        "--calib-images",
         f"- {args.rounds} rotating rounds, {args.duration:g} s per model per engine in all; warm-up: at least "
         "3 runs and 200 ms; same input tensors (docs/bench.md generator)",
         "- vs ei-fp32 = ei-fp32 median / this median (the int8 speed-up for ei-int8 and ei-qdq); "
