@@ -9,6 +9,9 @@
  * Also the checks that DequantizeLinear shares (src/ops/qdq_common.h). */
 #include <math.h>
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ops/qdq_common.h"
 
@@ -146,31 +149,80 @@ typedef struct q_ctx {
     ei_qdq_layout l;
 } q_ctx;
 
+/* Round half to even without a libm call, so that the loops vectorise: for |v| <= 2^22, v + 1.5 *
+ * 2^23 lies where floats are integers, so the addition rounds v to an integer in the default
+ * rounding mode (to nearest, ties to even), and subtracting the constant again is exact. Larger
+ * |v| saturate anyway, so v is clamped to +-2^22 first; NaN becomes 0 (the zero point). */
+#define Q_RNE_MAGIC 12582912.0f
+#define Q_RNE_LIMIT 4194304.0f
+
+static inline float q_round(float v) {
+    v = v == v ? v : 0.0f;
+    v = v > Q_RNE_LIMIT ? Q_RNE_LIMIT : v;
+    v = v < -Q_RNE_LIMIT ? -Q_RNE_LIMIT : v;
+    return (v + Q_RNE_MAGIC) - Q_RNE_MAGIC;
+}
+
+#define Q_ROW(T, LO, HI)                                                                                               \
+    do {                                                                                                               \
+        T * y = (T *)c->y + r * c->l.inner;                                                                            \
+        for (int64_t i = q_row_fast(x, y, c->l.inner, s, zp, c->is_signed); i < c->l.inner; i++) {                     \
+            float v = q_round(x[i] / s) + zp;                                                                          \
+            v = v < (LO) ? (LO) : v;                                                                                   \
+            v = v > (HI) ? (HI) : v;                                                                                   \
+            y[i] = (T)(int32_t)v;                                                                                      \
+        }                                                                                                              \
+    } while (0)
+
+#ifdef __SSE2__
+/* The same in SSE2, 16 elements at a time: q_round, the zero point, the clamp, then packing to 8
+ * bits (the values are already in range, so the saturating packs change nothing). */
+static int64_t q_row_sse2(const float * x, void * y, int64_t n, float s, float zp, bool is_signed) {
+    const __m128 vs = _mm_set1_ps(s), vz = _mm_set1_ps(zp), magic = _mm_set1_ps(Q_RNE_MAGIC);
+    const __m128 lim = _mm_set1_ps(Q_RNE_LIMIT), nlim = _mm_set1_ps(-Q_RNE_LIMIT);
+    const __m128 lo = _mm_set1_ps(is_signed ? -128.0f : 0.0f), hi = _mm_set1_ps(is_signed ? 127.0f : 255.0f);
+    int64_t      i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m128 v = _mm_div_ps(_mm_loadu_ps(x + i + 4 * k), vs);
+            v = _mm_and_ps(v, _mm_cmpord_ps(v, v)); /* NaN -> 0 */
+            v = _mm_max_ps(_mm_min_ps(v, lim), nlim);
+            v = _mm_sub_ps(_mm_add_ps(v, magic), magic);
+            v = _mm_max_ps(_mm_min_ps(_mm_add_ps(v, vz), hi), lo);
+            q[k] = _mm_cvtps_epi32(v);
+        }
+        __m128i w0 = _mm_packs_epi32(q[0], q[1]), w1 = _mm_packs_epi32(q[2], q[3]);
+        __m128i b = is_signed ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1);
+        _mm_storeu_si128((__m128i *)((uint8_t *)y + i), b);
+    }
+    return i;
+}
+#endif
+
+/* How many leading elements of a row the vector code quantised (0 without SSE2). */
+static inline int64_t q_row_fast(const float * x, void * y, int64_t n, float s, float zp, bool is_signed) {
+#ifdef __SSE2__
+    return q_row_sse2(x, y, n, s, zp, is_signed);
+#else
+    (void)x, (void)y, (void)n, (void)s, (void)zp, (void)is_signed;
+    return 0;
+#endif
+}
+
 /* One row = one (outer, channel) pair: `inner` elements sharing a scale and zero point. */
 static void q_rows(void * ctx, int64_t b, int64_t e) {
     const q_ctx * c = ctx;
-    const float   lo = c->is_signed ? -128.0f : 0.0f, hi = c->is_signed ? 127.0f : 255.0f;
     for (int64_t r = b; r < e; r++) {
         int64_t       ch = r % c->l.channels;
         const float   s = c->s[ch];
         float         zp = 0.0f;
         const float * x = c->x + r * c->l.inner;
         if (c->z) zp = c->is_signed ? (float)((const int8_t *)c->z)[ch] : (float)((const uint8_t *)c->z)[ch];
-        if (c->is_signed) {
-            int8_t * y = (int8_t *)c->y + r * c->l.inner;
-            for (int64_t i = 0; i < c->l.inner; i++) {
-                float v = rintf(x[i] / s) + zp;
-                v = isnan(v) ? zp : v < lo ? lo : v > hi ? hi : v;
-                y[i] = (int8_t)v;
-            }
-        } else {
-            uint8_t * y = (uint8_t *)c->y + r * c->l.inner;
-            for (int64_t i = 0; i < c->l.inner; i++) {
-                float v = rintf(x[i] / s) + zp;
-                v = isnan(v) ? zp : v < lo ? lo : v > hi ? hi : v;
-                y[i] = (uint8_t)v;
-            }
-        }
+        if (c->is_signed)
+            Q_ROW(int8_t, -128.0f, 127.0f);
+        else
+            Q_ROW(uint8_t, 0.0f, 255.0f);
     }
 }
 

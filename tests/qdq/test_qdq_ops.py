@@ -3,7 +3,8 @@
 tensor and per axis, int8 and uint8 zero points, opsets 10, 13 and 19, values exactly half way
 between two steps (round half to even), values far out of range (saturation), int32 inputs of
 DequantizeLinear (QDQ biases). Quantised outputs must be equal; dequantised ones equal to the bit
-(both compute (x - zp) * scale in float32). Bad scales and zero points are refused with a message
+(both compute (x - zp) * scale in float32). NaN quantises to the zero point (ours; ONNX leaves it
+undefined). Bad scales and zero points are refused with a message
 naming the node.
 
     test_qdq_ops.py --edgeinfer build/tools/edgeinfer/edgeinfer --work DIR
@@ -46,7 +47,9 @@ def float_input(rng, shape, scale, zp_max):
     n = flat.size
     k = rng.integers(-140, 140, size=n // 3)
     flat[: n // 3] = ((k + 0.5) * float(s[0])).astype(np.float32)  # ties (exact for power-of-2 scales)
-    flat[-4:] = [1e9, -1e9, 300.0 * float(s.max()) + zp_max, -300.0 * float(s.max())]
+    extremes = [1e9, -1e9, 300.0 * float(s.max()) + zp_max, -300.0 * float(s.max())]
+    flat[-4:] = extremes  # the scalar tail of a row
+    flat[n // 3: n // 3 + 4] = extremes  # the vector body
     return x
 
 
@@ -57,7 +60,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(6)
-    shape = [2, 5, 4, 3]
+    shape = [2, 5, 4, 8]  # rows of 32 along axis 1: vector body and scalar tail
     cases = []
     # (name, op, x dtype, y dtype, scale, zero point, axis, opset)
     for opset in (10, 13, 19):
@@ -76,8 +79,8 @@ def main():
              np.array([0, -1, 2, 0, 7], np.int8), 1, opset),
             (f"q_u8_axis1_op{opset}", "QuantizeLinear", np.float32, np.uint8, ch_scale,
              np.array([128, 0, 255, 3, 17], np.uint8), 1, opset),
-            (f"q_i8_axis_neg_op{opset}", "QuantizeLinear", np.float32, np.int8, np.array([0.1, 0.2, 0.3], np.float32),
-             np.zeros(3, np.int8), -1, opset),
+            (f"q_i8_axis_neg_op{opset}", "QuantizeLinear", np.float32, np.int8,
+             np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], np.float32), np.zeros(8, np.int8), -1, opset),
             (f"dq_i8_axis0_op{opset}", "DequantizeLinear", np.int8, np.float32, np.array([0.011, 0.7], np.float32),
              np.array([3, -4], np.int8), 0, opset),
             (f"dq_u8_axis2_op{opset}", "DequantizeLinear", np.uint8, np.float32,
@@ -116,6 +119,22 @@ def main():
         print(f"{name:26s} {str(ours.dtype):6s} {bad:10d} {diff:10.3e}")
         if bad:
             failures.append(f"{name}: {bad} elements differ from ONNX Runtime (max abs {diff:g})")
+
+    # NaN quantises to the zero point (ONNX leaves it undefined: no ORT comparison), in the vector
+    # body and in the scalar tail of a row.
+    for dt, zp in ((np.int8, np.int8(-7)), (np.uint8, np.uint8(9))):
+        name = f"q_nan_{np.dtype(dt).name}"
+        path = os.path.join(args.work, name + ".onnx")
+        make_model("QuantizeLinear", np.float32, dt, shape, np.float32(0.5), zp, None, 13, path)
+        x = np.ones(shape, np.float32)
+        x.reshape(-1)[[0, 5, 17, x.size - 1]] = np.nan
+        rc, outs, log = run_edgeinfer(args.edgeinfer, path, {"x": x}, os.path.join(args.work, name))
+        y = outs.get("y")
+        ok = rc == 0 and y is not None and np.all(y.reshape(-1)[[0, 5, 17, x.size - 1]] == zp) and \
+            np.all(np.delete(y.reshape(-1), [0, 5, 17, x.size - 1]) == int(zp) + 2)
+        print(f"{name:26s} {'NaN -> zero point' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(f"{name}: NaN does not quantise to the zero point (exit {rc})")
 
     # Bad input: refused when the model loads, with the node's name.
     bad_cases = [
