@@ -29,6 +29,8 @@ For each one:
      it is the fp32 network with the QDQ model's float weights w_int8 * s_w).
   4. A copy with one activation scale set to 0 is refused by `edgeinfer run` and `edgeinfer build`
      with exit 3 and a message naming the node.
+  5. A weight-only model (DequantizeLinear of per-channel int8 weights into a Conv, no activation
+     pairs) builds a plain float engine (no "QDQ model:" line) equal to ORT within 1e-4 relative.
 
     test_qdq_model.py --edgeinfer CLI --extract-tool TOOL --work DIR [--repo DIR]
 """
@@ -235,6 +237,33 @@ def main():
                 diff, cos = compare(flo[sanitize(o)], r)
                 print(f"  float graph vs fp32 model {o:14s} max_abs {diff:.3e} cosine {cos:.6f}")
                 check(cos >= 0.999, f"{name}: float graph vs fp32 model cosine {cos}")
+
+    # 5. weight-only quantisation (DequantizeLinear of per-channel int8 weights, no activation
+    # pairs): a plain float engine once the weights are folded; no "QDQ model:" line
+    from onnx import TensorProto, helper
+    w = rng.integers(-127, 128, size=(8, 3, 3, 3)).astype(np.int8)
+    ws = (rng.random(8, dtype=np.float32) * 0.01 + 0.001).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], name="w_dq", axis=0),
+         helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+        "weight_only", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16, 16])],
+        [numpy_helper.from_array(w, "w_q"), numpy_helper.from_array(ws, "w_s"),
+         numpy_helper.from_array(np.zeros(8, np.int8), "w_z")])
+    wm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    wm.ir_version = 8
+    wpath = os.path.join(args.work, "weight_only.onnx")
+    onnx.save(wm, wpath)
+    xw = rng.random((1, 3, 16, 16), dtype=np.float32)
+    res = subprocess.run([args.edgeinfer, "build", wpath, "-o", os.path.join(args.work, "weight_only.engine")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rc, wo, log = run_edgeinfer(args.edgeinfer, os.path.join(args.work, "weight_only.engine"), {"x": xw},
+                                args.work + "/weight_only")
+    ref = ort_run(wpath, {"x": xw})["y"]
+    diff = float(np.max(np.abs(wo["y"] - ref))) if rc == 0 else float("inf")
+    print(f"weight-only: build exit {res.returncode}, max |ours - ort| {diff:.2e}")
+    check(res.returncode == 0 and "QDQ model:" not in res.stdout, f"weight-only build: {res.stdout[-300:]}")
+    check(rc == 0 and diff <= 1e-4 * max(float(np.max(np.abs(ref))), 1e-6), f"weight-only run: {diff} {log[-200:]}")
 
     # 4. a zero scale
     m = onnx.load(os.path.join(args.work, "tiny_sym.onnx"))
