@@ -41,14 +41,14 @@ void ei_qdq_table_scale(float s, int32_t zp, bool is_signed, float * scale, bool
     *is_unsigned = lo >= 0.0;
 }
 
-/* Per-tensor constant scale and zero point of a Q or DQ node; false when not. */
-static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_t * zp, ei_dtype * zdt) {
+/* Per-tensor constant scale and zero point (0 when omitted) of a Q or DQ node; false when not. The
+ * zero point's dtype is the quantised tensor's, which Q and DQ of a pair share. */
+static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_t * zp) {
     const ei_tensor * st = ei_node_input_const(g, n, 1);
     if (!st || st->dtype != EI_DTYPE_F32 || ei_shape_numel(&st->shape) != 1) return false;
     *s = ((const float *)st->data)[0];
     *zp = 0;
-    *zdt = n->n_inputs > 2 && n->inputs[2] >= 0 ? g->values[n->inputs[2]].dtype : EI_DTYPE_UNDEFINED;
-    if (*zdt == EI_DTYPE_UNDEFINED) return true;
+    if (n->n_inputs <= 2 || n->inputs[2] < 0) return true;
     const ei_tensor * zt = ei_node_input_const(g, n, 2);
     if (!zt || ei_shape_numel(&zt->shape) != 1) return false;
     if (zt->dtype == EI_DTYPE_I8)
@@ -97,10 +97,7 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
         const ei_node * q = &g->nodes[qi];
         float           qs, ds;
         int32_t         qz, dz;
-        ei_dtype        qzt, dzt;
-        if (!pair_params(g, q, &qs, &qz, &qzt) || !pair_params(g, d, &ds, &dz, &dzt) || qs != ds || qz != dz ||
-            qzt != dzt)
-            continue;
+        if (!pair_params(g, q, &qs, &qz) || !pair_params(g, d, &ds, &dz) || qs != ds || qz != dz) continue;
         int32_t x = q->inputs[0];
         if (g->values[x].dtype != EI_DTYPE_F32) continue;
         bool  is_signed = g->values[q_out].dtype == EI_DTYPE_I8;
