@@ -3,7 +3,7 @@
 
     python bench/int8_vs_onnxruntime.py [--threads N] [--duration S] [--rounds R] [--only NAME[,NAME]]
         [--calib-frames N] [--save-qdq DIR] [--reuse-qdq] [--quantize-tail] [--activations s8|u8]
-        [--work DIR] [--edgeinfer PATH] [--assets DIR]
+        [--ort-calib minmax|entropy|percentile] [--work DIR] [--edgeinfer PATH] [--assets DIR]
         [--exported DIR] [--out FILE.md]
 
 For YOLOX-nano (shared assets), SSD300-VGG16 and SSDLite320-MobileNetV3 (random-weight exports of
@@ -138,7 +138,7 @@ def tail_nodes(path):
     return [n.name for n in m.graph.node if n.name and n.op_type not in heavy and not feeds_heavy(n)]
 
 
-def quantize_qdq(src, dst, input_name, tensors, exclude, activations="s8"):
+def quantize_qdq(src, dst, input_name, tensors, exclude, activations="s8", method="minmax"):
     """ORT static quantisation to QDQ: per-channel int8 weights; activations symmetric int8 (s8)
     or asymmetric uint8 (u8: ORT's default, its fast path on x86 without VNNI)."""
     import logging
@@ -156,7 +156,9 @@ def quantize_qdq(src, dst, input_name, tensors, exclude, activations="s8"):
     logging.getLogger().setLevel(logging.ERROR)
     quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QInt8 if activations == "s8" else QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                    weight_type=QuantType.QInt8,
+                    calibrate_method={"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                                      "percentile": CalibrationMethod.Percentile}[method],
                     nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": activations == "s8"})
 
 
@@ -191,6 +193,9 @@ def main(argv=None):
                     help="activations of ORT's QDQ model: s8 symmetric QInt8 (default, what edgeinfer's int8 "
                          "uses) or u8 asymmetric QUInt8 (ORT's default and its faster kernels on AVX2 without VNNI; "
                          "file *_qdq_u8.onnx)")
+    ap.add_argument("--ort-calib", choices=["minmax", "entropy", "percentile"], default="minmax",
+                    help="quantize_static's calibrate_method (default minmax, ORT's default; the file name "
+                         "gets _entropy / _percentile)")
     ap.add_argument("--reuse-qdq", action="store_true",
                     help="use the QDQ models already in --save-qdq DIR instead of quantising again")
     ap.add_argument("--quantize-tail", action="store_true",
@@ -226,7 +231,8 @@ def main(argv=None):
             cfg = write_config(os.path.join(args.work, cfg_name), os.path.abspath(src), spec)
 
         # (b) the ORT QDQ model, calibrated on the frames pre-processed as the config says
-        qdq = os.path.join(args.save_qdq, f"{name}_qdq{'' if args.activations == 's8' else '_u8'}.onnx")
+        qdq = os.path.join(args.save_qdq, f"{name}_qdq{'' if args.activations == 's8' else '_u8'}"
+                                          f"{'' if args.ort_calib == 'minmax' else '_' + args.ort_calib}.onnx")
         t0 = time.perf_counter()
         tensors = [spec.recipe.apply(mi.load_image_rgb(f)) for f in frames]
         src13 = opset13(src, args.work)
@@ -234,7 +240,7 @@ def main(argv=None):
         if args.reuse_qdq and os.path.exists(qdq):
             print(f"  reusing {qdq} (--reuse-qdq)", file=sys.stderr)
         else:
-            quantize_qdq(src13, qdq, spec.input_name, tensors, exclude, args.activations)
+            quantize_qdq(src13, qdq, spec.input_name, tensors, exclude, args.activations, args.ort_calib)
         if exclude:
             notes.append(f"{name}: {len(exclude)} decoding-tail nodes left in float in the QDQ model "
                          "(--quantize-tail quantises them too)")
@@ -318,7 +324,7 @@ def main(argv=None):
         f"- edgeinfer {git_commit()}, ONNX Runtime {ort.__version__} (ORT_ENABLE_ALL, intra_op_num_threads="
         f"{args.threads})",
         f"- calibration: {len(frames)} frames of the sample videos, the same for ORT's quantize_static "
-        f"(MinMax, per-channel QInt8 weights, "
+        f"({args.ort_calib}, per-channel QInt8 weights, "
         f"{'symmetric QInt8' if args.activations == 's8' else 'asymmetric QUInt8'} activations) and edgeinfer's "
         "--calib-images",
         f"- {args.rounds} rotating rounds, {args.duration:g} s per model per engine in all; warm-up: at least "
