@@ -164,7 +164,7 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     if (has_bias && !b) return NULL; /* a runtime bias: the reference kernel runs (state NULL) */
     int64_t               m = wq->shape.dim[0], group = p->group, per = ei_shape_numel(&wq->shape) / m;
     int64_t               yd[4] = {xs.dim[0], m, geom.out[0], geom.out[1]};
-    bool                  doubled = !p->x_unsigned; /* see the top of the file */
+    bool                  doubled = !p->x_unsigned && EI_INT8_WEIGHT_MAX <= 63; /* see the top of the file */
     ei_status *           st = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t       po = NULL;
