@@ -312,6 +312,48 @@ static void check_keep_fp32(const char * onnx) {
     ei_calib_table_destroy(t);
 }
 
+/* The engine cache keys INT8 engines by the table's content: a new calibration rebuilds, saying why. */
+static void check_cache(const char * onnx) {
+    if (access(onnx, R_OK) != 0) return;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/cache", g_work);
+    ei_model *              fp32 = NULL, *m = NULL;
+    ei_engine_build_options o = ei_engine_build_options_default();
+    EI_CHECK_OK(ei_engine_build(onnx, &o, &fp32));
+    if (!fp32) return;
+    ei_calib_table * t = NULL;
+    EI_CHECK_OK(calibrate(fp32, false, &t));
+    ei_model_destroy(fp32);
+    if (!t) return;
+    o.precision = EI_PRECISION_INT8;
+    o.calib = t;
+    ei_engine_cache_info info;
+    EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info)); /* built or loaded: earlier runs may have left it */
+    ei_model_destroy(m);
+    EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info));
+    EI_CHECK(!info.built);
+    ei_model_destroy(m);
+    /* Another calibration: one scale changes. */
+    const char * name = ei_calib_table_name(t, 0);
+    float        scale = 0.0f;
+    bool         u = false;
+    ei_calib_table_get(t, name, &scale, &u);
+    EI_CHECK_OK(ei_calib_table_set(t, name, scale * 1.5f, u));
+    EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info));
+    printf("cache after a new calibration: built %d, reason: %s\n", info.built, info.reason);
+    EI_CHECK(info.built && strstr(info.reason, "calibration table changed") != NULL);
+    ei_model_destroy(m);
+    EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info));
+    EI_CHECK(!info.built);
+    ei_model_destroy(m);
+    /* Back to the first table: rebuilt again (the old engine was replaced), with the reason. */
+    EI_CHECK_OK(ei_calib_table_set(t, name, scale, u));
+    EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info));
+    EI_CHECK(info.built && strstr(info.reason, "calibration table changed") != NULL);
+    ei_model_destroy(m);
+    ei_calib_table_destroy(t);
+}
+
 int main(int argc, char ** argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s EXPORTED_MODELS_DIR WORK_DIR\n", argv[0]);
@@ -343,5 +385,6 @@ int main(int argc, char ** argv) {
     for (int i = 0; i < n; i++) check_net(&nets[i]);
     check_errors(nets[1].path);
     check_keep_fp32(nets[1].path);
+    check_cache(nets[1].path);
     EI_TEST_EXIT();
 }
