@@ -34,7 +34,9 @@ typedef struct int8_state {
     float *          bias_buf;
     ei_fused         act_after; /* applied by us when oneDNN has no post-op for it */
     int32_t          n_threads, res_input;
-    int64_t          n, c, h, w; /* X, plain */
+    int64_t          n, c, h, w;   /* X, plain */
+    int64_t          m, ohw;       /* Y's channels and pixels */
+    bool             nhwc_blocked; /* oneDNN writes NHWC into dst_buf; we copy it to the blocked Y */
     bool             x_blocked, x_unsigned;
     float            inv_scale;
 } int8_state;
@@ -264,8 +266,19 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         for (int64_t i = 0; i < m; i++) s->bias_buf[i] = bv[i] / scales[i];
         TRY_DNNL(dnnl_memory_create(&s->bias, &bias_md, g_engine, s->bias_buf), "memory");
     }
+    dnnl_memory_desc_t nhwc;
+    dnnl_memory_desc_init_by_tag(&nhwc, 4, yd2, dnnl_f32, dnnl_nhwc);
+    s->m = m;
+    s->ohw = yd[2] * yd[3];
     if (dnnl_memory_desc_equal(pd_dst, &dst_graph)) {
         TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, DNNL_MEMORY_NONE), "memory");
+    } else if (p->blocked && dnnl_memory_desc_equal(pd_dst, &nhwc)) {
+        /* Our own copies between NHWC and the blocked layout: a few contiguous 32-byte moves per
+         * pixel, cheaper than oneDNN's generic reorder. */
+        s->nhwc_blocked = true;
+        s->dst_buf = alloc_md(pd_dst);
+        if (!s->dst_buf) goto oom;
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, s->dst_buf), "memory");
     } else {
         s->dst_buf = alloc_md(pd_dst);
         if (!s->dst_buf) goto oom;
@@ -309,36 +322,38 @@ typedef struct quant_job {
     uint8_t *          q;
 } quant_job;
 
-__attribute__((target("avx2,fma"))) static void quant8_avx2(const float * x, uint8_t * q, int64_t lanes, __m256 inv,
-                                                            __m256 lo, __m256 hi, bool u) {
+/* Eight floats of one pixel's block -> eight u8/s8 (clamped in float, so packing never saturates). */
+__attribute__((target("avx2,fma"))) static inline __m128i quant8(const float * x, __m256 inv, __m256 lo, __m256 hi,
+                                                                 bool u) {
     __m256  v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv), lo), hi);
     __m256i i32 = _mm256_cvtps_epi32(v); /* round half to even (MXCSR default) */
     __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
-    __m128i i8 = u ? _mm_packus_epi16(i16, i16) : _mm_packs_epi16(i16, i16);
-    if (lanes == 8) {
-        _mm_storel_epi64((__m128i *)(void *)q, i8);
-    } else {
-        uint8_t tmp[16];
-        _mm_storeu_si128((__m128i *)(void *)tmp, i8);
-        memcpy(q, tmp, (size_t)lanes);
-    }
+    return u ? _mm_packus_epi16(i16, i16) : _mm_packs_epi16(i16, i16);
 }
 
 /* Blocked X: rows are (n, h); each pixel's blocks of 8 become consecutive channels. */
 __attribute__((target("avx2,fma"))) static void quant_blocked_rows(void * ctx, int64_t r0, int64_t r1) {
     const quant_job *  j = ctx;
     const int8_state * s = j->s;
-    int64_t            cb = ei_blocks8(s->c), hw = s->h * s->w;
+    int64_t            cb = ei_blocks8(s->c), hw = s->h * s->w, full = s->c / 8;
+    bool               u = s->x_unsigned;
     __m256             inv = _mm256_set1_ps(s->inv_scale);
-    __m256 lo = _mm256_set1_ps(s->x_unsigned ? 0.0f : -127.0f), hi = _mm256_set1_ps(s->x_unsigned ? 255.0f : 127.0f);
+    __m256             lo = _mm256_set1_ps(u ? 0.0f : -127.0f), hi = _mm256_set1_ps(u ? 255.0f : 127.0f);
     for (int64_t r = r0; r < r1; r++) {
         int64_t n = r / s->h, y = r % s->h;
         for (int64_t b = 0; b < cb; b++) {
-            int64_t       lanes = s->c - b * 8 < 8 ? s->c - b * 8 : 8;
             const float * xb = j->x + ((n * cb + b) * hw + y * s->w) * 8;
             uint8_t *     qb = j->q + (n * hw + y * s->w) * s->c + b * 8;
-            for (int64_t xw = 0; xw < s->w; xw++)
-                quant8_avx2(xb + xw * 8, qb + xw * s->c, lanes, inv, lo, hi, s->x_unsigned);
+            if (b < full) {
+                for (int64_t xw = 0; xw < s->w; xw++)
+                    _mm_storel_epi64((__m128i *)(void *)(qb + xw * s->c), quant8(xb + xw * 8, inv, lo, hi, u));
+            } else {
+                uint8_t tmp[16];
+                for (int64_t xw = 0; xw < s->w; xw++) {
+                    _mm_storeu_si128((__m128i *)(void *)tmp, quant8(xb + xw * 8, inv, lo, hi, u));
+                    memcpy(qb + xw * s->c, tmp, (size_t)(s->c - b * 8));
+                }
+            }
         }
     }
 }
@@ -357,6 +372,44 @@ static void quant_plain_rows(void * ctx, int64_t r0, int64_t r1) {
     }
 }
 
+/* ---- Y between NHWC (oneDNN's) and blocked [N, M/8, OH, OW, 8] (the graph's) ---- */
+
+typedef struct copy_job {
+    const int8_state * s;
+    float *            blocked;
+    float *            nhwc;
+    bool               to_blocked;
+} copy_job;
+
+/* Rows are (n, block). */
+static void copy_rows(void * ctx, int64_t r0, int64_t r1) {
+    const copy_job *   j = ctx;
+    const int8_state * s = j->s;
+    int64_t            cb = ei_blocks8(s->m);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / cb, b = r % cb, lanes = s->m - b * 8 < 8 ? s->m - b * 8 : 8;
+        float * bl = j->blocked + r * s->ohw * 8;
+        float * nh = j->nhwc + n * s->ohw * s->m + b * 8;
+        if (lanes == 8 && j->to_blocked) {
+            for (int64_t p = 0; p < s->ohw; p++) memcpy(bl + p * 8, nh + p * s->m, 8 * sizeof(float));
+        } else if (lanes == 8) {
+            for (int64_t p = 0; p < s->ohw; p++) memcpy(nh + p * s->m, bl + p * 8, 8 * sizeof(float));
+        } else if (j->to_blocked) {
+            for (int64_t p = 0; p < s->ohw; p++) {
+                memcpy(bl + p * 8, nh + p * s->m, (size_t)lanes * sizeof(float));
+                for (int64_t l = lanes; l < 8; l++) bl[p * 8 + l] = 0.0f;
+            }
+        } else {
+            for (int64_t p = 0; p < s->ohw; p++) memcpy(nh + p * s->m, bl + p * 8, (size_t)lanes * sizeof(float));
+        }
+    }
+}
+
+static void copy_y(const int8_state * s, ei_threadpool * pool, float * blocked, bool to_blocked) {
+    copy_job j = {s, blocked, s->dst_buf, to_blocked};
+    ei_parallel_for(pool, s->n * ei_blocks8(s->m), ei_grain((double)s->ohw * 8.0), copy_rows, &j);
+}
+
 static ei_status * run(const ei_node * node, void * state, const ei_tensor * const * in, ei_tensor * const * out,
                        const ei_exec * ex) {
     int8_state * s = state;
@@ -371,10 +424,12 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         return node->def->run(node, in, out, ex);
     omp_set_num_threads(s->n_threads);
     void * y = out[0]->data;
-    if (!s->dst_reorder) TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
+    if (!s->dst_reorder && !s->nhwc_blocked) TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
     if (s->res_input >= 0) {
         const ei_tensor * r = in[s->res_input];
-        if (s->res_reorder) {
+        if (s->nhwc_blocked) {
+            copy_y(s, ex->pool, r->data, false);
+        } else if (s->res_reorder) {
             TRY_DNNL(dnnl_memory_set_data_handle(s->res_user, r->data), "binding");
             TRY_DNNL(reorder_run(s->res_reorder, s->stream, s->res_user, s->dst), "residual reorder");
         } else if (r->data != y) {
@@ -390,7 +445,9 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
     if (s->scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
     TRY_DNNL(dnnl_primitive_execute(s->prim, s->stream, n, args), "execution");
     TRY_DNNL(dnnl_stream_wait(s->stream), "execution");
-    if (s->dst_reorder) {
+    if (s->nhwc_blocked) {
+        copy_y(s, ex->pool, y, true);
+    } else if (s->dst_reorder) {
         TRY_DNNL(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
         TRY_DNNL(reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
     }
