@@ -84,7 +84,8 @@ static ei_status * quantize(ei_model * m, const ei_engine_build_options * opt) {
     size_t       used = strlen(m->optimization_report), cap = sizeof m->optimization_report;
     const char * sep = used ? ", " : "";
     if (qs.convs)
-        snprintf(m->optimization_report + used, cap - used, "%s%d convolutions in int8", sep, qs.convs);
+        snprintf(m->optimization_report + used, cap - used, "%s%d convolutions in int8 (%d writing int8)", sep,
+                 qs.convs, qs.requant_fused);
     else
         snprintf(m->optimization_report + used, cap - used,
                  "%swarning: no convolution in int8 (%d have no calibration entry, %d kept fp32)", sep, qs.no_entry,

@@ -10,7 +10,10 @@
  *   "ei.x_scale"     float > 0: X is quantised as q = clamp(round_half_even(x / x_scale))
  *   "ei.x_unsigned"  int 1: q in [0, 255] (uint8; X is never negative), else [-127, 127] (int8)
  *   "ei.blocked"     int 1: Y (and R) are blocked [N, M/8, H', W', 8], else plain [N, M, H', W']
- * Y = act(x_scale * w_scale[m] * sum(qx * qw) + B[m] + R), float32.
+ *   "ei.y_scale"     float > 0 (optional): Y is quantised here for the int8 convolutions that read
+ *                    it (the requantisation fused by the rewrite): uint8 when "ei.y_unsigned" is 1,
+ *                    else int8, NHWC [N, H', W', M]; such a Y is read as X without quantising again
+ * Y = act(x_scale * w_scale[m] * sum(qx * qw) + B[m] + R), float32 (or quantised as above).
  *
  * The reference kernel below is exact integer arithmetic (int32 accumulation) followed by one float
  * multiply-add per output; oneDNN's kernel (src/cpu/dnnl/dnnl_conv_int8.c) computes the same
@@ -42,16 +45,31 @@ static ei_status * import(ei_node * node) {
     if (!st) st = ei_attr_get_int(node, "ei.blocked", 0, &blocked);
     p->x_unsigned = u != 0;
     p->blocked = blocked != 0;
+    if (!st) st = ei_attr_get_float(node, "ei.y_scale", 0.0f, &p->y_scale);
+    if (!st && !(p->y_scale >= 0.0f && isfinite(p->y_scale)))
+        st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "ei.y_scale = %g; must be finite and not negative",
+                            (double)p->y_scale);
+    if (!st) st = ei_attr_get_int(node, "ei.y_unsigned", 0, &u);
+    p->y_unsigned = u != 0;
+    if (!st && p->y_scale > 0.0f && (p->fused.residual || p->blocked))
+        st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "a quantised Y (ei.y_scale) is plain NHWC, without residual");
     return ei_op_install_params(node, p, st);
 }
 
-/* Channels of X given W and group: plain dim 1, or the blocked shape's channels. */
-static ei_status * plain_x(const ei_node * node, const ei_shape * xs, const ei_shape * ws, int64_t group,
-                           ei_shape * plain) {
+/* Channels of X given W and group: plain dim 1, NHWC dim 3, or the blocked shape's channels. */
+static ei_status * plain_x(const ei_node * node, const ei_shape * xs, ei_dtype x_dtype, const ei_shape * ws,
+                           int64_t group, ei_shape * plain) {
     char a[128], b[128];
     if (ws->rank != 4)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "weight W has shape %s; only 2-D convolutions run in int8",
                               ei_shape_format(ws, a, sizeof a));
+    if (ei_conv_int8_is_quantised(x_dtype)) {
+        if (xs->rank != 4)
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "quantised input X has shape %s; expected N x H x W x C",
+                                  ei_shape_format(xs, a, sizeof a));
+        *plain = (ei_shape){.rank = 4, .dim = {xs->dim[0], xs->dim[3], xs->dim[1], xs->dim[2]}};
+        return NULL;
+    }
     if (xs->rank == 4) {
         *plain = *xs;
         return NULL;
@@ -64,10 +82,10 @@ static ei_status * plain_x(const ei_node * node, const ei_shape * xs, const ei_s
     return NULL;
 }
 
-ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, const ei_shape * ws, ei_shape * xplain,
-                                  ei_window_geom * geom) {
+ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, ei_dtype x_dtype, const ei_shape * ws,
+                                  ei_shape * xplain, ei_window_geom * geom) {
     const ei_conv_int8_params * p = node->params;
-    EI_TRY(plain_x(node, xs, ws, p->group, xplain));
+    EI_TRY(plain_x(node, xs, x_dtype, ws, p->group, xplain));
     int64_t c = xplain->dim[1], m = ws->dim[0], g = p->group;
     if (c % g || m % g || ws->dim[1] != c / g)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
@@ -80,7 +98,7 @@ ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, con
 static ei_status * infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(import(node));
     const ei_conv_int8_params * p = node->params;
-    EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_U8, EI_DTYPE_I8, EI_DTYPE_UNDEFINED));
     EI_TRY(ei_op_check_dtype(g, node, 1, EI_DTYPE_I8, EI_DTYPE_UNDEFINED));
     EI_TRY(ei_op_check_dtype(g, node, 2, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     EI_TRY(ei_op_check_dtype(g, node, 3, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
@@ -92,7 +110,10 @@ static ei_status * infer(ei_graph * g, ei_node * node) {
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "W and w_scale must be constants");
     ei_shape       xs;
     ei_window_geom geom;
-    EI_TRY(ei_conv_int8_geometry(node, &x->shape, &w->shape, &xs, &geom));
+    if (ei_conv_int8_is_quantised(x->dtype) && (x->dtype == EI_DTYPE_U8) != p->x_unsigned)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input X is %s but ei.x_unsigned is %d",
+                              ei_dtype_name(x->dtype), (int)p->x_unsigned);
+    EI_TRY(ei_conv_int8_geometry(node, &x->shape, x->dtype, &w->shape, &xs, &geom));
     int64_t m = w->shape.dim[0];
     if (s->shape.rank != 1 || s->shape.dim[0] != m)
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "w_scale must have %lld elements", (long long)m);
@@ -106,6 +127,11 @@ static ei_status * infer(ei_graph * g, ei_node * node) {
     ei_shape ys = {.rank = 4, .dim = {xs.dim[0], m, geom.out[0], geom.out[1]}};
     if (p->blocked) ys = (ei_shape){.rank = 5, .dim = {ys.dim[0], ei_blocks8(m), ys.dim[2], ys.dim[3], EI_BLOCK8}};
     EI_TRY(ei_fused_check_residual(g, node, &p->fused, 4, &ys));
+    if (p->y_scale > 0.0f) {
+        ei_shape nhwc = {.rank = 4, .dim = {ys.dim[0], geom.out[0], geom.out[1], m}};
+        ei_op_set_output(g, node, 0, p->y_unsigned ? EI_DTYPE_U8 : EI_DTYPE_I8, &nhwc);
+        return NULL;
+    }
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
     return NULL;
 }
@@ -116,6 +142,34 @@ int32_t ei_quantize_value(float x, float inv_scale, bool is_unsigned) {
     if (!(q >= lo)) q = lo; /* NaN goes to the low end */
     if (q > hi) q = hi;
     return (int32_t)q;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+__attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float * x, uint8_t * q, int64_t n, float inv,
+                                                                  bool u) {
+    __m256  vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(u ? 0.0f : -127.0f), hi = _mm256_set1_ps(u ? 255.0f : 127.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256  v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vi), lo), hi);
+        __m256i i32 = _mm256_cvtps_epi32(v);
+        __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+        _mm_storel_epi64((__m128i *)(void *)(q + i), u ? _mm_packus_epi16(i16, i16) : _mm_packs_epi16(i16, i16));
+    }
+    for (; i < n; i++) q[i] = (uint8_t)ei_quantize_value(x[i], inv, u);
+}
+#endif
+
+void ei_quantize_row(const float * x, void * q, int64_t n, float inv_scale, bool is_unsigned) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2")) {
+        quantize_row_avx2(x, q, n, inv_scale, is_unsigned);
+        return;
+    }
+#endif
+    uint8_t * d = q;
+    for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)ei_quantize_value(x[i], inv_scale, is_unsigned);
 }
 
 typedef struct ref_job {
@@ -179,7 +233,7 @@ static ei_status * run(const ei_node * node, const ei_tensor * const * in, ei_te
     const ei_tensor *           X = in[0], *W = in[1];
     ei_shape                    xs;
     ei_window_geom              geom;
-    EI_TRY(ei_conv_int8_geometry(node, &X->shape, &W->shape, &xs, &geom));
+    EI_TRY(ei_conv_int8_geometry(node, &X->shape, X->dtype, &W->shape, &xs, &geom));
     int64_t   n = xs.dim[0], c = xs.dim[1], hw = xs.dim[2] * xs.dim[3], m = W->shape.dim[0];
     int64_t   ohw = geom.out[0] * geom.out[1];
     float *   xplain = NULL, *yplain = NULL, *rplain = NULL;
@@ -192,10 +246,20 @@ static ei_status * run(const ei_node * node, const ei_tensor * const * in, ei_te
         ei_blocked8_unpack(ex->pool, X->data, xplain, n, c, hw);
         xf = xplain;
     }
-    quant_job qj = {xf, qx, 1.0f / p->x_scale, p->x_unsigned};
-    ei_parallel_for(ex->pool, n * c * hw, 16384, quant_range, &qj);
+    if (ei_conv_int8_is_quantised(X->dtype)) { /* NHWC integers: transposed as they are */
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t i = 0; i < hw; i++)
+                for (int64_t ch = 0; ch < c; ch++) {
+                    int64_t k = (b * hw + i) * c + ch;
+                    qx[(b * c + ch) * hw + i] =
+                        X->dtype == EI_DTYPE_U8 ? ((const uint8_t *)X->data)[k] : ((const int8_t *)X->data)[k];
+                }
+    } else {
+        quant_job qj = {xf, qx, 1.0f / p->x_scale, p->x_unsigned};
+        ei_parallel_for(ex->pool, n * c * hw, 16384, quant_range, &qj);
+    }
     float * yf = out[0]->data;
-    if (p->blocked) {
+    if (p->blocked || p->y_scale > 0.0f) {
         yplain = malloc((size_t)(n * m * ohw) * sizeof *yplain + 1);
         if (!yplain) goto oom;
         yf = yplain;
@@ -217,6 +281,15 @@ static ei_status * run(const ei_node * node, const ei_tensor * const * in, ei_te
     }
     ei_fused_finish(&p->fused, r, &yt, ex->pool);
     if (p->blocked) ei_blocked8_pack(ex->pool, yplain, out[0]->data, n, m, ohw);
+    if (p->y_scale > 0.0f) { /* plain -> NHWC, then quantised */
+        float * t = malloc((size_t)(n * m * ohw) * sizeof *t + 1);
+        if (!t) goto oom;
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t ch = 0; ch < m; ch++)
+                for (int64_t i = 0; i < ohw; i++) t[(b * ohw + i) * m + ch] = yplain[(b * m + ch) * ohw + i];
+        ei_quantize_row(t, out[0]->data, n * m * ohw, 1.0f / p->y_scale, p->y_unsigned);
+        free(t);
+    }
     free(qx);
     free(xplain);
     free(yplain);

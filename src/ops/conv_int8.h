@@ -20,11 +20,20 @@ typedef struct ei_conv_int8_params {
     float           x_scale;
     bool            x_unsigned;
     bool            blocked; /* Y and R in the 8-channel blocked layout */
+    float           y_scale; /* > 0: Y is already quantised for the int8 convolutions reading it */
+    bool            y_unsigned;
 } ei_conv_int8_params;
 
-/* X's plain shape (from a plain or blocked X) and the window geometry; validates channels. */
-ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, const ei_shape * ws, ei_shape * xplain,
-                                  ei_window_geom * geom);
+/* Whether a value of dtype dt is an already quantised X / Y (uint8 or int8, NHWC). */
+static inline bool ei_conv_int8_is_quantised(ei_dtype dt) { return dt == EI_DTYPE_U8 || dt == EI_DTYPE_I8; }
+
+/* X's plain shape [N, C, H, W] (from a plain or blocked float X, or a quantised NHWC X of dtype
+ * x_dtype) and the window geometry; validates channels. */
+ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, ei_dtype x_dtype, const ei_shape * ws,
+                                  ei_shape * xplain, ei_window_geom * geom);
+
+/* Quantises n floats to uint8 / int8 as ei_quantize_value does (AVX2 when the CPU has it). */
+void ei_quantize_row(const float * x, void * q, int64_t n, float inv_scale, bool is_unsigned);
 
 /* clamp(round_half_even(x * inv_scale)) to [0, 255] (unsigned) or [-127, 127]; NaN gives the low end. */
 int32_t ei_quantize_value(float x, float inv_scale, bool is_unsigned);

@@ -127,6 +127,44 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     return NULL;
 }
 
+/* Requantisation fused: an ei.ConvInt8 whose output is read only by ei.ConvInt8 nodes, each as its
+ * X (all with one scale and sign: the table's entry for that value), writes that uint8/int8 NHWC
+ * tensor itself, and its readers skip their quantisation. Not with a residual (added in float to a
+ * float Y). */
+static ei_status * fuse_requant(ei_graph * g, int32_t * fused) {
+    *fused = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        ei_node * n = &g->nodes[i];
+        if (n->def != &ei_op_def_CONV_INT8 || n->folded || ei_node_is_removed(n)) continue;
+        const ei_conv_int8_params * p = n->params;
+        int32_t                     y = n->outputs[0];
+        if (!p || p->fused.residual || p->y_scale > 0.0f || y < 0 || (g->values[y].flags & EI_VALUE_GRAPH_OUTPUT))
+            continue;
+        int32_t readers[64];
+        int32_t k = ei_graph_consumers(g, y, readers, 64);
+        if (k < 1 || k > 64) continue;
+        bool  ok = true;
+        float scale = 0.0f;
+        bool  u = false;
+        for (int32_t r = 0; r < k && ok; r++) {
+            const ei_node *             c = &g->nodes[readers[r]];
+            const ei_conv_int8_params * cp = c->params;
+            ok = c->def == &ei_op_def_CONV_INT8 && cp && c->inputs[0] == y;
+            for (int32_t in = 1; ok && in < c->n_inputs; in++) ok = c->inputs[in] != y;
+            if (!ok) break;
+            if (r == 0) scale = cp->x_scale, u = cp->x_unsigned;
+            ok = cp->x_scale == scale && cp->x_unsigned == u;
+        }
+        if (!ok) continue;
+        EI_TRY(ei_node_set_attr_float(n, "ei.y_scale", scale));
+        EI_TRY(ei_node_set_attr_int(n, "ei.y_unsigned", u ? 1 : 0));
+        EI_TRY(ei_node_set_attr_int(n, "ei.blocked", 0));
+        EI_TRY(ei_node_reimport(n));
+        ++*fused;
+    }
+    return NULL;
+}
+
 ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char * keep_fp32,
                              ei_quantize_stats * stats) {
     memset(stats, 0, sizeof *stats);
@@ -151,6 +189,7 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
         EI_TRY(rewrite(g, i, scale, u));
         stats->convs++;
     }
+    if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));
     if (stats->convs) EI_TRY(ei_graph_reinfer(g));
     return NULL;
 }

@@ -8,10 +8,11 @@
 #include "ir/graph.h"
 
 typedef struct ei_quantize_stats {
-    int32_t convs;      /* convolutions now ei.ConvInt8 */
-    int32_t candidates; /* 2-D convolutions with constant float weights */
-    int32_t kept_fp32;  /* candidates named in keep_fp32 */
-    int32_t no_entry;   /* candidates whose input has no table entry */
+    int32_t convs;         /* convolutions now ei.ConvInt8 */
+    int32_t candidates;    /* 2-D convolutions with constant float weights */
+    int32_t kept_fp32;     /* candidates named in keep_fp32 */
+    int32_t no_entry;      /* candidates whose input has no table entry */
+    int32_t requant_fused; /* int8 convolutions writing uint8/int8 for int8 readers */
 } ei_quantize_stats;
 
 /* Rewrites every Conv and ei.ConvBlocked8 of the optimised graph g with 2-D constant float weights

@@ -281,6 +281,160 @@ static void random_cases(void) {
     ei_threadpool_destroy(pool);
 }
 
+/* ---- requantisation fused: a quantised NHWC X read as it is, a quantised NHWC Y written ---- */
+
+/* One ei.ConvInt8 node over constant weights (shared by the caller), X of dtype xdt and shape xs,
+ * and y_scale (0: float Y). */
+static ei_graph * one_conv(const conv_case * cc, ei_dtype xdt, const ei_shape * xs, ei_tensor * wq, ei_tensor * wsc,
+                           ei_tensor * bt, float x_scale, float y_scale, bool y_unsigned, ei_node ** out) {
+    ei_graph * g = NULL;
+    if (ei_graph_create(&g)) abort();
+    ei_tensor *w2 = NULL, *s2 = NULL, *b2 = NULL;
+    if (ei_tensor_clone(wq, &w2) || ei_tensor_clone(wsc, &s2) || (bt && ei_tensor_clone(bt, &b2))) abort();
+    ei_shape  ms = {.rank = 1, .dim = {cc->m}};
+    int32_t   ins[4] = {add_value(g, "x", xdt, xs, NULL), add_value(g, "w", EI_DTYPE_I8, &wq->shape, w2),
+                        add_value(g, "ws", EI_DTYPE_F32, &ms, s2), bt ? add_value(g, "b", EI_DTYPE_F32, &ms, b2) : -1};
+    ei_shape  none = {.rank = 0};
+    int32_t   y = add_value(g, "y", EI_DTYPE_UNDEFINED, &none, NULL);
+    ei_node * n = NULL;
+    if (ei_graph_node_add(g, &n)) abort();
+    n->name = strdup("conv");
+    n->op_type = strdup("ei.ConvInt8");
+    n->domain = strdup("");
+    n->def = ei_op_find("", "ei.ConvInt8");
+    n->n_inputs = bt ? 4 : 3;
+    n->inputs = malloc(sizeof ins);
+    memcpy(n->inputs, ins, sizeof ins);
+    n->n_outputs = 1;
+    n->outputs = malloc(sizeof(int32_t));
+    n->outputs[0] = y;
+    int64_t st[2] = {cc->stride, cc->stride}, dl[2] = {cc->dil, cc->dil},
+            pads[4] = {cc->pad, cc->pad, cc->pad, cc->pad};
+    EI_CHECK_OK(ei_node_set_attr_ints(n, "strides", st, 2));
+    EI_CHECK_OK(ei_node_set_attr_ints(n, "dilations", dl, 2));
+    EI_CHECK_OK(ei_node_set_attr_ints(n, "pads", pads, 4));
+    EI_CHECK_OK(ei_node_set_attr_int(n, "group", cc->group));
+    EI_CHECK_OK(ei_node_set_attr_float(n, "ei.x_scale", x_scale));
+    EI_CHECK_OK(ei_node_set_attr_int(n, "ei.x_unsigned", cc->x_unsigned));
+    EI_CHECK_OK(ei_node_set_attr_float(n, "ei.y_scale", y_scale));
+    EI_CHECK_OK(ei_node_set_attr_int(n, "ei.y_unsigned", y_unsigned));
+    ei_fused f = {.act = cc->act};
+    if (cc->act == EI_ACT_CLIP) f.alpha = 0.0f, f.beta = 6.0f;
+    EI_CHECK_OK(ei_fused_set(n, &f));
+    EI_CHECK_OK(ei_graph_sort(g));
+    EI_CHECK_OK(n->def->import(n));
+    EI_CHECK_OK(n->def->infer(g, n));
+    *out = n;
+    return g;
+}
+
+/* Runs the optimised kernel of n when there is one (else leaves y untouched); false without. */
+static bool run_optimised(const ei_graph * g, const ei_node * n, const ei_tensor * const * in, ei_tensor * y,
+                          ei_threadpool * pool) {
+    const ei_cpu_kernel * k = ei_cpu_kernel_for(g, n);
+    if (!k) return false;
+    void *      state = NULL;
+    ei_exec     ex = {pool};
+    ei_status * st = k->prepare ? k->prepare(g, n, ei_threadpool_size(pool), &state) : NULL;
+    EI_CHECK_OK(st);
+    if (state) g_optimised++;
+    if (!st) EI_CHECK_OK(k->run(n, state, in, &y, &ex));
+    if (k->release) k->release(state);
+    return true;
+}
+
+static void requant_case(const conv_case * cc, ei_threadpool * pool) {
+    int64_t    cg = cc->c / cc->group, k = cc->k, hw = cc->h * cc->w;
+    int64_t    ekh = (k - 1) * cc->dil + 1;
+    int64_t    oh = (cc->h + 2 * cc->pad - ekh) / cc->stride + 1, ow = (cc->w + 2 * cc->pad - ekh) / cc->stride + 1;
+    ei_shape   xs = {.rank = 4, .dim = {cc->n, cc->c, cc->h, cc->w}};
+    ei_shape   xq = {.rank = 4, .dim = {cc->n, cc->h, cc->w, cc->c}};
+    ei_shape   ws = {.rank = 4, .dim = {cc->m, cg, k, k}}, ms = {.rank = 1, .dim = {cc->m}};
+    float      x_scale = 0.02f + 0.05f * frand(), y_scale = 0.05f + 0.1f * frand();
+    bool       y_unsigned = cc->act == EI_ACT_RELU || cc->act == EI_ACT_CLIP;
+    ei_tensor *wq = NULL, *wsc = NULL, *bt = NULL, *xf = NULL, *xi = NULL, *y1 = NULL, *y2 = NULL, *y3 = NULL;
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_I8, &ws, &wq));
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &ms, &wsc));
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &ms, &bt));
+    for (int64_t i = 0; i < ei_shape_numel(&ws); i++)
+        ((int8_t *)wq->data)[i] = (int8_t)((int32_t)(frand() * (2 * EI_INT8_WEIGHT_MAX + 1)) - EI_INT8_WEIGHT_MAX);
+    for (int64_t i = 0; i < cc->m; i++) ((float *)wsc->data)[i] = 0.001f + 0.01f * frand();
+    for (int64_t i = 0; i < cc->m; i++) ((float *)bt->data)[i] = frand() - 0.5f;
+    /* X: float NCHW and its quantised NHWC twin. */
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &xs, &xf));
+    EI_CHECK_OK(ei_tensor_create(cc->x_unsigned ? EI_DTYPE_U8 : EI_DTYPE_I8, &xq, &xi));
+    float range = x_scale * (cc->x_unsigned ? 255.0f : 127.0f) * 1.1f;
+    for (int64_t b = 0; b < cc->n; b++)
+        for (int64_t c = 0; c < cc->c; c++)
+            for (int64_t i = 0; i < hw; i++) {
+                float v = cc->x_unsigned ? frand() * range : (2.0f * frand() - 1.0f) * range;
+                ((float *)xf->data)[(b * cc->c + c) * hw + i] = v;
+                ((uint8_t *)xi->data)[(b * hw + i) * cc->c + c] =
+                    (uint8_t)ei_quantize_value(v, 1.0f / x_scale, cc->x_unsigned);
+            }
+    ei_node *        n1 = NULL, *n2 = NULL;
+    ei_graph *       g1 = one_conv(cc, EI_DTYPE_F32, &xs, wq, wsc, bt, x_scale, 0.0f, false, &n1);
+    ei_graph *       g2 = one_conv(cc, xi->dtype, &xq, wq, wsc, bt, x_scale, y_scale, y_unsigned, &n2);
+    const ei_value * yv = &g2->values[n2->outputs[0]];
+    ei_shape         yq = {.rank = 4, .dim = {cc->n, oh, ow, cc->m}};
+    EI_CHECK(yv->dtype == (y_unsigned ? EI_DTYPE_U8 : EI_DTYPE_I8) && ei_shape_equal(&yv->shape, &yq));
+    ei_shape ys = {.rank = 4, .dim = {cc->n, cc->m, oh, ow}};
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &ys, &y1));
+    EI_CHECK_OK(ei_tensor_create(yv->dtype, &yq, &y2));
+    EI_CHECK_OK(ei_tensor_create(yv->dtype, &yq, &y3));
+    ei_exec           ex = {pool};
+    const ei_tensor * in1[4] = {xf, wq, wsc, bt};
+    const ei_tensor * in2[4] = {xi, wq, wsc, bt};
+    EI_CHECK_OK(n1->def->run(n1, in1, &y1, &ex));
+    EI_CHECK_OK(n2->def->run(n2, in2, &y2, &ex));
+    /* The reference: exactly the float result quantised. */
+    int32_t bad = 0, bad_opt = 0;
+    int64_t ohw = oh * ow;
+    for (int64_t b = 0; b < cc->n; b++)
+        for (int64_t o = 0; o < cc->m; o++)
+            for (int64_t i = 0; i < ohw; i++) {
+                int32_t want =
+                    ei_quantize_value(((float *)y1->data)[(b * cc->m + o) * ohw + i], 1.0f / y_scale, y_unsigned);
+                int64_t at = (b * ohw + i) * cc->m + o;
+                int32_t got = y_unsigned ? ((uint8_t *)y2->data)[at] : ((int8_t *)y2->data)[at];
+                bad += got != want;
+            }
+    EI_CHECK(bad == 0);
+    /* The optimised kernel: within one step of Y (float rounding can move a value across a half). */
+    if (run_optimised(g2, n2, in2, y3, pool)) {
+        for (int64_t i = 0; i < ei_shape_numel(&yq); i++) {
+            int32_t a = y_unsigned ? ((uint8_t *)y2->data)[i] : ((int8_t *)y2->data)[i];
+            int32_t b = y_unsigned ? ((uint8_t *)y3->data)[i] : ((int8_t *)y3->data)[i];
+            bad_opt += abs(a - b) > 1;
+        }
+        EI_CHECK(bad_opt == 0);
+    }
+    ei_graph_destroy(g1);
+    ei_graph_destroy(g2);
+    ei_tensor_destroy(wq);
+    ei_tensor_destroy(wsc);
+    ei_tensor_destroy(bt);
+    ei_tensor_destroy(xf);
+    ei_tensor_destroy(xi);
+    ei_tensor_destroy(y1);
+    ei_tensor_destroy(y2);
+    ei_tensor_destroy(y3);
+}
+
+static void requant_cases(void) {
+    ei_threadpool * pool = NULL;
+    EI_CHECK_OK(ei_threadpool_create(2, &pool));
+    const conv_case cases[] = {
+        {1, 16, 12, 12, 24, 1, 3, 1, 1, 1, true, false, true, false, false, EI_ACT_RELU},
+        {1, 16, 12, 12, 16, 16, 3, 2, 1, 1, true, false, false, false, false, EI_ACT_NONE},
+        {2, 24, 9, 9, 32, 1, 1, 1, 0, 1, true, false, true, false, false, EI_ACT_CLIP},
+        {1, 12, 10, 10, 20, 2, 3, 1, 2, 2, true, false, false, false, false, EI_ACT_SILU},
+        {1, 64, 13, 13, 40, 1, 1, 1, 0, 1, true, false, true, false, false, EI_ACT_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) requant_case(&cases[i], pool);
+    ei_threadpool_destroy(pool);
+}
+
 static void bad_attributes(void) {
     ei_node n;
     memset(&n, 0, sizeof n);
@@ -292,6 +446,14 @@ static void bad_attributes(void) {
     EI_CHECK_ERROR(ei_op_find("", "ei.ConvInt8")->import(&n), EI_CODE_INVALID_MODEL, "ei.x_scale");
     a.f = -1.0f;
     EI_CHECK_ERROR(ei_op_find("", "ei.ConvInt8")->import(&n), EI_CODE_INVALID_MODEL, "above zero");
+    ei_attr two[3] = {{.name = "ei.x_scale", .type = EI_ATTR_FLOAT, .f = 1.0f},
+                      {.name = "ei.y_scale", .type = EI_ATTR_FLOAT, .f = 0.5f},
+                      {.name = "ei.residual", .type = EI_ATTR_INT, .i = 1}};
+    n.attrs = two;
+    n.n_attrs = 3;
+    EI_CHECK_ERROR(ei_op_find("", "ei.ConvInt8")->import(&n), EI_CODE_INVALID_MODEL, "without residual");
+    two[1].f = -0.5f;
+    EI_CHECK_ERROR(ei_op_find("", "ei.ConvInt8")->import(&n), EI_CODE_INVALID_MODEL, "ei.y_scale");
     EI_CHECK(ei_quantize_value(1e9f, 1.0f, false) == 127 && ei_quantize_value(-1e9f, 1.0f, false) == -127);
     EI_CHECK(ei_quantize_value(-3.0f, 1.0f, true) == 0 && ei_quantize_value(300.0f, 1.0f, true) == 255);
     EI_CHECK(ei_quantize_value(2.5f, 1.0f, false) == 2 && ei_quantize_value(3.5f, 1.0f, false) == 4);
@@ -301,6 +463,7 @@ static void bad_attributes(void) {
 int main(void) {
     EI_RUN(fixed_cases);
     EI_RUN(random_cases);
+    EI_RUN(requant_cases);
     EI_RUN(bad_attributes);
     printf("%d cases ran the optimised kernel\n", g_optimised);
     EI_TEST_EXIT();

@@ -37,6 +37,9 @@ typedef struct int8_state {
     int64_t          n, c, h, w;   /* X, plain */
     int64_t          m, ohw;       /* Y's channels and pixels */
     bool             nhwc_blocked; /* oneDNN writes NHWC into dst_buf; we copy it to the blocked Y */
+    bool             x_quantised;  /* X is the NHWC integers already: bound as oneDNN's src */
+    float            y_inv_scale;  /* > 0: dst_buf (NHWC f32) is quantised into Y */
+    bool             y_unsigned;
     bool             x_blocked, x_unsigned;
     float            inv_scale;
 } int8_state;
@@ -162,7 +165,7 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     bool                        has_bias = node->n_inputs > 3 && node->inputs[3] >= 0;
     ei_shape                    xs;
     ei_window_geom              geom;
-    EI_TRY(ei_conv_int8_geometry(node, &x->shape, &wq->shape, &xs, &geom));
+    EI_TRY(ei_conv_int8_geometry(node, &x->shape, x->dtype, &wq->shape, &xs, &geom));
     if (has_bias && !b) return NULL; /* a runtime bias: the reference kernel runs (state NULL) */
     int64_t               m = wq->shape.dim[0], group = p->group, per = ei_shape_numel(&wq->shape) / m;
     int64_t               yd[4] = {xs.dim[0], m, geom.out[0], geom.out[1]};
@@ -185,6 +188,9 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     s->res_input = p->fused.residual ? node->n_inputs - 1 : -1;
     s->n = xs.dim[0], s->c = xs.dim[1], s->h = xs.dim[2], s->w = xs.dim[3];
     s->x_blocked = x->shape.rank == 5;
+    s->x_quantised = ei_conv_int8_is_quantised(x->dtype);
+    s->y_inv_scale = p->y_scale > 0.0f ? 1.0f / p->y_scale : 0.0f;
+    s->y_unsigned = p->y_unsigned;
     s->x_unsigned = p->x_unsigned;
     s->inv_scale = 1.0f / p->x_scale;
     const float * wsv = ws->data;
@@ -202,8 +208,11 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     dnnl_memory_desc_init_by_tag(&wei_any, wr, wd, dnnl_s8, dnnl_format_tag_any);
     dnnl_dims_t bd = {m};
     dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_a);
-    graph_dst_md(&dst_graph, yd, p->blocked);
     dnnl_dims_t yd2 = {yd[0], yd[1], yd[2], yd[3]};
+    if (p->y_scale > 0.0f) /* f32 NHWC in our buffer, quantised after the primitive */
+        dnnl_memory_desc_init_by_tag(&dst_graph, 4, yd2, dnnl_f32, dnnl_nhwc);
+    else
+        graph_dst_md(&dst_graph, yd, p->blocked);
     dnnl_memory_desc_init_by_tag(&dst_any, 4, yd2, dnnl_f32, dnnl_format_tag_any);
     dnnl_dims_t strides, dil, pl, pr;
     for (int32_t i = 0; i < 2; i++) {
@@ -270,15 +279,20 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     dnnl_memory_desc_init_by_tag(&nhwc, 4, yd2, dnnl_f32, dnnl_nhwc);
     s->m = m;
     s->ohw = yd[2] * yd[3];
-    if (dnnl_memory_desc_equal(pd_dst, &dst_graph)) {
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, DNNL_MEMORY_NONE), "memory");
-    } else if (p->blocked && dnnl_memory_desc_equal(pd_dst, &nhwc)) {
+    if (p->y_scale > 0.0f && !dnnl_memory_desc_equal(pd_dst, &nhwc)) {
+        state_free(s); /* not expected: oneDNN's int8 kernels write NHWC; the reference kernel runs */
+        s = NULL;
+        goto done;
+    }
+    if (p->y_scale > 0.0f || (p->blocked && dnnl_memory_desc_equal(pd_dst, &nhwc))) {
         /* Our own copies between NHWC and the blocked layout: a few contiguous 32-byte moves per
          * pixel, cheaper than oneDNN's generic reorder. */
-        s->nhwc_blocked = true;
+        s->nhwc_blocked = p->y_scale <= 0.0f;
         s->dst_buf = alloc_md(pd_dst);
         if (!s->dst_buf) goto oom;
         TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, s->dst_buf), "memory");
+    } else if (dnnl_memory_desc_equal(pd_dst, &dst_graph)) {
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, DNNL_MEMORY_NONE), "memory");
     } else {
         s->dst_buf = alloc_md(pd_dst);
         if (!s->dst_buf) goto oom;
@@ -410,13 +424,29 @@ static void copy_y(const int8_state * s, ei_threadpool * pool, float * blocked, 
     ei_parallel_for(pool, s->n * ei_blocks8(s->m), ei_grain((double)s->ohw * 8.0), copy_rows, &j);
 }
 
+/* A quantised Y: rows are (n, pixel) of NHWC; the activation oneDNN lacked, then quantisation. */
+typedef struct requant_job {
+    const int8_state * s;
+    uint8_t *          y;
+} requant_job;
+
+static void requant_rows(void * ctx, int64_t r0, int64_t r1) {
+    const requant_job * j = ctx;
+    const int8_state *  s = j->s;
+    float *             f = (float *)s->dst_buf + r0 * s->m;
+    if (s->act_after.act != EI_ACT_NONE) ei_fused_act_apply(&s->act_after, f, (r1 - r0) * s->m);
+    ei_quantize_row(f, j->y + r0 * s->m, (r1 - r0) * s->m, s->y_inv_scale, s->y_unsigned);
+}
+
 static ei_status * run(const ei_node * node, void * state, const ei_tensor * const * in, ei_tensor * const * out,
                        const ei_exec * ex) {
     int8_state * s = state;
     if (!s) return node->def->run(node, in, out, ex);
     ei_status * st = NULL;
     quant_job   j = {s, in[0]->data, s->src_buf};
-    if (s->x_blocked && __builtin_cpu_supports("avx2"))
+    if (s->x_quantised)
+        TRY_DNNL(dnnl_memory_set_data_handle(s->src, in[0]->data), "binding");
+    else if (s->x_blocked && __builtin_cpu_supports("avx2"))
         ei_parallel_for(ex->pool, s->n * s->h, 1, quant_blocked_rows, &j);
     else if (!s->x_blocked)
         ei_parallel_for(ex->pool, s->n * s->c, 1, quant_plain_rows, &j);
@@ -424,7 +454,8 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         return node->def->run(node, in, out, ex);
     omp_set_num_threads(s->n_threads);
     void * y = out[0]->data;
-    if (!s->dst_reorder && !s->nhwc_blocked) TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
+    if (!s->dst_reorder && !s->nhwc_blocked && s->y_inv_scale <= 0.0f)
+        TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
     if (s->res_input >= 0) {
         const ei_tensor * r = in[s->res_input];
         if (s->nhwc_blocked) {
@@ -451,8 +482,12 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         TRY_DNNL(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
         TRY_DNNL(reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
     }
-    if (s->act_after.act != EI_ACT_NONE)
+    if (s->y_inv_scale > 0.0f) {
+        requant_job rj = {s, y};
+        ei_parallel_for(ex->pool, s->n * s->ohw, ei_grain((double)s->m), requant_rows, &rj);
+    } else if (s->act_after.act != EI_ACT_NONE) {
         ei_fused_act_apply(&s->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));
+    }
 done:
     return st;
 }
