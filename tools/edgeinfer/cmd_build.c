@@ -103,6 +103,8 @@ int ei_cmd_build(int argc, char ** argv) {
     long long   bytes = stat(output, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("built %s: %d nodes (%d computed at build time), %lld bytes, in %.1f ms\n", output, s.node_count,
            s.folded_node_count, bytes, now_ms() - t0);
+    const char * qdq = s.optimization_report ? strstr(s.optimization_report, "QDQ model: ") : NULL;
+    if (qdq) printf("%s\n", qdq); /* the model's own int8 scales (docs/precision.md "QDQ models") */
     ei_model_destroy(m);
     return EI_EXIT_OK;
 }
