@@ -51,6 +51,13 @@ EI_API EI_NODISCARD ei_status * ei_calib_table_set(ei_calib_table * t, const cha
 EI_API bool    ei_calib_table_get(const ei_calib_table * t, const char * tensor, float * scale, bool * is_unsigned);
 EI_API int32_t ei_calib_table_count(const ei_calib_table * t);
 EI_API const char * ei_calib_table_name(const ei_calib_table * t, int32_t i); /* insertion order */
+/* Removes a tensor's entry (the tensor then stays in float); false when it had none. */
+EI_API bool ei_calib_table_remove(ei_calib_table * t, const char * tensor);
+/* Free text saved as '#' comment lines after the file's header comment (one per line of text; tabs
+ * become spaces, since a '#' line with a tab is a tensor). The loader skips comments: a loaded table
+ * has no note. NULL or "" clears it. Sensitivity analysis records the tensors it kept in float here. */
+EI_API EI_NODISCARD ei_status * ei_calib_table_set_note(ei_calib_table * t, const char * text);
+EI_API const char *             ei_calib_table_note(const ei_calib_table * t); /* NULL when none */
 
 /* The model the table was made for (SHA-256 of the ONNX bytes), how, and from how many images. */
 EI_API void ei_calib_table_set_source(ei_calib_table * t, const uint8_t model_sha256[32], ei_calib_method method,
@@ -91,9 +98,23 @@ typedef struct ei_calib_options {
     /* Called once per unreadable image, with a message naming it (it is skipped). NULL: silent. */
     void (*warn)(void * user, const char * message);
     void * user;
+    /* Sensitivity analysis (docs/precision.md, "Sensitivity: tensors kept in float"), run after the
+     * scales are computed. On the first sens_images readable images, every int8-convertible
+     * convolution input is fake-quantised alone and the cosine similarity of all outputs with fp32
+     * (worst image) measured; then, from the most damaging tensor on, tensors are kept in float
+     * (removed from the table) until the all-quantised cosine reaches sens_target_cosine or
+     * sens_max_float tensors are kept. sens_target_cosine 0 disables the analysis. */
+    double  sens_target_cosine; /* default EI_CALIB_SENS_TARGET_COSINE; 0: off */
+    int32_t sens_max_float;     /* at most this many tensors kept in float; < 0 (default): a quarter */
+    int32_t sens_images;        /* images for the analysis (default 8; fewer when fewer were read) */
+    /* Called after every network run of the analysis (done of at most total runs). NULL: none. */
+    void (*sens_progress)(void * user, int32_t done, int32_t total);
 } ei_calib_options;
 
-/* entropy, all images, no callbacks. */
+#define EI_CALIB_SENS_TARGET_COSINE 0.99
+#define EI_CALIB_SENS_IMAGES        8
+
+/* entropy, all images, sensitivity analysis on (target EI_CALIB_SENS_TARGET_COSINE), no callbacks. */
 EI_API ei_calib_options ei_calib_options_default(void);
 
 /* What ei_calibrate did. */
@@ -102,7 +123,16 @@ typedef struct ei_calib_report {
     int32_t skipped; /* unreadable images skipped */
     int32_t tensors; /* entries of the table */
     int32_t passes;  /* runs over the images: 1 for minmax, 2 otherwise */
-    double  seconds;
+    double  seconds; /* everything, sensitivity analysis included */
+    /* Sensitivity analysis (all 0 when it was off). */
+    int32_t sens_candidates;   /* distinct convolution inputs that would be quantised */
+    int32_t sens_kept;         /* of which kept in float (removed from the table) */
+    int32_t sens_images;       /* images it ran on */
+    int32_t sens_runs;         /* network runs */
+    double  sens_cosine_all;   /* worst-image output cosine, every candidate quantised */
+    double  sens_cosine_final; /* the same with the kept tensors in float */
+    double  sens_seconds;
+    char    sens_kept_names[512]; /* comma-separated, most damaging first ("..." when cut) */
 } ei_calib_report;
 
 /* Runs model (its optimised fp32 graph: from ei_engine_build with EI_PRECISION_FP32, or

@@ -26,6 +26,7 @@ struct ei_calib_table {
     bool            has_sha;
     ei_calib_method method;
     int32_t         images;
+    char *          note; /* saved as comment lines; NULL: none */
 };
 
 static const char * const g_methods[] = {"entropy", "percentile", "minmax"};
@@ -52,8 +53,35 @@ void ei_calib_table_destroy(ei_calib_table * t) {
     if (!t) return;
     for (int32_t i = 0; i < t->n; i++) free(t->e[i].name);
     free(t->e);
+    free(t->note);
     free(t);
 }
+
+bool ei_calib_table_remove(ei_calib_table * t, const char * tensor) {
+    for (int32_t i = 0; t && tensor && i < t->n; i++)
+        if (!strcmp(t->e[i].name, tensor)) {
+            free(t->e[i].name);
+            memmove(&t->e[i], &t->e[i + 1], (size_t)(t->n - i - 1) * sizeof *t->e);
+            t->n--;
+            return true;
+        }
+    return false;
+}
+
+ei_status * ei_calib_table_set_note(ei_calib_table * t, const char * text) {
+    char * copy = NULL;
+    if (text && *text) {
+        copy = strdup(text);
+        if (!copy) return ei_status_oom();
+        for (char * c = copy; *c; c++)
+            if (*c == '\t' || *c == '\r') *c = ' '; /* a '#' line with a tab would load as a tensor */
+    }
+    free(t->note);
+    t->note = copy;
+    return NULL;
+}
+
+const char * ei_calib_table_note(const ei_calib_table * t) { return t ? t->note : NULL; }
 
 static calib_entry * find(const ei_calib_table * t, const char * name) {
     for (int32_t i = 0; i < t->n; i++)
@@ -146,6 +174,12 @@ ei_status * ei_calib_table_save(const ei_calib_table * t, const char * path) {
     fprintf(f, "# edgeinfer INT8 calibration cache: one tensor per line, NAME<TAB>SCALE<TAB>signed|unsigned.\n"
                "# SCALE = clipping threshold / 127; 'unsigned' tensors are never negative. Edit freely;\n"
                "# tensors without a line stay in float.\n");
+    for (const char * p = t->note; p && *p;) {
+        const char * end = strchr(p, '\n');
+        int          len = end ? (int)(end - p) : (int)strlen(p);
+        fprintf(f, "# %.*s\n", len, p);
+        p = end ? end + 1 : p + len;
+    }
     fprintf(f, "format: %d\n", EI_CALIB_FORMAT_VERSION);
     if (t->has_sha) {
         char h[65];

@@ -40,6 +40,9 @@ ei_calib_options ei_calib_options_default(void) {
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.method = EI_CALIB_ENTROPY;
+    o.sens_target_cosine = EI_CALIB_SENS_TARGET_COSINE;
+    o.sens_max_float = -1;
+    o.sens_images = EI_CALIB_SENS_IMAGES;
     return o;
 }
 
@@ -348,6 +351,34 @@ static ei_status * run_pass(calib_ctx * c, int32_t pass) {
     return st;
 }
 
+/* The sensitivity analysis on the first sens_images readable images, in batches of the model's
+ * batch size (a last batch that is not full repeats its last image). */
+static ei_status * sensitivity(calib_ctx * c, ei_calib_table * t, ei_calib_report * rep) {
+    int32_t      B = c->run.batch;
+    int32_t      m = c->opt->sens_images > 0 ? c->opt->sens_images : EI_CALIB_SENS_IMAGES;
+    int32_t      n = m < c->n_used ? m : c->n_used;
+    int32_t      nb = (n + B - 1) / B;
+    ei_tensor ** in = calloc((size_t)nb + 1, sizeof *in);
+    ei_image *   imgs = calloc((size_t)B, sizeof *imgs);
+    ei_status *  st = !in || !imgs ? ei_status_oom() : NULL;
+    for (int32_t b = 0; !st && b < nb; b++) {
+        int32_t k = 0;
+        for (; !st && k < B && b * B + k < n; k++)
+            st = ei_image_load(c->images[c->used[b * B + k]], EI_PIXEL_RGB, &imgs[k]);
+        if (!st) st = ei_tensor_create(EI_DTYPE_F32, ei_model_input_shape(c->model, 0), &in[b]);
+        size_t slot = !st ? (size_t)ei_tensor_numel(in[b]) / (size_t)B : 0;
+        for (int32_t i = 0; !st && i < B; i++)
+            st = ei_preprocess(&c->pre, &imgs[i < k ? i : k - 1], (float *)ei_tensor_data(in[b]) + (size_t)i * slot,
+                               NULL);
+        for (int32_t i = 0; i < k; i++) ei_image_free(&imgs[i]);
+    }
+    if (!st) st = ei_calib_sensitivity(c->session, c->input_name, (const ei_tensor * const *)in, nb, c->opt, t, rep);
+    for (int32_t b = 0; in && b < nb; b++) ei_tensor_destroy(in[b]);
+    free(in);
+    free(imgs);
+    return st;
+}
+
 static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_report * rep) {
     const ei_calib_options * o = c->opt;
     if (ei_model_engine_precision(c->model) != EI_PRECISION_FP32)
@@ -409,6 +440,11 @@ static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_repo
         ei_calib_table_destroy(t);
         return st;
     }
+    if (o->sens_target_cosine > 0.0) st = sensitivity(c, t, rep);
+    if (st) {
+        ei_calib_table_destroy(t);
+        return st;
+    }
     uint8_t sha[32];
     bool    has_sha = ei_model_onnx_sha256(c->model, sha);
     ei_calib_table_set_source(t, has_sha ? sha : NULL, o->method, c->n_used);
@@ -431,6 +467,10 @@ ei_status * ei_calibrate(const ei_model * model, const ei_infer_config * cfg, co
                              sizeof o);
         o = *opt;
     }
+    if (!(o.sens_target_cosine >= 0.0 && o.sens_target_cosine <= 1.0))
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "sensitivity target cosine %g: expected 0 (no analysis) to 1 (e.g. %g, the default)",
+                         o.sens_target_cosine, EI_CALIB_SENS_TARGET_COSINE);
     if ((unsigned)o.method > (unsigned)EI_CALIB_MINMAX)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration method %d: expected entropy, percentile or minmax",
                          (int)o.method);

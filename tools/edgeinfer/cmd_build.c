@@ -13,7 +13,9 @@ static void help(void) {
            "                      [--input-shape NAME:DIMS,...] [-O0]\n"
            "       edgeinfer build MODEL.onnx -o MODEL.engine --precision int8 -c infer.ini --calib-images DIR|LIST\n"
            "                      [--calib-method entropy|percentile|minmax] [--calib-batches N] [--calib-cache FILE]\n"
-           "       edgeinfer build MODEL.onnx -o MODEL.engine --precision int8 --calib-cache FILE\n"
+           "                      [--calib-target-cosine X] [--calib-max-float N] [--calib-sens-images N]\n"
+           "                      [--keep-fp32 NODE[,NODE...]]\n"
+           "       edgeinfer build MODEL.onnx -o MODEL.engine --precision int8 --calib-cache FILE [--keep-fp32 ...]\n"
            "       edgeinfer build MODEL.onnx --cache DIR [options]\n\n"
            "Imports, optimises and shape-infers the model once and writes an engine file that\n"
            "`edgeinfer run` and `edgeinfer info` load in milliseconds (docs/engine-format.md). An\n"
@@ -37,7 +39,18 @@ static void help(void) {
            "  --calib-batches N     use the first N batches of readable images (default: all images)\n"
            "  --calib-cache FILE    the calibration cache (a text file of tensor name -> scale). With\n"
            "                        --calib-images it is written (default: the engine path + \".calib\");\n"
-           "                        without, it is read, checked against the model, and calibration is skipped\n");
+           "                        without, it is read, checked against the model, and calibration is skipped\n"
+           "Sensitivity analysis (after the scales; docs/precision.md, \"Sensitivity: tensors kept in float\"):\n"
+           "each convolution input is fake-quantised alone on a few calibration images, then the most\n"
+           "damaging ones are kept in float (left out of the cache, listed in its comments) until the\n"
+           "outputs of the all-int8 network have this cosine similarity with fp32 (worst image).\n"
+           "  --calib-target-cosine X  0..1 (default 0.99); 0 turns the analysis off\n"
+           "  --calib-max-float N      keep at most N tensors in float (default: a quarter of them)\n"
+           "  --calib-sens-images N    images the analysis runs on (default 8; it runs the network\n"
+           "                           (tensors + kept + 2) x N times)\n"
+           "  --keep-fp32 NODES        comma-separated convolution node names that stay float (the Conv\n"
+           "                           node names of the ONNX model, which the optimised graph keeps;\n"
+           "                           `edgeinfer info MODEL.engine --nodes` lists them); with --calib-cache too\n");
 }
 
 static double now_ms(void) {
@@ -60,6 +73,7 @@ typedef struct progress {
     double start_ms;
     bool   tty;
     int    last_tenth;
+    bool   sens; /* the sensitivity analysis has started */
 } progress;
 
 static void on_progress(void * user, int32_t done, int32_t total) {
@@ -82,15 +96,45 @@ static void on_progress(void * user, int32_t done, int32_t total) {
     fprintf(stderr, "calibrating: %d/%d images, %.1f s, ETA %.0f s\n", done, total, el, eta);
 }
 
+/* The sensitivity analysis' progress: the same bar, counting network runs. */
+static void on_sens_progress(void * user, int32_t done, int32_t total) {
+    progress * p = user;
+    if (!p->sens) {
+        p->sens = true;
+        p->start_ms = now_ms();
+        p->last_tenth = -1;
+    }
+    double el = (now_ms() - p->start_ms) / 1e3;
+    double eta = done > 0 ? el / done * (total - done) : 0.0;
+    if (p->tty) {
+        char bar[31];
+        int  fill = total > 0 ? (int)(30LL * done / total) : 30;
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\rsensitivity [%s] %d/%d runs at most, %.0f s, ETA %.0f s  ", bar, done, total, el, eta);
+        fflush(stderr);
+        return;
+    }
+    int tenth = total > 0 ? (int)(10LL * done / total) : 10;
+    if (tenth == p->last_tenth && done < total) return;
+    p->last_tenth = tenth;
+    fprintf(stderr, "sensitivity: %d/%d runs at most, %.1f s, ETA %.0f s\n", done, total, el, eta);
+}
+
 static void on_warn(void * user, const char * message) {
     progress * p = user;
     fprintf(stderr, "%swarning: %s\n", p->tty ? "\n" : "", message);
 }
 
 /* Calibrates (images given) or loads and checks the cache; the table goes to *out. */
+typedef struct sens_args {
+    double  target; /* < 0: default */
+    int32_t max_float, images;
+} sens_args;
+
 static int calibration_table(const char * model, const ei_engine_build_options * o, const char * config,
                              const char * images, ei_calib_method method, int32_t batches, const char * cache,
-                             ei_calib_table ** out) {
+                             const sens_args * sa, ei_calib_table ** out) {
     ei_engine_build_options o32 = *o;
     o32.precision = EI_PRECISION_FP32;
     o32.calib = NULL;
@@ -120,9 +164,20 @@ static int calibration_table(const char * model, const ei_engine_build_options *
         co.progress = on_progress;
         co.warn = on_warn;
         co.user = &p;
+        co.sens_progress = on_sens_progress;
+        if (sa->target >= 0.0) co.sens_target_cosine = sa->target;
+        if (sa->max_float >= 0) co.sens_max_float = sa->max_float;
+        if (sa->images > 0) co.sens_images = sa->images;
         ei_calib_report rep;
         st = ei_calibrate(m, cfg, (const char * const *)paths, n_paths, &co, out, &rep);
         if (!st) st = ei_calib_table_save(*out, cache);
+        if (p.tty && p.sens) fputc('\n', stderr);
+        if (!st && co.sens_target_cosine > 0.0)
+            printf("sensitivity: %d of %d tensors kept in float (all-int8 cosine %.3f -> %.3f, target %g, %d images, "
+                   "%d runs, %.1f s)%s%s\n",
+                   rep.sens_kept, rep.sens_candidates, rep.sens_cosine_all, rep.sens_cosine_final,
+                   co.sens_target_cosine, rep.sens_images, rep.sens_runs, rep.sens_seconds, rep.sens_kept ? ": " : "",
+                   rep.sens_kept_names);
         if (!st)
             printf("calibrated %d tensors on %d images (%d unreadable skipped), %s, %d pass%s, in %.1f s: wrote %s\n",
                    rep.tensors, rep.images, rep.skipped, ei_calib_method_name(method), rep.passes,
@@ -152,6 +207,8 @@ int ei_cmd_build(int argc, char ** argv) {
     ei_calib_method         method = EI_CALIB_ENTROPY;
     bool                    method_given = false;
     int32_t                 calib_batches = 0;
+    sens_args               sa = {.target = -1.0, .max_float = -1, .images = 0};
+    bool                    sens_given = false;
     ei_engine_build_options o = ei_engine_build_options_default();
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i];
@@ -159,11 +216,12 @@ int ei_cmd_build(int argc, char ** argv) {
             help();
             return EI_EXIT_OK;
         }
-        bool takes_value = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--cache") ||
-                           !strcmp(a, "--precision") || !strcmp(a, "--batch") || !strcmp(a, "--threads") ||
-                           !strcmp(a, "--input-shape") || !strcmp(a, "-c") || !strcmp(a, "--config") ||
-                           !strcmp(a, "--calib-images") || !strcmp(a, "--calib-method") ||
-                           !strcmp(a, "--calib-batches") || !strcmp(a, "--calib-cache");
+        bool takes_value =
+            !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--cache") || !strcmp(a, "--precision") ||
+            !strcmp(a, "--batch") || !strcmp(a, "--threads") || !strcmp(a, "--input-shape") || !strcmp(a, "-c") ||
+            !strcmp(a, "--config") || !strcmp(a, "--calib-images") || !strcmp(a, "--calib-method") ||
+            !strcmp(a, "--calib-batches") || !strcmp(a, "--calib-cache") || !strcmp(a, "--calib-target-cosine") ||
+            !strcmp(a, "--calib-max-float") || !strcmp(a, "--calib-sens-images") || !strcmp(a, "--keep-fp32");
         if (takes_value && i + 1 >= argc) return ei_cli_usage_error("build", "%s needs a value", a);
         int rc = 0;
         if (!strcmp(a, "-o") || !strcmp(a, "--output"))
@@ -184,7 +242,22 @@ int ei_cmd_build(int argc, char ** argv) {
             if (!ei_calib_method_parse(argv[++i], &method))
                 return ei_cli_usage_error("build", "--calib-method: expected entropy, percentile or minmax, not '%s'",
                                           argv[i]);
-        } else if (!strcmp(a, "--calib-batches"))
+        } else if (!strcmp(a, "--calib-target-cosine")) {
+            const char * v = argv[++i];
+            char *       e;
+            sa.target = strtod(v, &e);
+            sens_given = true;
+            if (!*v || *e || !(sa.target >= 0.0 && sa.target <= 1.0))
+                return ei_cli_usage_error("build", "--calib-target-cosine must be 0..1 (0: no analysis), not '%s'", v);
+        } else if (!strcmp(a, "--calib-max-float")) {
+            sens_given = true;
+            rc = parse_int(a, argv[++i], 0, 1 << 24, &sa.max_float);
+        } else if (!strcmp(a, "--calib-sens-images")) {
+            sens_given = true;
+            rc = parse_int(a, argv[++i], 1, 1 << 16, &sa.images);
+        } else if (!strcmp(a, "--keep-fp32"))
+            o.keep_fp32 = argv[++i];
+        else if (!strcmp(a, "--calib-batches"))
             rc = parse_int(a, argv[++i], 1, 1 << 24, &calib_batches);
         else if (!strcmp(a, "--batch"))
             rc = parse_int(a, argv[++i], 1, 1 << 20, &o.batch);
@@ -205,9 +278,9 @@ int ei_cmd_build(int argc, char ** argv) {
     if (!model) return ei_cli_usage_error("build", "missing MODEL.onnx");
     if (!output == !cache) return ei_cli_usage_error("build", "give either -o MODEL.engine or --cache DIR");
     bool int8 = o.precision == EI_PRECISION_INT8;
-    if (!int8 && (config || calib_images || calib_cache || method_given || calib_batches))
-        return ei_cli_usage_error("build", "-c, --calib-images, --calib-method, --calib-batches and --calib-cache go "
-                                           "with --precision int8 (they calibrate it)");
+    if (!int8 && (config || calib_images || calib_cache || method_given || calib_batches || sens_given))
+        return ei_cli_usage_error("build", "-c and the --calib-* options go with --precision int8 (they "
+                                           "calibrate it)");
     if (int8) {
         if (cache)
             return ei_cli_usage_error("build", "--precision int8 writes an engine file: use -o MODEL.engine, not "
@@ -218,9 +291,10 @@ int ei_cmd_build(int argc, char ** argv) {
         if (calib_images && !config)
             return ei_cli_usage_error("build", "--calib-images needs -c infer.ini: the inference config gives the "
                                                "images' pre-processing");
-        if (!calib_images && (method_given || calib_batches))
-            return ei_cli_usage_error("build", "--calib-method and --calib-batches need --calib-images (a cache "
-                                               "without images is only read)");
+        if (!calib_images && (method_given || calib_batches || sens_given))
+            return ei_cli_usage_error("build", "--calib-method, --calib-batches, --calib-target-cosine, "
+                                               "--calib-max-float and --calib-sens-images need --calib-images (a "
+                                               "cache without images is only read; use --keep-fp32 with it)");
     }
     if (config && access(config, R_OK) != 0)
         return ei_cli_usage_error("build", "-c %s: %s (give the inference config, e.g. configs/yolox_nano.ini)", config,
@@ -241,7 +315,7 @@ int ei_cmd_build(int argc, char ** argv) {
             snprintf(default_cache, n, "%s.calib", output);
         }
         int rc = calibration_table(model, &o, config, calib_images, method, calib_batches,
-                                   calib_cache ? calib_cache : default_cache, &table);
+                                   calib_cache ? calib_cache : default_cache, &sa, &table);
         free(default_cache);
         if (rc) return rc;
         o.calib = table;

@@ -1,0 +1,348 @@
+/* Sensitivity analysis of an INT8 calibration table (docs/precision.md, "Sensitivity: tensors kept
+ * in float"): which convolution inputs lose the most when quantised, kept in float until the
+ * network's outputs are close enough to fp32.
+ *
+ * The fp32 session runs with an observer that fake-quantises, in place, the input X of the
+ * convolutions being simulated right before they run, and puts the float values back right after:
+ * the observer is called after every node, so after node i it quantises the X of node i + 1 (when
+ * that one is simulated), and after node i + 1 it restores X. Other readers of X (a residual, a
+ * Concat) see the float values, as in the INT8 engine, where only the convolution quantises its
+ * input. Fake quantisation is the INT8 kernels' own: q = clamp(round_half_even(x / x_scale)) to
+ * [0, 255] (unsigned, x_scale = table scale * 127 / 255) or [-127, 127], then x = q * x_scale
+ * (ei_quantize_row). Weights stay float: the analysis measures the activation scales. A graph input
+ * read by a simulated convolution is quantised before the run (for all its readers). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "edgeinfer/session.h"
+#include "ir/graph_edit.h"
+#include "ops/conv_int8.h"
+#include "ops/op.h"
+#include "quant/calib_internal.h"
+#include "runtime/session_internal.h"
+
+/* The convolutions src/quant/quantize.c (is_candidate) rewrites to ei.ConvInt8: Conv and
+ * ei.ConvBlocked8 with a float 4-D / 5-D input and constant 4-D float weights. Keep in step. */
+static bool is_candidate(const ei_graph * g, const ei_node * n) {
+    if (n->folded || ei_node_is_removed(n)) return false;
+    if (n->def != &ei_op_def_CONV && n->def != &ei_op_def_CONV_BLOCKED8) return false;
+    if (n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 2 || n->inputs[0] < 0 || n->inputs[1] < 0) return false;
+    const ei_value * x = &g->values[n->inputs[0]];
+    const ei_value * w = &g->values[n->inputs[1]];
+    return x->dtype == EI_DTYPE_F32 && (x->shape.rank == 4 || x->shape.rank == 5) && w->constant &&
+           w->dtype == EI_DTYPE_F32 && w->shape.rank == 4 && ei_shape_numel(&w->shape) > 0;
+}
+
+typedef struct sens_unit {
+    int32_t value; /* the convolution input (its table entry) */
+    float   x_scale;
+    bool    is_unsigned;
+    bool    active; /* simulated in the current run */
+    double  single; /* worst cosine with only this tensor quantised */
+} sens_unit;
+
+typedef struct sens_run {
+    const ei_graph * g;
+    const ei_node ** steps; /* execution order, recorded in the first run */
+    int32_t          n_steps, cap_steps, step;
+    bool             recording;
+    int32_t *        unit_of_value; /* per value: unit index or -1 */
+    sens_unit *      units;
+    int32_t          n_units;
+    ei_tensor **     tensor_of; /* per value: the session's tensor (seen as a node output) */
+    float *          backup;    /* float values of the X being simulated */
+    uint8_t *        q;         /* quantised bytes */
+    size_t           cap_n;
+    ei_tensor *      pending; /* X to restore after the current node, or NULL */
+} sens_run;
+
+/* Unit of the convolution at step i when it is simulated now, else -1. */
+static int32_t active_unit(const sens_run * r, int32_t i) {
+    if (i < 0 || i >= r->n_steps) return -1;
+    const ei_node * n = r->steps[i];
+    if (!is_candidate(r->g, n)) return -1;
+    int32_t u = r->unit_of_value[n->inputs[0]];
+    return u >= 0 && r->units[u].active ? u : -1;
+}
+
+/* Room for n values in the backup and quantised buffers. */
+static ei_status * reserve(sens_run * r, size_t n) {
+    if (n <= r->cap_n) return NULL;
+    float * b = realloc(r->backup, n * sizeof *b);
+    if (!b) return ei_status_oom();
+    r->backup = b;
+    uint8_t * q = realloc(r->q, n);
+    if (!q) return ei_status_oom();
+    r->q = q;
+    r->cap_n = n;
+    return NULL;
+}
+
+/* x = dequantise(quantise(x)), as ei.ConvInt8 quantises its input. */
+static ei_status * fake_quantize(sens_run * r, float * x, size_t n, const sens_unit * u) {
+    EI_TRY(reserve(r, n));
+    ei_quantize_row(x, r->q, (int64_t)n, 1.0f / u->x_scale, u->is_unsigned);
+    if (u->is_unsigned)
+        for (size_t i = 0; i < n; i++) x[i] = (float)r->q[i] * u->x_scale;
+    else
+        for (size_t i = 0; i < n; i++) x[i] = (float)(int8_t)r->q[i] * u->x_scale;
+    return NULL;
+}
+
+static bool overlaps(const ei_tensor * a, const ei_tensor * b) {
+    const char * pa = a->data;
+    const char * pb = b->data;
+    return pa < pb + b->nbytes && pb < pa + a->nbytes;
+}
+
+/* The observer may change the tensors it is shown (session_internal.h): it quantises the next
+ * simulated convolution's input in place and restores it once that convolution has run. */
+static ei_status * observer(void * user, const ei_graph * g, const ei_node * node, const ei_tensor * const * out) {
+    sens_run * r = user;
+    int32_t    i = r->step++;
+    if (r->recording) {
+        if (r->n_steps == r->cap_steps) {
+            int32_t          cap = r->cap_steps ? 2 * r->cap_steps : 256;
+            const ei_node ** s = realloc(r->steps, (size_t)cap * sizeof *s);
+            if (!s) return ei_status_oom();
+            r->steps = s, r->cap_steps = cap;
+        }
+        r->steps[r->n_steps++] = node;
+    } else if (i >= r->n_steps || r->steps[i] != node)
+        return ei_errorf(EI_CODE_INTERNAL, "sensitivity analysis: the session ran its nodes in another order");
+    for (int32_t k = 0; k < node->n_outputs; k++)
+        if (node->outputs[k] >= 0 && out[k]) r->tensor_of[node->outputs[k]] = (ei_tensor *)out[k];
+    if (r->pending) {
+        bool clobbered = false; /* an output written over X: X is dead, nothing to restore */
+        for (int32_t k = 0; k < node->n_outputs; k++)
+            if (out[k] && out[k] != r->pending && overlaps(out[k], r->pending)) clobbered = true;
+        if (!clobbered) memcpy(r->pending->data, r->backup, r->pending->nbytes);
+        r->pending = NULL;
+    }
+    int32_t u = active_unit(r, i + 1);
+    if (u < 0) return NULL;
+    ei_tensor * x = r->tensor_of[r->steps[i + 1]->inputs[0]];
+    if (!x || x->dtype != EI_DTYPE_F32 || !x->data) return NULL; /* a graph input: quantised before the run */
+    size_t n = x->nbytes / sizeof(float);
+    EI_TRY(reserve(r, n));
+    memcpy(r->backup, x->data, x->nbytes);
+    r->pending = x;
+    (void)g;
+    return fake_quantize(r, x->data, n, &r->units[u]);
+}
+
+typedef struct sens_ctx {
+    ei_session *              s;
+    const char *              input_name;
+    int32_t                   input_id;
+    const ei_tensor * const * inputs;
+    int32_t                   n_inputs;
+    ei_tensor *               qin; /* an input copy, quantised when a simulated convolution reads it */
+    float **                  ref; /* fp32 outputs per input batch, concatenated */
+    size_t                    ref_n;
+    sens_run                  r;
+    const ei_calib_options *  o;
+    int32_t                   done, total;
+} sens_ctx;
+
+static double cosine(const float * a, const float * b, size_t n) {
+    double ab = 0.0, aa = 0.0, bb = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(a[i]) || !isfinite(b[i])) continue;
+        ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+    }
+    if (aa == 0.0 && bb == 0.0) return 1.0;
+    if (aa == 0.0 || bb == 0.0) return 0.0;
+    return ab / sqrt(aa * bb);
+}
+
+static size_t outputs_numel(const ei_session * s, const ei_graph * g) {
+    size_t n = 0;
+    for (int32_t o = 0; o < g->n_outputs; o++) {
+        const ei_tensor * t = ei_session_output(s, o);
+        if (t && t->dtype == EI_DTYPE_F32) n += t->nbytes / sizeof(float);
+    }
+    return n;
+}
+
+static void outputs_copy(const ei_session * s, const ei_graph * g, float * dst) {
+    for (int32_t o = 0; o < g->n_outputs; o++) {
+        const ei_tensor * t = ei_session_output(s, o);
+        if (!t || t->dtype != EI_DTYPE_F32) continue;
+        memcpy(dst, t->data, t->nbytes);
+        dst += t->nbytes / sizeof(float);
+    }
+}
+
+/* One run per input batch with the units marked active; worst cosine of the outputs with fp32
+ * (with ref NULL: the fp32 reference runs, which record them). */
+static ei_status * run_all(sens_ctx * c, double * worst) {
+    const ei_graph * g = c->r.g;
+    *worst = 1.0;
+    int32_t in_unit = c->r.unit_of_value[c->input_id];
+    bool    quant_input = in_unit >= 0 && c->r.units[in_unit].active;
+    for (int32_t b = 0; b < c->n_inputs; b++) {
+        const ei_tensor * in = c->inputs[b];
+        if (quant_input) {
+            memcpy(c->qin->data, in->data, in->nbytes);
+            EI_TRY(fake_quantize(&c->r, c->qin->data, in->nbytes / sizeof(float), &c->r.units[in_unit]));
+            in = c->qin;
+        }
+        EI_TRY(ei_session_set_input(c->s, c->input_name, in));
+        c->r.step = 0;
+        c->r.pending = NULL;
+        /* Step 0 cannot be prepared by an observer call: its X is a graph input (handled above). */
+        EI_TRY(ei_session_run(c->s));
+        c->r.recording = false;
+        if (!c->ref[b]) {
+            c->ref_n = outputs_numel(c->s, g);
+            c->ref[b] = malloc((c->ref_n + 1) * sizeof(float));
+            if (!c->ref[b]) return ei_status_oom();
+            outputs_copy(c->s, g, c->ref[b]);
+        } else {
+            float * now = malloc((c->ref_n + 1) * sizeof(float));
+            if (!now) return ei_status_oom();
+            outputs_copy(c->s, g, now);
+            double cs = cosine(c->ref[b], now, c->ref_n);
+            free(now);
+            if (cs < *worst) *worst = cs;
+        }
+        c->done++;
+        if (c->o->sens_progress) c->o->sens_progress(c->o->user, c->done < c->total ? c->done : c->total, c->total);
+    }
+    return NULL;
+}
+
+static const sens_unit * g_sort_units; /* qsort has no context argument */
+static int               cmp_single(const void * a, const void * b) {
+                  double x = g_sort_units[*(const int32_t *)a].single, y = g_sort_units[*(const int32_t *)b].single;
+                  if (x != y) return x < y ? -1 : 1;
+    return *(const int32_t *)a - *(const int32_t *)b;
+}
+
+static void append_name(char * buf, size_t cap, const char * name) {
+    size_t used = strlen(buf);
+    if (used + strlen(name) + 6 >= cap) {
+        if (used + 4 < cap && (used < 3 || strcmp(buf + used - 3, "...") != 0))
+            snprintf(buf + used, cap - used, "%s...", used ? ", " : "");
+        return;
+    }
+    snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", name);
+}
+
+static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * rep) {
+    const ei_graph * g = c->r.g;
+    c->r.unit_of_value = malloc(((size_t)g->n_values + 1) * sizeof *c->r.unit_of_value);
+    c->r.tensor_of = calloc((size_t)g->n_values + 1, sizeof *c->r.tensor_of);
+    c->r.units = calloc((size_t)g->n_values + 1, sizeof *c->r.units);
+    c->ref = calloc((size_t)c->n_inputs + 1, sizeof *c->ref);
+    if (!c->r.unit_of_value || !c->r.tensor_of || !c->r.units || !c->ref) return ei_status_oom();
+    for (int32_t v = 0; v < g->n_values; v++) c->r.unit_of_value[v] = -1;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[g->order ? g->order[i] : i];
+        if (!is_candidate(g, n)) continue;
+        int32_t v = n->inputs[0];
+        float   scale;
+        bool    u;
+        if (c->r.unit_of_value[v] >= 0 || !ei_calib_table_get(t, g->values[v].name, &scale, &u)) continue;
+        sens_unit * su = &c->r.units[c->r.n_units];
+        su->value = v;
+        su->is_unsigned = u;
+        su->x_scale = u ? scale * 127.0f / 255.0f : scale;
+        c->r.unit_of_value[v] = c->r.n_units++;
+    }
+    int32_t nu = c->r.n_units;
+    int32_t cap = c->o->sens_max_float >= 0 ? c->o->sens_max_float : (nu + 3) / 4;
+    if (cap > nu) cap = nu;
+    rep->sens_candidates = nu;
+    rep->sens_images = c->n_inputs;
+    c->total = (2 + nu + cap) * c->n_inputs;
+    double cs;
+    c->r.recording = true;
+    EI_TRY(run_all(c, &cs)); /* fp32 reference */
+    for (int32_t k = 0; k < nu; k++) {
+        c->r.units[k].active = true;
+        EI_TRY(ei_status_wrapf(run_all(c, &c->r.units[k].single), "with tensor '%s' quantised",
+                               g->values[c->r.units[k].value].name));
+        c->r.units[k].active = false;
+    }
+    for (int32_t k = 0; k < nu; k++) c->r.units[k].active = true;
+    EI_TRY(run_all(c, &cs));
+    rep->sens_cosine_all = cs;
+    int32_t * rank = malloc(((size_t)nu + 1) * sizeof *rank);
+    if (!rank) return ei_status_oom();
+    for (int32_t k = 0; k < nu; k++) rank[k] = k;
+    g_sort_units = c->r.units;
+    qsort(rank, (size_t)nu, sizeof *rank, cmp_single);
+    ei_status * st = NULL;
+    int32_t     kept = 0;
+    while (!st && cs < c->o->sens_target_cosine && kept < cap) {
+        c->r.units[rank[kept++]].active = false;
+        st = run_all(c, &cs);
+    }
+    rep->sens_cosine_final = cs;
+    rep->sens_kept = kept;
+    char * note = NULL;
+    size_t note_cap = 256 + (size_t)kept * 96;
+    if (!st) note = malloc(note_cap);
+    if (!st && !note) st = ei_status_oom();
+    if (!st) {
+        int    w = snprintf(note, note_cap,
+                            "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
+                               "all-int8 output cosine %.4f -> %.4f (target %.4g, worst of %d images).\n"
+                               "tensor, output cosine with only it quantised:",
+                            kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
+        size_t used = w > 0 ? (size_t)w : 0;
+        for (int32_t k = 0; k < kept && used < note_cap; k++) {
+            const sens_unit * su = &c->r.units[rank[k]];
+            const char *      name = g->values[su->value].name;
+            w = snprintf(note + used, note_cap - used, "\nkept-float: %.60s (%.4f)", name, su->single);
+            if (w > 0) used += (size_t)w;
+            append_name(rep->sens_kept_names, sizeof rep->sens_kept_names, name);
+            ei_calib_table_remove(t, name);
+        }
+        st = ei_calib_table_set_note(t, note);
+    }
+    free(note);
+    free(rank);
+    return st;
+}
+
+ei_status * ei_calib_sensitivity(ei_session * s, const char * input_name, const ei_tensor * const * inputs,
+                                 int32_t n_inputs, const ei_calib_options * o, ei_calib_table * t,
+                                 ei_calib_report * rep) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sens_ctx c;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.input_name = input_name;
+    c.inputs = inputs;
+    c.n_inputs = n_inputs;
+    c.o = o;
+    c.r.g = ei_session_graph(s);
+    c.input_id = ei_graph_value_find(c.r.g, input_name);
+    ei_status * st = c.input_id < 0 ? ei_errorf(EI_CODE_INTERNAL, "sensitivity: no graph value '%s'", input_name)
+                                    : ei_tensor_create(EI_DTYPE_F32, &inputs[0]->shape, &c.qin);
+    ei_session_set_observer(s, observer, &c.r);
+    if (!st) st = analyse(&c, t, rep);
+    ei_session_set_observer(s, NULL, NULL);
+    rep->sens_runs = c.done;
+    for (int32_t b = 0; c.ref && b < n_inputs; b++) free(c.ref[b]);
+    free(c.ref);
+    free(c.r.steps);
+    free(c.r.unit_of_value);
+    free(c.r.tensor_of);
+    free(c.r.units);
+    free(c.r.backup);
+    free(c.r.q);
+    ei_tensor_destroy(c.qin);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    rep->sens_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return ei_status_wrapf(st, "sensitivity analysis");
+}
