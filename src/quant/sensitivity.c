@@ -281,27 +281,31 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
     qsort(rank, (size_t)nu, sizeof *rank, cmp_single);
     ei_status * st = NULL;
     int32_t     kept = 0;
+    double *    after = malloc(((size_t)cap + 1) * sizeof *after); /* all-int8 cosine after each one kept */
+    if (!after) st = ei_status_oom();
     while (!st && cs < c->o->sens_target_cosine && kept < cap) {
-        c->r.units[rank[kept++]].active = false;
+        c->r.units[rank[kept]].active = false;
         st = run_all(c, &cs);
+        after[kept++] = cs;
     }
     rep->sens_cosine_final = cs;
     rep->sens_kept = kept;
     char * note = NULL;
-    size_t note_cap = 256 + (size_t)kept * 96;
+    size_t note_cap = 1024 + (size_t)kept * 128;
     if (!st) note = malloc(note_cap);
     if (!st && !note) st = ei_status_oom();
     if (!st) {
-        int    w = snprintf(note, note_cap,
-                            "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
-                               "all-int8 output cosine %.4f -> %.4f (target %.4g, worst of %d images).\n"
-                               "tensor, output cosine with only it quantised:",
-                            kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
+        int w =
+            snprintf(note, note_cap,
+                     "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
+                     "all-int8 output cosine %.4f -> %.4f (target %.4g, worst of %d images).\n"
+                     "kept-float: tensor (output cosine with only it quantised; with every tensor so far kept float):",
+                     kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
         size_t used = w > 0 ? (size_t)w : 0;
         for (int32_t k = 0; k < kept && used < note_cap; k++) {
             const sens_unit * su = &c->r.units[rank[k]];
             const char *      name = g->values[su->value].name;
-            w = snprintf(note + used, note_cap - used, "\nkept-float: %.60s (%.4f)", name, su->single);
+            w = snprintf(note + used, note_cap - used, "\nkept-float: %.60s (%.4f; %.4f)", name, su->single, after[k]);
             if (w > 0) used += (size_t)w;
             append_name(rep->sens_kept_names, sizeof rep->sens_kept_names, name);
             ei_calib_table_remove(t, name);
@@ -309,6 +313,7 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
         st = ei_calib_table_set_note(t, note);
     }
     free(note);
+    free(after);
     free(rank);
     return st;
 }
