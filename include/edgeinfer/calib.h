@@ -129,7 +129,7 @@ typedef struct ei_calib_report {
     int32_t sens_kept;         /* of which kept in float (removed from the table) */
     int32_t sens_images;       /* images it ran on */
     int32_t sens_runs;         /* network runs */
-    double  sens_cosine_all;   /* worst-image output cosine, every candidate quantised */
+    double  sens_cosine_all;   /* worst-image output similarity (cosine; per column for [..., L<=1024]) */
     double  sens_cosine_final; /* the same with the kept tensors in float */
     double  sens_seconds;
     char    sens_kept_names[512]; /* comma-separated, most damaging first ("..." when cut) */

@@ -161,6 +161,41 @@ static double cosine(const float * a, const float * b, size_t n) {
     return ab / sqrt(aa * bb);
 }
 
+/* Similarity of the outputs with fp32 (ref and now: the outputs concatenated): the least over
+ * outputs of the output's cosine. An output [..., L] with 2 <= L <= 1024 whose rows are its values
+ * (a detector's [N, boxes, 4 + 1 + classes], or [N, boxes, classes]) gets the mean over its L
+ * columns of the column's cosine: one cosine over the whole tensor would be the boxes' (coordinates
+ * in pixels dwarf the scores), while mAP depends on the scores too. */
+static double similarity(const ei_session * s, const ei_graph * g, const float * ref, const float * now) {
+    double worst = 1.0;
+    size_t off = 0;
+    for (int32_t o = 0; o < g->n_outputs; o++) {
+        const ei_tensor * t = ei_session_output(s, o);
+        if (!t || t->dtype != EI_DTYPE_F32) continue;
+        size_t  n = t->nbytes / sizeof(float);
+        int64_t L = t->shape.rank >= 2 ? t->shape.dim[t->shape.rank - 1] : 0;
+        double  cs;
+        if (L >= 2 && L <= 1024 && n / (size_t)L >= 2) {
+            size_t rows = n / (size_t)L;
+            double sum = 0.0;
+            for (int64_t j = 0; j < L; j++) {
+                double ab = 0.0, aa = 0.0, bb = 0.0;
+                for (size_t r = 0; r < rows; r++) {
+                    double a = ref[off + r * (size_t)L + (size_t)j], b = now[off + r * (size_t)L + (size_t)j];
+                    if (!isfinite(a) || !isfinite(b)) continue;
+                    ab += a * b, aa += a * a, bb += b * b;
+                }
+                sum += aa == 0.0 && bb == 0.0 ? 1.0 : aa == 0.0 || bb == 0.0 ? 0.0 : ab / sqrt(aa * bb);
+            }
+            cs = sum / (double)L;
+        } else
+            cs = cosine(ref + off, now + off, n);
+        if (cs < worst) worst = cs;
+        off += n;
+    }
+    return worst;
+}
+
 static size_t outputs_numel(const ei_session * s, const ei_graph * g) {
     size_t n = 0;
     for (int32_t o = 0; o < g->n_outputs; o++) {
@@ -208,7 +243,7 @@ static ei_status * run_all(sens_ctx * c, double * worst) {
             float * now = malloc((c->ref_n + 1) * sizeof(float));
             if (!now) return ei_status_oom();
             outputs_copy(c->s, g, now);
-            double cs = cosine(c->ref[b], now, c->ref_n);
+            double cs = similarity(c->s, g, c->ref[b], now);
             free(now);
             if (cs < *worst) *worst = cs;
         }
@@ -298,7 +333,7 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
         int w =
             snprintf(note, note_cap,
                      "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
-                     "all-int8 output cosine %.4f -> %.4f (target %.4g, worst of %d images).\n"
+                     "all-int8 output similarity %.4f -> %.4f (target %.4g, worst of %d images).\n"
                      "kept-float: tensor (output cosine with only it quantised; with every tensor so far kept float):",
                      kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
         size_t used = w > 0 ? (size_t)w : 0;
