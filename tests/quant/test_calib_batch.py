@@ -61,7 +61,7 @@ def entry(table, name):
 
 
 def build(cli, model, out, cfg, images, *extra):
-    cmd = [cli, "build", model, "-o", out, "--precision", "int8", "-c", cfg, "--calib-images", images, *extra]
+    cmd = [cli, "build", model, "-o", out, "--precision", "int8", "-c", cfg, "--calib-images", images, "--calib-target-cosine", "0", *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode not in (0, 4) or (r.returncode == 4 and "fp32 engines only" not in r.stderr):
         print(" ".join(cmd), "exited", r.returncode, r.stdout, r.stderr)

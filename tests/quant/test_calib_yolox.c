@@ -137,7 +137,7 @@ static void test_calibrate_yolox(void) {
     snprintf(cache2, sizeof cache2, "%s/second.calib", g_tmp);
     /* Default method (entropy), default cache path (the engine + ".calib"). */
     EI_CHECK(build_rc_ok(
-        cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames'", g_model, engine, g_cfg, g_tmp)));
+        cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0", g_model, engine, g_cfg, g_tmp)));
     char * out = cli_output();
     EI_CHECK(out && strstr(out, "calibrated") && strstr(out, "16 images") && strstr(out, "calibrating"));
     free(out);
@@ -198,7 +198,7 @@ static void test_calibrate_yolox(void) {
     EI_CHECK(silu_signed > 0);
 
     /* Deterministic: the same images give the same file (here through --calib-cache FILE). */
-    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-cache '%s' "
+    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-cache '%s' --calib-target-cosine 0 "
                              "--calib-method entropy",
                              g_model, engine, g_cfg, g_tmp, cache2)));
     char *a = read_text(cache1), *b = read_text(cache2);
@@ -215,7 +215,7 @@ static void test_calibrate_yolox(void) {
     /* minmax with --calib-batches: one pass over the first 4 images (batch 1). */
     char cache3[4200];
     snprintf(cache3, sizeof cache3, "%s/minmax.calib", g_tmp);
-    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-method "
+    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0 --calib-method "
                              "minmax --calib-batches 4 --calib-cache '%s'",
                              g_model, engine, g_cfg, g_tmp, cache3)));
     ei_calib_table * t3 = NULL;
@@ -339,6 +339,7 @@ static void test_errors(void) {
         warn_count       w = {0};
         ei_calib_options o = ei_calib_options_default();
         o.method = EI_CALIB_PERCENTILE;
+        o.sens_target_cosine = 0.0; /* the table as calibrated (sensitivity: test_sensitivity.c) */
         o.warn = on_warn;
         o.user = &w;
         o.source = p;
