@@ -330,12 +330,12 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
     if (!st) note = malloc(note_cap);
     if (!st && !note) st = ei_status_oom();
     if (!st) {
-        int w =
-            snprintf(note, note_cap,
-                     "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
-                     "all-int8 output similarity %.4f -> %.4f (target %.4g, worst of %d images).\n"
-                     "kept-float: tensor (output cosine with only it quantised; with every tensor so far kept float):",
-                     kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
+        int w = snprintf(
+            note, note_cap,
+            "sensitivity analysis: %d of %d convolution input tensors kept in float (no line below),\n"
+            "all-int8 output similarity %.4f -> %.4f (target %.4g, worst of %d images).\n"
+            "each line below: the tensor (output similarity with only it quantised; with it and those above float):",
+            kept, nu, rep->sens_cosine_all, cs, c->o->sens_target_cosine, c->n_inputs);
         size_t used = w > 0 ? (size_t)w : 0;
         for (int32_t k = 0; k < kept && used < note_cap; k++) {
             const sens_unit * su = &c->r.units[rank[k]];
