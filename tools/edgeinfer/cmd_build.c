@@ -5,9 +5,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "quant/half.h"
 
 static void help(void) {
-    printf("usage: edgeinfer build MODEL.onnx -o MODEL.engine [--precision fp32] [--batch N] [--threads N]\n"
+    printf("usage: edgeinfer build MODEL.onnx -o MODEL.engine [--precision fp32|bf16|fp16] [--batch N] [--threads N]\n"
            "                      [--input-shape NAME:DIMS,...] [-O0]\n"
            "       edgeinfer build MODEL.onnx --cache DIR [options]\n\n"
            "Imports, optimises and shape-infers the model once and writes an engine file that\n"
@@ -16,7 +17,9 @@ static void help(void) {
            "  -o, --output FILE     the engine file to write (written to a temporary name, then renamed)\n"
            "  --cache DIR           build into the engine cache DIR instead (named by content hash and\n"
            "                        options; nothing is rebuilt when the cached engine is current)\n"
-           "  --precision P         fp32 (the only one so far)\n"
+           "  --precision P         fp32; bf16 or fp16: convolution and matmul weights stored in half\n"
+           "                        precision (a file about half the size), computed in fp32 on CPUs\n"
+           "                        without bf16/fp16 arithmetic (docs/precision.md)\n"
            "  --batch N             first dimension of every input not fixed by --input-shape\n"
            "  --threads N           worker threads recorded for sessions of the engine (default: one per core)\n"
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416\n"
@@ -57,8 +60,8 @@ int ei_cmd_build(int argc, char ** argv) {
         else if (!strcmp(a, "--cache"))
             cache = argv[++i];
         else if (!strcmp(a, "--precision")) {
-            if (strcmp(argv[++i], "fp32") != 0)
-                return ei_cli_usage_error("build", "--precision: only fp32 is supported, not '%s'", argv[i]);
+            if (!ei_precision_parse(argv[++i], &o.precision) || o.precision == EI_PRECISION_INT8)
+                return ei_cli_usage_error("build", "--precision: fp32, bf16 or fp16, not '%s'", argv[i]);
         } else if (!strcmp(a, "--batch"))
             rc = parse_int(a, argv[++i], 1, 1 << 20, &o.batch);
         else if (!strcmp(a, "--threads"))
@@ -88,6 +91,11 @@ int ei_cmd_build(int argc, char ** argv) {
             printf("cache: built %s (%s) in %.1f ms\n", info.path, info.reason, info.load_ms);
         else
             printf("cache: %s is current (loaded in %.1f ms)\n", info.path, info.load_ms);
+        if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
+            char note[512];
+            ei_half_describe(m, note, sizeof note);
+            printf("%s\n", note);
+        }
         ei_model_destroy(m);
         return EI_EXIT_OK;
     }
@@ -103,6 +111,11 @@ int ei_cmd_build(int argc, char ** argv) {
     long long   bytes = stat(output, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("built %s: %d nodes (%d computed at build time), %lld bytes, in %.1f ms\n", output, s.node_count,
            s.folded_node_count, bytes, now_ms() - t0);
+    if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
+        char note[512];
+        ei_half_describe(m, note, sizeof note);
+        printf("%s\n", note);
+    }
     ei_model_destroy(m);
     return EI_EXIT_OK;
 }
