@@ -35,19 +35,31 @@ static int32_t find_node(const ei_graph * g, const char * b, size_t len) {
     return -1;
 }
 
-/* kept[i] = true for every node keep_fp32 names; an unknown name is an error naming it. */
+/* kept[i] = true for every node keep_fp32 names; an unknown name is an error naming it, with a
+ * few names the list could have meant (node names are those of the optimised graph). */
 static ei_status * mark_kept(const ei_graph * g, const char * keep_fp32, bool * kept) {
     for (const char * p = keep_fp32; p && *p;) {
         const char *b, *e;
         p = next_item(p, &b, &e);
         if (b == e) continue;
         int32_t idx = find_node(g, b, (size_t)(e - b));
-        if (idx < 0)
-            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                             "keep_fp32: the optimised graph has no node named '%.*s' (names are those of the "
-                             "optimised graph: `edgeinfer info MODEL.onnx --verbose` lists them)",
-                             (int)(e - b), b);
-        kept[idx] = true;
+        if (idx >= 0) {
+            kept[idx] = true;
+            continue;
+        }
+        char    some[256] = "";
+        size_t  used = 0;
+        int32_t shown = 0;
+        for (int32_t i = 0; i < g->n_nodes && shown < 4; i++)
+            if (g->nodes[i].def && !g->nodes[i].folded && is_candidate(&g->nodes[i]) && used < sizeof some) {
+                int w = snprintf(some + used, sizeof some - used, "%s'%s'", shown ? ", " : "", g->nodes[i].name);
+                if (w > 0) used += (size_t)w;
+                shown++;
+            }
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "keep_fp32: the optimised graph has no node named '%.*s' (names are those of the "
+                         "optimised graph; its convolutions and matmuls include %s)",
+                         (int)(e - b), b, shown ? some : "none");
     }
     return NULL;
 }
@@ -136,16 +148,13 @@ void ei_half_describe(const ei_model * m, char * buf, size_t n) {
     uint64_t     isa = ei_isa_detect();
     bool         native = p == EI_PRECISION_BF16 ? (isa & (EI_ISA_AVX512_BF16 | EI_ISA_AMX_BF16)) != 0 : false;
     snprintf(buf, n,
-             "precision %s: the weights of %d convolutions/matmuls are stored in %s (%.1f MB, half their fp32 "
-             "size); %d with constant weights stay fp32 (--keep-fp32 or shared), as do biases, LayerNorm, Softmax, "
-             "reductions and all other layers; %s\n"
-             "note: %s: compute stays fp32 with the rounded weights, so this engine is no faster than fp32 (the "
-             "file is about half the size)",
+             "precision %s: weights of %d convolutions/matmuls stored in %s (%.1f MB); %d kept fp32; biases, "
+             "LayerNorm, Softmax, reductions and all other layers stay fp32; %s\n"
+             "note: %s: compute stays fp32, so this engine is no faster than fp32 (the file is about half the size)",
              name, converted, name, (double)bytes / 1e6, fp32_left,
-             rounding ? "activations are rounded to the same precision at those layers' inputs, as native hardware "
-                        "would"
-                      : "activations stay fp32 (weights-only rounding)",
+             rounding ? "activations are rounded at those layers' inputs, as native hardware would"
+                      : "activations stay fp32 (weights-only)",
              native                   ? "this CPU has bf16 arithmetic, but this edgeinfer has no bf16 kernels"
              : p == EI_PRECISION_BF16 ? "this CPU has no native bf16 arithmetic (no AVX512_BF16, no AMX)"
-                                      : "this CPU has no native fp16 arithmetic (no AVX512-FP16; F16C only converts)");
+                                      : "this CPU has no native fp16 arithmetic (no AVX512-FP16)");
 }

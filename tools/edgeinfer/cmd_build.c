@@ -92,7 +92,7 @@ int ei_cmd_build(int argc, char ** argv) {
         else
             printf("cache: %s is current (loaded in %.1f ms)\n", info.path, info.load_ms);
         if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
-            char note[512];
+            char note[1024];
             ei_half_describe(m, note, sizeof note);
             printf("%s\n", note);
         }
@@ -112,7 +112,7 @@ int ei_cmd_build(int argc, char ** argv) {
     printf("built %s: %d nodes (%d computed at build time), %lld bytes, in %.1f ms\n", output, s.node_count,
            s.folded_node_count, bytes, now_ms() - t0);
     if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
-        char note[512];
+        char note[1024];
         ei_half_describe(m, note, sizeof note);
         printf("%s\n", note);
     }
