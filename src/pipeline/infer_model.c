@@ -64,7 +64,8 @@ static void try_engine(const ei_infer_config * cfg, const char * path, ei_model 
         ei_status_destroy(st);
         return;
     }
-    if (batch_of(*m) != cfg->batch_size) {
+    /* build.batch 0: built at the batch the model fixes, after the configured one was refused. */
+    if (batch_of(*m) != cfg->batch_size && (*m)->build.batch != 0) {
         snprintf(why, n, "%s was built for batch %lld, the config asks for batch-size=%d", path,
                  (long long)batch_of(*m), cfg->batch_size);
     } else if (cfg->onnx_file) {
@@ -79,6 +80,42 @@ static void try_engine(const ei_infer_config * cfg, const char * path, ei_model 
     if (why[0]) {
         ei_model_destroy(*m);
         *m = NULL;
+    }
+}
+
+/* True when st says the model fixes its batch dimension, so no other batch can be built. */
+static bool fixed_batch_refusal(const ei_status * st) {
+    const char * msg = ei_status_message(st);
+    return msg && strstr(msg, "dimension 0 is fixed to") && strstr(msg, "by the model");
+}
+
+/* Builds (through the cache when cache_dir is set) with eo; when the model fixes its batch and
+ * eo asks for another, says so and builds at the model's batch: the caller runs larger batches
+ * in chunks (ei_infer_batch_size). */
+static ei_status * build_model(const ei_infer_config * cfg, const ei_infer_options * opt, ei_engine_build_options * eo,
+                               ei_model ** out) {
+    for (int32_t attempt = 0;; attempt++) {
+        ei_status * st;
+        if (opt->cache_dir) {
+            ei_engine_cache_info info;
+            st = ei_engine_cache_get(opt->cache_dir, cfg->onnx_file, eo, out, &info);
+            if (!st && info.built)
+                ei_infer_logf(opt, "cache: built %s (%s) in %.0f ms", info.path, info.reason, info.load_ms);
+            else if (!st)
+                ei_infer_logf(opt, "cache: loaded %s in %.1f ms", info.path, info.load_ms);
+        } else {
+            st = ei_engine_build(cfg->onnx_file, eo, out);
+        }
+        if (st && attempt == 0 && eo->batch > 1 && fixed_batch_refusal(st)) {
+            ei_infer_logf(opt,
+                          "engine: %s fixes its batch size, so batch-size=%d runs as chunks of the model's batch "
+                          "(export the model with a dynamic batch dimension to batch inside the network)",
+                          cfg->onnx_file, eo->batch);
+            ei_status_destroy(st);
+            eo->batch = 0;
+            continue;
+        }
+        return ei_status_wrapf(st, "onnx-file %s", cfg->onnx_file);
     }
 }
 
@@ -99,7 +136,9 @@ ei_status * ei_infer_open_model(const ei_infer_config * cfg, const ei_infer_opti
             return ei_errorf(EI_CODE_NOT_FOUND, "model-engine-file: %s, and no onnx-file is given to build it from",
                              why);
         ei_infer_logf(opt, "engine: building from %s because %s", cfg->onnx_file, why);
-        EI_TRY(ei_status_wrapf(ei_engine_build(cfg->onnx_file, &eo, out), "onnx-file %s", cfg->onnx_file));
+        ei_infer_options no_cache = *opt;
+        no_cache.cache_dir = NULL;
+        EI_TRY(build_model(cfg, &no_cache, &eo, out));
         ei_status * st = ei_model_save_engine(*out, cfg->model_engine_file);
         if (st) {
             /* Keep running: the user loses start-up time, not results; say so loudly. */
@@ -113,15 +152,5 @@ ei_status * ei_infer_open_model(const ei_infer_config * cfg, const ei_infer_opti
     }
     if (!cfg->onnx_file)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "the config names no onnx-file or model-engine-file");
-    if (opt->cache_dir) {
-        ei_engine_cache_info info;
-        EI_TRY(ei_status_wrapf(ei_engine_cache_get(opt->cache_dir, cfg->onnx_file, &eo, out, &info), "onnx-file %s",
-                               cfg->onnx_file));
-        if (info.built)
-            ei_infer_logf(opt, "cache: built %s (%s) in %.0f ms", info.path, info.reason, info.load_ms);
-        else
-            ei_infer_logf(opt, "cache: loaded %s in %.1f ms", info.path, info.load_ms);
-        return NULL;
-    }
-    return ei_status_wrapf(ei_engine_build(cfg->onnx_file, &eo, out), "onnx-file %s", cfg->onnx_file);
+    return build_model(cfg, opt, &eo, out);
 }

@@ -183,6 +183,18 @@ def main():
     if not os.path.exists(os.path.join(work, "yolox", "dog.jpg")):
         fails.append("yolox: no annotated image written")
 
+    # batch-size=4 on a model that fixes its batch at 1: runs as chunks, same detections.
+    cfg4 = os.path.join(work, "yolox_nano_b4.ini")
+    with open(cfg) as f, open(cfg4, "w") as g:
+        g.write(re.sub(r"(?m)^batch-size=.*$", "batch-size=4", f.read()))
+    js4 = os.path.join(work, "yolox_b4.json")
+    run_cli(args.edgeinfer, ["detect", "-c", cfg4, *imgs, "--json", js4, "--quiet"])
+    for i in range(len(imgs)):
+        a, b = ours_from_json(js, i + 1), ours_from_json(js4, i + 1)
+        if len(a) != len(b) or any(x[5] != y[5] or max(abs(u - v) for u, v in zip(x[:5], y[:5])) > 1e-3
+                                   for x, y in zip(a, b)):
+            fails.append(f"yolox batch-size=4 on image {i + 1}: {b} differs from batch-size=1's {a}")
+
     # Face detectors: with built-in decoding, and the raw model through our SSD prior decoder.
     faces = sorted(os.path.join(assets, "images/faces", n) for n in os.listdir(os.path.join(assets, "images/faces")))
     results = {}
