@@ -157,6 +157,21 @@ static void test_reference_wrapper(void) {
 
 /* ---------------------------------------------------------------- engines */
 
+typedef struct acc_model {
+    const char * tag;
+    char         path[1200];
+    bool         bgr;
+    float        scale, offset; /* input value = pixel (0..255) * scale + offset */
+    double       min_cos[3];    /* per precision: -, bf16, fp16 */
+    bool         synthetic;     /* a synthetic input even when the image is there */
+} acc_model;
+
+static void accuracy(const acc_model * am);
+static void accuracy_synthetic(acc_model * am) {
+    am->synthetic = true;
+    accuracy(am);
+}
+
 static ei_status * build(const char * onnx, ei_precision p, const char * keep, bool fp32_act, ei_model ** out) {
     ei_engine_build_options o = ei_engine_build_options_default();
     o.precision = p;
@@ -384,6 +399,26 @@ static void test_weights_only_tiny(void) {
     weights_only_equals_rounded(p, "tiny_cnn", 0.0f, 1.0f);
 }
 
+/* ConvTranspose and MatMul (tests/half/make_models.py): weights converted and widened exactly, and
+ * the output close to fp32. */
+static void test_convt_matmul(void) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/../gen/convt_matmul.onnx", g_work);
+    if (!exists(p)) {
+        printf("  %s absent (tests/half/make_models.py needs onnx): skipped\n", p);
+        return;
+    }
+    ei_model * m = NULL;
+    EI_CHECK_OK(build(p, EI_PRECISION_FP16, NULL, false, &m));
+    if (m) EI_CHECK(count_half_weights(m, EI_DTYPE_F16) == 2);
+    ei_model_destroy(m);
+    check_engines(p, "convt_matmul", 0.95);
+    weights_only_equals_rounded(p, "convt_matmul", -1.0f, 1.0f);
+    acc_model am = {.tag = "convt_matmul", .scale = 1.0f / 127.5f, .offset = -1.0f, .min_cos = {0, 0.999, 0.9999}};
+    snprintf(am.path, sizeof am.path, "%s", p);
+    accuracy_synthetic(&am);
+}
+
 /* keep_fp32: the named nodes keep fp32 weights and no rounding; an unknown name is an error that
  * names it. */
 static void test_keep_fp32(void) {
@@ -429,14 +464,6 @@ static void test_keep_fp32(void) {
 
 /* ---------------------------------------------------------------- accuracy on real networks */
 
-typedef struct acc_model {
-    const char * tag;
-    char         path[1200];
-    bool         bgr;
-    float        scale, offset; /* input value = pixel (0..255) * scale + offset */
-    double       min_cos[3];    /* per precision: -, bf16, fp16 */
-} acc_model;
-
 static void accuracy(const acc_model * am) {
     if (!exists(am->path)) {
         printf("  %s: %s absent, skipped (models/export_all.py makes the exported ones)\n", am->tag, am->path);
@@ -446,7 +473,7 @@ static void accuracy(const acc_model * am) {
     ei_tensor *in = NULL, *o32[8] = {0};
     EI_CHECK_OK(build(am->path, EI_PRECISION_FP32, NULL, false, &ref));
     if (!ref) return;
-    EI_CHECK_OK(image_input(ref, am->bgr, am->scale, am->offset, &in));
+    if (!am->synthetic) EI_CHECK_OK(image_input(ref, am->bgr, am->scale, am->offset, &in));
     bool synthetic = !in;
     if (!in) EI_CHECK_OK(synthetic_input(ref, am->offset, 255.0f * am->scale + am->offset, &in));
     EI_CHECK_OK(run_model(ref, in, o32, 8));
@@ -549,6 +576,7 @@ int main(int argc, char ** argv) {
     EI_RUN(test_reference_wrapper);
     EI_RUN(test_engines_tiny);
     EI_RUN(test_weights_only_tiny);
+    EI_RUN(test_convt_matmul);
     EI_RUN(test_keep_fp32);
     if (argc > 4 && !strcmp(argv[4], "--models")) {
         EI_RUN(test_engines_segformer);
