@@ -92,9 +92,9 @@ bool ei_half_needed(const ei_node * node, const ei_tensor * const * in, int32_t 
 ei_status * ei_half_run(ei_kernel_fn fn, int32_t w, const ei_node * node, const ei_tensor * const * in,
                         ei_tensor * const * out, const ei_exec * ex) {
     enum { MAX_IN = 8 };
-    if (node->n_inputs > MAX_IN || w >= node->n_inputs)
+    if (node->n_inputs >= MAX_IN || w >= node->n_inputs)
         return ei_node_errorf(node, EI_CODE_INTERNAL, "ei_half_run: %d inputs", node->n_inputs);
-    const ei_tensor * ins[MAX_IN];
+    const ei_tensor * ins[MAX_IN] = {0}; /* kernels read optional inputs past n_inputs as NULL */
     for (int32_t k = 0; k < node->n_inputs; k++) ins[k] = in[k];
     ei_tensor *  wide = NULL, *x = NULL;
     ei_status *  st = NULL;
