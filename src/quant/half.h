@@ -61,5 +61,7 @@ void ei_half_widen(ei_dtype dt, const uint16_t * src, float * dst, int64_t n);
 /* dst[i] = src[i] rounded to p (BF16 or FP16, nearest even) and back; dst may be src. Identical to
  * ei_f32_to_bf16/f16 followed by the widening, using F16C / AVX2 where the CPU has them. */
 void ei_half_round(ei_precision p, const float * src, float * dst, int64_t n);
+/* The same, split over pool's threads (pool may be NULL). */
+void ei_half_round_parallel(ei_threadpool * pool, ei_precision p, const float * src, float * dst, int64_t n);
 
 #endif
