@@ -44,7 +44,7 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
                                 ei_dnnl_prim ** out);
 /* Executes on the node's tensors. */
 ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_tensor * const * in,
-                             ei_tensor * const * out, const ei_exec * ex);
+                             ei_tensor * const * out);
 void        ei_dnnl_prim_destroy(ei_dnnl_prim * p);
 
 /* The state every oneDNN kernel keeps: its primitive, or NULL when oneDNN declined the node at
