@@ -2,6 +2,7 @@
  * (src/quant/half.h). */
 #include "quant/half.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,15 @@ static ei_status * mark_kept(const ei_graph * g, const char * keep_fp32, bool * 
     return NULL;
 }
 
+/* Whether some finite weight of t rounds to infinity in fp16 (beyond 65504 + half a step). */
+static bool overflows_f16(const ei_tensor * t) {
+    const float * s = t->data;
+    int64_t       n = ei_shape_numel(&t->shape);
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(s[i]) && fabsf(s[i]) >= 65520.0f) return true;
+    return false;
+}
+
 /* A half-precision copy of the fp32 tensor t, rounded to nearest even. */
 static ei_status * rounded_copy(const ei_tensor * t, ei_precision p, ei_tensor ** out) {
     EI_TRY(ei_tensor_create(p == EI_PRECISION_BF16 ? EI_DTYPE_BF16 : EI_DTYPE_F16, &t->shape, out));
@@ -98,6 +108,11 @@ ei_status * ei_half_convert(ei_graph * g, ei_precision p, const char * keep_fp32
         /* Another reader (a node that stays fp32, or a graph output) would see the rounded values. */
         if (ei_graph_use_count(g, n->inputs[1]) != 1) {
             r.shared++;
+            continue;
+        }
+        /* fp16 would turn such weights into infinities: that node keeps fp32. */
+        if (p == EI_PRECISION_FP16 && overflows_f16(w->constant)) {
+            r.overflow++;
             continue;
         }
         ei_tensor * h = NULL;

@@ -28,6 +28,7 @@ typedef struct ei_half_report {
     int32_t converted;  /* nodes whose weights are now bf16 / fp16 */
     int32_t kept;       /* candidate nodes left fp32 because keep_fp32 names them */
     int32_t shared;     /* candidate nodes left fp32 because another node reads the same weights */
+    int32_t overflow;   /* FP16: candidate nodes left fp32 because a weight exceeds fp16's range */
     int64_t bytes_fp32; /* bytes of the converted weights before */
     int64_t bytes_half; /* and after */
 } ei_half_report;

@@ -419,6 +419,45 @@ static void test_convt_matmul(void) {
     accuracy_synthetic(&am);
 }
 
+/* FP16: a weight beyond fp16's range keeps its node fp32 (rounding would make it infinite); bf16
+ * has fp32's range and converts it. */
+static void test_fp16_overflow(void) {
+    char onnx[1200];
+    snprintf(onnx, sizeof onnx, "%s/models/tiny_cnn.onnx", g_src);
+    for (int k = 1; k <= 2; k++) {
+        ei_precision p = (ei_precision)k;
+        ei_model *   m = NULL;
+        EI_CHECK_OK(build(onnx, EI_PRECISION_FP32, NULL, false, &m));
+        if (!m) return;
+        int32_t big = -1;
+        for (int32_t i = 0; i < m->g->n_nodes && big < 0; i++)
+            if (!strcmp(m->g->nodes[i].op_type, "Conv") || !strcmp(m->g->nodes[i].op_type, "ei.ConvBlocked8")) big = i;
+        EI_CHECK(big >= 0);
+        if (big < 0) {
+            ei_model_destroy(m);
+            return;
+        }
+        ei_value *  w = &m->g->values[m->g->nodes[big].inputs[1]];
+        ei_tensor * c = NULL;
+        EI_CHECK_OK(ei_tensor_clone(w->constant, &c));
+        if (c) {
+            ((float *)ei_tensor_data(c))[0] = 70000.0f;
+            ei_tensor_destroy(w->constant);
+            w->constant = c;
+        }
+        ei_half_report r;
+        EI_CHECK_OK(ei_half_convert(m->g, p, NULL, true, &r));
+        if (p == EI_PRECISION_FP16) {
+            EI_CHECK(r.overflow == 1 && w->dtype == EI_DTYPE_F32);
+            EI_CHECK(ei_half_round_mode(&m->g->nodes[big]) == EI_PRECISION_FP32);
+        } else {
+            EI_CHECK(r.overflow == 0 && w->dtype == EI_DTYPE_BF16);
+        }
+        EI_CHECK(r.converted == (p == EI_PRECISION_FP16 ? 2 : 3));
+        ei_model_destroy(m);
+    }
+}
+
 /* keep_fp32: the named nodes keep fp32 weights and no rounding; an unknown name is an error that
  * names it. */
 static void test_keep_fp32(void) {
@@ -578,6 +617,7 @@ int main(int argc, char ** argv) {
     EI_RUN(test_weights_only_tiny);
     EI_RUN(test_convt_matmul);
     EI_RUN(test_keep_fp32);
+    EI_RUN(test_fp16_overflow);
     if (argc > 4 && !strcmp(argv[4], "--models")) {
         EI_RUN(test_engines_segformer);
         EI_RUN(test_accuracy_segformer);
