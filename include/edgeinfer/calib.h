@@ -3,7 +3,7 @@
  * int8 kernels may use uint8 with twice the resolution). Saved as a readable text file that can be
  * reused and edited (docs/precision.md):
  *
- *     # comment lines
+ *     # comment lines (a line starting with '#' that has a tab is a tensor: names may start with '#')
  *     format: 1
  *     model-sha256: <64 hex digits of the ONNX file>
  *     method: entropy
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "edgeinfer/api.h"
+#include "edgeinfer/model.h"
 #include "edgeinfer/status.h"
 
 #ifdef __cplusplus
@@ -24,6 +25,8 @@ extern "C" {
 #endif
 
 typedef struct ei_calib_table ei_calib_table;
+/* edgeinfer/config.h (which includes this header through engine.h). */
+typedef struct ei_infer_config ei_infer_config;
 
 #define EI_CALIB_FORMAT_VERSION 1
 
@@ -65,6 +68,58 @@ EI_API EI_NODISCARD ei_status * ei_calib_table_load(const char * path, ei_calib_
  * accepted: hand-written). path is for the message. */
 EI_API EI_NODISCARD ei_status * ei_calib_table_check_model(const ei_calib_table * t, const uint8_t model_sha256[32],
                                                            const char * path);
+
+/* ---- Calibration: running a float model over images to fill a table (docs/precision.md) ---- */
+
+/* The calibration images named by `source`: a folder (every .jpg, .jpeg and .png in it, not
+ * recursive, case-insensitive extensions, sorted by name) or a text file listing one image path a
+ * line (relative paths are relative to the list's folder; blank lines and lines starting with '#'
+ * are skipped). Fails, naming source and the formats read, when there is no image. The caller
+ * frees *paths with ei_calib_images_free. */
+EI_API EI_NODISCARD ei_status * ei_calib_images_list(const char * source, char *** paths, int32_t * count);
+EI_API void                     ei_calib_images_free(char ** paths, int32_t count); /* NULL-safe */
+
+typedef struct ei_calib_options {
+    uint32_t        size; /* sizeof(ei_calib_options); set by ei_calib_options_default */
+    ei_calib_method method;
+    int32_t         max_images; /* use at most this many readable images (0: all) */
+    /* Where the images come from (folder or list), for messages; NULL: "the calibration images". */
+    const char * source;
+    /* Called after every batch: done of total image runs (entropy and percentile run every image
+     * twice: total is twice the image count). NULL: none. */
+    void (*progress)(void * user, int32_t done, int32_t total);
+    /* Called once per unreadable image, with a message naming it (it is skipped). NULL: silent. */
+    void (*warn)(void * user, const char * message);
+    void * user;
+} ei_calib_options;
+
+/* entropy, all images, no callbacks. */
+EI_API ei_calib_options ei_calib_options_default(void);
+
+/* What ei_calibrate did. */
+typedef struct ei_calib_report {
+    int32_t images;  /* images used */
+    int32_t skipped; /* unreadable images skipped */
+    int32_t tensors; /* entries of the table */
+    int32_t passes;  /* runs over the images: 1 for minmax, 2 otherwise */
+    double  seconds;
+} ei_calib_report;
+
+/* Runs model (its optimised fp32 graph: from ei_engine_build with EI_PRECISION_FP32, or
+ * ei_model_load_file) over the images, pre-processed as ei_infer does for cfg, in batches of the
+ * model's batch size, and writes into *out a table with one entry for every float activation (the
+ * graph input and every node output that is not a constant): scale = threshold / 127 for the
+ * method, unsigned when no value was negative. The table records the model's ONNX SHA-256 (when
+ * known), the method and the image count. Unreadable images are skipped (opt->warn); no readable
+ * image is an error. report may be NULL. Caller owns *out. */
+EI_API EI_NODISCARD ei_status * ei_calibrate(const ei_model * model, const ei_infer_config * cfg,
+                                             const char * const * images, int32_t n_images,
+                                             const ei_calib_options * opt, ei_calib_table ** out,
+                                             ei_calib_report * report);
+
+/* SHA-256 of the ONNX bytes model was built or loaded from (engines remember it); false when
+ * unknown (a model loaded from memory). */
+EI_API bool ei_model_onnx_sha256(const ei_model * model, uint8_t out[32]);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include "edgeinfer/detect.h"
 #include "edgeinfer/draw.h"
 #include "edgeinfer/engine.h"
+#include "edgeinfer/eval.h"
 #include "edgeinfer/image.h"
 #include "edgeinfer/infer.h"
 #include "edgeinfer/labels.h"

@@ -7,6 +7,7 @@
 #include "edgeinfer/engine.h"
 #include "engine/sha256.h"
 #include "quant/half.h"
+#include "quant/qdq.h"
 #include "runtime/model_internal.h"
 
 static const char * const g_precisions[EI_PRECISION_COUNT] = {"fp32", "bf16", "fp16", "int8"};
@@ -77,6 +78,47 @@ static ei_status * batch_spec(const ei_model * m, const char * given, int32_t ba
     return NULL;
 }
 
+/* ---- QDQ models (src/quant/qdq.h, docs/precision.md "QDQ models") -------------------------------
+ * A model with QuantizeLinear/DequantizeLinear built at the default precision without a table: its
+ * own scales become the calibration table and the engine is int8 where this build has the int8
+ * rewrite (src/quant/quantize.h); without it, the pairs run as float operators (float semantics,
+ * the same results as ONNX Runtime's run of the QDQ model). */
+#if __has_include("quant/quantize.h")
+#define EI_QDQ_BUILDS_INT8 1
+#else
+#define EI_QDQ_BUILDS_INT8 0
+#endif
+
+/* Replaces *m by the QDQ model's float graph and returns the table (NULL when *m has no Q/DQ
+ * nodes or the engine stays in float semantics). The report says which. */
+static ei_status * qdq_branch(const char * onnx_path, const ei_model_options * mo, const ei_engine_build_options * opt,
+                              ei_model ** m, ei_calib_table ** table) {
+    *table = NULL;
+    int32_t nodes = ei_qdq_node_count((*m)->g);
+    if (opt->precision != EI_PRECISION_FP32 || opt->calib || ei_qdq_activation_count((*m)->g) == 0) return NULL;
+    if (!EI_QDQ_BUILDS_INT8) {
+        size_t used = strlen((*m)->optimization_report), cap = sizeof(*m)->optimization_report;
+        snprintf((*m)->optimization_report + used, cap - used,
+                 "%sQDQ model: %d QuantizeLinear/DequantizeLinear nodes run in float (no int8 engines in this build)",
+                 used ? ", " : "", nodes);
+        (*m)->summary.optimization_report = (*m)->optimization_report;
+        return NULL;
+    }
+    ei_model *   q = NULL;
+    ei_qdq_stats qs;
+    EI_TRY(ei_qdq_load_model(onnx_path, mo, &q, table, &qs));
+    char passes[sizeof q->optimization_report];
+    snprintf(passes, sizeof passes, "%s", q->optimization_report);
+    snprintf(q->optimization_report, sizeof q->optimization_report,
+             "QDQ model: %d tensors quantised by the model's own scales%s%.160s", qs.tensors, passes[0] ? ", " : "",
+             passes);
+    q->summary.optimization_report = q->optimization_report;
+    ei_model_destroy(*m);
+    *m = q;
+    return NULL;
+}
+/* ---- end of QDQ models ---- */
+
 ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_options * opt, ei_model ** out) {
     *out = NULL;
     ei_engine_build_options defaults = ei_engine_build_options_default();
@@ -118,6 +160,21 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
             return ei_status_wrapf(st, "--precision %s", ei_precision_name(opt->precision));
         }
     }
+    /* QDQ models: the model's own scales (see qdq_branch). */
+    ei_calib_table *        qdq_table = NULL;
+    ei_engine_build_options qdq_opt;
+    ei_status *             qst = qdq_branch(onnx_path, &mo, opt, &m, &qdq_table);
+    if (qst) {
+        ei_model_destroy(m);
+        free(spec);
+        return qst;
+    }
+    if (qdq_table) {
+        qdq_opt = *opt;
+        qdq_opt.precision = EI_PRECISION_INT8;
+        qdq_opt.calib = qdq_table;
+        opt = &qdq_opt;
+    }
     ei_sha256_once(m->file_map, m->file_size, m->build.onnx_sha256);
     m->build.has_onnx_sha256 = true;
     m->build.precision = opt->precision;
@@ -129,10 +186,12 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
     else if (opt->input_shapes && opt->input_shapes[0]) {
         m->build.input_shapes = strdup(opt->input_shapes);
         if (!m->build.input_shapes) {
+            ei_calib_table_destroy(qdq_table);
             ei_model_destroy(m);
             return ei_status_oom();
         }
     }
+    ei_calib_table_destroy(qdq_table);
     *out = m;
     return NULL;
 }

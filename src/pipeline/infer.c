@@ -55,45 +55,50 @@ void ei_frame_result_free(ei_frame_result * r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Fills the network size and layout from the model's input where the config leaves them open,
- * and refuses a config that contradicts the model. */
-static ei_status * match_input(ei_infer * inf) {
-    const ei_infer_config * cfg = inf->cfg;
-    if (ei_model_input_count(inf->model) != 1)
+ei_status * ei_infer_match_input(const ei_infer_config * cfg, const ei_model * model, ei_preprocess_spec * pre,
+                                 int32_t * batch, const char ** input_name) {
+    if (ei_model_input_count(model) != 1)
         return ei_errorf(EI_CODE_UNSUPPORTED,
                          "the model has %d inputs; the vision pipeline feeds exactly one image input",
-                         ei_model_input_count(inf->model));
-    inf->input_name = ei_model_input_name(inf->model, 0);
-    const ei_shape * s = ei_model_input_shape(inf->model, 0);
+                         ei_model_input_count(model));
+    const char *     name = ei_model_input_name(model, 0);
+    const ei_shape * s = ei_model_input_shape(model, 0);
     char             dims[128];
     ei_shape_format(s, dims, sizeof dims);
-    if (ei_model_input_dtype(inf->model, 0) != EI_DTYPE_F32)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "model input '%s' is %s; the pipeline produces float32", inf->input_name,
-                         ei_dtype_name(ei_model_input_dtype(inf->model, 0)));
+    if (ei_model_input_dtype(model, 0) != EI_DTYPE_F32)
+        return ei_errorf(EI_CODE_UNSUPPORTED, "model input '%s' is %s; the pipeline produces float32", name,
+                         ei_dtype_name(ei_model_input_dtype(model, 0)));
     if (s->rank != 4)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "model input '%s' is %s; an image input has 4 dimensions",
-                         inf->input_name, dims);
-    inf->pre = cfg->preprocess;
-    int  want_c = ei_preprocess_spec_channels(&inf->pre);
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "model input '%s' is %s; an image input has 4 dimensions", name,
+                         dims);
+    *pre = cfg->preprocess;
+    int  want_c = ei_preprocess_spec_channels(pre);
     bool nchw_ok = s->dim[1] == want_c, nhwc_ok = s->dim[3] == want_c;
     /* The layout follows from the shape when only one reading fits (a 257x257x3 input is NHWC). */
-    if (inf->pre.layout == EI_LAYOUT_NCHW && !nchw_ok && nhwc_ok) inf->pre.layout = EI_LAYOUT_NHWC;
-    if (inf->pre.layout == EI_LAYOUT_NHWC && !nhwc_ok && nchw_ok) inf->pre.layout = EI_LAYOUT_NCHW;
-    bool    nhwc = inf->pre.layout == EI_LAYOUT_NHWC;
+    if (pre->layout == EI_LAYOUT_NCHW && !nchw_ok && nhwc_ok) pre->layout = EI_LAYOUT_NHWC;
+    if (pre->layout == EI_LAYOUT_NHWC && !nhwc_ok && nchw_ok) pre->layout = EI_LAYOUT_NCHW;
+    bool    nhwc = pre->layout == EI_LAYOUT_NHWC;
     int64_t c = nhwc ? s->dim[3] : s->dim[1], h = nhwc ? s->dim[1] : s->dim[2], w = nhwc ? s->dim[2] : s->dim[3];
     if (c != want_c)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                         "model input '%s' is %s: %lld channels, but model-color-format gives %d (%s)", inf->input_name,
-                         dims, (long long)c, want_c, ei_pixel_format_name(inf->pre.color));
+                         "model input '%s' is %s: %lld channels, but model-color-format gives %d (%s)", name, dims,
+                         (long long)c, want_c, ei_pixel_format_name(pre->color));
     if (cfg->infer_dims[0] && (cfg->infer_dims[0] != c || cfg->infer_dims[1] != h || cfg->infer_dims[2] != w))
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,
                          "infer-dims=%d;%d;%d does not match model input '%s' (%s, %s): use infer-dims=%lld;%lld;%lld",
-                         cfg->infer_dims[0], cfg->infer_dims[1], cfg->infer_dims[2], inf->input_name, dims,
-                         nhwc ? "NHWC" : "NCHW", (long long)c, (long long)h, (long long)w);
-    inf->pre.width = (int32_t)w;
-    inf->pre.height = (int32_t)h;
-    inf->batch = (int32_t)s->dim[0];
+                         cfg->infer_dims[0], cfg->infer_dims[1], cfg->infer_dims[2], name, dims, nhwc ? "NHWC" : "NCHW",
+                         (long long)c, (long long)h, (long long)w);
+    pre->width = (int32_t)w;
+    pre->height = (int32_t)h;
+    *batch = (int32_t)s->dim[0];
+    *input_name = name;
     return NULL;
+}
+
+/* Fills the network size and layout from the model's input where the config leaves them open,
+ * and refuses a config that contradicts the model. */
+static ei_status * match_input(ei_infer * inf) {
+    return ei_infer_match_input(inf->cfg, inf->model, &inf->pre, &inf->batch, &inf->input_name);
 }
 
 static ei_status * load_labels(ei_infer * inf) {

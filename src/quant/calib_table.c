@@ -178,7 +178,8 @@ static bool parse_hex(const char * s, uint8_t out[32]) {
 
 /* One line (without its newline) of the file; trailing spaces were removed. */
 static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format) {
-    if (!line[0] || line[0] == '#') return NULL;
+    /* A '#' line is a comment unless it has a tab: ONNX tensor names may start with '#'. */
+    if (!line[0] || (line[0] == '#' && !strchr(line, '\t'))) return NULL;
     char * tab = strchr(line, '\t');
     if (!tab) {
         char * colon = strchr(line, ':');

@@ -64,7 +64,7 @@ expect bench_bad_option 2 "--batch" -- "$EI" bench "$WORK/good.onnx" --batch 0
 # Engine files: build, use, and refusal of damaged ones (each with its own message).
 expect build_help 0 "--cache" -- "$EI" build --help
 expect build_no_output 2 "either -o" -- "$EI" build "$WORK/good.onnx"
-expect build_bad_precision 2 "not 'fp8'" -- "$EI" build "$WORK/good.onnx" -o "$WORK/g.engine" --precision fp8
+expect build_bad_precision 2 "needs calibration" -- "$EI" build "$WORK/good.onnx" -o "$WORK/g.engine" --precision int8
 expect build_engine 0 "built" -- "$EI" build "$WORK/good.onnx" -o "$WORK/good.engine"
 expect info_engine 0 "(engine)" -- "$EI" info "$WORK/good.engine"
 expect run_engine 0 "y" -- "$EI" run "$WORK/good.engine" --input x="$WORK/x.npy" --output-dir "$WORK/oe"

@@ -40,6 +40,7 @@ int ei_cmd_bench(int argc, char ** argv);
 int ei_cmd_build(int argc, char ** argv);
 int ei_cmd_detect(int argc, char ** argv);
 int ei_cmd_segment(int argc, char ** argv);
+int ei_cmd_eval(int argc, char ** argv);
 
 /* Internal (not in the public API): the supported operator list, for `edgeinfer ops`. */
 int32_t      ei_ops_count(void);

@@ -17,6 +17,7 @@ static const command g_commands[] = {
     {"ops", ei_cmd_ops, "list the supported ONNX operators"},
     {"detect", ei_cmd_detect, "find objects in images with a detector config; annotated images and COCO JSON"},
     {"segment", ei_cmd_segment, "label every pixel of images with a segmentation config; overlays and counts"},
+    {"eval", ei_cmd_eval, "measure accuracy: COCO mAP (as pycocotools) or mIoU, per precision, with latency"},
     {"bench", ei_cmd_bench, "measure load time, latency percentiles, throughput and GFLOP/s of a model"},
 };
 

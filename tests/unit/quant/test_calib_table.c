@@ -45,6 +45,7 @@ static void test_round_trip(void) {
     EI_CHECK_OK(ei_calib_table_create(&t));
     EI_CHECK_OK(ei_calib_table_set(t, "in put", 1.0f / 127.0f, false));
     EI_CHECK_OK(ei_calib_table_set(t, "relu:0", 0.0123456789f, true));
+    EI_CHECK_OK(ei_calib_table_set(t, "#7 ", 2.5f, true)); /* '#' first and a trailing space: not a comment */
     ei_calib_table_set_source(t, sha, EI_CALIB_PERCENTILE, 64);
     EI_CHECK_OK(ei_calib_table_save(t, path));
     ei_calib_table_destroy(t);
@@ -53,8 +54,9 @@ static void test_round_trip(void) {
     if (!t) return;
     float s;
     bool  u;
-    EI_CHECK(ei_calib_table_count(t) == 2);
+    EI_CHECK(ei_calib_table_count(t) == 3);
     EI_CHECK(ei_calib_table_get(t, "relu:0", &s, &u) && s == 0.0123456789f && u);
+    EI_CHECK(ei_calib_table_get(t, "#7 ", &s, &u) && s == 2.5f && u);
     EI_CHECK(ei_calib_table_get(t, "in put", &s, &u) && s == 1.0f / 127.0f && !u);
     EI_CHECK(ei_calib_table_method(t) == EI_CALIB_PERCENTILE && ei_calib_table_images(t) == 64);
     EI_CHECK(ei_calib_table_model_sha256(t, got) && !memcmp(got, sha, 32));

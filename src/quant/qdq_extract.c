@@ -1,0 +1,202 @@
+/* QDQ pairs -> calibration table (src/quant/qdq.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/graph_edit.h"
+#include "ops/op.h"
+#include "passes/pass_manager.h"
+#include "passes/pass_util.h"
+#include "quant/qdq.h"
+#include "runtime/model_internal.h"
+
+static bool is_q(const ei_node * n) { return n->def == ei_op_get(EI_OP_QUANTIZE_LINEAR); }
+static bool is_dq(const ei_node * n) { return n->def == ei_op_get(EI_OP_DEQUANTIZE_LINEAR); }
+
+int32_t ei_qdq_node_count(const ei_graph * g) {
+    int32_t c = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        c += !ei_node_is_removed(&g->nodes[i]) && (is_q(&g->nodes[i]) || is_dq(&g->nodes[i]));
+    return c;
+}
+
+int32_t ei_qdq_activation_count(const ei_graph * g) {
+    int32_t c = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        c += !ei_node_is_removed(&g->nodes[i]) && !g->nodes[i].folded && is_q(&g->nodes[i]);
+    return c;
+}
+
+void ei_qdq_table_scale(float s, int32_t zp, bool is_signed, float * scale, bool * is_unsigned) {
+    const int32_t qmin = is_signed ? -128 : 0, qmax = is_signed ? 127 : 255;
+    if (is_signed && zp == 0) {
+        *scale = s;
+        *is_unsigned = false;
+        return;
+    }
+    double lo = (double)(qmin - zp) * s, hi = (double)(qmax - zp) * s;
+    double threshold = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
+    *scale = (float)(threshold / 127.0);
+    *is_unsigned = lo >= 0.0;
+}
+
+/* Per-tensor constant scale and zero point (0 when omitted) of a Q or DQ node; false when not. The
+ * zero point's dtype is the quantised tensor's, which Q and DQ of a pair share. */
+static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_t * zp) {
+    const ei_tensor * st = ei_node_input_const(g, n, 1);
+    if (!st || st->dtype != EI_DTYPE_F32 || ei_shape_numel(&st->shape) != 1) return false;
+    *s = ((const float *)st->data)[0];
+    *zp = 0;
+    if (n->n_inputs <= 2 || n->inputs[2] < 0) return true;
+    const ei_tensor * zt = ei_node_input_const(g, n, 2);
+    if (!zt || ei_shape_numel(&zt->shape) != 1) return false;
+    if (zt->dtype == EI_DTYPE_I8)
+        *zp = ((const int8_t *)zt->data)[0];
+    else if (zt->dtype == EI_DTYPE_U8)
+        *zp = ((const uint8_t *)zt->data)[0];
+    else
+        return false;
+    return true;
+}
+
+/* Replaces DequantizeLinear node di (output y) by Clip(x, 0, hi) -> y. */
+static ei_status * clamp_node(ei_graph * g, int32_t di, int32_t x, int32_t y, float hi) {
+    char     name[512];
+    int64_t  opset = g->nodes[di].opset > 13 ? g->nodes[di].opset : 13; /* Clip bounds are inputs from 11 */
+    ei_shape scalar = {0};
+    int32_t  ids[3] = {x, -1, -1};
+    float    bounds[2] = {0.0f, hi};
+    for (int32_t k = 0; k < 2; k++) {
+        ei_tensor * t = NULL;
+        EI_TRY(ei_tensor_create(EI_DTYPE_F32, &scalar, &t));
+        ((float *)t->data)[0] = bounds[k];
+        snprintf(name, sizeof name, "%s.%s", g->nodes[di].name, k ? "max" : "min");
+        EI_TRY(ei_graph_constant_add(g, name, t, &ids[k + 1]));
+    }
+    snprintf(name, sizeof name, "%s.clip", g->nodes[di].name);
+    ei_graph_node_remove(g, di);
+    int32_t idx;
+    EI_TRY(ei_graph_node_new(g, "Clip", name, opset, ids, 3, &y, 1, &idx));
+    return ei_node_reimport(&g->nodes[idx]);
+}
+
+ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * stats) {
+    memset(stats, 0, sizeof *stats);
+    bool changed = false;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * d = &g->nodes[i];
+        if (ei_node_is_removed(d) || !is_dq(d)) continue;
+        if (d->folded) {
+            stats->weights++;
+            continue;
+        }
+        int32_t q_out = d->inputs[0], y = d->outputs[0];
+        int32_t qi = ei_graph_live_producer(g, q_out);
+        if (qi < 0 || !is_q(&g->nodes[qi]) || y < 0) continue;
+        const ei_node * q = &g->nodes[qi];
+        float           qs, ds;
+        int32_t         qz, dz;
+        if (!pair_params(g, q, &qs, &qz) || !pair_params(g, d, &ds, &dz) || qs != ds || qz != dz) continue;
+        int32_t x = q->inputs[0];
+        if (g->values[x].dtype != EI_DTYPE_F32) continue;
+        bool  is_signed = g->values[q_out].dtype == EI_DTYPE_I8;
+        float scale;
+        bool  is_unsigned;
+        ei_qdq_table_scale(qs, qz, is_signed, &scale, &is_unsigned);
+        /* A never-negative range clamps at 0, so the pair may stand for an activation the quantiser
+         * removed (ONNX Runtime drops Relu and Clip(0, c) before uint8 pairs): it becomes Clip(x, 0,
+         * hi) writing the DQ's output, which the activation fusion then folds into the producer. */
+        int32_t entry = x;
+        if (is_unsigned) {
+            float hi = (float)((is_signed ? 127 : 255) - qz) * qs;
+            EI_TRY(clamp_node(g, i, x, y, hi));
+            entry = y;
+        } else if (g->values[y].flags & EI_VALUE_GRAPH_OUTPUT) {
+            /* A graph output keeps its name: x's producer writes it (x's readers read it). */
+            if (!ei_pass_bypass(g, i, x, y)) continue;
+            entry = y;
+        } else {
+            ei_graph_replace_uses(g, y, x);
+            ei_graph_node_remove(g, i);
+        }
+        const char * name = g->values[entry].name;
+        float        old;
+        bool         old_unsigned;
+        if (ei_calib_table_get(table, name, &old, &old_unsigned)) {
+            /* Quantised again by another pair: keep the wider range. */
+            if (old >= scale) scale = old, is_unsigned = old_unsigned;
+        } else {
+            stats->tensors++;
+            stats->asymmetric += qz != 0 && qz != (is_signed ? -128 : 0);
+        }
+        EI_TRY(ei_calib_table_set(table, name, scale, is_unsigned));
+        stats->pairs++;
+        changed = true;
+    }
+    /* Quantize nodes whose every reader was a removed DequantizeLinear. */
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * q = &g->nodes[i];
+        if (ei_node_is_removed(q) || !is_q(q) || q->folded) continue;
+        if (q->outputs[0] >= 0 && ei_graph_use_count(g, q->outputs[0]) == 0) {
+            ei_graph_node_remove(g, i);
+            changed = true;
+        }
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        stats->kept += !ei_node_is_removed(n) && !n->folded && (is_q(n) || is_dq(n));
+    }
+    if (changed) {
+        EI_TRY(ei_graph_compact(g));
+        EI_TRY(ei_graph_reinfer(g));
+    }
+    return NULL;
+}
+
+ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, ei_model ** out, ei_calib_table ** table,
+                              ei_qdq_stats * stats) {
+    *out = NULL;
+    *table = NULL;
+    ei_model_options mo = opt ? *opt : ei_model_options_default();
+    int32_t          level = mo.optimization_level;
+    mo.optimization_level = 0;
+    ei_model * m = NULL;
+    EI_TRY(ei_model_load_file(path, &mo, &m));
+    ei_calib_table * t = NULL;
+    ei_status *      st = ei_calib_table_create(&t);
+    if (!st) st = ei_qdq_extract(m->g, t, stats);
+    ei_pass_stats ps;
+    if (!st) st = ei_passes_run(m->g, level, &ps);
+    if (st) {
+        ei_calib_table_destroy(t);
+        ei_model_destroy(m);
+        return ei_status_wrapf(st, "QDQ model %s", path);
+    }
+    /* The layout plan feeds blocked convolutions "<name>.b8" copies of their inputs: the same
+     * scale under that name too, as calibration of the optimised graph would have recorded. */
+    int32_t entries = ei_calib_table_count(t);
+    for (int32_t e = 0; e < entries && !st; e++) {
+        char         name[512];
+        const char * base = ei_calib_table_name(t, e);
+        float        scale;
+        bool         is_unsigned;
+        snprintf(name, sizeof name, "%s.b8", base);
+        if (ei_graph_value_find(m->g, name) >= 0 && ei_calib_table_get(t, base, &scale, &is_unsigned))
+            st = ei_calib_table_set(t, name, scale, is_unsigned);
+    }
+    if (st) {
+        ei_calib_table_destroy(t);
+        ei_model_destroy(m);
+        return st;
+    }
+    char passes[192];
+    ei_pass_stats_format(&ps, passes, sizeof passes);
+    snprintf(m->optimization_report, sizeof m->optimization_report, "QDQ pairs removed %d%s%s", stats->pairs,
+             passes[0] ? ", " : "", passes);
+    m->summary.optimization_report = m->optimization_report;
+    m->summary.nodes_after_optimization = ps.nodes_after;
+    *out = m;
+    *table = t;
+    return NULL;
+}
