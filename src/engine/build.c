@@ -128,7 +128,7 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
                          (int)opt->precision);
     if (opt->precision == EI_PRECISION_INT8)
         return ei_errorf(EI_CODE_UNSUPPORTED,
-                         "precision %s: this build of edgeinfer makes fp32, bf16 and fp16 engines only",
+                         "precision %s: not in this build of edgeinfer (it makes bf16, fp16 and fp32 engines only)",
                          ei_precision_name(opt->precision));
     if (opt->batch < 0 || opt->n_threads < 0)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "batch and n_threads must not be negative");
