@@ -19,8 +19,8 @@
 extern "C" {
 #endif
 
-/* nvinfer's network-mode values. edgeinfer builds fp32 engines only, so every mode runs as
- * EI_PRECISION_FP32 (int8 and fp16 are accepted with a warning). */
+/* nvinfer's network-mode values; ei_infer_config.precision says what edgeinfer builds for each
+ * (int8 needs int8-calib-file). */
 typedef enum ei_network_mode {
     EI_NETWORK_MODE_FP32 = 0,
     EI_NETWORK_MODE_INT8 = 1,
@@ -55,11 +55,12 @@ typedef struct ei_infer_config {
     char * model_engine_file; /* model-engine-file */
     char * labelfile_path;    /* labelfile-path */
     char * custom_lib_path;   /* custom-lib-path */
+    char * int8_calib_file;   /* int8-calib-file: an edgeinfer calibration cache (include/edgeinfer/calib.h) */
     char * parse_bbox_func_name;
 
     int32_t         batch_size;        /* batch-size, 1 */
     ei_network_mode network_mode;      /* as written (0) */
-    ei_precision    precision;         /* what edgeinfer builds for it: always FP32 for now */
+    ei_precision    precision;         /* what edgeinfer builds: network-mode 0 fp32, 1 int8, 2 fp16 */
     ei_network_type network_type;      /* 0 */
     int32_t         infer_dims[3];     /* infer-dims C;H;W; 0 when not given (take them from the model) */
     char **         output_blob_names; /* output-blob-names, n_output_blob_names entries */

@@ -229,9 +229,16 @@ static ei_status * read_property(ei_cfg_ctx * c) {
     v = cfg->network_mode;
     EI_TRY(ei_cfg_get_enum(c, P, "network-mode", network_modes, &v, NULL));
     cfg->network_mode = (ei_network_mode)v;
-    if (cfg->network_mode != EI_NETWORK_MODE_FP32)
-        ei_cfg_warn(c, "[%s] network-mode=%d (%s): edgeinfer builds fp32 engines only; running in fp32", P, v,
-                    v == EI_NETWORK_MODE_INT8 ? "int8" : "fp16");
+    cfg->precision = cfg->network_mode == EI_NETWORK_MODE_INT8   ? EI_PRECISION_INT8
+                     : cfg->network_mode == EI_NETWORK_MODE_FP16 ? EI_PRECISION_FP16
+                                                                 : EI_PRECISION_FP32;
+    EI_TRY(get_path(c, "int8-calib-file", &cfg->int8_calib_file));
+    if (cfg->precision == EI_PRECISION_INT8 && !cfg->int8_calib_file && cfg->onnx_file)
+        return bad(c, P, "network-mode",
+                   "int8 needs int8-calib-file=FILE, a calibration cache made by `edgeinfer build MODEL.onnx "
+                   "--precision int8 -c CONFIG --calib-images DIR --calib-cache FILE` (or use network-mode=0)");
+    if (cfg->int8_calib_file && cfg->precision != EI_PRECISION_INT8)
+        ei_cfg_warn(c, "[%s] int8-calib-file has no effect without network-mode=1 (int8)", P);
     v = cfg->network_type;
     EI_TRY(get_enum_refusing(c, "network-type", network_types, network_types_no,
                              "0 (detector), 1 (classifier), 2 (segmentation), 100 (other)", &v));
@@ -385,6 +392,7 @@ ei_status * ei_infer_config_check_files(const ei_infer_config * cfg) {
         {cfg->onnx_file ? "onnx-file" : "model-engine-file", cfg->onnx_file ? cfg->onnx_file : cfg->model_engine_file},
         {"labelfile-path", cfg->labelfile_path},
         {"custom-lib-path", cfg->custom_lib_path},
+        {"int8-calib-file", cfg->precision == EI_PRECISION_INT8 ? cfg->int8_calib_file : NULL},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (files[i].path && !g_file_test(files[i].path, G_FILE_TEST_IS_REGULAR))
@@ -425,6 +433,7 @@ void ei_infer_config_destroy(ei_infer_config * cfg) {
     g_free(cfg->model_engine_file);
     g_free(cfg->labelfile_path);
     g_free(cfg->custom_lib_path);
+    g_free(cfg->int8_calib_file);
     g_free(cfg->parse_bbox_func_name);
     g_strfreev(cfg->output_blob_names);
     g_free((char *)cfg->decoder.boxes_output); /* allocated by config_decoder.c */

@@ -11,7 +11,7 @@ static const char * const property_keys[] = {
     "net-scale-factor", "offsets", "model-color-format", "maintain-aspect-ratio", "symmetric-padding", "scaling-filter",
     "infer-dims", "network-type", "output-blob-names", "cluster-mode", "parse-bbox-func-name", "custom-lib-path",
     "interval", "gie-unique-id", "segmentation-threshold", "network-input-order", "segmentation-output-order",
-    "mean-file",
+    "mean-file", "int8-calib-file",
     /* edgeinfer */
     "decoder", "score-function", "background-class", "boxes-output-name", "scores-output-name", "prior-style",
     "prior-feature-maps", "prior-steps", "prior-min-boxes", "prior-min-sizes", "prior-max-sizes", "prior-scales",
@@ -53,7 +53,6 @@ static const ignored_key property_ignored[] = {
     {"enable-dla", "there is no DLA"},
     {"use-dla-core", "there is no DLA"},
     {"workspace-size", TRT},
-    {"int8-calib-file", TRT},
     {"force-implicit-batch-dim", TRT},
     {"output-io-formats", TRT},
     {"layer-device-precision", TRT},

@@ -7,8 +7,12 @@
 /* Optimised kernels by op kind, designated initializers; absent = reference kernel only. */
 static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
 #ifdef EI_WITH_ONEDNN
-    [EI_OP_CONV] = &ei_dnnl_conv, [EI_OP_CONV_TRANSPOSE] = &ei_dnnl_conv_transpose, [EI_OP_MATMUL] = &ei_dnnl_matmul,
-    [EI_OP_GEMM] = &ei_dnnl_gemm, [EI_OP_CONV_BLOCKED8] = &ei_dnnl_conv_blocked8,
+    [EI_OP_CONV] = &ei_dnnl_conv,
+    [EI_OP_CONV_TRANSPOSE] = &ei_dnnl_conv_transpose,
+    [EI_OP_MATMUL] = &ei_dnnl_matmul,
+    [EI_OP_GEMM] = &ei_dnnl_gemm,
+    [EI_OP_CONV_BLOCKED8] = &ei_dnnl_conv_blocked8,
+    [EI_OP_CONV_INT8] = &ei_dnnl_conv_int8,
 #endif
     [EI_OP_COUNT] = NULL,
 };

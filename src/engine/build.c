@@ -8,6 +8,7 @@
 #include "engine/sha256.h"
 #include "quant/half.h"
 #include "quant/qdq.h"
+#include "quant/quantize.h"
 #include "runtime/model_internal.h"
 
 static const char * const g_precisions[EI_PRECISION_COUNT] = {"fp32", "bf16", "fp16", "int8"};
@@ -78,6 +79,24 @@ static ei_status * batch_spec(const ei_model * m, const char * given, int32_t ba
     return NULL;
 }
 
+/* INT8: the optimised fp32 graph's convolutions to ei.ConvInt8; the count goes into the report. */
+static ei_status * quantize(ei_model * m, const ei_engine_build_options * opt) {
+    ei_quantize_stats qs;
+    EI_TRY(ei_quantize_int8(m->g, opt->calib, opt->keep_fp32, &qs));
+    size_t       used = strlen(m->optimization_report), cap = sizeof m->optimization_report;
+    const char * sep = used ? ", " : "";
+    if (qs.convs)
+        snprintf(m->optimization_report + used, cap - used, "%s%d convolutions in int8 (%d writing int8)", sep,
+                 qs.convs, qs.requant_fused);
+    else
+        snprintf(m->optimization_report + used, cap - used,
+                 "%swarning: no convolution in int8 (%d have no calibration entry, %d kept fp32)", sep, qs.no_entry,
+                 qs.kept_fp32);
+    m->summary.optimization_report = m->optimization_report;
+    /* The MAC count and the operator histogram were taken before the rewrite: the MACs stay. */
+    return NULL;
+}
+
 /* ---- QDQ models (src/quant/qdq.h, docs/precision.md "QDQ models") -------------------------------
  * A model with QuantizeLinear/DequantizeLinear built at the default precision without a table: its
  * own scales become the calibration table and the engine is int8 where this build has the int8
@@ -126,10 +145,10 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
     if ((unsigned)opt->precision >= EI_PRECISION_COUNT)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "precision %d is not one of fp32, bf16, fp16, int8",
                          (int)opt->precision);
-    if (opt->precision == EI_PRECISION_INT8)
-        return ei_errorf(EI_CODE_UNSUPPORTED,
-                         "precision %s: not in this build of edgeinfer (it makes bf16, fp16 and fp32 engines only)",
-                         ei_precision_name(opt->precision));
+    if (opt->precision == EI_PRECISION_INT8 && !opt->calib)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "precision int8 needs a calibration table (activation scales): calibrate with "
+                         "--calib-images DIR or pass one with --calib-cache FILE");
     if (opt->batch < 0 || opt->n_threads < 0)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "batch and n_threads must not be negative");
     ei_model_options mo = ei_model_options_default();
@@ -174,6 +193,15 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
         qdq_opt.precision = EI_PRECISION_INT8;
         qdq_opt.calib = qdq_table;
         opt = &qdq_opt;
+    }
+    if (opt->precision == EI_PRECISION_INT8) {
+        ei_status * st = quantize(m, opt);
+        if (st) {
+            ei_calib_table_destroy(qdq_table);
+            ei_model_destroy(m);
+            free(spec);
+            return ei_status_wrapf(st, "int8 rewrite of %s", onnx_path);
+        }
     }
     ei_sha256_once(m->file_map, m->file_size, m->build.onnx_sha256);
     m->build.has_onnx_sha256 = true;

@@ -65,7 +65,11 @@ static void try_engine(const ei_infer_config * cfg, const char * path, ei_model 
         return;
     }
     /* build.batch 0: built at the batch the model fixes, after the configured one was refused. */
-    if (batch_of(*m) != cfg->batch_size && (*m)->build.batch != 0) {
+    /* Without onnx-file the engine is all there is: its precision wins. */
+    if (cfg->onnx_file && ei_model_engine_precision(*m) != cfg->precision) {
+        snprintf(why, n, "%s is a %s engine, the config asks for %s (network-mode)", path,
+                 ei_precision_name(ei_model_engine_precision(*m)), ei_precision_name(cfg->precision));
+    } else if (batch_of(*m) != cfg->batch_size && (*m)->build.batch != 0) {
         snprintf(why, n, "%s was built for batch %lld, the config asks for batch-size=%d", path,
                  (long long)batch_of(*m), cfg->batch_size);
     } else if (cfg->onnx_file) {
@@ -119,12 +123,42 @@ static ei_status * build_model(const ei_infer_config * cfg, const ei_infer_optio
     }
 }
 
+/* network-mode=1: the calibration cache int8-calib-file, checked against onnx-file. */
+static ei_status * load_calib(const ei_infer_config * cfg, ei_calib_table ** out) {
+    *out = NULL;
+    if (cfg->precision != EI_PRECISION_INT8 || !cfg->onnx_file) return NULL;
+    if (!cfg->int8_calib_file)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "network-mode=1 (int8) needs int8-calib-file to build an engine");
+    EI_TRY(ei_status_wrapf(ei_calib_table_load(cfg->int8_calib_file, out), "int8-calib-file"));
+    uint8_t     sha[32];
+    ei_status * st = file_sha256(cfg->onnx_file, sha);
+    if (!st) st = ei_calib_table_check_model(*out, sha, cfg->int8_calib_file);
+    if (st) {
+        ei_calib_table_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static ei_status * open_model(const ei_infer_config * cfg, const ei_infer_options * opt, ei_engine_build_options eo,
+                              ei_model ** out);
+
 ei_status * ei_infer_open_model(const ei_infer_config * cfg, const ei_infer_options * opt, ei_model ** out) {
     *out = NULL;
     ei_engine_build_options eo = ei_engine_build_options_default();
     eo.batch = cfg->batch_size > 0 ? cfg->batch_size : 1;
     eo.n_threads = opt->n_threads;
+    eo.precision = cfg->precision;
+    ei_calib_table * calib = NULL;
+    EI_TRY(load_calib(cfg, &calib));
+    eo.calib = calib;
+    ei_status * st = open_model(cfg, opt, eo, out);
+    ei_calib_table_destroy(calib);
+    return st;
+}
 
+static ei_status * open_model(const ei_infer_config * cfg, const ei_infer_options * opt, ei_engine_build_options eo,
+                              ei_model ** out) {
     char why[1400] = "";
     if (cfg->model_engine_file) {
         try_engine(cfg, cfg->model_engine_file, out, why, sizeof why);

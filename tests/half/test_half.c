@@ -2,6 +2,7 @@
  * usage: half_test SOURCE_DIR EXPORTED_MODELS_DIR WORK_DIR (EI_ASSETS_DIR: the shared assets)
  * Models that are absent (the shared assets, models/export_all.py's exports) are skipped with a
  * message; the rest always runs. */
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -458,6 +459,36 @@ static void test_fp16_overflow(void) {
     }
 }
 
+/* The engine cache tells bf16 engines apart by keep_fp32 and by activation rounding. */
+static void test_cache_key(void) {
+    char onnx[1200], dir[1200];
+    snprintf(onnx, sizeof onnx, "%s/models/tiny_cnn.onnx", g_src);
+    snprintf(dir, sizeof dir, "%s/cache", g_work);
+    /* Start from an empty cache (an earlier run left its engines). */
+    DIR * d = opendir(dir);
+    for (struct dirent * e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        char f[1500];
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.') unlink(f);
+    }
+    if (d) closedir(d);
+    ei_engine_build_options o = ei_engine_build_options_default();
+    o.precision = EI_PRECISION_BF16;
+    const char * keeps[2] = {NULL, "conv1"};
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < 3; k++) {
+            o.keep_fp32 = keeps[k == 1];
+            o.half_fp32_activations = k == 2;
+            ei_model *           m = NULL;
+            ei_engine_cache_info info;
+            EI_CHECK_OK(ei_engine_cache_get(dir, onnx, &o, &m, &info));
+            /* First pass: three different engines, each built; second pass: each one found. */
+            EI_CHECK(m && info.built == (pass == 0));
+            if (m) EI_CHECK(ei_model_engine_precision(m) == EI_PRECISION_BF16);
+            ei_model_destroy(m);
+        }
+}
+
 /* keep_fp32: the named nodes keep fp32 weights and no rounding; an unknown name is an error that
  * names it. */
 static void test_keep_fp32(void) {
@@ -618,6 +649,7 @@ int main(int argc, char ** argv) {
     EI_RUN(test_convt_matmul);
     EI_RUN(test_keep_fp32);
     EI_RUN(test_fp16_overflow);
+    EI_RUN(test_cache_key);
     if (argc > 4 && !strcmp(argv[4], "--models")) {
         EI_RUN(test_engines_segformer);
         EI_RUN(test_accuracy_segformer);

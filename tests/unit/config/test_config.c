@@ -88,12 +88,26 @@ static void test_ignored_nvinfer_keys(void) {
     EI_CHECK(has_warning(cfg, "infer.ini: [property] gpu-id is ignored: "));
     EI_CHECK(has_warning(cfg, "[property] process-mode is ignored: secondary"));
     EI_CHECK(has_warning(cfg, "[property] workspace-size is ignored: a TensorRT setting"));
-    EI_CHECK(has_warning(cfg, "[property] int8-calib-file is ignored"));
-    EI_CHECK(has_warning(cfg, "network-mode=2 (fp16): edgeinfer builds fp32 engines only"));
+    EI_CHECK(has_warning(cfg, "[property] int8-calib-file has no effect without network-mode=1 (int8)"));
     EI_CHECK(has_warning(cfg, "[class-attrs-all] eps is ignored: used by cluster-mode 0, 1 or 3"));
     EI_CHECK(has_warning(cfg, "[class-attrs-all] border-color is ignored"));
-    EI_CHECK(cfg->network_mode == EI_NETWORK_MODE_FP16 && cfg->precision == EI_PRECISION_FP32);
+    EI_CHECK(cfg->network_mode == EI_NETWORK_MODE_FP16 && cfg->precision == EI_PRECISION_FP16);
     ei_infer_config_destroy(cfg);
+}
+
+static void test_network_mode_precision(void) {
+    ei_infer_config * cfg = NULL;
+    EI_CHECK_OK(parse(DET "network-mode=1\nint8-calib-file=model.calib\n", &cfg));
+    if (cfg) {
+        EI_CHECK(cfg->precision == EI_PRECISION_INT8 && cfg->int8_calib_file &&
+                 strstr(cfg->int8_calib_file, "model.calib"));
+    }
+    ei_infer_config_destroy(cfg);
+    cfg = NULL;
+    EI_CHECK_OK(parse(DET "network-mode=int8\nint8-calib-file=model.calib\n", &cfg));
+    EI_CHECK(cfg && cfg->precision == EI_PRECISION_INT8);
+    ei_infer_config_destroy(cfg);
+    expect_error(DET "network-mode=1\n", EI_CODE_INVALID_ARGUMENT, "int8 needs int8-calib-file=FILE");
 }
 
 static void test_bad_values(void) {
@@ -547,6 +561,7 @@ int main(void) {
     EI_RUN(test_defaults);
     EI_RUN(test_unknown_key_and_group);
     EI_RUN(test_ignored_nvinfer_keys);
+    EI_RUN(test_network_mode_precision);
     EI_RUN(test_bad_values);
     EI_RUN(test_refused_enum_values);
     EI_RUN(test_model_and_paths);

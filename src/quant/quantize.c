@@ -1,0 +1,195 @@
+/* The INT8 rewrite (quant/quantize.h): Conv / ei.ConvBlocked8 -> ei.ConvInt8 with int8 weights. */
+#include "quant/quantize.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/graph_edit.h"
+#include "ops/conv_int8.h"
+#include "ops/op.h"
+
+/* Whether name is one of the comma-separated items of list. */
+static bool listed(const char * list, const char * name) {
+    size_t nl = strlen(name);
+    for (const char * p = list; p && *p;) {
+        const char * end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        const char * b = p;
+        const char * e = end;
+        while (b < e && (*b == ' ' || *b == '\t')) b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+        if ((size_t)(e - b) == nl && !strncmp(b, name, nl)) return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+/* The table's entry for value v, or for the value a layout conversion made it from. */
+static bool lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, float * scale, bool * is_unsigned) {
+    if (ei_calib_table_get(t, g->values[v].name, scale, is_unsigned)) return true;
+    int32_t p = g->values[v].producer;
+    if (p < 0 || p >= g->n_nodes || ei_node_is_removed(&g->nodes[p])) return false;
+    const ei_node * n = &g->nodes[p];
+    if ((n->def == &ei_op_def_TO_BLOCKED8 || n->def == &ei_op_def_FROM_BLOCKED8) && n->n_inputs == 1 &&
+        n->inputs[0] >= 0)
+        return ei_calib_table_get(t, g->values[n->inputs[0]].name, scale, is_unsigned);
+    return false;
+}
+
+static bool is_candidate(const ei_graph * g, const ei_node * n) {
+    if (n->folded || ei_node_is_removed(n)) return false;
+    if (n->def != &ei_op_def_CONV && n->def != &ei_op_def_CONV_BLOCKED8) return false;
+    if (n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 2 || n->inputs[0] < 0 || n->inputs[1] < 0) return false;
+    const ei_value * x = &g->values[n->inputs[0]];
+    const ei_value * w = &g->values[n->inputs[1]];
+    return x->dtype == EI_DTYPE_F32 && (x->shape.rank == 4 || x->shape.rank == 5) && w->constant &&
+           w->dtype == EI_DTYPE_F32 && w->shape.rank == 4 && ei_shape_numel(&w->shape) > 0;
+}
+
+/* W [M, ...] float -> q int8 and per-channel scales (a channel of zeros gets scale 1). */
+static ei_status * quantize_weights(const ei_tensor * w, ei_tensor ** q_out, ei_tensor ** s_out) {
+    int64_t  m = w->shape.dim[0], per = ei_shape_numel(&w->shape) / m;
+    ei_shape ss = {.rank = 1, .dim = {m}};
+    EI_TRY(ei_tensor_create(EI_DTYPE_I8, &w->shape, q_out));
+    ei_status * st = ei_tensor_create(EI_DTYPE_F32, &ss, s_out);
+    if (st) {
+        ei_tensor_destroy(*q_out);
+        *q_out = NULL;
+        return st;
+    }
+    const float * wd = w->data;
+    int8_t *      qd = (*q_out)->data;
+    float *       sd = (*s_out)->data;
+    for (int64_t o = 0; o < m; o++) {
+        const float * row = wd + o * per;
+        float         mx = 0.0f;
+        for (int64_t i = 0; i < per; i++)
+            if (fabsf(row[i]) > mx) mx = fabsf(row[i]);
+        float s = mx > 0.0f && isfinite(mx) ? mx / (float)EI_INT8_WEIGHT_MAX : 1.0f;
+        sd[o] = s;
+        for (int64_t i = 0; i < per; i++) {
+            float v = nearbyintf(row[i] / s);
+            if (!(v >= -EI_INT8_WEIGHT_MAX)) v = -EI_INT8_WEIGHT_MAX;
+            if (v > EI_INT8_WEIGHT_MAX) v = EI_INT8_WEIGHT_MAX;
+            qd[o * per + i] = (int8_t)v;
+        }
+    }
+    return NULL;
+}
+
+/* Drops the float weights once nothing reads them (engine files would store them otherwise). */
+static void drop_if_unused(ei_graph * g, int32_t v) {
+    ei_value * val = &g->values[v];
+    if (val->flags & (EI_VALUE_GRAPH_INPUT | EI_VALUE_GRAPH_OUTPUT)) return;
+    if (ei_graph_use_count(g, v) > 0 || !val->constant) return;
+    ei_tensor_destroy(val->constant);
+    val->constant = NULL;
+}
+
+static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsigned) {
+    ei_node *         n = &g->nodes[idx];
+    bool              blocked = n->def == &ei_op_def_CONV_BLOCKED8;
+    int32_t           w_old = n->inputs[1];
+    ei_fused          f;
+    ei_tensor *       q = NULL, *s = NULL;
+    int32_t           qv, sv;
+    char              name[512];
+    const ei_tensor * w = g->values[w_old].constant;
+    EI_TRY(ei_fused_import(n, &f));
+    EI_TRY(quantize_weights(w, &q, &s));
+    snprintf(name, sizeof name, "%s_int8_W", n->name);
+    ei_status * st = ei_graph_constant_add(g, name, q, &qv);
+    if (st) {
+        ei_tensor_destroy(s);
+        return st;
+    }
+    snprintf(name, sizeof name, "%s_int8_W_scale", g->nodes[idx].name);
+    EI_TRY(ei_graph_constant_add(g, name, s, &sv));
+    n = &g->nodes[idx];
+    int32_t   res = f.residual ? n->inputs[n->n_inputs - 1] : -1;
+    int32_t   n_base = f.residual ? n->n_inputs - 1 : n->n_inputs;
+    int32_t   bias = n_base > 2 ? n->inputs[2] : -1;
+    int32_t   ins[5] = {n->inputs[0], qv, sv, bias, res};
+    int32_t   n_ins = f.residual ? 5 : (bias >= 0 ? 4 : 3);
+    int32_t * grown = realloc(n->inputs, 5 * sizeof *grown);
+    if (!grown) return ei_status_oom();
+    n->inputs = grown;
+    memcpy(n->inputs, ins, sizeof ins);
+    n->n_inputs = n_ins;
+    EI_TRY(ei_node_set_attr_float(n, "ei.x_scale", x_unsigned ? x_scale * 127.0f / 255.0f : x_scale));
+    EI_TRY(ei_node_set_attr_int(n, "ei.x_unsigned", x_unsigned ? 1 : 0));
+    EI_TRY(ei_node_set_attr_int(n, "ei.blocked", blocked ? 1 : 0));
+    EI_TRY(ei_node_set_op(n, "ei.ConvInt8"));
+    EI_TRY(ei_node_reimport(n));
+    drop_if_unused(g, w_old);
+    return NULL;
+}
+
+/* Requantisation fused: an ei.ConvInt8 whose output is read only by ei.ConvInt8 nodes, each as its
+ * X (all with one scale and sign: the table's entry for that value), writes that uint8/int8 NHWC
+ * tensor itself, and its readers skip their quantisation. Not with a residual (added in float to a
+ * float Y). */
+static ei_status * fuse_requant(ei_graph * g, int32_t * fused) {
+    *fused = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        ei_node * n = &g->nodes[i];
+        if (n->def != &ei_op_def_CONV_INT8 || n->folded || ei_node_is_removed(n)) continue;
+        const ei_conv_int8_params * p = n->params;
+        int32_t                     y = n->outputs[0];
+        if (!p || p->fused.residual || p->y_scale > 0.0f || y < 0 || (g->values[y].flags & EI_VALUE_GRAPH_OUTPUT))
+            continue;
+        int32_t readers[64];
+        int32_t k = ei_graph_consumers(g, y, readers, 64);
+        if (k < 1 || k > 64) continue;
+        bool  ok = true;
+        float scale = 0.0f;
+        bool  u = false;
+        for (int32_t r = 0; r < k && ok; r++) {
+            const ei_node *             c = &g->nodes[readers[r]];
+            const ei_conv_int8_params * cp = c->params;
+            ok = c->def == &ei_op_def_CONV_INT8 && cp && c->inputs[0] == y;
+            for (int32_t in = 1; ok && in < c->n_inputs; in++) ok = c->inputs[in] != y;
+            if (!ok) break;
+            if (r == 0) scale = cp->x_scale, u = cp->x_unsigned;
+            ok = cp->x_scale == scale && cp->x_unsigned == u;
+        }
+        if (!ok) continue;
+        EI_TRY(ei_node_set_attr_float(n, "ei.y_scale", scale));
+        EI_TRY(ei_node_set_attr_int(n, "ei.y_unsigned", u ? 1 : 0));
+        EI_TRY(ei_node_set_attr_int(n, "ei.blocked", 0));
+        EI_TRY(ei_node_reimport(n));
+        ++*fused;
+    }
+    return NULL;
+}
+
+ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char * keep_fp32,
+                             ei_quantize_stats * stats) {
+    memset(stats, 0, sizeof *stats);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        if (!is_candidate(g, n)) continue;
+        stats->candidates++;
+        if (listed(keep_fp32, n->name)) {
+            stats->kept_fp32++;
+            continue;
+        }
+        float scale;
+        bool  u;
+        if (!lookup(g, t, n->inputs[0], &scale, &u)) {
+            stats->no_entry++;
+            continue;
+        }
+        if (!(scale > 0.0f && isfinite(scale)))
+            return ei_node_errorf(n, EI_CODE_INVALID_ARGUMENT,
+                                  "the calibration table's scale %g for input '%s' is not a positive number",
+                                  (double)scale, g->values[n->inputs[0]].name);
+        EI_TRY(rewrite(g, i, scale, u));
+        stats->convs++;
+    }
+    if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));
+    if (stats->convs) EI_TRY(ei_graph_reinfer(g));
+    return NULL;
+}
