@@ -48,6 +48,10 @@ typedef struct ei_engine_build_options {
     /* Comma-separated node names of the optimised graph that stay fp32 whatever the precision;
      * NULL = none. */
     const char * keep_fp32;
+    /* BF16 / FP16: false (default) rounds the data input of every converted operator to bf16 /
+     * fp16 before the fp32 compute, so that accuracy is what a CPU with native bf16 / fp16
+     * arithmetic would give; true rounds the weights only (docs/precision.md). */
+    bool half_fp32_activations;
 } ei_engine_build_options;
 
 EI_API ei_engine_build_options ei_engine_build_options_default(void);

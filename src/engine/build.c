@@ -6,6 +6,7 @@
 
 #include "edgeinfer/engine.h"
 #include "engine/sha256.h"
+#include "quant/half.h"
 #include "quant/qdq.h"
 #include "quant/quantize.h"
 #include "runtime/model_internal.h"
@@ -144,9 +145,6 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
     if ((unsigned)opt->precision >= EI_PRECISION_COUNT)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "precision %d is not one of fp32, bf16, fp16, int8",
                          (int)opt->precision);
-    if (opt->precision != EI_PRECISION_FP32 && opt->precision != EI_PRECISION_INT8)
-        return ei_errorf(EI_CODE_UNSUPPORTED, "precision %s: this build of edgeinfer makes fp32 and int8 engines only",
-                         ei_precision_name(opt->precision));
     if (opt->precision == EI_PRECISION_INT8 && !opt->calib)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT,
                          "precision int8 needs a calibration table (activation scales): calibrate with "
@@ -170,6 +168,15 @@ ei_status * ei_engine_build(const char * onnx_path, const ei_engine_build_option
         if (st) {
             free(spec);
             return ei_status_wrapf(st, "with --batch %d", opt->batch);
+        }
+    }
+    if (opt->precision == EI_PRECISION_BF16 || opt->precision == EI_PRECISION_FP16) {
+        /* Weights of the heavy operators in half precision (src/quant/half.c). */
+        ei_status * st = ei_half_convert(m->g, opt->precision, opt->keep_fp32, !opt->half_fp32_activations, NULL);
+        if (st) {
+            ei_model_destroy(m);
+            free(spec);
+            return ei_status_wrapf(st, "--precision %s", ei_precision_name(opt->precision));
         }
     }
     /* QDQ models: the model's own scales (see qdq_branch). */

@@ -26,10 +26,15 @@ static double now_ms(void) {
 }
 
 static void options_key(const ei_engine_build_options * o, char * out, size_t n) {
-    snprintf(out, n, "precision=%d;batch=%d;threads=%d;opt=%d;shapes=%s;keep_fp32=%s;format=%u;isa=%llx",
+    /* bf16 / fp16 (src/quant/half.h) also depend on keep_fp32 and on whether activations are rounded. */
+    bool half = o->precision == EI_PRECISION_BF16 || o->precision == EI_PRECISION_FP16;
+    snprintf(out, n, "precision=%d;batch=%d;threads=%d;opt=%d;shapes=%s;keep_fp32=%s;format=%u;isa=%llx%s",
              (int)o->precision, o->batch, o->n_threads, o->optimization_level, o->input_shapes ? o->input_shapes : "",
-             o->precision == EI_PRECISION_INT8 && o->keep_fp32 ? o->keep_fp32 : "", EI_ENGINE_FORMAT_VERSION,
-             (unsigned long long)ei_isa_detect());
+             (o->precision == EI_PRECISION_INT8 || half) && o->keep_fp32 ? o->keep_fp32 : "", EI_ENGINE_FORMAT_VERSION,
+             (unsigned long long)ei_isa_detect(),
+             !half                      ? ""
+             : o->half_fp32_activations ? ";activations=fp32"
+                                        : ";activations=rounded");
 }
 
 /* Hex of the first 8 bytes of SHA-256 over the table's entries (name, scale, sign), "-" when the

@@ -15,6 +15,7 @@
 #include "ops/fused.h"
 #include "ops/fused_apply.h"
 #include "ops/op.h"
+#include "quant/half.h"
 
 typedef struct pack_job {
     const float * src;
@@ -173,7 +174,9 @@ static ei_status * convb_import(ei_node * node) { return ei_op_def_CONV.import(n
 
 static ei_status * convb_infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(convb_import(node));
-    for (int32_t k = 0; k < 3; k++) EI_TRY(ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    for (int32_t k = 0; k < 3; k++)
+        EI_TRY(k == 1 ? ei_half_check_weight(g, node, k)
+                      : ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * x = ei_node_input(g, node, 0);
     const ei_value * w = ei_node_input(g, node, 1);
     const ei_value * b = ei_node_input(g, node, 2);

@@ -11,6 +11,7 @@
 #include "ops/conv_geometry.h"
 #include "ops/fused_apply.h"
 #include "ops/op.h"
+#include "quant/half.h"
 
 /* im2col scratch is capped at about this many floats per worker by slicing output pixels. */
 #define CONV_COL_BUDGET ((int64_t)1 << 20)
@@ -63,7 +64,9 @@ static ei_status * conv_geometry(const ei_node * node, const ei_shape * xs, cons
 
 static ei_status * conv_infer(ei_graph * gr, ei_node * node) {
     if (!node->params) EI_TRY(conv_import(node));
-    for (int32_t k = 0; k < 3; k++) EI_TRY(ei_op_check_dtype(gr, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    for (int32_t k = 0; k < 3; k++)
+        EI_TRY(k == 1 ? ei_half_check_weight(gr, node, k)
+                      : ei_op_check_dtype(gr, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
     const ei_value * b = ei_node_input(gr, node, 2);
@@ -336,6 +339,13 @@ static ei_status * conv_run_kernel(const ei_node * node, const ei_tensor * const
     return NULL;
 }
 
+/* Weights of a bf16 / fp16 engine are widened per run (src/quant/half.h). */
+static ei_status * conv_run_entry(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                  const ei_exec * ex) {
+    if (ei_half_needed(node, in, 1)) return ei_half_run(conv_run_kernel, 1, node, in, out, ex);
+    return conv_run_kernel(node, in, out, ex);
+}
+
 static int64_t conv_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
@@ -353,6 +363,6 @@ const ei_op_def ei_op_def_CONV = {
     .out_max = 1,
     .import = conv_import,
     .infer = conv_infer,
-    .run = conv_run_kernel,
+    .run = conv_run_entry,
     .macs = conv_macs,
 };

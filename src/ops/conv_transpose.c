@@ -9,6 +9,7 @@
 #include "ops/conv_geometry.h"
 #include "ops/fused_apply.h"
 #include "ops/op.h"
+#include "quant/half.h"
 
 #define CONVT_COL_BUDGET ((int64_t)1 << 20)
 
@@ -119,7 +120,9 @@ static ei_status * convt_geometry(const ei_node * node, const ei_shape * xs, con
 
 static ei_status * convt_infer(ei_graph * gr, ei_node * node) {
     if (!node->params) EI_TRY(convt_import(node));
-    for (int32_t k = 0; k < 3; k++) EI_TRY(ei_op_check_dtype(gr, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    for (int32_t k = 0; k < 3; k++)
+        EI_TRY(k == 1 ? ei_half_check_weight(gr, node, k)
+                      : ei_op_check_dtype(gr, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
     const ei_value * b = ei_node_input(gr, node, 2);
@@ -249,6 +252,13 @@ static ei_status * convt_run(const ei_node * node, const ei_tensor * const * in,
     return NULL;
 }
 
+/* Weights of a bf16 / fp16 engine are widened per run (src/quant/half.h). */
+static ei_status * convt_run_entry(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                   const ei_exec * ex) {
+    if (ei_half_needed(node, in, 1)) return ei_half_run(convt_run, 1, node, in, out, ex);
+    return convt_run(node, in, out, ex);
+}
+
 static int64_t convt_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * x = ei_node_input(gr, node, 0);
     const ei_value * w = ei_node_input(gr, node, 1);
@@ -266,6 +276,6 @@ const ei_op_def ei_op_def_CONV_TRANSPOSE = {
     .out_max = 1,
     .import = convt_import,
     .infer = convt_infer,
-    .run = convt_run,
+    .run = convt_run_entry,
     .macs = convt_macs,
 };

@@ -6,6 +6,7 @@
 #include "cpu/sgemm.h"
 #include "ops/fused_apply.h"
 #include "ops/op.h"
+#include "quant/half.h"
 
 typedef struct gemm_params {
     float    alpha, beta;
@@ -34,7 +35,9 @@ static ei_status * gemm_import(ei_node * node) {
 static ei_status * gemm_infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(gemm_import(node));
     const gemm_params * p = node->params;
-    for (int32_t k = 0; k < 3; k++) EI_TRY(ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    for (int32_t k = 0; k < 3; k++)
+        EI_TRY(k == 1 ? ei_half_check_weight(g, node, k)
+                      : ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
     const ei_value * a = ei_node_input(g, node, 0);
     const ei_value * b = ei_node_input(g, node, 1);
     const ei_value * c = ei_node_input(g, node, 2);
@@ -96,6 +99,13 @@ static ei_status * gemm_run(const ei_node * node, const ei_tensor * const * in, 
     return NULL;
 }
 
+/* Weights of a bf16 / fp16 engine are widened per run (src/quant/half.h). */
+static ei_status * gemm_run_entry(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                  const ei_exec * ex) {
+    if (ei_half_needed(node, in, 1)) return ei_half_run(gemm_run, 1, node, in, out, ex);
+    return gemm_run(node, in, out, ex);
+}
+
 static int64_t gemm_macs(const ei_graph * g, const ei_node * node) {
     const ei_value *    a = ei_node_input(g, node, 0);
     const ei_value *    b = ei_node_input(g, node, 1);
@@ -112,6 +122,6 @@ const ei_op_def ei_op_def_GEMM = {
     .out_max = 1,
     .import = gemm_import,
     .infer = gemm_infer,
-    .run = gemm_run,
+    .run = gemm_run_entry,
     .macs = gemm_macs,
 };

@@ -8,6 +8,7 @@
 #include "cpu/sgemm.h"
 #include "ops/fused_apply.h"
 #include "ops/op.h"
+#include "quant/half.h"
 
 /* The product as matrices: A [batch..., M, K] x B [batch..., K, N] -> [batch..., M, N]. */
 typedef struct mm_geom {
@@ -85,7 +86,7 @@ static ei_status * matmul_import(ei_node * node) {
 static ei_status * matmul_infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(matmul_import(node));
     EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
-    EI_TRY(ei_op_check_dtype(g, node, 1, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+    EI_TRY(ei_half_check_weight(g, node, 1));
     const ei_value * a = ei_node_input(g, node, 0);
     const ei_value * b = ei_node_input(g, node, 1);
     if (!a || !b) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "inputs A and B are required");
@@ -163,6 +164,13 @@ static ei_status * matmul_run(const ei_node * node, const ei_tensor * const * in
     return NULL;
 }
 
+/* Weights of a bf16 / fp16 engine are widened per run (src/quant/half.h). */
+static ei_status * matmul_run_entry(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
+                                    const ei_exec * ex) {
+    if (ei_half_needed(node, in, 1)) return ei_half_run(matmul_run, 1, node, in, out, ex);
+    return matmul_run(node, in, out, ex);
+}
+
 static int64_t matmul_macs(const ei_graph * gr, const ei_node * node) {
     const ei_value * a = ei_node_input(gr, node, 0);
     const ei_value * b = ei_node_input(gr, node, 1);
@@ -185,6 +193,6 @@ const ei_op_def ei_op_def_MATMUL = {
     .out_max = 1,
     .import = matmul_import,
     .infer = matmul_infer,
-    .run = matmul_run,
+    .run = matmul_run_entry,
     .macs = matmul_macs,
 };

@@ -4,7 +4,12 @@
  * pytorch-quantization's entropy calibrator): a histogram of |x| in 2048 bins, candidate thresholds
  * at every bin edge from 128 to 2048 bins, KL(P || Q) between the clipped reference P (outliers
  * folded into its last bin) and Q, the first i bins merged into 128 levels and expanded back over
- * the non-empty bins. Not the MXNet / ONNX Runtime variant (a signed histogram of x with windows
+ * the non-empty bins. As pytorch-quantization does, the zero bin's count is replaced by the next
+ * bin's before the search (ReLU outputs are mostly exact zeros: that spike otherwise dominates
+ * the reference distribution and drags the threshold down to a fraction of the useful range,
+ * which took YOLOX-nano's int8 mAP to 0), and never-negative tensors, which the int8 kernels
+ * quantise to uint8, are compared against 256 levels instead of 128; candidates still start at
+ * bin 128. Not the MXNet / ONNX Runtime variant (a signed histogram of x with windows
  * symmetric about zero and smoothed distributions).
  *
  * KL for one candidate is computed in O(levels) rather than O(i) from prefix sums: with c' the
@@ -65,14 +70,17 @@ void ei_absstat_free(ei_absstat * s) {
 
 static double xlogx(double v) { return v > 0.0 ? v * log(v) : 0.0; }
 
-int32_t ei_calib_entropy_bins(const uint64_t * hist, int32_t n_bins, int32_t levels) {
-    if (n_bins <= levels) return n_bins;
+int32_t ei_calib_entropy_bins(const uint64_t * hist_in, int32_t n_bins, int32_t levels) {
+    if (n_bins <= EI_CALIB_LEVELS || levels < 1) return n_bins;
     /* Prefix sums: counts, non-empty bins, c log c. */
-    double * cnt = malloc((size_t)(n_bins + 1) * sizeof *cnt);
-    double * nz = malloc((size_t)(n_bins + 1) * sizeof *nz);
-    double * clc = malloc((size_t)(n_bins + 1) * sizeof *clc);
-    int32_t  best = n_bins;
-    if (!cnt || !nz || !clc) goto done; /* no memory: no clipping (the minmax threshold) */
+    double *   cnt = malloc((size_t)(n_bins + 1) * sizeof *cnt);
+    double *   nz = malloc((size_t)(n_bins + 1) * sizeof *nz);
+    double *   clc = malloc((size_t)(n_bins + 1) * sizeof *clc);
+    int32_t    best = n_bins;
+    uint64_t * hist = malloc((size_t)n_bins * sizeof *hist);
+    if (!cnt || !nz || !clc || !hist) goto done; /* no memory: no clipping (the minmax threshold) */
+    memcpy(hist, hist_in, (size_t)n_bins * sizeof *hist);
+    hist[0] = hist[1];
     cnt[0] = nz[0] = clc[0] = 0.0;
     for (int32_t j = 0; j < n_bins; j++) {
         double c = (double)hist[j];
@@ -83,7 +91,7 @@ int32_t ei_calib_entropy_bins(const uint64_t * hist, int32_t n_bins, int32_t lev
     double total = cnt[n_bins];
     if (total <= 0.0) goto done;
     double best_kl = INFINITY;
-    for (int32_t i = levels; i <= n_bins; i++) {
+    for (int32_t i = EI_CALIB_LEVELS; i <= n_bins; i++) {
         double in = cnt[i], out = total - in, last = (double)hist[i - 1];
         if (in <= 0.0 || (last == 0.0 && out > 0.0)) continue; /* P > 0 where Q = 0: infinite */
         double a = clc[i - 1] + xlogx(last + out);
@@ -103,6 +111,7 @@ int32_t ei_calib_entropy_bins(const uint64_t * hist, int32_t n_bins, int32_t lev
         }
     }
 done:
+    free(hist);
     free(cnt);
     free(nz);
     free(clc);
@@ -126,7 +135,7 @@ float ei_absstat_threshold(const ei_absstat * s, ei_calib_method method) {
     int32_t bins = EI_CALIB_BINS;
     switch (method) {
     case EI_CALIB_ENTROPY:
-        if (s->hist) bins = ei_calib_entropy_bins(s->hist, EI_CALIB_BINS, EI_CALIB_LEVELS);
+        if (s->hist) bins = ei_calib_entropy_bins(s->hist, EI_CALIB_BINS, s->negative ? 128 : 256);
         break;
     case EI_CALIB_PERCENTILE:
         if (s->hist) bins = ei_calib_percentile_bins(s->hist, EI_CALIB_BINS, EI_CALIB_PERCENTILE_CUT);

@@ -48,7 +48,7 @@ int main(int argc, char ** argv) {
         return 6;
     }
     printf("amax %.9g\nnegative %d\n", (double)s.amax, s.negative ? 1 : 0);
-    printf("bins %d %d\n", ei_calib_entropy_bins(s.hist, EI_CALIB_BINS, EI_CALIB_LEVELS),
+    printf("bins %d %d\n", ei_calib_entropy_bins(s.hist, EI_CALIB_BINS, s.negative ? 128 : 256),
            ei_calib_percentile_bins(s.hist, EI_CALIB_BINS, EI_CALIB_PERCENTILE_CUT));
     float th[3];
     for (int m = 0; m < 3; m++) th[m] = ei_absstat_threshold(&s, (ei_calib_method)m);

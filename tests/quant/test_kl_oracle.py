@@ -2,9 +2,11 @@
 the published algorithms (docs/precision.md, "INT8 calibration"):
 
 - histogram: 2048 bins of |x| over [0, max|x|], bin = min(floor(|x| * 2048 / max), 2047) in double;
-- entropy: TensorRT's entropy calibrator (GTC 2017, "8-bit Inference with TensorRT"): for every
+- entropy: TensorRT's entropy calibrator (GTC 2017, "8-bit Inference with TensorRT") as
+  pytorch-quantization implements it: hist[0] replaced by hist[1] (the ReLU zero spike); for every
   i in 128..2048, P = hist[:i] with the outliers sum(hist[i:]) added to P[i-1]; Q = hist[:i] merged
-  into 128 levels (bin j -> level floor(j * 128 / i)), each level's count spread evenly over its
+  into L levels (bin j -> level floor(j * L / i); L = 128, or 256 for never-negative tensors,
+  which are quantised to uint8), each level's count spread evenly over its
   non-empty bins; KL(P||Q) of the normalised distributions (inf where P > 0 and Q = 0);
   threshold = i * max / 2048 for the first i with the smallest KL. Computed here directly, term
   by term, not with the prefix-sum rearrangement of the C code. Must match to one bin.
@@ -42,15 +44,17 @@ def kl(p, q):
     return float(np.sum(p[m] * np.log(p[m] / q[m])))
 
 
-def entropy_bins(h):
+def entropy_bins(h, levels):
+    h = h.copy()
+    h[0] = h[1]
     best, best_kl = BINS, np.inf
     for i in range(LEVELS, BINS + 1):
         ref = h[:i].astype(np.float64).copy()
         ref[i - 1] += h[i:].sum()
         src = h[:i].astype(np.float64)
-        level = (np.arange(i) * LEVELS) // i
-        g = np.bincount(level, weights=src, minlength=LEVELS)
-        nz = np.bincount(level, weights=(src > 0).astype(np.float64), minlength=LEVELS)
+        level = (np.arange(i) * levels) // i
+        g = np.bincount(level, weights=src, minlength=levels)
+        nz = np.bincount(level, weights=(src > 0).astype(np.float64), minlength=levels)
         q = np.where(src > 0, g[level] / np.maximum(nz[level], 1), 0.0)
         if q.sum() == 0:
             continue
@@ -112,7 +116,7 @@ def main():
             e_c, p_c = (int(v) for v in r["bins"])
             th = [float(v) for v in r["threshold"]]
             sc = [float(v) for v in r["scale"]]
-            e_o, p_o = entropy_bins(h), percentile_bins(h)
+            e_o, p_o = entropy_bins(h, 128 if np.any(x < 0) else 256), percentile_bins(h)
             bw = amax / BINS if amax > 0 else 0.0
             errs = []
             if np.float32(c_amax) != np.float32(amax):

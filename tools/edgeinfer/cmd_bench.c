@@ -302,7 +302,8 @@ static ei_status * obtain_engine(const bench_args * a, const ei_model * base, be
         double t0 = now_ms();
         EI_TRY(ei_model_load_engine(a->model, m));
         r->load_ms = now_ms() - t0;
-        snprintf(r->engine_note, sizeof r->engine_note, "engine file");
+        snprintf(r->engine_note, sizeof r->engine_note, "engine file, %s",
+                 ei_precision_name(ei_model_engine_precision(*m)));
         return NULL;
     }
     if (!a->cache) return build_and_load(a, r, m);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "quant/half.h"
 
 static void help(void) {
     printf("usage: edgeinfer build MODEL.onnx -o MODEL.engine [--precision fp32|bf16|fp16] [--batch N] [--threads N]\n"
@@ -328,6 +329,11 @@ int ei_cmd_build(int argc, char ** argv) {
             printf("cache: built %s (%s) in %.1f ms\n", info.path, info.reason, info.load_ms);
         else
             printf("cache: %s is current (loaded in %.1f ms)\n", info.path, info.load_ms);
+        if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
+            char note[1024];
+            ei_half_describe(m, note, sizeof note);
+            printf("%s\n", note);
+        }
         ei_model_destroy(m);
         return EI_EXIT_OK;
     }
@@ -344,6 +350,11 @@ int ei_cmd_build(int argc, char ** argv) {
     long long   bytes = stat(output, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("built %s: %d nodes (%d computed at build time), %lld bytes, in %.1f ms\n", output, s.node_count,
            s.folded_node_count, bytes, now_ms() - t0);
+    if (o.precision == EI_PRECISION_BF16 || o.precision == EI_PRECISION_FP16) {
+        char note[1024];
+        ei_half_describe(m, note, sizeof note);
+        printf("%s\n", note);
+    }
     const char * qdq = s.optimization_report ? strstr(s.optimization_report, "QDQ model: ") : NULL;
     if (qdq) printf("%s\n", qdq); /* the model's own int8 scales (docs/precision.md "QDQ models") */
     ei_model_destroy(m);

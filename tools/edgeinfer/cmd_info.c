@@ -68,6 +68,7 @@ int ei_cmd_info(int argc, char ** argv) {
     for (int32_t i = 0; i < ei_model_output_count(m); i++)
         printf("  %-24s %-8s %s\n", ei_model_output_name(m, i), ei_dtype_name(ei_model_output_dtype(m, i)),
                ei_shape_format(ei_model_output_shape(m, i), buf, sizeof buf));
+    if (engine) printf("precision: %s\n", ei_precision_name(ei_model_engine_precision(m)));
     printf("nodes:     %d (%d computed at load time)\n", s.node_count, s.folded_node_count);
     if (s.nodes_after_optimization != s.nodes_before_optimization)
         printf("optimised: %d -> %d nodes (%s)\n", s.nodes_before_optimization, s.nodes_after_optimization,

@@ -34,7 +34,7 @@ static bool conv_common_supports(const ei_graph * g, const ei_node * node) {
     if (!conv_inputs_read(g, node, &ci)) return false;
     const ei_value * x = &g->values[node->inputs[0]];
     const ei_value * w = &g->values[node->inputs[1]];
-    if (!ei_dnnl_is_f32(g, node->inputs[0]) || !ei_dnnl_is_f32(g, node->inputs[1]) ||
+    if (!ei_dnnl_is_f32(g, node->inputs[0]) || !ei_dnnl_is_weight(g, node->inputs[1]) ||
         !ei_dnnl_is_f32(g, node->outputs[0]) || (ci.bias >= 0 && !ei_dnnl_is_f32(g, node->inputs[ci.bias])))
         return false;
     /* Constant weights: reordered once at prepare. */
@@ -51,7 +51,10 @@ static void conv_spec_common(const ei_graph * g, const ei_node * node, const con
     ei_dnnl_md_plain(&s->dst, ys->rank, ys->dim);
     s->src_want = s->src;
     s->dst_want = s->dst;
-    s->wei_const = ei_node_input_const(g, node, 1)->data;
+    const ei_tensor * w = ei_node_input_const(g, node, 1);
+    s->wei_const = w->data;
+    s->wei_dtype = w->dtype;
+    s->round_src = ei_half_round_mode(node);
     s->wei_scale = 1.0f;
     s->bias_scale = 1.0f;
     s->has_bias = ci->bias >= 0;

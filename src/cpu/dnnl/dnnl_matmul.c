@@ -13,7 +13,7 @@ static bool mm_base(const ei_graph * g, const ei_node * node, ei_fused * f, int3
     if (!ei_dnnl_fused_ok(g, node, f)) return false;
     *n_base = f->residual ? node->n_inputs - 1 : node->n_inputs;
     for (int32_t k = 0; k < *n_base; k++)
-        if (!ei_dnnl_is_f32(g, node->inputs[k])) return false;
+        if (!(k == 1 ? ei_dnnl_is_weight(g, node->inputs[k]) : ei_dnnl_is_f32(g, node->inputs[k]))) return false;
     return ei_dnnl_is_f32(g, node->outputs[0]) && ei_shape_numel(&g->values[node->outputs[0]].shape) > 0;
 }
 
@@ -25,6 +25,7 @@ static void spec_init(const ei_node * node, const ei_fused * f, int32_t n_thread
     s->res_input = ei_dnnl_residual_input(node, f);
     s->fused = *f;
     s->n_threads = n_threads;
+    s->round_src = ei_half_round_mode(node);
 }
 
 static bool matmul_supports(const ei_graph * g, const ei_node * node) {
@@ -62,6 +63,7 @@ static ei_status * matmul_prepare(const ei_graph * g, const ei_node * node, int3
     ei_dnnl_md_plain(&s.wei, r, bd);
     if (bc) {
         s.wei_const = bc->data;
+        s.wei_dtype = bc->dtype;
         ei_dnnl_md_any(&s.wei_want, r, bd);
     } else {
         s.wei_want = s.wei;
@@ -121,6 +123,7 @@ static ei_status * gemm_prepare(const ei_graph * g, const ei_node * node, int32_
     const ei_tensor * bc = ei_node_input_const(g, node, 1);
     if (bc) {
         s.wei_const = bc->data;
+        s.wei_dtype = bc->dtype;
         s.wei_scale = alpha;
         dnnl_memory_desc_init_by_tag(&s.wei_want, 2, bd, dnnl_f32, dnnl_format_tag_any);
     } else {

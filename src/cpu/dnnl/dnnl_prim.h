@@ -11,6 +11,7 @@
 
 #include "cpu/kernel_table.h"
 #include "ops/fused.h"
+#include "quant/half.h"
 
 /* What ei_dnnl_prim_create needs besides the operation descriptor. Descriptors marked "plain"
  * describe the tensors as the graph stores them; src_want/dst_want/wei_want may be format `any`. */
@@ -20,7 +21,9 @@ typedef struct ei_dnnl_spec {
     dnnl_memory_desc_t wei, wei_want;
     dnnl_memory_desc_t bias; /* plain; meaningful when has_bias */
     bool               has_bias;
-    const float *      wei_const; /* constant weights in `wei` layout, or NULL: input wei_input */
+    const void *       wei_const; /* constant weights in `wei` layout, or NULL: input wei_input */
+    ei_dtype           wei_dtype; /* of wei_const: F32 (or UNDEFINED), or BF16 / F16 (widened at prepare) */
+    ei_precision       round_src; /* BF16 / FP16: the source is rounded to it before each run (half.h) */
     int32_t            wei_input;
     const float *      bias_const; /* constant bias, or NULL: input bias_input (has_bias) */
     int32_t            bias_input;
@@ -66,5 +69,7 @@ bool ei_dnnl_fused_ok(const ei_graph * g, const ei_node * node, ei_fused * f);
 int32_t ei_dnnl_residual_input(const ei_node * node, const ei_fused * f);
 /* Whether value id is float32 (absent ids count as float32). */
 bool ei_dnnl_is_f32(const ei_graph * g, int32_t id);
+/* Whether value id is float32, or a constant bf16 / fp16 weight of an engine (src/quant/half.h). */
+bool ei_dnnl_is_weight(const ei_graph * g, int32_t id);
 
 #endif
