@@ -136,8 +136,8 @@ static void test_calibrate_yolox(void) {
     snprintf(cache1, sizeof cache1, "%s/y.engine.calib", g_tmp);
     snprintf(cache2, sizeof cache2, "%s/second.calib", g_tmp);
     /* Default method (entropy), default cache path (the engine + ".calib"). */
-    EI_CHECK(build_rc_ok(
-        cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0", g_model, engine, g_cfg, g_tmp)));
+    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0",
+                             g_model, engine, g_cfg, g_tmp)));
     char * out = cli_output();
     EI_CHECK(out && strstr(out, "calibrated") && strstr(out, "16 images") && strstr(out, "calibrating"));
     free(out);
@@ -198,9 +198,10 @@ static void test_calibrate_yolox(void) {
     EI_CHECK(silu_signed > 0);
 
     /* Deterministic: the same images give the same file (here through --calib-cache FILE). */
-    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-cache '%s' --calib-target-cosine 0 "
-                             "--calib-method entropy",
-                             g_model, engine, g_cfg, g_tmp, cache2)));
+    EI_CHECK(build_rc_ok(cli(
+        "'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-cache '%s' --calib-target-cosine 0 "
+        "--calib-method entropy",
+        g_model, engine, g_cfg, g_tmp, cache2)));
     char *a = read_text(cache1), *b = read_text(cache2);
     EI_CHECK(a && b && !strcmp(a, b));
     free(a);
@@ -215,9 +216,10 @@ static void test_calibrate_yolox(void) {
     /* minmax with --calib-batches: one pass over the first 4 images (batch 1). */
     char cache3[4200];
     snprintf(cache3, sizeof cache3, "%s/minmax.calib", g_tmp);
-    EI_CHECK(build_rc_ok(cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0 --calib-method "
-                             "minmax --calib-batches 4 --calib-cache '%s'",
-                             g_model, engine, g_cfg, g_tmp, cache3)));
+    EI_CHECK(build_rc_ok(
+        cli("'%s' -o '%s' --precision int8 -c '%s' --calib-images '%s/frames' --calib-target-cosine 0 --calib-method "
+            "minmax --calib-batches 4 --calib-cache '%s'",
+            g_model, engine, g_cfg, g_tmp, cache3)));
     ei_calib_table * t3 = NULL;
     EI_CHECK_OK(ei_calib_table_load(cache3, &t3));
     if (t3) {
