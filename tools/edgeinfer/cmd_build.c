@@ -44,14 +44,15 @@ static void help(void) {
            "Sensitivity analysis (after the scales; docs/precision.md, \"Sensitivity: tensors kept in float\"):\n"
            "each convolution input is fake-quantised alone on a few calibration images, then the most\n"
            "damaging ones are kept in float (left out of the cache, listed in its comments) until the\n"
-           "outputs of the all-int8 network have this cosine similarity with fp32 (worst image).\n"
+           "outputs of the all-int8 network have this similarity with fp32 (cosine; per column of\n"
+           "outputs [..., L<=1024] such as a detector's boxes x (4 + classes); worst image).\n"
            "  --calib-target-cosine X  0..1 (default 0.99); 0 turns the analysis off\n"
            "  --calib-max-float N      keep at most N tensors in float (default: a quarter of them)\n"
            "  --calib-sens-images N    images the analysis runs on (default 8; it runs the network\n"
            "                           (tensors + kept + 2) x N times)\n"
-           "  --keep-fp32 NODES        comma-separated convolution node names that stay float (the Conv\n"
-           "                           node names of the ONNX model, which the optimised graph keeps;\n"
-           "                           `edgeinfer info MODEL.engine --nodes` lists them); with --calib-cache too\n");
+           "  --keep-fp32 NODES        comma-separated names of Conv nodes that stay float (the ONNX model's\n"
+           "                           node names, e.g. Conv_44,Conv_47, which the optimised graph keeps;\n"
+           "                           `edgeinfer info MODEL.engine` counts the ei.ConvInt8 left); any precision\n");
 }
 
 static double now_ms(void) {
