@@ -3,6 +3,7 @@
 #define EI_TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "edgeinfer/edgeinfer.h"
@@ -30,6 +31,9 @@ bool ei_cli_is_help(const char * arg);
 void ei_cli_apply_omp_policy(char ** argv);
 /* One line saying which OpenMP wait policy this process runs with (nothing without oneDNN). */
 void ei_cli_print_omp_policy(FILE * f);
+/* Reads a --category-ids file (one integer per line, blank lines skipped); errors name the file
+ * and line. Caller frees *ids. */
+ei_status * ei_cli_read_category_ids(const char * path, int64_t ** ids, int32_t * n);
 /* Writes s as a JSON string literal (quotes, escapes). */
 void ei_cli_json_string(FILE * f, const char * s);
 

@@ -187,49 +187,6 @@ static long long image_id_of(const char * path, int index) {
     return strtoll(stem, NULL, 10);
 }
 
-static ei_status * read_category_ids(const char * path, long long ** ids, int32_t * n) {
-    *ids = NULL;
-    *n = 0;
-    FILE * f = fopen(path, "r");
-    if (!f) return ei_errorf(EI_CODE_NOT_FOUND, "--category-ids: cannot open '%s': %s", path, strerror(errno));
-    long long * v = NULL;
-    int32_t     cap = 0, count = 0, line = 0;
-    char        buf[256];
-    ei_status * st = NULL;
-    while (!st && fgets(buf, sizeof buf, f)) {
-        line++;
-        char * s = buf;
-        while (isspace((unsigned char)*s)) s++;
-        if (!*s) continue;
-        char *    e;
-        long long x = strtoll(s, &e, 10);
-        while (isspace((unsigned char)*e)) e++;
-        if (*e || e == s) {
-            st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "--category-ids %s:%d: '%.*s' is not an integer", path, line,
-                           (int)strcspn(s, "\r\n"), s);
-            break;
-        }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 128;
-            long long * g = realloc(v, (size_t)cap * sizeof *g);
-            if (!g) {
-                st = ei_status_oom();
-                break;
-            }
-            v = g;
-        }
-        v[count++] = x;
-    }
-    fclose(f);
-    if (st) {
-        free(v);
-        return st;
-    }
-    *ids = v;
-    *n = count;
-    return NULL;
-}
-
 static ei_status * ensure_dir(const char * dir) {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return NULL;
     return ei_errorf(EI_CODE_IO, "cannot create output folder '%s': %s", dir, strerror(errno));
@@ -246,7 +203,7 @@ typedef struct vis_run {
     const vis_args * a;
     ei_infer *       inf;
     FILE *           json;
-    long long *      cat_ids;
+    int64_t *        cat_ids;
     int32_t          n_cat_ids;
     int              n_json; /* JSON records written */
     long long        n_objects;
@@ -392,7 +349,7 @@ static int run_command(int argc, char ** argv, bool segment) {
                        cfg->network_type == EI_NETWORK_TYPE_SEGMENTATION ? "segment"
                        : cfg->network_type == EI_NETWORK_TYPE_DETECTOR   ? "detect"
                                                                          : "run");
-    if (!st && a.category_ids) st = read_category_ids(a.category_ids, &r.cat_ids, &r.n_cat_ids);
+    if (!st && a.category_ids) st = ei_cli_read_category_ids(a.category_ids, &r.cat_ids, &r.n_cat_ids);
     if (!st && a.out_dir) st = ensure_dir(a.out_dir);
     if (!st) {
         ei_infer_options io = ei_infer_options_default();

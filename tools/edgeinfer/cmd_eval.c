@@ -222,49 +222,6 @@ static double median(double * v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static ei_status * read_category_ids(const char * path, int64_t ** ids, int32_t * n) {
-    *ids = NULL;
-    *n = 0;
-    FILE * f = fopen(path, "r");
-    if (!f) return ei_errorf(EI_CODE_NOT_FOUND, "--category-ids: cannot open '%s': %s", path, strerror(errno));
-    int64_t *   v = NULL;
-    int32_t     cap = 0, count = 0, line = 0;
-    char        buf[256];
-    ei_status * st = NULL;
-    while (!st && fgets(buf, sizeof buf, f)) {
-        line++;
-        char * s = buf;
-        while (isspace((unsigned char)*s)) s++;
-        if (!*s) continue;
-        char *    e;
-        long long x = strtoll(s, &e, 10);
-        while (isspace((unsigned char)*e)) e++;
-        if (*e || e == s) {
-            st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "--category-ids %s:%d: '%.*s' is not an integer", path, (int)line,
-                           (int)strcspn(s, "\r\n"), s);
-            break;
-        }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 128;
-            int64_t * g = realloc(v, (size_t)cap * sizeof *g);
-            if (!g) {
-                st = ei_status_oom();
-                break;
-            }
-            v = g;
-        }
-        v[count++] = x;
-    }
-    fclose(f);
-    if (st) {
-        free(v);
-        return st;
-    }
-    *ids = v;
-    *n = count;
-    return NULL;
-}
-
 static int cmp_i64(const void * x, const void * y) {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
     return (a > b) - (a < b);
@@ -978,7 +935,8 @@ int ei_cmd_eval(int argc, char ** argv) {
     if (!st && !a.quiet)
         for (int32_t i = 0; i < c.cfg->n_warnings; i++) fprintf(stderr, "warning: %s\n", c.cfg->warnings[i]);
     if (!st && a.coco) st = ei_coco_gt_load(a.coco, &c.gt);
-    if (!st && a.coco && a.category_ids) st = read_category_ids(a.category_ids, &c.cat_of_class, &c.n_cat_of_class);
+    if (!st && a.coco && a.category_ids)
+        st = ei_cli_read_category_ids(a.category_ids, &c.cat_of_class, &c.n_cat_of_class);
     if (!st && a.segmentation) {
         struct stat sb;
         if (stat(a.segmentation, &sb) != 0 || !S_ISDIR(sb.st_mode))
