@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "engine/isa.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define EI_HALF_X86 1
@@ -16,7 +18,12 @@ ei_precision ei_half_round_mode(const ei_node * node) {
 }
 
 #ifdef EI_HALF_X86
-static bool has_f16c(void) { return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"); }
+/* cpuid through the engine's ISA probe: clang's __builtin_cpu_supports has no "f16c". */
+static bool has_f16c(void) {
+    static int cached = -1;
+    if (cached < 0) cached = (ei_isa_detect() & (EI_ISA_AVX | EI_ISA_F16C)) == (EI_ISA_AVX | EI_ISA_F16C);
+    return cached == 1;
+}
 static bool has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 __attribute__((target("avx,f16c"))) static int64_t widen_f16_f16c(const uint16_t * s, float * d, int64_t n) {
