@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_atomic.h"
 #include "core/status.h"
 #include "edgeinfer/calib.h"
 
@@ -151,26 +152,8 @@ static void hex(const uint8_t sha[32], char out[65]) {
     for (int32_t i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", sha[i]);
 }
 
-ei_status * ei_calib_table_save(const ei_calib_table * t, const char * path) {
-    size_t plen = strlen(path);
-    char * tmp = malloc(plen + 16);
-    if (!tmp) return ei_status_oom();
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ei_status * st = ei_errorf(EI_CODE_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    fchmod(fd, 0644);
-    FILE * f = fdopen(fd, "w");
-    if (!f) {
-        ei_status * st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
+static ei_status * write_table(FILE * f, void * user) {
+    const ei_calib_table * t = user;
     fprintf(f, "# edgeinfer INT8 calibration cache: one tensor per line, NAME<TAB>SCALE<TAB>signed|unsigned.\n"
                "# SCALE = clipping threshold / 127; 'unsigned' tensors are never negative. Edit freely;\n"
                "# tensors without a line stay in float.\n");
@@ -189,13 +172,11 @@ ei_status * ei_calib_table_save(const ei_calib_table * t, const char * path) {
     fprintf(f, "method: %s\nimages: %d\n", ei_calib_method_name(t->method), t->images);
     for (int32_t i = 0; i < t->n; i++)
         fprintf(f, "%s\t%.9g\t%s\n", t->e[i].name, (double)t->e[i].scale, t->e[i].is_unsigned ? "unsigned" : "signed");
-    ei_status * st = NULL;
-    if (ferror(f)) st = ei_errorf(EI_CODE_IO, "%s: write failed", path);
-    if (fclose(f) != 0 && !st) st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
-    if (!st && rename(tmp, path) != 0) st = ei_errorf(EI_CODE_IO, "%s: rename failed: %s", path, strerror(errno));
-    if (st) unlink(tmp);
-    free(tmp);
-    return st;
+    return NULL;
+}
+
+ei_status * ei_calib_table_save(const ei_calib_table * t, const char * path) {
+    return ei_file_write_atomic(path, write_table, (void *)t);
 }
 
 static bool parse_hex(const char * s, uint8_t out[32]) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_atomic.h"
 #include "core/status.h"
 #include "edgeinfer/image.h"
 #include "vision/image_internal.h"
@@ -86,6 +87,16 @@ static int has_ext(const char * path, const char * ext) {
     return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
+typedef struct image_write {
+    const ei_image * img;
+    int              jpeg, quality;
+} image_write;
+
+static ei_status * write_image(FILE * f, void * user) {
+    const image_write * w = user;
+    return w->jpeg ? ei_jpeg_encode(w->img, w->quality, f) : ei_png_encode(w->img, f);
+}
+
 ei_status * ei_image_save(const ei_image * img, const char * path, int quality) {
     if (!img || !path || !img->plane[0]) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "ei_image_save: NULL argument");
     int jpeg = has_ext(path, ".jpg") || has_ext(path, ".jpeg");
@@ -96,31 +107,6 @@ ei_status * ei_image_save(const ei_image * img, const char * path, int quality) 
                          ei_pixel_format_name(img->format));
     if (quality < 0 || quality > 100)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: JPEG quality %d is not in 1..100 (0 = 90)", path, quality);
-    size_t plen = strlen(path);
-    char * tmp = malloc(plen + 16);
-    if (!tmp) return ei_status_oom();
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ei_status * st = ei_errorf(EI_CODE_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    fchmod(fd, 0644);
-    FILE *      f = fdopen(fd, "wb");
-    ei_status * st = NULL;
-    if (!f) {
-        close(fd);
-        st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
-    } else {
-        st = jpeg ? ei_jpeg_encode(img, quality ? quality : 90, f) : ei_png_encode(img, f);
-        if (fclose(f) != 0 && !st) st = ei_errorf(EI_CODE_IO, "%s: %s", path, strerror(errno));
-    }
-    if (!st && rename(tmp, path) != 0) st = ei_errorf(EI_CODE_IO, "%s: rename failed: %s", path, strerror(errno));
-    if (st) {
-        unlink(tmp);
-        st = ei_status_wrapf(st, "%s", path);
-    }
-    free(tmp);
-    return st;
+    image_write w = {img, jpeg, quality ? quality : 90};
+    return ei_status_wrapf(ei_file_write_atomic(path, write_image, &w), "%s", path);
 }

@@ -11,7 +11,6 @@
  * exact and the integers are the reference kernel's on every CPU. */
 #include <immintrin.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +18,6 @@
 #include "cpu/dnnl/dnnl_prim.h"
 #include "ops/blocked8.h"
 #include "ops/conv_int8.h"
-
-static dnnl_engine_t  g_engine;
-static dnnl_status_t  g_engine_status = dnnl_runtime_error;
-static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
-
-static void engine_init(void) { g_engine_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0); }
 
 typedef struct int8_state {
     dnnl_primitive_t prim, dst_reorder, res_reorder;
@@ -44,65 +37,14 @@ typedef struct int8_state {
     float            inv_scale;
 } int8_state;
 
-static ei_status * dnnl_fail(const ei_node * node, dnnl_status_t s, const char * what) {
-    return ei_node_errorf(node, s == dnnl_out_of_memory ? EI_CODE_OUT_OF_MEMORY : EI_CODE_INTERNAL,
-                          "oneDNN: %s failed (status %d)", what, (int)s);
-}
-
 #define TRY_DNNL(call, what)                                                                                           \
     do {                                                                                                               \
         dnnl_status_t ei_s_ = (call);                                                                                  \
         if (ei_s_ != dnnl_success) {                                                                                   \
-            st = dnnl_fail(node, ei_s_, what);                                                                         \
+            st = ei_dnnl_error(node, ei_s_, what);                                                                     \
             goto done;                                                                                                 \
         }                                                                                                              \
     } while (0)
-
-static void * alloc_md(const dnnl_memory_desc_t * md) {
-    size_t n = (dnnl_memory_desc_get_size(md) + 63) / 64 * 64;
-    return aligned_alloc(64, n ? n : 64);
-}
-
-static bool append_act(dnnl_post_ops_t po, const ei_fused * f) {
-    switch (f->act) {
-    case EI_ACT_NONE: return true;
-    case EI_ACT_RELU: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) == dnnl_success;
-    case EI_ACT_LEAKY_RELU:
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, f->alpha, 0.0f) == dnnl_success;
-    case EI_ACT_CLIP:
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, f->alpha, f->beta) == dnnl_success;
-    case EI_ACT_HARD_SIGMOID:
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear, f->alpha, f->beta) == dnnl_success &&
-               dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f) == dnnl_success;
-    case EI_ACT_HARD_SWISH:
-        if (f->alpha != 1.0f / 6.0f || f->beta != 0.5f) return false;
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f) == dnnl_success;
-    case EI_ACT_SIGMOID:
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f) == dnnl_success;
-    case EI_ACT_SILU: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f) == dnnl_success;
-    case EI_ACT_GELU: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f) == dnnl_success;
-    case EI_ACT_GELU_TANH:
-        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_tanh, 0.0f, 0.0f) == dnnl_success;
-    case EI_ACT_TANH: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f) == dnnl_success;
-    }
-    return false;
-}
-
-static dnnl_status_t reorder_create(const dnnl_memory_desc_t * from, const dnnl_memory_desc_t * to,
-                                    dnnl_primitive_t * out) {
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t         s = dnnl_reorder_primitive_desc_create(&pd, from, g_engine, to, g_engine, NULL);
-    if (s != dnnl_success) return s;
-    s = dnnl_primitive_create(out, pd);
-    dnnl_primitive_desc_destroy(pd);
-    return s;
-}
-
-static dnnl_status_t reorder_run(dnnl_primitive_t r, dnnl_stream_t stream, dnnl_memory_t from, dnnl_memory_t to) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    dnnl_status_t   s = dnnl_primitive_execute(r, stream, 2, args);
-    return s == dnnl_success ? dnnl_stream_wait(stream) : s;
-}
 
 static void state_free(int8_state * s) {
     if (!s) return;
@@ -139,10 +81,10 @@ static void graph_dst_md(dnnl_memory_desc_t * md, const int64_t * yd, bool block
 
 /* Creates the primitive descriptor for dst layout dst_tag (any or the graph's); NULL on refusal or
  * when only a reference implementation is offered and refuse_ref. */
-static dnnl_primitive_desc_t make_pd(const dnnl_convolution_desc_t * desc, const_dnnl_primitive_attr_t attr,
-                                     bool refuse_ref) {
+static dnnl_primitive_desc_t make_pd(dnnl_engine_t eng, const dnnl_convolution_desc_t * desc,
+                                     const_dnnl_primitive_attr_t attr, bool refuse_ref) {
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_primitive_desc_create(&pd, desc, attr, g_engine, NULL) != dnnl_success) return NULL;
+    if (dnnl_primitive_desc_create(&pd, desc, attr, eng, NULL) != dnnl_success) return NULL;
     const char * impl = NULL;
     if (refuse_ref && (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
                        !strncmp(impl, "ref", 3))) {
@@ -154,8 +96,8 @@ static dnnl_primitive_desc_t make_pd(const dnnl_convolution_desc_t * desc, const
 
 static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
     *state = NULL;
-    pthread_once(&g_engine_once, engine_init);
-    if (g_engine_status != dnnl_success) return dnnl_fail(node, g_engine_status, "creating the CPU engine");
+    dnnl_engine_t eng;
+    EI_TRY(ei_dnnl_engine(node, &eng));
     omp_set_num_threads(n_threads);
     const ei_conv_int8_params * p = node->params;
     const ei_value *            x = ei_node_input(g, node, 0);
@@ -221,7 +163,7 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         pl[i] = geom.pad_begin[i];
         pr[i] = geom.pad_end[i];
     }
-    TRY_DNNL(dnnl_stream_create(&s->stream, g_engine, dnnl_stream_default_flags), "stream");
+    TRY_DNNL(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
     /* Activation as post-op first; without it (applied by us) when oneDNN refuses. Graph layout for
      * Y first; oneDNN's choice (then a reorder) when only its reference kernel takes the former. */
     for (int32_t attempt = 0; attempt < 4 && !pd; attempt++) {
@@ -233,14 +175,14 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         TRY_DNNL(dnnl_primitive_attr_set_output_scales(attr, m, 1 << 1, scales), "output scales");
         TRY_DNNL(dnnl_post_ops_create(&po), "post-ops");
         if (s->res_input >= 0) TRY_DNNL(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
-        if (with_act && !append_act(po, &p->fused)) continue;
+        if (with_act && !ei_dnnl_append_act(po, &p->fused)) continue;
         TRY_DNNL(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
         dnnl_convolution_desc_t desc;
         if (dnnl_dilated_convolution_forward_desc_init(
                 &desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &wei_any, has_bias ? &bias_md : NULL,
                 graph_layout ? &dst_graph : &dst_any, strides, dil, pl, pr) != dnnl_success)
             continue;
-        pd = make_pd(&desc, attr, attempt < 3);
+        pd = make_pd(eng, &desc, attr, attempt < 3);
         if (pd && !with_act) s->act_after = p->fused;
     }
     if (!pd) { /* oneDNN takes no int8 form of this node: the reference kernel runs */
@@ -253,27 +195,27 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     const dnnl_memory_desc_t * pd_wei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t * pd_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t * pd_sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    s->src_buf = alloc_md(pd_src);
+    s->src_buf = ei_dnnl_alloc(pd_src);
     if (!s->src_buf) goto oom;
-    TRY_DNNL(dnnl_memory_create(&s->src, pd_src, g_engine, s->src_buf), "memory");
+    TRY_DNNL(dnnl_memory_create(&s->src, pd_src, eng, s->src_buf), "memory");
     /* Weights: plain s8 (doubled for s8 inputs) reordered once into the primitive's layout. */
     w2 = malloc((size_t)(m * per));
     if (!w2) goto oom;
     const int8_t * wv = wq->data;
     for (int64_t i = 0; i < m * per; i++) w2[i] = (int8_t)(doubled ? 2 * wv[i] : wv[i]);
-    s->wei_buf = alloc_md(pd_wei);
+    s->wei_buf = ei_dnnl_alloc(pd_wei);
     if (!s->wei_buf) goto oom;
-    TRY_DNNL(dnnl_memory_create(&wplain, &wei_md, g_engine, w2), "memory");
-    TRY_DNNL(dnnl_memory_create(&s->wei, pd_wei, g_engine, s->wei_buf), "memory");
-    TRY_DNNL(reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
-    TRY_DNNL(reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
+    TRY_DNNL(dnnl_memory_create(&wplain, &wei_md, eng, w2), "memory");
+    TRY_DNNL(dnnl_memory_create(&s->wei, pd_wei, eng, s->wei_buf), "memory");
+    TRY_DNNL(ei_dnnl_reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
+    TRY_DNNL(ei_dnnl_reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
     if (has_bias) {
         /* oneDNN 2.x adds an f32 bias to the int32 sum before the output scale: bias / scale. */
         s->bias_buf = malloc((size_t)m * sizeof *s->bias_buf);
         if (!s->bias_buf) goto oom;
         const float * bv = b->data;
         for (int64_t i = 0; i < m; i++) s->bias_buf[i] = bv[i] / scales[i];
-        TRY_DNNL(dnnl_memory_create(&s->bias, &bias_md, g_engine, s->bias_buf), "memory");
+        TRY_DNNL(dnnl_memory_create(&s->bias, &bias_md, eng, s->bias_buf), "memory");
     }
     dnnl_memory_desc_t nhwc;
     dnnl_memory_desc_init_by_tag(&nhwc, 4, yd2, dnnl_f32, dnnl_nhwc);
@@ -288,26 +230,26 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         /* Our own copies between NHWC and the blocked layout: a few contiguous 32-byte moves per
          * pixel, cheaper than oneDNN's generic reorder. */
         s->nhwc_blocked = p->y_scale <= 0.0f;
-        s->dst_buf = alloc_md(pd_dst);
+        s->dst_buf = ei_dnnl_alloc(pd_dst);
         if (!s->dst_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, s->dst_buf), "memory");
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
     } else if (dnnl_memory_desc_equal(pd_dst, &dst_graph)) {
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, DNNL_MEMORY_NONE), "memory");
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
     } else {
-        s->dst_buf = alloc_md(pd_dst);
+        s->dst_buf = ei_dnnl_alloc(pd_dst);
         if (!s->dst_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, g_engine, s->dst_buf), "memory");
-        TRY_DNNL(dnnl_memory_create(&s->dst_user, &dst_graph, g_engine, DNNL_MEMORY_NONE), "memory");
-        TRY_DNNL(reorder_create(pd_dst, &dst_graph, &s->dst_reorder), "reorder");
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
+        TRY_DNNL(dnnl_memory_create(&s->dst_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
+        TRY_DNNL(ei_dnnl_reorder_create(pd_dst, &dst_graph, &s->dst_reorder), "reorder");
         if (s->res_input >= 0) {
-            TRY_DNNL(dnnl_memory_create(&s->res_user, &dst_graph, g_engine, DNNL_MEMORY_NONE), "memory");
-            TRY_DNNL(reorder_create(&dst_graph, pd_dst, &s->res_reorder), "reorder");
+            TRY_DNNL(dnnl_memory_create(&s->res_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
+            TRY_DNNL(ei_dnnl_reorder_create(&dst_graph, pd_dst, &s->res_reorder), "reorder");
         }
     }
     if (dnnl_memory_desc_get_size(pd_sp) > 0) {
-        s->scratch_buf = alloc_md(pd_sp);
+        s->scratch_buf = ei_dnnl_alloc(pd_sp);
         if (!s->scratch_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->scratch, pd_sp, g_engine, s->scratch_buf), "memory");
+        TRY_DNNL(dnnl_memory_create(&s->scratch, pd_sp, eng, s->scratch_buf), "memory");
     }
     goto done;
 oom:
@@ -462,7 +404,7 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
             copy_y(s, ex->pool, r->data, false);
         } else if (s->res_reorder) {
             TRY_DNNL(dnnl_memory_set_data_handle(s->res_user, r->data), "binding");
-            TRY_DNNL(reorder_run(s->res_reorder, s->stream, s->res_user, s->dst), "residual reorder");
+            TRY_DNNL(ei_dnnl_reorder_run(s->res_reorder, s->stream, s->res_user, s->dst), "residual reorder");
         } else if (r->data != y) {
             memcpy(y, r->data, r->nbytes);
         }
@@ -480,7 +422,7 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         copy_y(s, ex->pool, y, true);
     } else if (s->dst_reorder) {
         TRY_DNNL(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
-        TRY_DNNL(reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
+        TRY_DNNL(ei_dnnl_reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
     }
     if (s->y_inv_scale > 0.0f) {
         requant_job rj = {s, y};

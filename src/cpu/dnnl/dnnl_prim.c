@@ -30,7 +30,13 @@ static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
 
 static void engine_init(void) { g_engine_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0); }
 
-static ei_status * dnnl_error(const ei_node * node, dnnl_status_t s, const char * what) {
+ei_status * ei_dnnl_engine(const ei_node * node, dnnl_engine_t * out) {
+    pthread_once(&g_engine_once, engine_init);
+    *out = g_engine;
+    return g_engine_status == dnnl_success ? NULL : ei_dnnl_error(node, g_engine_status, "creating the CPU engine");
+}
+
+ei_status * ei_dnnl_error(const ei_node * node, dnnl_status_t s, const char * what) {
     return ei_node_errorf(node, s == dnnl_out_of_memory ? EI_CODE_OUT_OF_MEMORY : EI_CODE_INTERNAL,
                           "oneDNN: %s failed (status %d)", what, (int)s);
 }
@@ -39,7 +45,7 @@ static ei_status * dnnl_error(const ei_node * node, dnnl_status_t s, const char 
     do {                                                                                                               \
         dnnl_status_t ei_dnnl_s_ = (call);                                                                             \
         if (ei_dnnl_s_ != dnnl_success) {                                                                              \
-            st = dnnl_error(node, ei_dnnl_s_, what);                                                                   \
+            st = ei_dnnl_error(node, ei_dnnl_s_, what);                                                                \
             goto done;                                                                                                 \
         }                                                                                                              \
     } while (0)
@@ -84,8 +90,7 @@ bool ei_dnnl_fused_ok(const ei_graph * g, const ei_node * node, ei_fused * f) {
     return r >= 0 && ei_dnnl_is_f32(g, r) && ei_shape_equal(&g->values[r].shape, &g->values[node->outputs[0]].shape);
 }
 
-/* Appends the activation as eltwise post-ops; false when oneDNN 2.6 has no exact equivalent. */
-static bool append_act(dnnl_post_ops_t po, const ei_fused * f) {
+bool ei_dnnl_append_act(dnnl_post_ops_t po, const ei_fused * f) {
     switch (f->act) {
     case EI_ACT_NONE: return true;
     case EI_ACT_RELU: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) == dnnl_success;
@@ -111,16 +116,14 @@ static bool append_act(dnnl_post_ops_t po, const ei_fused * f) {
     return false;
 }
 
-/* 64-byte aligned buffer of the descriptor's size (at least one byte). */
-static void * alloc_for(const dnnl_memory_desc_t * md) {
+void * ei_dnnl_alloc(const dnnl_memory_desc_t * md) {
     size_t n = dnnl_memory_desc_get_size(md);
     n = (n + 63) / 64 * 64;
     return aligned_alloc(64, n ? n : 64);
 }
 
-/* A reorder primitive from one memory's layout to another's. */
-static dnnl_status_t make_reorder(const dnnl_memory_desc_t * from, const dnnl_memory_desc_t * to,
-                                  dnnl_primitive_t * out) {
+dnnl_status_t ei_dnnl_reorder_create(const dnnl_memory_desc_t * from, const dnnl_memory_desc_t * to,
+                                     dnnl_primitive_t * out) {
     dnnl_primitive_desc_t pd;
     dnnl_status_t         s = dnnl_reorder_primitive_desc_create(&pd, from, g_engine, to, g_engine, NULL);
     if (s != dnnl_success) return s;
@@ -129,7 +132,7 @@ static dnnl_status_t make_reorder(const dnnl_memory_desc_t * from, const dnnl_me
     return s;
 }
 
-static dnnl_status_t run_reorder(dnnl_primitive_t r, dnnl_stream_t stream, dnnl_memory_t from, dnnl_memory_t to) {
+dnnl_status_t ei_dnnl_reorder_run(dnnl_primitive_t r, dnnl_stream_t stream, dnnl_memory_t from, dnnl_memory_t to) {
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
     dnnl_status_t   s = dnnl_primitive_execute(r, stream, 2, args);
     return s == dnnl_success ? dnnl_stream_wait(stream) : s;
@@ -158,15 +161,15 @@ static ei_status * pack_weights(const ei_node * node, ei_dnnl_prim * p, const ei
             for (size_t i = 0; i < n; i++) scaled[i] *= spec->wei_scale;
         w = scaled;
     }
-    p->wei_buf = alloc_for(want);
+    p->wei_buf = ei_dnnl_alloc(want);
     if (!p->wei_buf) {
         st = ei_status_oom();
         goto done;
     }
     DNNL_TRY(node, dnnl_memory_create(&from, &spec->wei, g_engine, (void *)w), "weight memory");
     DNNL_TRY(node, dnnl_memory_create(&p->wei, want, g_engine, p->wei_buf), "weight memory");
-    DNNL_TRY(node, make_reorder(&spec->wei, want, &r), "weight reorder");
-    DNNL_TRY(node, run_reorder(r, p->stream, from, p->wei), "weight reorder");
+    DNNL_TRY(node, ei_dnnl_reorder_create(&spec->wei, want, &r), "weight reorder");
+    DNNL_TRY(node, ei_dnnl_reorder_run(r, p->stream, from, p->wei), "weight reorder");
 done:
     if (r) dnnl_primitive_destroy(r);
     if (from) dnnl_memory_destroy(from);
@@ -179,11 +182,14 @@ static ei_status * convert_setup(const ei_node * node, ei_dnnl_prim * p, const d
                                  const dnnl_memory_desc_t * prim_md, bool to_prim, dnnl_memory_t * user,
                                  dnnl_memory_t * mem, dnnl_primitive_t * reorder, void ** buf) {
     ei_status * st = NULL;
-    *buf = alloc_for(prim_md);
+    *buf = ei_dnnl_alloc(prim_md);
     if (!*buf) return ei_status_oom();
     DNNL_TRY(node, dnnl_memory_create(mem, prim_md, g_engine, *buf), "memory");
     DNNL_TRY(node, dnnl_memory_create(user, plain, g_engine, DNNL_MEMORY_NONE), "memory");
-    DNNL_TRY(node, to_prim ? make_reorder(plain, prim_md, reorder) : make_reorder(prim_md, plain, reorder), "reorder");
+    DNNL_TRY(node,
+             to_prim ? ei_dnnl_reorder_create(plain, prim_md, reorder)
+                     : ei_dnnl_reorder_create(prim_md, plain, reorder),
+             "reorder");
 done:
     (void)p;
     return st;
@@ -192,8 +198,8 @@ done:
 ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, const ei_dnnl_spec * spec,
                                 ei_dnnl_prim ** out) {
     *out = NULL;
-    pthread_once(&g_engine_once, engine_init);
-    if (g_engine_status != dnnl_success) return dnnl_error(node, g_engine_status, "creating the CPU engine");
+    dnnl_engine_t eng;
+    EI_TRY(ei_dnnl_engine(node, &eng));
     omp_set_num_threads(spec->n_threads); /* primitives partition work for the current thread count */
     ei_dnnl_prim * p = calloc(1, sizeof *p);
     if (!p) return ei_status_oom();
@@ -207,12 +213,12 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     dnnl_post_ops_t       po = NULL;
     dnnl_primitive_desc_t pd = NULL;
     bool                  declined = false;
-    DNNL_TRY(node, dnnl_stream_create(&p->stream, g_engine, dnnl_stream_default_flags), "stream");
+    DNNL_TRY(node, dnnl_stream_create(&p->stream, eng, dnnl_stream_default_flags), "stream");
     DNNL_TRY(node, dnnl_primitive_attr_create(&attr), "attributes");
     DNNL_TRY(node, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
     DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");
     if (spec->res_input >= 0) DNNL_TRY(node, dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
-    if (!append_act(po, &spec->fused)) {
+    if (!ei_dnnl_append_act(po, &spec->fused)) {
         /* Start over without the activation; run applies it. */
         dnnl_post_ops_destroy(po);
         po = NULL;
@@ -221,7 +227,7 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
         p->act_after = spec->fused;
     }
     DNNL_TRY(node, dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
-    if (dnnl_primitive_desc_create(&pd, op_desc, attr, g_engine, NULL) != dnnl_success) {
+    if (dnnl_primitive_desc_create(&pd, op_desc, attr, eng, NULL) != dnnl_success) {
         declined = true;
         goto done;
     }
@@ -244,19 +250,19 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     }
     DNNL_TRY(node, dnnl_primitive_create(&p->prim, pd), "primitive");
     if (dnnl_memory_desc_equal(src_md, &spec->src)) {
-        DNNL_TRY(node, dnnl_memory_create(&p->src, src_md, g_engine, DNNL_MEMORY_NONE), "memory");
+        DNNL_TRY(node, dnnl_memory_create(&p->src, src_md, eng, DNNL_MEMORY_NONE), "memory");
     } else {
         st = convert_setup(node, p, &spec->src, src_md, true, &p->src_user, &p->src, &p->src_reorder, &p->src_buf);
         if (st) goto done;
     }
     if (dnnl_memory_desc_equal(dst_md, &spec->dst)) {
-        DNNL_TRY(node, dnnl_memory_create(&p->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "memory");
+        DNNL_TRY(node, dnnl_memory_create(&p->dst, dst_md, eng, DNNL_MEMORY_NONE), "memory");
     } else {
         st = convert_setup(node, p, &spec->dst, dst_md, false, &p->dst_user, &p->dst, &p->dst_reorder, &p->dst_buf);
         if (st) goto done;
         if (spec->res_input >= 0) {
-            DNNL_TRY(node, dnnl_memory_create(&p->res_user, &spec->dst, g_engine, DNNL_MEMORY_NONE), "memory");
-            DNNL_TRY(node, make_reorder(&spec->dst, dst_md, &p->res_reorder), "reorder");
+            DNNL_TRY(node, dnnl_memory_create(&p->res_user, &spec->dst, eng, DNNL_MEMORY_NONE), "memory");
+            DNNL_TRY(node, ei_dnnl_reorder_create(&spec->dst, dst_md, &p->res_reorder), "reorder");
         }
     }
     if (p->round_src == EI_PRECISION_BF16 || p->round_src == EI_PRECISION_FP16) {
@@ -271,7 +277,7 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
         st = pack_weights(node, p, spec, wei_md);
         if (st) goto done;
     } else {
-        DNNL_TRY(node, dnnl_memory_create(&p->wei, wei_md, g_engine, DNNL_MEMORY_NONE), "memory");
+        DNNL_TRY(node, dnnl_memory_create(&p->wei, wei_md, eng, DNNL_MEMORY_NONE), "memory");
     }
     if (spec->has_bias) {
         void * handle = DNNL_MEMORY_NONE;
@@ -285,15 +291,15 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
             for (size_t i = 0; i < n; i++) b[i] = spec->bias_const[i] * spec->bias_scale;
             p->bias_buf = handle = b;
         }
-        DNNL_TRY(node, dnnl_memory_create(&p->bias, bias_md, g_engine, handle), "memory");
+        DNNL_TRY(node, dnnl_memory_create(&p->bias, bias_md, eng, handle), "memory");
     }
     if (dnnl_memory_desc_get_size(sp_md) > 0) {
-        p->scratch_buf = alloc_for(sp_md);
+        p->scratch_buf = ei_dnnl_alloc(sp_md);
         if (!p->scratch_buf) {
             st = ei_status_oom();
             goto done;
         }
-        DNNL_TRY(node, dnnl_memory_create(&p->scratch, sp_md, g_engine, p->scratch_buf), "memory");
+        DNNL_TRY(node, dnnl_memory_create(&p->scratch, sp_md, eng, p->scratch_buf), "memory");
     }
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -342,7 +348,7 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
     }
     if (p->src_reorder) {
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->src_user, x), "binding");
-        DNNL_TRY(node, run_reorder(p->src_reorder, p->stream, p->src_user, p->src), "input reorder");
+        DNNL_TRY(node, ei_dnnl_reorder_run(p->src_reorder, p->stream, p->src_user, p->src), "input reorder");
     } else {
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->src, x), "binding");
     }
@@ -352,7 +358,7 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
         const ei_tensor * r = in[p->res_input];
         if (p->res_reorder) {
             DNNL_TRY(node, dnnl_memory_set_data_handle(p->res_user, r->data), "binding");
-            DNNL_TRY(node, run_reorder(p->res_reorder, p->stream, p->res_user, p->dst), "residual reorder");
+            DNNL_TRY(node, ei_dnnl_reorder_run(p->res_reorder, p->stream, p->res_user, p->dst), "residual reorder");
         } else if (r->data != y) {
             memcpy(y, r->data, r->nbytes);
         }
@@ -370,7 +376,7 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
     DNNL_TRY(node, dnnl_stream_wait(p->stream), "execution");
     if (p->dst_reorder) {
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->dst_user, y), "binding");
-        DNNL_TRY(node, run_reorder(p->dst_reorder, p->stream, p->dst, p->dst_user), "output reorder");
+        DNNL_TRY(node, ei_dnnl_reorder_run(p->dst_reorder, p->stream, p->dst, p->dst_user), "output reorder");
     }
     if (p->act_after.act != EI_ACT_NONE)
         ei_fused_act_apply(&p->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));

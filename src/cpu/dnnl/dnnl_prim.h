@@ -59,6 +59,19 @@ ei_status * ei_dnnl_kernel_run(const ei_node * node, void * state, const ei_tens
                                ei_tensor * const * out, const ei_exec * ex);
 void        ei_dnnl_kernel_release(void * state);
 
+/* The CPU engine every kernel shares (created once; oneDNN's CPU engine is stateless). */
+ei_status * ei_dnnl_engine(const ei_node * node, dnnl_engine_t * out);
+/* "oneDNN: <what> failed (status N)" naming the node; out-of-memory keeps its code. */
+ei_status * ei_dnnl_error(const ei_node * node, dnnl_status_t s, const char * what);
+/* 64-byte aligned buffer of the descriptor's size (at least 64 bytes); free() it. */
+void * ei_dnnl_alloc(const dnnl_memory_desc_t * md);
+/* Appends the activation as eltwise post-ops; false when oneDNN 2.6 has no exact equivalent. */
+bool ei_dnnl_append_act(dnnl_post_ops_t po, const ei_fused * f);
+/* A reorder primitive from one layout to another on the shared engine, and its synchronous run. */
+dnnl_status_t ei_dnnl_reorder_create(const dnnl_memory_desc_t * from, const dnnl_memory_desc_t * to,
+                                     dnnl_primitive_t * out);
+dnnl_status_t ei_dnnl_reorder_run(dnnl_primitive_t r, dnnl_stream_t stream, dnnl_memory_t from, dnnl_memory_t to);
+
 /* Plain row-major descriptor of a float tensor with `rank` dims. */
 void ei_dnnl_md_plain(dnnl_memory_desc_t * md, int32_t rank, const int64_t * dims);
 /* Descriptor with format `any`. */
