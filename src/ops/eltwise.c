@@ -103,6 +103,97 @@ static void run_range(void * ctx, int64_t begin, int64_t end) {
     }
 }
 
+/* Short rows with a repeated operand: a per-channel operand over the blocked layout [N, C/8, H, W, 8]
+ * ([N, C/8, 1, 1, 8], the squeeze-and-excitation scale or a bias) leaves runs of 8 elements after
+ * collapsing, and one kernel call per 8 elements costs more than the arithmetic. When the two
+ * innermost dims are M rows of L elements and every operand is contiguous over them, constant over
+ * them, or one row repeated over the M rows (VEC), up to EW_ROWS_BYTES of rows go to the kernel in
+ * one call, each VEC operand replicated into a buffer. */
+#define EW_ROWS_MAX_L 64
+#define EW_ROWS_BYTES 4096
+
+enum { ROWS_CONT, ROWS_SCALAR, ROWS_VEC };
+
+typedef struct ew_rows {
+    const ew_plan * p;
+    int64_t         m, l, rows_per_call;
+    uint8_t         kind[EI_EW_MAX_IN];
+} ew_rows;
+
+static bool rows_plan(const ew_plan * p, ew_rows * r) {
+    if (p->widen || p->rank < 2) return false;
+    int32_t last = p->rank - 1;
+    int64_t l = p->dim[last], m = p->dim[last - 1];
+    if (l > EW_ROWS_MAX_L || m < 2) return false;
+    bool any_vec = false;
+    for (int32_t k = 0; k < p->n_in; k++) {
+        int64_t s1 = p->stride[k][last], s2 = p->stride[k][last - 1];
+        if (s1 == 1 && s2 == l)
+            r->kind[k] = ROWS_CONT;
+        else if (s1 == 0 && s2 == 0)
+            r->kind[k] = ROWS_SCALAR;
+        else if (s1 == 1 && s2 == 0)
+            r->kind[k] = ROWS_VEC, any_vec = true;
+        else
+            return false;
+    }
+    if (!any_vec) return false;
+    size_t widest = p->out_size;
+    for (int32_t k = 0; k < p->n_in; k++)
+        if (p->in_size[k] > widest) widest = p->in_size[k];
+    /* l <= EW_ROWS_MAX_L and sizes <= 8 bytes: at least one row fits in EW_ROWS_BYTES */
+    r->p = p;
+    r->m = m;
+    r->l = l;
+    r->rows_per_call = (int64_t)(EW_ROWS_BYTES / ((size_t)l * widest));
+    return r->rows_per_call >= 1;
+}
+
+/* Tasks over rows (units of l elements). */
+static void run_rows(void * ctx, int64_t begin, int64_t end) {
+    const ew_rows *   r = ctx;
+    const ew_plan *   p = r->p;
+    int32_t           outer_rank = p->rank - 2;
+    _Alignas(64) char rep[EI_EW_MAX_IN][EW_ROWS_BYTES];
+    int64_t           rep_off[EI_EW_MAX_IN];
+    uint8_t           step[EI_EW_MAX_IN];
+    for (int32_t k = 0; k < p->n_in; k++) {
+        rep_off[k] = -1;
+        step[k] = r->kind[k] != ROWS_SCALAR;
+    }
+    for (int64_t row = begin; row < end;) {
+        int64_t o = row / r->m, mi = row % r->m;
+        int64_t n_rows = r->m - mi;
+        if (n_rows > end - row) n_rows = end - row;
+        if (n_rows > r->rows_per_call) n_rows = r->rows_per_call;
+        int64_t off[EI_EW_MAX_IN] = {0}, rem = o;
+        for (int32_t d = outer_rank - 1; d >= 0; d--) {
+            int64_t i = rem % p->dim[d];
+            rem /= p->dim[d];
+            for (int32_t k = 0; k < p->n_in; k++) off[k] += i * p->stride[k][d];
+        }
+        const char * in[EI_EW_MAX_IN];
+        for (int32_t k = 0; k < p->n_in; k++) {
+            const char * base = p->in[k] + (size_t)off[k] * p->in_size[k];
+            if (r->kind[k] == ROWS_CONT) {
+                in[k] = base + (size_t)(mi * r->l) * p->in_size[k];
+            } else if (r->kind[k] == ROWS_SCALAR) {
+                in[k] = base;
+            } else {
+                size_t row_bytes = (size_t)r->l * p->in_size[k];
+                if (rep_off[k] != off[k]) {
+                    for (int64_t i = 0; i < r->rows_per_call; i++)
+                        memcpy(rep[k] + (size_t)i * row_bytes, base, row_bytes);
+                    rep_off[k] = off[k];
+                }
+                in[k] = rep[k];
+            }
+        }
+        p->fn(p->out + (size_t)(row * r->l) * p->out_size, (const void * const *)in, step, n_rows * r->l, p->param);
+        row += n_rows;
+    }
+}
+
 void ei_ew_run(const ei_exec * ex, const ei_ew_call * c) {
     ew_plan p;
     memset(&p, 0, sizeof p);
@@ -150,7 +241,14 @@ void ei_ew_run(const ei_exec * ex, const ei_ew_call * c) {
         p.dim[i] = dim_rev[r - 1 - i];
         for (int32_t k = 0; k < c->n_in; k++) p.stride[k][i] = st_rev[k][r - 1 - i];
     }
-    ei_parallel_for(ex ? ex->pool : NULL, numel, c->grain > 0 ? c->grain : EI_EW_GRAIN_CHEAP, run_range, &p);
+    int64_t grain = c->grain > 0 ? c->grain : EI_EW_GRAIN_CHEAP;
+    ew_rows rows;
+    if (rows_plan(&p, &rows)) {
+        int64_t row_grain = grain / rows.l;
+        ei_parallel_for(ex ? ex->pool : NULL, numel / rows.l, row_grain > 0 ? row_grain : 1, run_rows, &rows);
+        return;
+    }
+    ei_parallel_for(ex ? ex->pool : NULL, numel, grain, run_range, &p);
 }
 
 ei_ew_fn ei_ew_lookup(const ei_ew_fn * table, ei_dtype dt, bool * widen) {

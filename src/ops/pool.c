@@ -248,6 +248,77 @@ static void row_planes(void * ctx, int64_t q0, int64_t q1) {
     }
 }
 
+/* Max and average pooling of the blocked layout (src/passes/layout_blocked8.c): [N, C/8, H, W, 8]
+ * pooled with a window of size 1 over the 8 lanes. The lanes are one vector, and the window is
+ * separable, so each plane is reduced along W into a buffer of H x OW vectors, then along H: a
+ * 13 x 13 window costs 26 vector operations per output instead of 169, a global pool H x W + H.
+ * Sums are taken in another order than the per-window loop, which moves averages by an ulp or so. */
+#define POOL_LANES 8
+
+static bool lanes_eligible(const pool_job * j, const ei_tensor * X) {
+    const pool_axis * a2 = &j->ax[2];
+    return X->dtype == EI_DTYPE_F32 && !j->idx && X->shape.rank == 5 && a2->in == POOL_LANES && a2->out == POOL_LANES &&
+           a2->k == 1 && a2->stride == 1 && a2->dil == 1 && a2->pad == 0 &&
+           (j->p->kind == POOL_MAX || j->p->kind == POOL_AVG);
+}
+
+static void lanes_planes(void * ctx, int64_t q0, int64_t q1) {
+    const pool_job *  j = ctx;
+    const pool_axis * A0 = &j->ax[0];
+    const pool_axis * A1 = &j->ax[1];
+    bool              is_max = j->p->kind == POOL_MAX, with_pad = j->p->count_include_pad;
+    float             init = is_max ? -FLT_MAX : 0.0f;
+    float *           tmp = malloc((size_t)(A0->in * A1->out) * POOL_LANES * sizeof *tmp);
+    if (!tmp) {
+        row_planes(ctx, q0, q1); /* the general loop needs no buffer */
+        return;
+    }
+    for (int64_t q = q0; q < q1; q++) {
+        const float * x = (const float *)j->x + q * A0->in * A1->in * POOL_LANES;
+        float *       y = (float *)j->y + q * A0->out * A1->out * POOL_LANES;
+        for (int64_t i0 = 0; i0 < A0->in; i0++) {
+            const float * row = x + i0 * A1->in * POOL_LANES;
+            for (int64_t o1 = 0; o1 < A1->out; o1++) {
+                float         acc[POOL_LANES];
+                float *       t = tmp + (i0 * A1->out + o1) * POOL_LANES;
+                const float * v = row + (o1 * A1->stride - A1->pad + A1->lo[o1] * A1->dil) * POOL_LANES;
+                for (int l = 0; l < POOL_LANES; l++) acc[l] = init;
+                for (int64_t t1 = A1->lo[o1]; t1 < A1->hi[o1]; t1++, v += A1->dil * POOL_LANES) {
+                    if (is_max)
+                        for (int l = 0; l < POOL_LANES; l++) acc[l] = v[l] > acc[l] ? v[l] : acc[l];
+                    else
+                        for (int l = 0; l < POOL_LANES; l++) acc[l] += v[l];
+                }
+                memcpy(t, acc, sizeof acc);
+            }
+        }
+        for (int64_t o0 = 0; o0 < A0->out; o0++) {
+            int64_t s0 = o0 * A0->stride - A0->pad;
+            for (int64_t o1 = 0; o1 < A1->out; o1++) {
+                float acc[POOL_LANES];
+                for (int l = 0; l < POOL_LANES; l++) acc[l] = init;
+                for (int64_t t0 = A0->lo[o0]; t0 < A0->hi[o0]; t0++) {
+                    const float * v = tmp + ((s0 + t0 * A0->dil) * A1->out + o1) * POOL_LANES;
+                    if (is_max)
+                        for (int l = 0; l < POOL_LANES; l++) acc[l] = v[l] > acc[l] ? v[l] : acc[l];
+                    else
+                        for (int l = 0; l < POOL_LANES; l++) acc[l] += v[l];
+                }
+                float * out = y + (o0 * A1->out + o1) * POOL_LANES;
+                if (is_max) {
+                    memcpy(out, acc, sizeof acc);
+                } else {
+                    /* no tap inside (possible only with dilations): 0 / 0, NaN, as in ORT */
+                    float c = with_pad ? (float)(A0->hip[o0] * A1->hip[o1])
+                                       : (float)((A0->hi[o0] - A0->lo[o0]) * (A1->hi[o1] - A1->lo[o1]));
+                    for (int l = 0; l < POOL_LANES; l++) out[l] = acc[l] / c;
+                }
+            }
+        }
+    }
+    free(tmp);
+}
+
 static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                             const ei_exec * ex) {
     const pool_params * p = node->params;
@@ -324,7 +395,7 @@ static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, 
         for (int64_t o = 0; o < a2->out; o++)
             j.count2[o] = (float)(p->count_include_pad ? a2->hip[o] : a2->hi[o] - a2->lo[o]);
     }
-    ei_range_fn fn = row_planes;
+    ei_range_fn fn = lanes_eligible(&j, X) ? lanes_planes : row_planes;
     if (X->dtype == EI_DTYPE_U8)
         fn = max_planes_u8;
     else if (X->dtype == EI_DTYPE_I8)

@@ -61,6 +61,8 @@ expect bench_good 0 "median" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --w
 expect bench_json 0 "" -- "$PY" -c "import json; r=json.load(open('$WORK/bench.json'))['results'][0]; assert r['ok'] and r['runs']==3, r"
 expect bench_bad_batch ge2 "dimension 0 is fixed to 1" -- "$EI" bench "$WORK/good.onnx" --iterations 3 --batch 1,2
 expect bench_bad_option 2 "--batch" -- "$EI" bench "$WORK/good.onnx" --batch 0
+expect bench_profile 0 "slowest 1 node:" -- "$EI" bench "$WORK/good.onnx" --iterations 2 --warmup 0 --profile 3
+expect bench_profile_ops 0 "ms/run" -- "$EI" bench "$WORK/good.onnx" --iterations 2 --warmup 0 --profile
 # Engine files: build, use, and refusal of damaged ones (each with its own message).
 expect build_help 0 "--cache" -- "$EI" build --help
 expect build_no_output 2 "either -o" -- "$EI" build "$WORK/good.onnx"

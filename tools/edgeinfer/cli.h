@@ -34,6 +34,9 @@ void ei_cli_print_omp_policy(FILE * f);
 /* Reads a --category-ids file (one integer per line, blank lines skipped); errors name the file
  * and line. Caller frees *ids. */
 ei_status * ei_cli_read_category_ids(const char * path, int64_t ** ids, int32_t * n);
+/* `bench --profile`: runs s (inputs set) at least min_runs times and min_ms, timing every node,
+ * and prints the time per operator type and the top slowest nodes to f (bench_profile.c). */
+ei_status * ei_bench_profile(ei_session * s, double min_ms, long min_runs, int top, FILE * f);
 /* Writes s as a JSON string literal (quotes, escapes). */
 void ei_cli_json_string(FILE * f, const char * s);
 

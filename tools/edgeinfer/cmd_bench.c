@@ -24,7 +24,7 @@
 static void help(void) {
     printf("usage: edgeinfer bench MODEL.onnx|MODEL.engine [--batch B[,B...]] [--threads N] [--warmup N]\n"
            "                      [--duration S | --iterations N] [--json FILE] [--input-shape SPEC]\n"
-           "                      [--cache DIR]\n\n"
+           "                      [--cache DIR] [--profile [N]]\n\n"
            "Measures how fast the model starts and runs. For each batch size it builds the engine (the\n"
            "ONNX model imported and optimised with dimension 0 of every input set to the batch), saves\n"
            "it to a temporary file and loads it back, as a deployment would; given an engine file it\n"
@@ -43,7 +43,10 @@ static void help(void) {
            "  --input-shape SPEC    fix symbolic input dimensions, e.g. images:1x3x416x416 (applied\n"
            "                        before --batch replaces dimension 0)\n"
            "  --cache DIR           take each batch size's engine from the engine cache DIR, building\n"
-           "                        it there when missing or stale (the reason is printed)\n\n"
+           "                        it there when missing or stale (the reason is printed)\n"
+           "  --profile [N]         after the timed runs, time every node of the optimised graph (at\n"
+           "                        least 10 runs and 1 s) and print the time per operator type and the\n"
+           "                        N slowest nodes (default 25), like trtexec's --dumpProfile\n\n"
            "Progress goes to stderr, the summary to stdout.\n",
            WARMUP_RUNS, WARMUP_MIN_MS);
 }
@@ -59,6 +62,7 @@ typedef struct bench_args {
     const char * json;
     const char * input_shapes;
     const char * cache;
+    int          profile_top; /* 0: no profile */
 } bench_args;
 
 /* The numbers measured for one batch size. */
@@ -146,6 +150,12 @@ static int parse_args(int argc, char ** argv, bench_args * a) {
             a->input_shapes = argv[++i];
         } else if (!strcmp(o, "--cache")) {
             a->cache = argv[++i];
+        } else if (!strcmp(o, "--profile")) {
+            a->profile_top = 25;
+            if (i + 1 < argc && argv[i + 1][0] != '-' && !parse_long(argv[i + 1], 1, 100000, &v)) {
+                a->profile_top = (int)v;
+                i++;
+            }
         } else if (o[0] == '-') {
             return ei_cli_usage_error("bench", "unknown option '%s'", o);
         } else if (a->model) {
@@ -414,6 +424,12 @@ static ei_status * bench_one(const bench_args * a, const ei_model * base, bench_
     summarize(r);
     r->session_bytes = ei_session_memory_bytes(s);
     r->max_rss_bytes = max_rss_bytes();
+    if (a->profile_top) {
+        /* Printed before the summary of this batch; the profile runs are not in the latencies. */
+        fprintf(stderr, "  batch %lld: profiling ...\n", (long long)r->batch);
+        printf("=== edgeinfer bench: %s, batch %lld, profile ===\n", a->model, (long long)r->batch);
+        st = ei_bench_profile(s, 1000.0, 10, a->profile_top, stdout);
+    }
 done:
     ei_session_destroy(s);
     ei_model_destroy(m);
