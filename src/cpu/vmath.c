@@ -239,16 +239,23 @@ __attribute__((target("avx2,fma"))) static inline void transpose8x8(const float 
     _mm256_storeu_ps(d + 7 * ld, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-__attribute__((target("avx2,fma"))) static void transpose_avx2(const float * src, int64_t lds, float * dst, int64_t ldd,
-                                                               int64_t rows, int64_t cols) {
+/* The inner loop walks contiguously the side whose other stride is longer (src rows when lds >
+ * ldd): a long, often power-of-two stride stepped in the inner loop maps every access of the
+ * tile to the same cache sets (measured on [256, 16384] -> [16384, 256]: 4.3 -> 2.6 ms). */
+__attribute__((target("avx2,fma"))) static void transpose_avx2(const float * src, int64_t lds, float * dst,
+                                                               int64_t ldd, int64_t rows, int64_t cols) {
     const int64_t r8 = rows & ~(int64_t)7, c8 = cols & ~(int64_t)7;
-    for (int64_t c = 0; c < c8; c += 8) {
-        for (int64_t r = 0; r < r8; r += 8) transpose8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
-        for (int64_t r = r8; r < rows; r++)
-            for (int64_t k = c; k < c + 8; k++) dst[k * ldd + r] = src[r * lds + k];
+    if (lds > ldd) {
+        for (int64_t r = 0; r < r8; r += 8)
+            for (int64_t c = 0; c < c8; c += 8) transpose8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+    } else {
+        for (int64_t c = 0; c < c8; c += 8)
+            for (int64_t r = 0; r < r8; r += 8) transpose8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
     }
-    for (int64_t k = c8; k < cols; k++)
-        for (int64_t r = 0; r < rows; r++) dst[k * ldd + r] = src[r * lds + k];
+    for (int64_t r = r8; r < rows; r++)
+        for (int64_t c = 0; c < c8; c++) dst[c * ldd + r] = src[r * lds + c];
+    for (int64_t c = c8; c < cols; c++)
+        for (int64_t r = 0; r < rows; r++) dst[c * ldd + r] = src[r * lds + c];
 }
 
 /* y = a * wa + b * wb */
