@@ -1,6 +1,7 @@
 #include "cpu/vmath.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -242,8 +243,8 @@ __attribute__((target("avx2,fma"))) static inline void transpose8x8(const float 
 /* The inner loop walks contiguously the side whose other stride is longer (src rows when lds >
  * ldd): a long, often power-of-two stride stepped in the inner loop maps every access of the
  * tile to the same cache sets (measured on [256, 16384] -> [16384, 256]: 4.3 -> 2.6 ms). */
-__attribute__((target("avx2,fma"))) static void transpose_avx2(const float * src, int64_t lds, float * dst,
-                                                               int64_t ldd, int64_t rows, int64_t cols) {
+__attribute__((target("avx2,fma"))) static void transpose_avx2(const float * src, int64_t lds, float * dst, int64_t ldd,
+                                                               int64_t rows, int64_t cols) {
     const int64_t r8 = rows & ~(int64_t)7, c8 = cols & ~(int64_t)7;
     if (lds > ldd) {
         for (int64_t r = 0; r < r8; r += 8)
@@ -392,20 +393,24 @@ void ei_vec_layernorm(const float * x, float * y, int64_t n, const float * scale
         for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * scale[i];
 }
 
-void ei_vec_transpose(const float * src, int64_t lds, float * dst, int64_t ldd, int64_t rows, int64_t cols) {
+void ei_vec_transpose32(const void * src, int64_t lds, void * dst, int64_t ldd, int64_t rows, int64_t cols) {
 #ifdef EI_VMATH_X86
     if (has_avx2_fma()) {
+        /* The intrinsics' loads and stores may alias any type. */
         transpose_avx2(src, lds, dst, ldd, rows, cols);
         return;
     }
 #endif
-    /* 8x8 blocks keep the strided side of the copy within a few cache lines. */
+    /* 8x8 blocks keep the strided side of the copy within a few cache lines; 4-byte memcpy (a
+     * plain move) copies any element type bit for bit. */
+    const char * s = src;
+    char *       d = dst;
     for (int64_t c0 = 0; c0 < cols; c0 += 8) {
         int64_t c1 = c0 + 8 < cols ? c0 + 8 : cols;
         for (int64_t r0 = 0; r0 < rows; r0 += 8) {
             int64_t r1 = r0 + 8 < rows ? r0 + 8 : rows;
             for (int64_t c = c0; c < c1; c++)
-                for (int64_t r = r0; r < r1; r++) dst[c * ldd + r] = src[r * lds + c];
+                for (int64_t r = r0; r < r1; r++) memcpy(d + 4 * (c * ldd + r), s + 4 * (r * lds + c), 4);
         }
     }
 }

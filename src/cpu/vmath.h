@@ -22,8 +22,9 @@ void ei_vec_gelu(const float * x, float * y, int64_t n);
  * over the row, two passes; mean_out / inv_out (may be NULL) receive mean and 1/sqrt(var + eps). */
 void ei_vec_layernorm(const float * x, float * y, int64_t n, const float * scale, const float * bias, float eps,
                       float * mean_out, float * inv_out);
-/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (arrays must not overlap). */
-void ei_vec_transpose(const float * src, int64_t lds, float * dst, int64_t ldd, int64_t rows, int64_t cols);
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, 4-byte elements of any type copied
+ * bit for bit (strides in elements; the arrays must not overlap). */
+void ei_vec_transpose32(const void * src, int64_t lds, void * dst, int64_t ldd, int64_t rows, int64_t cols);
 /* y = a * wa + b * wb */
 void ei_vec_lerp(float * y, const float * a, float wa, const float * b, float wb, int64_t n);
 /* y[i] = s[i0[i]] * w0[i] + s[i1[i]] * w1[i] (y must not overlap s) */

@@ -1,6 +1,6 @@
 /* Transpose: a permuted copy. Axes that stay adjacent are merged, so NCHW<->NHWC ([0,2,3,1],
  * [0,3,1,2]), [N,C,HW]<->[N,HW,C] and 2-D transposes are batched matrix transposes; for 4-byte
- * elements those run through the 8x8 AVX2 block kernel (ei_vec_transpose) in cache-sized tiles,
+ * elements those run through the 8x8 AVX2 block kernel (ei_vec_transpose32) in cache-sized tiles,
  * everything else through the generic strided copy. */
 #include "cpu/vmath.h"
 #include "ops/datamove.h"
@@ -80,10 +80,10 @@ static int32_t merge_axes(int32_t rank, const int64_t * in_dims, const int32_t *
 }
 
 typedef struct tr2d_job {
-    const float * src;
-    float *       dst;
-    int64_t       rows, cols; /* each batch: src [rows, cols] -> dst [cols, rows] */
-    int64_t       rtiles, ctiles;
+    const uint32_t * src; /* any 4-byte element type */
+    uint32_t *       dst;
+    int64_t          rows, cols; /* each batch: src [rows, cols] -> dst [cols, rows] */
+    int64_t          rtiles, ctiles;
 } tr2d_job;
 
 /* Tiles of 64 source rows by 256 columns: 64 KiB read and written per tile, within L2. */
@@ -93,13 +93,13 @@ typedef struct tr2d_job {
 static void tr2d_tiles(void * ctx, int64_t t0, int64_t t1) {
     const tr2d_job * j = ctx;
     for (int64_t t = t0; t < t1; t++) {
-        int64_t       b = t / (j->rtiles * j->ctiles), rt = (t / j->ctiles) % j->rtiles, ct = t % j->ctiles;
-        int64_t       r0 = rt * EI_TR_TILE_R, c0 = ct * EI_TR_TILE_C;
-        int64_t       nr = j->rows - r0 < EI_TR_TILE_R ? j->rows - r0 : EI_TR_TILE_R;
-        int64_t       nc = j->cols - c0 < EI_TR_TILE_C ? j->cols - c0 : EI_TR_TILE_C;
-        const float * s = j->src + b * j->rows * j->cols + r0 * j->cols + c0;
-        float *       d = j->dst + b * j->rows * j->cols + c0 * j->rows + r0;
-        ei_vec_transpose(s, j->cols, d, j->rows, nr, nc);
+        int64_t          b = t / (j->rtiles * j->ctiles), rt = (t / j->ctiles) % j->rtiles, ct = t % j->ctiles;
+        int64_t          r0 = rt * EI_TR_TILE_R, c0 = ct * EI_TR_TILE_C;
+        int64_t          nr = j->rows - r0 < EI_TR_TILE_R ? j->rows - r0 : EI_TR_TILE_R;
+        int64_t          nc = j->cols - c0 < EI_TR_TILE_C ? j->cols - c0 : EI_TR_TILE_C;
+        const uint32_t * s = j->src + b * j->rows * j->cols + r0 * j->cols + c0;
+        uint32_t *       d = j->dst + b * j->rows * j->cols + c0 * j->rows + r0;
+        ei_vec_transpose32(s, j->cols, d, j->rows, nr, nc);
     }
 }
 

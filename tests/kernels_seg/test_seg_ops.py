@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
 
 NP2ONNX = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64,
+           np.dtype(np.int32): TensorProto.INT32,
            np.dtype(np.int8): TensorProto.INT8, np.dtype(np.float16): TensorProto.FLOAT16}
 
 
@@ -64,7 +65,7 @@ class Checker:
             if got.shape != w.shape or got.dtype != w.dtype:
                 self.failures.append(f"{name}/{o}: {got.dtype}{got.shape}, ONNX Runtime {w.dtype}{w.shape}")
                 continue
-            if not np.array_equal(np.isnan(got), np.isnan(w)) if got.dtype.kind == "f" else False:
+            if got.dtype.kind == "f" and not np.array_equal(np.isnan(got), np.isnan(w)):
                 self.failures.append(f"{name}/{o}: NaN positions differ")
                 continue
             if self.verbose and got.dtype.kind == "f":
@@ -174,6 +175,16 @@ def transpose_cases(ck, rng):
         name = "transpose_" + "x".join(map(str, shape)) + "_" + "".join(map(str, perm))
         ck.run(name, [helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))], [("x", x)], [("y", np.float32)],
                13, tol_exact)
+    # int32 takes the 4-byte block kernel; NaN payloads in float32 must survive bit for bit.
+    x = rng.integers(-2**31, 2**31 - 1, (2, 19, 67), dtype=np.int64).astype(np.int32)
+    ck.run("transpose_int32", [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 1])], [("x", x)],
+           [("y", np.int32)], 13, tol_exact)
+    bits = rng.integers(0, 2**32 - 1, (33, 41), dtype=np.uint64).astype(np.uint32)
+    bits[::3] = (bits[::3] & 0x007FFFFF) | 0x7F800001  # NaNs with payloads, signalling ones included
+    x = bits.view(np.float32)
+    ck.run("transpose_nan_payloads", [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0])], [("x", x)],
+           [("y", np.float32)], 13, lambda _o, got, want: None if np.array_equal(got.view(np.uint32), want.view(
+               np.uint32)) else "bits differ")
     for dt in (np.int64, np.int8, np.float16):
         x = (rng.standard_normal((3, 37, 29)) * 50).astype(dt)
         ck.run(f"transpose_{np.dtype(dt).name}", [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 1])],

@@ -144,7 +144,7 @@ static void check_transpose_and_blends(void) {
         int rows = shapes[k][0], cols = shapes[k][1], lds = cols + 3, ldd = rows + 5;
         for (int i = 0; i < rows * lds; i++) src[i] = (float)i;
         for (int i = 0; i < cols * ldd; i++) dst[i] = -1.0f;
-        ei_vec_transpose(src, lds, dst, ldd, rows, cols);
+        ei_vec_transpose32(src, lds, dst, ldd, rows, cols);
         for (int c = 0; c < cols; c++)
             for (int r = 0; r < ldd; r++) bad += dst[c * ldd + r] != (r < rows ? src[r * lds + c] : -1.0f);
     }
