@@ -122,6 +122,11 @@ def softmax_cases(ck, rng):
     ck.run("softmax_nan", [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
            [("x", np.where(rng.random(x.shape) < 0.01, np.float32(np.nan), x).astype(np.float32))],
            [("y", np.float32)], 13, tol_rel(2e-6, 1e-7))
+    # Rows of -inf only and with +inf: NaN throughout, as ONNX Runtime; -inf entries: exactly 0 / -inf.
+    x = np.array([[-np.inf] * 11, [np.inf] + list(range(10)), [-np.inf, 0, -np.inf] + list(range(8))], np.float32)
+    for op in ("Softmax", "LogSoftmax"):
+        ck.run(f"{op.lower()}_inf_rows", [helper.make_node(op, ["x"], ["y"], axis=-1)], [("x", x)],
+               [("y", np.float32)], 13, tol_rel(2e-6, 1e-7))
     x = rng.standard_normal((2, 9, 7, 5)).astype(np.float32) * 10
     ck.run("softmax_axis1", [helper.make_node("Softmax", ["x"], ["y"], axis=1)], [("x", x)], [("y", np.float32)], 13,
            tol_rel(2e-6, 1e-7))
@@ -213,7 +218,8 @@ def layernorm_cases(ck, rng):
 def resize_cases(ck, rng):
     cases = [((1, 3, 7, 9), (15, 20)), ((1, 256, 16, 16), (128, 128)), ((1, 64, 32, 32), (128, 128)),
              ((2, 5, 1, 1), (3, 3)), ((1, 1, 9, 257), (18, 255)), ((1, 2, 20, 30), (7, 11)), ((1, 1, 1, 8), (1, 9)),
-             ((3, 2, 5, 4), (5, 4)), ((1, 4, 2, 300), (9, 301))]
+             ((3, 2, 5, 4), (5, 4)), ((1, 4, 2, 300), (9, 301)),
+             ((2, 7, 13, 250), (50, 333))]  # 49-row chunks: cached rows restart mid-image
     modes = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"]
     for i, (shape, hw) in enumerate(cases):
         x = rng.standard_normal(shape).astype(np.float32)
@@ -223,6 +229,13 @@ def resize_cases(ck, rng):
                                     coordinate_transformation_mode=mode)
             name = f"resize_{'x'.join(map(str, shape))}_to_{hw[0]}x{hw[1]}_{mode}"
             ck.run(name, [node], [("x", x)], [("y", np.float32)], 13, tol_rel(2e-6, 2e-6), [("sizes", sizes)])
+    # tf_crop_and_resize: positions outside the input take extrapolation_value after the blend.
+    x = rng.standard_normal((1, 3, 6, 7)).astype(np.float32)
+    node = helper.make_node("Resize", ["x", "roi", "", "sizes"], ["y"], mode="linear",
+                            coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=7.5)
+    ck.run("resize_tf_crop_and_resize", [node], [("x", x)], [("y", np.float32)], 13, tol_rel(2e-6, 2e-6),
+           [("roi", np.array([0, 0, -0.1, -0.2, 1, 1, 1.1, 1.3], np.float32)),
+            ("sizes", np.array([1, 3, 17, 19], np.int64))])
     # Scales instead of sizes (SegFormer's decoder exports sizes; older exports use scales).
     x = rng.standard_normal((1, 8, 12, 10)).astype(np.float32)
     node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear", coordinate_transformation_mode="half_pixel")
