@@ -165,6 +165,47 @@ def match_gelu(out):
     return {"Gelu": 2, "Erf": 0, "Add": 1, "total": 3}
 
 
+def focus(b, x, order, two_slices=True):
+    """Space-to-depth of x [N, C, H, W] into 4C channels, the phases concatenated in `order` (a list
+    of (row start, column start)); each phase two chained Slices (rows, then columns) or one."""
+    i64 = lambda v: b.const(np.array(v, np.int64))
+    parts = []
+    for dy, dx in order:
+        if two_slices:
+            r = b.op("Slice", [x, i64([dy]), i64([2**63 - 1]), i64([2]), i64([2])])
+            parts.append(b.op("Slice", [r, i64([dx]), i64([2**63 - 1]), i64([3]), i64([2])]))
+        else:
+            parts.append(b.op("Slice", [x, i64([dy, dx]), i64([1000, -1 if dx == 0 else 1000]), i64([-2, -1]),
+                                        i64([2, 2])]))
+    return b.op("Concat", parts, axis=1)
+
+
+def fold_space_to_depth(out):
+    """YOLOX's Focus stem in its phase order and in another, with one Slice per phase and stride 2,
+    asymmetric pads; then cases that must stay: a phase taken twice, a Slice read elsewhere too,
+    a dilated Conv."""
+    b = Builder()
+    yolox = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    other = [(1, 1), (0, 0), (0, 1), (1, 0)]
+    w = lambda cout, cin, k: b.const(RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.3, "w")
+    bias = lambda cout: b.const(RNG.standard_normal(cout).astype(np.float32), "b")
+    c = b.op("Conv", [focus(b, "x", yolox), w(16, 12, 3), bias(16)], pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    b.out(b.op("Mul", [c, b.op("Sigmoid", [c])]))
+    b.out(b.op("Conv", [focus(b, "x", other), w(5, 12, 3)], pads=[1, 0, 2, 1], strides=[1, 1]))
+    b.out(b.op("Conv", [focus(b, "x", other, two_slices=False), w(4, 12, 1)], strides=[2, 2]))
+    b.out(b.op("Conv", [focus(b, "x", [(0, 0), (1, 0), (0, 1), (0, 0)]), w(4, 12, 3)], pads=[1, 1, 1, 1]))
+    cat = focus(b, "x", yolox)
+    b.out(b.op("Relu", [b.nodes[-2].input[0]]))  # the last phase's row Slice is read elsewhere too
+    b.out(b.op("Conv", [cat, w(4, 12, 3)], pads=[1, 1, 1, 1]))
+    b.out(b.op("Conv", [focus(b, "x", yolox), w(4, 12, 3)], pads=[2, 2, 2, 2], dilations=[2, 2]))
+    b.save(f"{out}/fold_space_to_depth.onnx", [("x", [1, 3, 10, 14])])
+    with open(f"{out}/fold_space_to_depth_b8.expect", "w") as f:  # with the layout plan: oneDNN runs them
+        f.write("ei.ConvBlocked8 6\nConv 0\nConcat 3\nSlice 24\n")
+    # 3 folded Convs read x; the other 3 keep their 8 Slices and Concat each
+    return {"Conv": 6, "Concat": 3, "Slice": 24, "Sigmoid": 0, "Mul": 0, "Relu": 1,
+            "total": 6 + 3 + 24 + 1}
+
+
 def layout_blocked8(out):
     """A MobileNetV3-like region: image conv (3 channels, read plain), depthwise, an SE block (global
     pool, 1x1 convs, HardSigmoid, broadcast Mul), a residual, a conv to 12 channels (padding lanes)
@@ -192,7 +233,7 @@ def layout_blocked8(out):
 def main(out):
     os.makedirs(out, exist_ok=True)
     for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu,
-               layout_blocked8):
+               fold_space_to_depth, layout_blocked8):
         expect = fn(out)
         with open(f"{out}/{fn.__name__}.expect", "w") as f:
             for k, v in expect.items():
