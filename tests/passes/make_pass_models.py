@@ -206,6 +206,45 @@ def fold_space_to_depth(out):
             "total": 6 + 3 + 24 + 1}
 
 
+def head_layouts(out):
+    """Detection heads around the NHWC transposes: YOLOX's (per scale Concat of 4 + 1 + 7 channels,
+    flattened, scales concatenated on the last axis, transposed) and torchvision SSD's (Reshape to
+    [N, anchors, values, H, W], Transpose to [N, H, W, anchors, values], Reshape), a direct NHWC
+    Transpose, and the negative cases: a flattened map read elsewhere too, a conv output that is
+    also a graph output, a Reshape that does not just split the channels. Batch 2; a map of 99
+    pixels spans two NHWC tiles. head_layouts.expect: sink_transpose (level 1); head_layouts_b8.expect:
+    merge_from_blocked8 after the layout plan (level 2)."""
+    b = Builder()
+    i64 = lambda v: b.const(np.array(v, np.int64))
+    flat = []
+    for x in ("x", "y"):  # A: YOLOX
+        reg = b.conv(x, 16, 4, k=1)
+        obj = b.op("Sigmoid", [b.conv(x, 16, 1, k=1)])
+        cls = b.op("Sigmoid", [b.conv(x, 16, 7)])
+        flat.append(b.op("Reshape", [b.op("Concat", [reg, obj, cls], axis=1), i64([2, 12, -1])]))
+    b.out(b.op("Transpose", [b.op("Concat", flat, axis=2)], perm=[0, 2, 1]))
+    r1 = b.op("Reshape", [b.conv("x", 16, 4, k=1), i64([2, 4, -1])])  # B: r1 also a graph output
+    r2 = b.op("Reshape", [b.conv("y", 16, 4, k=1), i64([2, 4, -1])])
+    b.out(b.op("Transpose", [b.op("Concat", [r1, r2], axis=-1)], perm=[0, 2, 1]))
+    b.out(r1)
+    rows = []
+    for x, hw in (("x", [6, 8]), ("y", [9, 11])):  # C: torchvision SSD
+        v = b.op("Reshape", [b.conv(x, 16, 12), i64([2, 3, 4] + hw)])
+        rows.append(b.op("Reshape", [b.op("Transpose", [v], perm=[0, 3, 4, 1, 2]), i64([2, -1, 4])]))
+    b.out(b.op("Concat", rows, axis=1))
+    b.out(b.op("Transpose", [b.conv("x", 16, 6)], perm=[0, 2, 3, 1]))  # D
+    e = b.conv("y", 16, 6)  # E: also a graph output
+    b.out(b.op("Transpose", [e], perm=[0, 2, 3, 1]))
+    b.out(e)
+    v = b.op("Reshape", [b.conv("x", 16, 12), i64([2, 3, 4, 0, -1])])  # F: [2, 3, 4, 8, 6], W and H swapped
+    b.out(b.op("Transpose", [v], perm=[0, 3, 4, 1, 2]))
+    b.save(f"{out}/head_layouts.onnx", [("x", [2, 16, 6, 8]), ("y", [2, 16, 9, 11])])
+    with open(f"{out}/head_layouts_b8.expect", "w") as f:
+        f.write("ei.ConvBlocked8 13\nei.FromBlocked8 9\nTranspose 3\nConcat 3\nReshape 9\nei.ToBlocked8 2\n"
+                "total 39\n")
+    return {"Conv": 13, "Sigmoid": 0, "Concat": 5, "Reshape": 9, "Transpose": 8, "total": 35}
+
+
 def layout_blocked8(out):
     """A MobileNetV3-like region: image conv (3 channels, read plain), depthwise, an SE block (global
     pool, 1x1 convs, HardSigmoid, broadcast Mul), a residual, a conv to 12 channels (padding lanes)
@@ -233,7 +272,7 @@ def layout_blocked8(out):
 def main(out):
     os.makedirs(out, exist_ok=True)
     for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu,
-               fold_space_to_depth, layout_blocked8):
+               fold_space_to_depth, head_layouts, layout_blocked8):
         expect = fn(out)
         with open(f"{out}/{fn.__name__}.expect", "w") as f:
             for k, v in expect.items():
