@@ -248,8 +248,9 @@ def head_layouts(out):
 def layout_blocked8(out):
     """A MobileNetV3-like region: image conv (3 channels, read plain), depthwise, an SE block (global
     pool, 1x1 convs, HardSigmoid, broadcast Mul), a residual, a conv to 12 channels (padding lanes)
-    followed by Sigmoid and a channel Concat (12 last), pooling, a scalar Div, Resize outside the
-    region (a plain reader), and two graph outputs, one of them blocked inside."""
+    followed by Sigmoid and a channel Concat (12 last), pooling, a scalar Div, a nearest 2x Resize
+    inside the region, a linear one outside (a plain reader), and graph outputs, one of them
+    blocked inside."""
     b = Builder()
     a = b.op("Relu", [b.conv("x", 3, 16)])
     d = b.op("HardSwish", [b.op("Conv", [a, b.const(RNG.standard_normal((16, 1, 3, 3)).astype(np.float32), "w")],
@@ -263,10 +264,12 @@ def layout_blocked8(out):
     p = b.op("MaxPool", [c], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     q = b.op("Div", [b.op("AveragePool", [p], kernel_shape=[2, 2]), b.const(f32(2.0))])
     b.out(q)
-    b.out(b.op("Resize", [b.conv(q, 28, 5), "", b.const(f32([1, 1, 2, 2]))], mode="nearest"))
+    u = b.op("Resize", [b.conv(q, 28, 16), "", b.const(f32([1, 1, 2, 2]))], mode="nearest")  # blocked
+    b.out(b.conv(u, 16, 5, k=1))
+    b.out(b.op("Resize", [q, "", b.const(f32([1, 1, 2, 2]))], mode="linear"))  # a plain reader
     b.save(f"{out}/layout_blocked8.onnx", [("x", [1, 3, 12, 12])])
-    return {"ei.ConvBlocked8": 7, "Conv": 0, "ei.ToBlocked8": 0, "ei.FromBlocked8": 2, "AveragePool": 2,
-            "GlobalAveragePool": 0, "Resize": 1}
+    return {"ei.ConvBlocked8": 8, "Conv": 0, "ei.ToBlocked8": 0, "ei.FromBlocked8": 2, "AveragePool": 2,
+            "GlobalAveragePool": 0, "Resize": 2}
 
 
 def main(out):
