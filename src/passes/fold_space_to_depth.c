@@ -68,7 +68,7 @@ static bool find_phase(const ei_graph * g, int32_t v, s2d_phase * ph) {
     int64_t start[4] = {-1, -1, -1, -1};
     ph->n_nodes = 0;
     while (start[2] < 0 || start[3] < 0) {
-        if (ph->n_nodes == 2 || ei_graph_use_count(g, v) != 1) return false;
+        if (v < 0 || ph->n_nodes == 2 || ei_graph_use_count(g, v) != 1) return false;
         int32_t p = ei_graph_live_producer(g, v);
         if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Slice") || g->nodes[p].outputs[0] != v) return false;
         if (!slice_entries(g, &g->nodes[p], start)) return false;

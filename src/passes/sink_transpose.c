@@ -31,7 +31,7 @@ static bool has_perm(const ei_node * n, const int64_t * want, int32_t count) {
 /* Value v, produced by a Reshape of a 4-D float x [N, C, H, W] to [N, C, H*W] and read only once:
  * that Reshape's index, else -1. */
 static int32_t flattening_reshape(const ei_graph * g, int32_t v) {
-    if (ei_graph_use_count(g, v) != 1) return -1;
+    if (v < 0 || ei_graph_use_count(g, v) != 1) return -1;
     int32_t p = ei_graph_live_producer(g, v);
     if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Reshape") || g->nodes[p].outputs[0] != v) return -1;
     const ei_value * x = ei_node_input(g, &g->nodes[p], 0);
