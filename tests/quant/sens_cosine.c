@@ -2,10 +2,14 @@
  * model (entropy) on CALIB (folder or list) with the sensitivity analysis off and with the given
  * target, builds both INT8 engines, and prints, for each evaluation image, each output's cosine
  * with the fp32 engine (whole tensor, as tests/quant_int8 measures).
- *   sens_cosine MODEL.onnx CONFIG.ini CALIB TARGET IMAGE... */
+ *   sens_cosine MODEL.onnx CONFIG.ini CALIB TARGET IMAGE...
+ * Environment: EI_SENS_WEIGHTS=0 (activations-only analysis), EI_BIAS_CORRECTION=0 (no channel
+ * means), EI_SENS_MAX_FLOAT=N, EI_CALIB_METHOD=entropy|percentile|minmax, EI_CALIB_SAVE=PREFIX
+ * (writes PREFIX0.calib without the analysis, PREFIX1.calib with). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "edgeinfer/calib.h"
 #include "edgeinfer/config.h"
@@ -48,6 +52,11 @@ int main(int argc, char ** argv) {
     for (int k = 0; k < 2; k++) {
         ei_calib_options co = ei_calib_options_default();
         co.sens_target_cosine = k ? atof(argv[4]) : 0.0;
+        const char * e = getenv("EI_SENS_WEIGHTS");
+        if (e) co.sens_weights = atoi(e) != 0;
+        if ((e = getenv("EI_BIAS_CORRECTION"))) co.bias_correction = atoi(e) != 0;
+        if ((e = getenv("EI_SENS_MAX_FLOAT"))) co.sens_max_float = atoi(e);
+        if ((e = getenv("EI_CALIB_METHOD")) && !ei_calib_method_parse(e, &co.method)) return 2;
         ei_calib_table * t = NULL;
         ei_calib_report  rep;
         st = ei_calibrate(fp32, cfg, (const char * const *)paths, n, &co, &t, &rep);
@@ -55,6 +64,11 @@ int main(int argc, char ** argv) {
         printf("%s: %d tensors; sensitivity %d of %d kept (%.4f -> %.4f) in %.1f s: %s\n",
                k ? "analysis" : "no analysis", rep.tensors, rep.sens_kept, rep.sens_candidates, rep.sens_cosine_all,
                rep.sens_cosine_final, rep.sens_seconds, rep.sens_kept_names);
+        if ((e = getenv("EI_CALIB_SAVE"))) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s%d.calib", e, k);
+            if ((st = ei_calib_table_save(t, path))) return fail(st);
+        }
         ei_engine_build_options oi = o;
         oi.precision = EI_PRECISION_INT8;
         oi.calib = t;

@@ -98,8 +98,8 @@ static void test_refusals(void) {
     EI_CHECK_ERROR(ei_calib_table_load("/nonexistent/x.calib", &t), EI_CODE_NOT_FOUND, "/nonexistent/x.calib");
     char path[256];
     snprintf(path, sizeof path, "%s/future.calib", g_dir);
-    write_file(path, "format: 2\n");
-    EI_CHECK_ERROR(ei_calib_table_load(path, &t), EI_CODE_UNSUPPORTED, "reads format 1");
+    write_file(path, "format: 3\n");
+    EI_CHECK_ERROR(ei_calib_table_load(path, &t), EI_CODE_UNSUPPORTED, "reads formats 1 and 2");
     ei_calib_table * ok = NULL;
     EI_CHECK_OK(ei_calib_table_create(&ok));
     EI_CHECK_OK(ei_calib_table_set(ok, "a", 1.0f, false));
