@@ -1,4 +1,5 @@
-/* The INT8 rewrite (quant/quantize.h): Conv / ei.ConvBlocked8 -> ei.ConvInt8 with int8 weights. */
+/* The INT8 rewrite (quant/quantize.h): Conv / ei.ConvBlocked8 -> ei.ConvInt8 with int8 weights;
+ * MatMul -> ei.MatMulInt8 in quantize_matmul.c. */
 #include "quant/quantize.h"
 
 #include <math.h>
@@ -9,9 +10,9 @@
 #include "ir/graph_edit.h"
 #include "ops/conv_int8.h"
 #include "ops/op.h"
+#include "quant/quantize_internal.h"
 
-/* Whether name is one of the comma-separated items of list. */
-static bool listed(const char * list, const char * name) {
+bool ei_quant_listed(const char * list, const char * name) {
     size_t nl = strlen(name);
     for (const char * p = list; p && *p;) {
         const char * end = strchr(p, ',');
@@ -26,17 +27,24 @@ static bool listed(const char * list, const char * name) {
     return false;
 }
 
-/* The name of the table's entry for value v: v's own, or that of the value a layout conversion
- * made it from; NULL when neither has one. */
-static const char * lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, float * scale, bool * is_unsigned) {
-    if (ei_calib_table_get(t, g->values[v].name, scale, is_unsigned)) return g->values[v].name;
+bool ei_quant_lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, float * scale, bool * is_unsigned) {
+    if (ei_calib_table_get(t, g->values[v].name, scale, is_unsigned)) return true;
     int32_t p = g->values[v].producer;
-    if (p < 0 || p >= g->n_nodes || ei_node_is_removed(&g->nodes[p])) return NULL;
+    if (p < 0 || p >= g->n_nodes || ei_node_is_removed(&g->nodes[p])) return false;
     const ei_node * n = &g->nodes[p];
     if ((n->def == &ei_op_def_TO_BLOCKED8 || n->def == &ei_op_def_FROM_BLOCKED8) && n->n_inputs == 1 &&
-        n->inputs[0] >= 0 && ei_calib_table_get(t, g->values[n->inputs[0]].name, scale, is_unsigned))
-        return g->values[n->inputs[0]].name;
-    return NULL;
+        n->inputs[0] >= 0)
+        return ei_calib_table_get(t, g->values[n->inputs[0]].name, scale, is_unsigned);
+    return false;
+}
+
+/* The name of the table entry ei_quant_lookup found for value v (v's own or its layout source's). */
+static const char * entry_name(const ei_graph * g, const ei_calib_table * t, int32_t v) {
+    if (ei_calib_table_get(t, g->values[v].name, NULL, NULL)) return g->values[v].name;
+    int32_t p = g->values[v].producer;
+    return p >= 0 && p < g->n_nodes && g->nodes[p].n_inputs == 1 && g->nodes[p].inputs[0] >= 0
+               ? g->values[g->nodes[p].inputs[0]].name
+               : g->values[v].name;
 }
 
 bool ei_quantize_is_candidate(const ei_graph * g, const ei_node * n) {
@@ -101,7 +109,7 @@ bool ei_quantize_bias_delta(const ei_tensor * w, const ei_tensor * q, const ei_t
 }
 
 /* Drops the float weights once nothing reads them (engine files would store them otherwise). */
-static void drop_if_unused(ei_graph * g, int32_t v) {
+void ei_quant_drop_if_unused(ei_graph * g, int32_t v) {
     ei_value * val = &g->values[v];
     if (val->flags & (EI_VALUE_GRAPH_INPUT | EI_VALUE_GRAPH_OUTPUT)) return;
     if (ei_graph_use_count(g, v) > 0 || !val->constant) return;
@@ -181,9 +189,9 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     EI_TRY(ei_node_set_attr_int(n, "ei.blocked", blocked ? 1 : 0));
     EI_TRY(ei_node_set_op(n, "ei.ConvInt8"));
     EI_TRY(ei_node_reimport(n));
-    drop_if_unused(g, w_old);
+    ei_quant_drop_if_unused(g, w_old);
     if (nbias >= 0) {
-        drop_if_unused(g, bias_old);
+        ei_quant_drop_if_unused(g, bias_old);
         ++*corrected;
     }
     return NULL;
@@ -234,14 +242,13 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
         const ei_node * n = &g->nodes[i];
         if (!ei_quantize_is_candidate(g, n)) continue;
         stats->candidates++;
-        if (listed(keep_fp32, n->name)) {
+        if (ei_quant_listed(keep_fp32, n->name)) {
             stats->kept_fp32++;
             continue;
         }
-        float        scale;
-        bool         u;
-        const char * entry = lookup(g, t, n->inputs[0], &scale, &u);
-        if (!entry) {
+        float scale;
+        bool  u;
+        if (!ei_quant_lookup(g, t, n->inputs[0], &scale, &u)) {
             stats->no_entry++;
             continue;
         }
@@ -249,10 +256,12 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
             return ei_node_errorf(n, EI_CODE_INVALID_ARGUMENT,
                                   "the calibration table's scale %g for input '%s' is not a positive number",
                                   (double)scale, g->values[n->inputs[0]].name);
-        EI_TRY(rewrite(g, i, scale, u, t, entry, &stats->bias_corrected));
+        EI_TRY(rewrite(g, i, scale, u, t, entry_name(g, t, n->inputs[0]), &stats->bias_corrected));
         stats->convs++;
     }
     if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));
-    if (stats->convs) EI_TRY(ei_graph_reinfer(g));
+    EI_TRY(ei_quantize_matmuls(g, t, keep_fp32, &stats->matmuls, &stats->matmul_candidates, &stats->kept_fp32,
+                               &stats->no_entry));
+    if (stats->convs || stats->matmuls) EI_TRY(ei_graph_reinfer(g));
     return NULL;
 }
