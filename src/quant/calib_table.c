@@ -2,6 +2,7 @@
  * hundred tensors, looked up once per node when an engine is built: a linear search is enough. */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,8 @@ ei_status * ei_calib_table_set_means(ei_calib_table * t, const char * tensor, in
         if (!m) return ei_status_oom();
         memcpy(m, mean, (size_t)channels * sizeof *m);
         memcpy(m + channels, mean_q, (size_t)channels * sizeof *m);
+        for (int32_t k = 0; k < 2 * channels; k++)
+            if (fabsf(m[k]) < FLT_MIN) m[k] = 0.0f; /* subnormals: strtof refuses them (ERANGE) on reload */
     }
     free(e->mean);
     e->mean = m;

@@ -213,7 +213,8 @@ static void test_calibrate_yolox(void) {
     EI_CHECK(out && strstr(out, "calibration skipped") && !strstr(out, "calibrating"));
     free(out);
 
-    /* minmax with --calib-batches: one pass over the first 4 images (batch 1). */
+    /* minmax with --calib-batches: the first 4 images (batch 1); one pass for the ranges, one for the
+     * channel means of bias correction. */
     char cache3[4200];
     snprintf(cache3, sizeof cache3, "%s/minmax.calib", g_tmp);
     EI_CHECK(build_rc_ok(

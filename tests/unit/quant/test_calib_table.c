@@ -124,6 +124,10 @@ static void test_means(void) {
     EI_CHECK_OK(ei_calib_table_set_means(t, "a", 3, m, mq));
     const float *gm = NULL, *gq = NULL;
     EI_CHECK(ei_calib_table_means(t, "a", &gm, &gq) == 3 && gm && gq && gm[1] == -1.25f && gq[0] == 0.4921875f);
+    const float tiny[1] = {1e-40f}, one[1] = {1.0f}; /* a subnormal is stored as 0 (strtof refuses it) */
+    EI_CHECK_OK(ei_calib_table_set_means(t, "b", 1, tiny, one));
+    EI_CHECK(ei_calib_table_means(t, "b", &gm, &gq) == 1 && gm[0] == 0.0f && gq[0] == 1.0f);
+    EI_CHECK_OK(ei_calib_table_set_means(t, "b", 0, NULL, NULL));
     EI_CHECK_OK(ei_calib_table_set(t, "a", 0.5f, false)); /* same scale and sign: means kept */
     EI_CHECK(ei_calib_table_means(t, "a", NULL, NULL) == 3);
     EI_CHECK_OK(ei_calib_table_save(t, path));
