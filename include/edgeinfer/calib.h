@@ -135,7 +135,7 @@ typedef struct ei_calib_options {
     bool bias_correction;
 } ei_calib_options;
 
-#define EI_CALIB_SENS_TARGET_COSINE 0.99
+#define EI_CALIB_SENS_TARGET_COSINE 0.995
 #define EI_CALIB_SENS_IMAGES        8
 
 /* entropy, all images, sensitivity analysis on (target EI_CALIB_SENS_TARGET_COSINE), no callbacks. */

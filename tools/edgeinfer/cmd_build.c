@@ -47,7 +47,7 @@ static void help(void) {
            "damaging ones are kept in float (left out of the cache, listed in its comments) until the\n"
            "outputs of the all-int8 network have this similarity with fp32 (cosine; per column of\n"
            "outputs [..., L<=1024] such as a detector's boxes x (4 + classes); worst image).\n"
-           "  --calib-target-cosine X  0..1 (default 0.99); 0 turns the analysis off\n"
+           "  --calib-target-cosine X  0..1 (default 0.995); 0 turns the analysis off\n"
            "  --calib-max-float N      keep at most N tensors in float (default: a quarter of them)\n"
            "  --calib-sens-images N    images the analysis runs on (default 8; it runs the network\n"
            "                           (tensors + kept + 2) x N times)\n"
