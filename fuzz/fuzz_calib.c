@@ -1,6 +1,6 @@
 /* INT8 calibration caches (ei_calib_table_load, include/edgeinfer/calib.h) on hostile bytes. The
  * loader reads a path: each input is written to one temporary file. A table that loads must save
- * and load again to the same entries. */
+ * and load again to the same entries (scales, signs and channel means). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -54,6 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
                 !ei_calib_table_get(u, ei_calib_table_name(t, i), &s2, &u2) || s1 != s2 || u1 != u2 || !(s1 > 0.0f) ||
                 !isfinite(s1))
                 abort();
+            const float *m1 = NULL, *q1 = NULL, *m2 = NULL, *q2 = NULL; /* channel means (format 2) */
+            int32_t      c1 = ei_calib_table_means(t, ei_calib_table_name(t, i), &m1, &q1);
+            int32_t      c2 = ei_calib_table_means(u, ei_calib_table_name(t, i), &m2, &q2);
+            if (c1 != c2) abort();
+            for (int32_t k = 0; k < c1; k++)
+                if (m1[k] != m2[k] || q1[k] != q2[k] || !isfinite(m1[k]) || !isfinite(q1[k])) abort();
         }
         ei_calib_table_destroy(u);
     }

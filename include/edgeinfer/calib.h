@@ -9,6 +9,9 @@
  *     method: entropy
  *     images: 64
  *     <tensor name><TAB><scale><TAB>signed|unsigned
+ *
+ * Format 2 (written when the table holds channel means for bias correction) adds two optional
+ * fields to a tensor line: <TAB>mean:M0,M1,...<TAB>mean-q:Q0,Q1,... (per channel).
  */
 #ifndef EDGEINFER_CALIB_H
 #define EDGEINFER_CALIB_H
@@ -29,6 +32,8 @@ typedef struct ei_calib_table ei_calib_table;
 typedef struct ei_infer_config ei_infer_config;
 
 #define EI_CALIB_FORMAT_VERSION 1
+/* The format of tables with channel means (ei_calib_table_set_means); loaders read both. */
+#define EI_CALIB_FORMAT_MEANS 2
 
 typedef enum ei_calib_method {
     EI_CALIB_ENTROPY = 0,    /* KL-divergence threshold, as TensorRT's entropy calibrator */
@@ -50,6 +55,16 @@ EI_API EI_NODISCARD ei_status * ei_calib_table_set(ei_calib_table * t, const cha
 /* False when the tensor has no entry. scale / is_unsigned may be NULL. */
 EI_API bool    ei_calib_table_get(const ei_calib_table * t, const char * tensor, float * scale, bool * is_unsigned);
 EI_API int32_t ei_calib_table_count(const ei_calib_table * t);
+/* Bias correction (docs/precision.md, "Bias correction"): per-channel means of a tensor over the
+ * calibration images, as float (mean) and as the int8 kernels see it once quantised with the
+ * entry's scale (mean_q). The INT8 rewrite moves each convolution's bias by the mean error these
+ * imply. The tensor must have an entry; channels 0 clears them; changing the entry's scale or sign
+ * with ei_calib_table_set clears them too. */
+EI_API EI_NODISCARD ei_status * ei_calib_table_set_means(ei_calib_table * t, const char * tensor, int32_t channels,
+                                                         const float * mean, const float * mean_q);
+/* The channel count (0: no means); *mean / *mean_q (may be NULL) point into the table. */
+EI_API int32_t      ei_calib_table_means(const ei_calib_table * t, const char * tensor, const float ** mean,
+                                         const float ** mean_q);
 EI_API const char * ei_calib_table_name(const ei_calib_table * t, int32_t i); /* insertion order */
 /* Removes a tensor's entry (the tensor then stays in float); false when it had none. */
 EI_API bool ei_calib_table_remove(ei_calib_table * t, const char * tensor);
@@ -109,9 +124,18 @@ typedef struct ei_calib_options {
     int32_t sens_images;        /* images for the analysis (default 8; fewer when fewer were read) */
     /* Called after every network run of the analysis (done of at most total runs). NULL: none. */
     void (*sens_progress)(void * user, int32_t done, int32_t total);
+    /* The analysis also simulates the weights (default true): a convolution whose input it
+     * quantises computes with the int8 kernel's weights (per output channel, EI_INT8_WEIGHT_MAX
+     * steps, dequantised) and, with bias_correction, the corrected bias; false: activations only. */
+    bool sens_weights;
+    /* Bias correction (default true): one more pass over the images records, for every
+     * convolution input with an entry, the per-channel means of the tensor and of its quantised
+     * values (ei_calib_table_set_means); the INT8 rewrite adds to each convolution's bias the mean
+     * output error that weight and input quantisation would cause. */
+    bool bias_correction;
 } ei_calib_options;
 
-#define EI_CALIB_SENS_TARGET_COSINE 0.99
+#define EI_CALIB_SENS_TARGET_COSINE 0.995
 #define EI_CALIB_SENS_IMAGES        8
 
 /* entropy, all images, sensitivity analysis on (target EI_CALIB_SENS_TARGET_COSINE), no callbacks. */
@@ -122,7 +146,8 @@ typedef struct ei_calib_report {
     int32_t images;  /* images used */
     int32_t skipped; /* unreadable images skipped */
     int32_t tensors; /* entries of the table */
-    int32_t passes;  /* runs over the images: 1 for minmax, 2 otherwise */
+    int32_t passes;  /* runs over the images: 1 for minmax, 2 otherwise, + 1 for bias correction */
+    int32_t means;   /* tensors with channel means (bias correction) */
     double  seconds; /* everything, sensitivity analysis included */
     /* Sensitivity analysis (all 0 when it was off). */
     int32_t sens_candidates;   /* distinct convolution inputs that would be quantised */

@@ -37,8 +37,8 @@ static void options_key(const ei_engine_build_options * o, char * out, size_t n)
                                         : ";activations=rounded");
 }
 
-/* Hex of the first 8 bytes of SHA-256 over the table's entries (name, scale, sign), "-" when the
- * engine does not use one. */
+/* Hex of the first 8 bytes of SHA-256 over the table's entries (name, scale, sign, and the channel
+ * means that bias correction uses), "-" when the engine does not use one. */
 static void table_key(const ei_engine_build_options * o, char out[17]) {
     if (o->precision != EI_PRECISION_INT8 || !o->calib) {
         snprintf(out, 17, "-");
@@ -56,6 +56,13 @@ static void table_key(const ei_engine_build_options * o, char out[17]) {
         ei_sha256_update(&c, name, strlen(name) + 1);
         ei_sha256_update(&c, &scale, sizeof scale);
         ei_sha256_update(&c, &sign, 1);
+        const float *mean = NULL, *mean_q = NULL;
+        int32_t      ch = ei_calib_table_means(o->calib, name, &mean, &mean_q);
+        if (ch > 0) {
+            ei_sha256_update(&c, &ch, sizeof ch);
+            ei_sha256_update(&c, mean, (size_t)ch * sizeof *mean);
+            ei_sha256_update(&c, mean_q, (size_t)ch * sizeof *mean_q);
+        }
     }
     ei_sha256_final(&c, d);
     ei_hex(d, 8, out);

@@ -56,13 +56,15 @@ float ei_absstat_threshold(const ei_absstat * s, ei_calib_method method);
 
 /* Sensitivity analysis (src/quant/sensitivity.c, docs/precision.md): s is a session of the fp32
  * model the table t was calibrated on (its observer is replaced during the call and removed after);
+ * with o->sens_weights, sessions of model (n_threads threads) are also created with the simulated
+ * int8 weights swapped into model's graph for their lifetime (put back before returning);
  * inputs are n_inputs pre-processed input batches for input_name. Measures, per distinct input of
  * an int8-convertible convolution that has an entry in t, the worst output cosine with fp32 when
  * only it is fake-quantised, then removes from t, most damaging first, the entries needed to bring
  * the all-quantised cosine to o->sens_target_cosine (at most o->sens_max_float of them; < 0: a
  * quarter), records them as t's note and fills the sens_* fields of rep. */
-ei_status * ei_calib_sensitivity(ei_session * s, const char * input_name, const ei_tensor * const * inputs,
-                                 int32_t n_inputs, const ei_calib_options * o, ei_calib_table * t,
-                                 ei_calib_report * rep);
+ei_status * ei_calib_sensitivity(const ei_model * model, ei_session * s, int32_t n_threads, const char * input_name,
+                                 const ei_tensor * const * inputs, int32_t n_inputs, const ei_calib_options * o,
+                                 ei_calib_table * t, ei_calib_report * rep);
 
 #endif

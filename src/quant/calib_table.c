@@ -2,6 +2,7 @@
  * hundred tensors, looked up once per node when an engine is built: a linear search is enough. */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,11 @@
 #include "edgeinfer/calib.h"
 
 typedef struct calib_entry {
-    char * name;
-    float  scale;
-    bool   is_unsigned;
+    char *  name;
+    float   scale;
+    bool    is_unsigned;
+    int32_t channels; /* > 0: per-channel means recorded (bias correction) */
+    float * mean;     /* channels float means, then channels means of the quantised values */
 } calib_entry;
 
 struct ei_calib_table {
@@ -52,7 +55,7 @@ ei_status * ei_calib_table_create(ei_calib_table ** out) {
 
 void ei_calib_table_destroy(ei_calib_table * t) {
     if (!t) return;
-    for (int32_t i = 0; i < t->n; i++) free(t->e[i].name);
+    for (int32_t i = 0; i < t->n; i++) free(t->e[i].name), free(t->e[i].mean);
     free(t->e);
     free(t->note);
     free(t);
@@ -62,6 +65,7 @@ bool ei_calib_table_remove(ei_calib_table * t, const char * tensor) {
     for (int32_t i = 0; t && tensor && i < t->n; i++)
         if (!strcmp(t->e[i].name, tensor)) {
             free(t->e[i].name);
+            free(t->e[i].mean);
             memmove(&t->e[i], &t->e[i + 1], (size_t)(t->n - i - 1) * sizeof *t->e);
             t->n--;
             return true;
@@ -111,7 +115,12 @@ ei_status * ei_calib_table_set(ei_calib_table * t, const char * tensor, float sc
         char * name = strdup(tensor);
         if (!name) return ei_status_oom();
         e = &t->e[t->n++];
+        memset(e, 0, sizeof *e);
         e->name = name;
+    } else if (e->scale != scale || e->is_unsigned != is_unsigned) {
+        free(e->mean); /* the means of the quantised values were for the old scale */
+        e->mean = NULL;
+        e->channels = 0;
     }
     e->scale = scale;
     e->is_unsigned = is_unsigned;
@@ -124,6 +133,43 @@ bool ei_calib_table_get(const ei_calib_table * t, const char * tensor, float * s
     if (scale) *scale = e->scale;
     if (is_unsigned) *is_unsigned = e->is_unsigned;
     return true;
+}
+
+ei_status * ei_calib_table_set_means(ei_calib_table * t, const char * tensor, int32_t channels, const float * mean,
+                                     const float * mean_q) {
+    calib_entry * e = t && tensor ? find(t, tensor) : NULL;
+    if (!e)
+        return ei_errorf(EI_CODE_NOT_FOUND, "calibration table: no tensor '%s' to record means for",
+                         tensor ? tensor : "(null)");
+    if (channels < 0 || (channels > 0 && (!mean || !mean_q)))
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT, "calibration table: tensor '%s': %d channel means", tensor,
+                         channels);
+    for (int32_t c = 0; c < channels; c++)
+        if (!isfinite(mean[c]) || !isfinite(mean_q[c]))
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                             "calibration table: tensor '%s': mean of channel %d is not finite", tensor, c);
+    float * m = NULL;
+    if (channels > 0) {
+        m = malloc(2 * (size_t)channels * sizeof *m);
+        if (!m) return ei_status_oom();
+        memcpy(m, mean, (size_t)channels * sizeof *m);
+        memcpy(m + channels, mean_q, (size_t)channels * sizeof *m);
+        for (int32_t k = 0; k < 2 * channels; k++)
+            if (fabsf(m[k]) < FLT_MIN) m[k] = 0.0f; /* subnormals: strtof refuses them (ERANGE) on reload */
+    }
+    free(e->mean);
+    e->mean = m;
+    e->channels = channels;
+    return NULL;
+}
+
+int32_t ei_calib_table_means(const ei_calib_table * t, const char * tensor, const float ** mean,
+                             const float ** mean_q) {
+    const calib_entry * e = t && tensor ? find(t, tensor) : NULL;
+    if (!e || e->channels <= 0) return 0;
+    if (mean) *mean = e->mean;
+    if (mean_q) *mean_q = e->mean + e->channels;
+    return e->channels;
 }
 
 int32_t ei_calib_table_count(const ei_calib_table * t) { return t ? t->n : 0; }
@@ -163,15 +209,22 @@ static ei_status * write_table(FILE * f, void * user) {
         fprintf(f, "# %.*s\n", len, p);
         p = end ? end + 1 : p + len;
     }
-    fprintf(f, "format: %d\n", EI_CALIB_FORMAT_VERSION);
+    bool means = false;
+    for (int32_t i = 0; i < t->n; i++) means |= t->e[i].channels > 0;
+    fprintf(f, "format: %d\n", means ? EI_CALIB_FORMAT_MEANS : EI_CALIB_FORMAT_VERSION);
     if (t->has_sha) {
         char h[65];
         hex(t->sha, h);
         fprintf(f, "model-sha256: %s\n", h);
     }
     fprintf(f, "method: %s\nimages: %d\n", ei_calib_method_name(t->method), t->images);
-    for (int32_t i = 0; i < t->n; i++)
-        fprintf(f, "%s\t%.9g\t%s\n", t->e[i].name, (double)t->e[i].scale, t->e[i].is_unsigned ? "unsigned" : "signed");
+    for (int32_t i = 0; i < t->n; i++) {
+        const calib_entry * e = &t->e[i];
+        fprintf(f, "%s\t%.9g\t%s", e->name, (double)e->scale, e->is_unsigned ? "unsigned" : "signed");
+        for (int32_t k = 0; k < 2 * e->channels; k++)
+            fprintf(f, "%s%.9g", k == 0 ? "\tmean:" : k == e->channels ? "\tmean-q:" : ",", (double)e->mean[k]);
+        fputc('\n', f);
+    }
     return NULL;
 }
 
@@ -191,6 +244,47 @@ static bool parse_hex(const char * s, uint8_t out[32]) {
     return true;
 }
 
+/* "v0,v1,..." after prefix into out (at most cap values); the count, or -1 when malformed. */
+static int32_t parse_floats(const char * s, const char * prefix, float * out, int32_t cap) {
+    size_t pl = strlen(prefix);
+    if (strncmp(s, prefix, pl)) return -1;
+    s += pl;
+    int32_t n = 0;
+    while (n < cap) {
+        char * end;
+        errno = 0;
+        float v = strtof(s, &end);
+        if (end == s || errno || !isfinite(v)) return -1;
+        out[n++] = v;
+        if (*end == '\0') return n;
+        if (*end != ',') return -1;
+        s = end + 1;
+    }
+    return -1;
+}
+
+/* The optional fields after a tensor's sign: "mean:m0,m1,...<TAB>mean-q:q0,q1,..." (format 2). */
+static ei_status * parse_means(ei_calib_table * t, const char * name, char * field) {
+    char * tab = strchr(field, '\t');
+    if (!tab)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "tensor '%s': after the sign, expected 'mean:M0,M1,...<TAB>mean-q:Q0,Q1,...'", name);
+    *tab = '\0';
+    int32_t cap = 1;
+    for (const char * p = field; *p; p++) cap += *p == ',';
+    float * m = malloc(2 * (size_t)cap * sizeof *m);
+    if (!m) return ei_status_oom();
+    int32_t     n = parse_floats(field, "mean:", m, cap);
+    int32_t     nq = n > 0 ? parse_floats(tab + 1, "mean-q:", m + cap, cap) : -1;
+    ei_status * st = n <= 0 || nq != n ? ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                                                   "tensor '%s': the channel means are not 'mean:M0,M1,...<TAB>"
+                                                   "mean-q:Q0,Q1,...' with as many finite numbers in each",
+                                                   name)
+                                       : ei_calib_table_set_means(t, name, n, m, m + cap);
+    free(m);
+    return st;
+}
+
 /* One line (without its newline) of the file; trailing spaces were removed. */
 static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format) {
     /* A '#' line is a comment unless it has a tab: ONNX tensor names may start with '#'. */
@@ -207,9 +301,9 @@ static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format
         const char * v = colon + 1;
         while (*v == ' ') v++;
         if (!strcmp(line, "format")) {
-            if (strcmp(v, "1"))
-                return ei_errorf(EI_CODE_UNSUPPORTED, "format %s: this edgeinfer reads format %d (recalibrate)", v,
-                                 EI_CALIB_FORMAT_VERSION);
+            if (strcmp(v, "1") && strcmp(v, "2"))
+                return ei_errorf(EI_CODE_UNSUPPORTED, "format %s: this edgeinfer reads formats %d and %d (recalibrate)",
+                                 v, EI_CALIB_FORMAT_VERSION, EI_CALIB_FORMAT_MEANS);
             *saw_format = true;
         } else if (!strcmp(line, "model-sha256")) {
             if (!parse_hex(v, t->sha))
@@ -237,8 +331,10 @@ static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format
     if (!tab2)
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s': expected NAME<TAB>SCALE<TAB>signed|unsigned", line);
     *tab2 = '\0';
-    const char * range = tab2 + 1;
-    char *       end;
+    char * range = tab2 + 1;
+    char * means = strchr(range, '\t');
+    if (means) *means++ = '\0';
+    char * end;
     errno = 0;
     float scale = strtof(scale_s, &end);
     if (end == scale_s || *end || errno)
@@ -252,7 +348,8 @@ static ei_status * parse_line(ei_calib_table * t, char * line, bool * saw_format
         return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s': range '%s' must be 'signed' or 'unsigned'", line,
                          range);
     if (find(t, line)) return ei_errorf(EI_CODE_INVALID_ARGUMENT, "tensor '%s' is listed twice", line);
-    return ei_calib_table_set(t, line, scale, is_unsigned);
+    EI_TRY(ei_calib_table_set(t, line, scale, is_unsigned));
+    return means ? parse_means(t, line, means) : NULL;
 }
 
 ei_status * ei_calib_table_load(const char * path, ei_calib_table ** out) {

@@ -28,8 +28,10 @@
 #include "edgeinfer/preprocess.h"
 #include "edgeinfer/session.h"
 #include "engine/sha256.h"
+#include "ops/conv_int8.h"
 #include "pipeline/infer_internal.h"
 #include "quant/calib_internal.h"
+#include "quant/quantize.h"
 #include "runtime/model_internal.h"
 #include "runtime/session_internal.h"
 
@@ -43,6 +45,8 @@ ei_calib_options ei_calib_options_default(void) {
     o.sens_target_cosine = EI_CALIB_SENS_TARGET_COSINE;
     o.sens_max_float = -1;
     o.sens_images = EI_CALIB_SENS_IMAGES;
+    o.sens_weights = true;
+    o.bias_correction = true;
     return o;
 }
 
@@ -179,14 +183,65 @@ ei_status * ei_calib_images_list(const char * source, char *** paths, int32_t * 
 
 /* ---- calibration ---- */
 
+/* Pass 3 (bias correction): per-channel sums of a convolution input and of its quantised values. */
+typedef struct chan_sums {
+    int32_t  channels; /* 0: not collected */
+    float    x_scale;  /* the int8 kernel's step (table scale * 127 / 255 when unsigned) */
+    bool     is_unsigned;
+    double * sum;   /* channels sums of x, then channels sums of the quantised x */
+    uint64_t count; /* values per channel */
+} chan_sums;
+
 typedef struct calib_run {
     const ei_calib_options * opt;
+    chan_sums *              sums; /* per value id (pass 3) */
+    uint8_t *                qbuf; /* pass 3: quantised span */
+    size_t                   qcap;
     ei_absstat *             stats; /* per value id */
     int32_t *                lanes; /* per value id: real lanes of a blocked value's last block, 0: all */
     int32_t                  batch; /* the model's batch size */
     int32_t                  slots; /* real images in the current batch */
-    int32_t                  pass;  /* 1: range, 2: histogram */
+    int32_t                  pass;  /* 1: range, 2: histogram, 3: channel means */
 } calib_run;
+
+/* Adds n values of channel c (x and quantised x) to the sums; stride 1 or 8 (a blocked lane). */
+static ei_status * sum_channel(calib_run * r, chan_sums * cs, int32_t c, const float * x, size_t n, size_t stride) {
+    if (n * stride > r->qcap) {
+        uint8_t * q = realloc(r->qbuf, n * stride);
+        if (!q) return ei_status_oom();
+        r->qbuf = q, r->qcap = n * stride;
+    }
+    ei_quantize_row(x, r->qbuf, (int64_t)(n * stride), 1.0f / cs->x_scale, cs->is_unsigned);
+    double sx = 0.0, sq = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i * stride];
+        if (v == v) sx += v; /* NaN: skipped (counted as 0) */
+        sq += cs->is_unsigned ? (double)r->qbuf[i * stride] : (double)(int8_t)r->qbuf[i * stride];
+    }
+    cs->sum[c] += sx;
+    cs->sum[cs->channels + c] += sq * cs->x_scale;
+    return NULL;
+}
+
+/* Pass 3: a plain [N, C, H, W] or blocked [N, C/8, H, W, 8] tensor's first `rows` rows. */
+static ei_status * observe_sums(calib_run * r, chan_sums * cs, const ei_tensor * t, int64_t rows) {
+    const float * x = t->data;
+    int64_t       hw = t->shape.dim[2] * t->shape.dim[3];
+    if (t->shape.rank == 4) {
+        if (t->shape.dim[1] < cs->channels) return NULL;
+        for (int64_t n = 0; n < rows; n++)
+            for (int32_t c = 0; c < cs->channels; c++)
+                EI_TRY(sum_channel(r, cs, c, x + (size_t)((n * t->shape.dim[1] + c) * hw), (size_t)hw, 1));
+    } else {
+        int64_t cb = t->shape.dim[1];
+        if (t->shape.dim[4] != 8 || cb * 8 < cs->channels) return NULL;
+        for (int64_t n = 0; n < rows; n++)
+            for (int32_t c = 0; c < cs->channels; c++)
+                EI_TRY(sum_channel(r, cs, c, x + (size_t)((n * cb + c / 8) * hw * 8 + c % 8), (size_t)hw, 8));
+    }
+    cs->count += (uint64_t)(rows * hw);
+    return NULL;
+}
 
 static ei_status * observe_span(calib_run * r, ei_absstat * s, const float * x, size_t n) {
     if (r->pass == 1) {
@@ -224,6 +279,7 @@ static ei_status * observe_tensor(calib_run * r, int32_t id, const ei_value * v,
         n = n / (size_t)r->batch * (size_t)r->slots; /* only the real images' rows */
         rows = r->slots;
     }
+    if (r->pass == 3) return r->sums[id].channels > 0 ? observe_sums(r, &r->sums[id], t, rows) : NULL;
     if (r->lanes[id] > 0 && t->shape.rank == 5 && t->shape.dim[4] == 8)
         return observe_blocked(r, s, t, rows, r->lanes[id]);
     return observe_span(r, s, t->data, n);
@@ -351,6 +407,52 @@ static ei_status * run_pass(calib_ctx * c, int32_t pass) {
     return st;
 }
 
+/* Bias correction: a third pass over the images sums, per channel, every int8 convolution input
+ * that has an entry in t, float and quantised with its entry's scale; the means go into t. */
+static ei_status * channel_means(calib_ctx * c, ei_calib_table * t, int32_t * n_means) {
+    const ei_graph * g = ei_session_graph(c->session);
+    c->run.sums = calloc((size_t)g->n_values + 1, sizeof *c->run.sums);
+    if (!c->run.sums) return ei_status_oom();
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        if (!ei_quantize_is_candidate(g, n)) continue;
+        int32_t     v = n->inputs[0];
+        chan_sums * cs = &c->run.sums[v];
+        float       scale;
+        bool        u;
+        int64_t     group = 1;
+        EI_TRY(ei_attr_get_int(n, "group", 1, &group));
+        int64_t ch = g->values[n->inputs[1]].shape.dim[1] * group;
+        if (cs->channels || !ei_calib_table_get(t, g->values[v].name, &scale, &u) || ch < 1 || ch > INT32_MAX) continue;
+        cs->sum = calloc(2 * (size_t)ch, sizeof *cs->sum);
+        if (!cs->sum) return ei_status_oom();
+        cs->channels = (int32_t)ch;
+        cs->is_unsigned = u;
+        cs->x_scale = u ? scale * 127.0f / 255.0f : scale;
+    }
+    EI_TRY(run_pass(c, 3));
+    float * m = NULL;
+    for (int32_t v = 0; v < g->n_values; v++) {
+        chan_sums * cs = &c->run.sums[v];
+        if (!cs->channels || !cs->count) continue;
+        float * grown = realloc(m, 2 * (size_t)cs->channels * sizeof *m);
+        if (!grown) {
+            free(m);
+            return ei_status_oom();
+        }
+        m = grown;
+        for (int32_t k = 0; k < 2 * cs->channels; k++) m[k] = (float)(cs->sum[k] / (double)cs->count);
+        ei_status * st = ei_calib_table_set_means(t, g->values[v].name, cs->channels, m, m + cs->channels);
+        if (st) {
+            free(m);
+            return st;
+        }
+        ++*n_means;
+    }
+    free(m);
+    return NULL;
+}
+
 /* The sensitivity analysis on the first sens_images readable images, in batches of the model's
  * batch size (a last batch that is not full repeats its last image). */
 static ei_status * sensitivity(calib_ctx * c, ei_calib_table * t, ei_calib_report * rep) {
@@ -372,7 +474,9 @@ static ei_status * sensitivity(calib_ctx * c, ei_calib_table * t, ei_calib_repor
                                NULL);
         for (int32_t i = 0; i < k; i++) ei_image_free(&imgs[i]);
     }
-    if (!st) st = ei_calib_sensitivity(c->session, c->input_name, (const ei_tensor * const *)in, nb, c->opt, t, rep);
+    if (!st)
+        st = ei_calib_sensitivity(c->model, c->session, ei_model_engine_threads(c->model), c->input_name,
+                                  (const ei_tensor * const *)in, nb, c->opt, t, rep);
     for (int32_t b = 0; in && b < nb; b++) ei_tensor_destroy(in[b]);
     free(in);
     free(imgs);
@@ -406,7 +510,7 @@ static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_repo
     c->run.opt = o;
     ei_session_set_observer(c->session, observer, &c->run);
 
-    int32_t passes = o->method == EI_CALIB_MINMAX ? 1 : 2;
+    int32_t passes = (o->method == EI_CALIB_MINMAX ? 1 : 2) + (o->bias_correction ? 1 : 0);
     c->want = o->max_images > 0 && o->max_images < c->n_images ? o->max_images : c->n_images;
     c->total = passes * c->want;
     EI_TRY(run_pass(c, 1));
@@ -416,7 +520,7 @@ static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_repo
                          "%s: none of the %d images could be read (edgeinfer reads %s files: JPEG and PNG)", src,
                          c->n_images, k_formats);
     c->total = passes * c->n_used;
-    if (passes == 2) {
+    if (o->method != EI_CALIB_MINMAX) {
         for (int32_t v = 0; v < g->n_values; v++) c->run.stats[v].range = c->run.stats[v].amax;
         EI_TRY(run_pass(c, 2));
     }
@@ -440,7 +544,8 @@ static ei_status * calibrate(calib_ctx * c, ei_calib_table ** out, ei_calib_repo
         ei_calib_table_destroy(t);
         return st;
     }
-    if (o->sens_target_cosine > 0.0) st = sensitivity(c, t, rep);
+    if (o->bias_correction) st = ei_status_wrapf(channel_means(c, t, &rep->means), "bias correction");
+    if (!st && o->sens_target_cosine > 0.0) st = sensitivity(c, t, rep);
     if (st) {
         ei_calib_table_destroy(t);
         return st;
@@ -494,6 +599,12 @@ ei_status * ei_calibrate(const ei_model * model, const ei_infer_config * cfg, co
         const ei_graph * g = ei_session_graph(c.session);
         for (int32_t v = 0; v < g->n_values; v++) ei_absstat_free(&c.run.stats[v]);
     }
+    if (c.run.sums) {
+        const ei_graph * g = ei_session_graph(c.session);
+        for (int32_t v = 0; v < g->n_values; v++) free(c.run.sums[v].sum);
+    }
+    free(c.run.sums);
+    free(c.run.qbuf);
     free(c.run.stats);
     free(c.run.lanes);
     free(c.used);

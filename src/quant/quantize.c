@@ -38,7 +38,16 @@ bool ei_quant_lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, fl
     return false;
 }
 
-static bool is_candidate(const ei_graph * g, const ei_node * n) {
+/* The name of the table entry ei_quant_lookup found for value v (v's own or its layout source's). */
+static const char * entry_name(const ei_graph * g, const ei_calib_table * t, int32_t v) {
+    if (ei_calib_table_get(t, g->values[v].name, NULL, NULL)) return g->values[v].name;
+    int32_t p = g->values[v].producer;
+    return p >= 0 && p < g->n_nodes && g->nodes[p].n_inputs == 1 && g->nodes[p].inputs[0] >= 0
+               ? g->values[g->nodes[p].inputs[0]].name
+               : g->values[v].name;
+}
+
+bool ei_quantize_is_candidate(const ei_graph * g, const ei_node * n) {
     if (n->folded || ei_node_is_removed(n)) return false;
     if (n->def != &ei_op_def_CONV && n->def != &ei_op_def_CONV_BLOCKED8) return false;
     if (n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 2 || n->inputs[0] < 0 || n->inputs[1] < 0) return false;
@@ -49,7 +58,7 @@ static bool is_candidate(const ei_graph * g, const ei_node * n) {
 }
 
 /* W [M, ...] float -> q int8 and per-channel scales (a channel of zeros gets scale 1). */
-static ei_status * quantize_weights(const ei_tensor * w, ei_tensor ** q_out, ei_tensor ** s_out) {
+ei_status * ei_quantize_conv_weights(const ei_tensor * w, ei_tensor ** q_out, ei_tensor ** s_out) {
     int64_t  m = w->shape.dim[0], per = ei_shape_numel(&w->shape) / m;
     ei_shape ss = {.rank = 1, .dim = {m}};
     EI_TRY(ei_tensor_create(EI_DTYPE_I8, &w->shape, q_out));
@@ -79,6 +88,26 @@ static ei_status * quantize_weights(const ei_tensor * w, ei_tensor ** q_out, ei_
     return NULL;
 }
 
+bool ei_quantize_bias_delta(const ei_tensor * w, const ei_tensor * q, const ei_tensor * s, int64_t group,
+                            const float * mean, const float * mean_q, int32_t channels, float * delta) {
+    int64_t m = w->shape.dim[0], cg = w->shape.dim[1], k = w->shape.dim[2] * w->shape.dim[3];
+    if (group < 1 || m % group || cg * group != channels) return false;
+    const float *  wd = w->data;
+    const int8_t * qd = q->data;
+    const float *  sd = s->data;
+    for (int64_t o = 0; o < m; o++) {
+        int64_t c0 = o / (m / group) * cg;
+        double  d = 0.0;
+        for (int64_t c = 0; c < cg; c++) {
+            double sw = 0.0, sq = 0.0;
+            for (int64_t j = 0; j < k; j++) sw += wd[(o * cg + c) * k + j], sq += qd[(o * cg + c) * k + j];
+            d += sw * mean[c0 + c] - sq * (double)sd[o] * mean_q[c0 + c];
+        }
+        delta[o] = (float)d;
+    }
+    return true;
+}
+
 /* Drops the float weights once nothing reads them (engine files would store them otherwise). */
 void ei_quant_drop_if_unused(ei_graph * g, int32_t v) {
     ei_value * val = &g->values[v];
@@ -88,7 +117,41 @@ void ei_quant_drop_if_unused(ei_graph * g, int32_t v) {
     val->constant = NULL;
 }
 
-static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsigned) {
+/* With channel means in the table for X: a new bias constant B + delta (ei_quantize_bias_delta) for
+ * the convolution at idx, whose int8 weights are q, s; -1 when there is nothing to correct (no
+ * means, no constant bias, or means that do not fit). */
+static ei_status * corrected_bias(ei_graph * g, int32_t idx, const ei_calib_table * t, const char * x_entry,
+                                  const ei_tensor * q, const ei_tensor * s, int32_t * out) {
+    *out = -1;
+    const ei_node * n = &g->nodes[idx];
+    const float *   mean, *mean_q;
+    int32_t         ch = ei_calib_table_means(t, x_entry, &mean, &mean_q);
+    ei_fused        f;
+    EI_TRY(ei_fused_import(n, &f));
+    int32_t n_base = f.residual ? n->n_inputs - 1 : n->n_inputs;
+    int32_t bv = n_base > 2 ? n->inputs[2] : -1;
+    if (ch <= 0 || bv < 0) return NULL;
+    const ei_tensor * b = g->values[bv].constant;
+    const ei_tensor * w = g->values[n->inputs[1]].constant;
+    int64_t           group = 1;
+    EI_TRY(ei_attr_get_int(n, "group", 1, &group));
+    if (!b || b->dtype != EI_DTYPE_F32 || ei_tensor_numel(b) != w->shape.dim[0]) return NULL;
+    ei_tensor * nb = NULL;
+    EI_TRY(ei_tensor_create(EI_DTYPE_F32, &b->shape, &nb));
+    float * d = nb->data;
+    if (!ei_quantize_bias_delta(w, q, s, group, mean, mean_q, ch, d)) {
+        ei_tensor_destroy(nb);
+        return NULL;
+    }
+    const float * bd = b->data;
+    for (int64_t o = 0; o < w->shape.dim[0]; o++) d[o] += bd[o];
+    char name[512];
+    snprintf(name, sizeof name, "%s_int8_B", n->name);
+    return ei_graph_constant_add(g, name, nb, out);
+}
+
+static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsigned, const ei_calib_table * t,
+                           const char * x_entry, int32_t * corrected) {
     ei_node *         n = &g->nodes[idx];
     bool              blocked = n->def == &ei_op_def_CONV_BLOCKED8;
     int32_t           w_old = n->inputs[1];
@@ -98,7 +161,7 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     char              name[512];
     const ei_tensor * w = g->values[w_old].constant;
     EI_TRY(ei_fused_import(n, &f));
-    EI_TRY(quantize_weights(w, &q, &s));
+    EI_TRY(ei_quantize_conv_weights(w, &q, &s));
     snprintf(name, sizeof name, "%s_int8_W", n->name);
     ei_status * st = ei_graph_constant_add(g, name, q, &qv);
     if (st) {
@@ -107,10 +170,13 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     }
     snprintf(name, sizeof name, "%s_int8_W_scale", g->nodes[idx].name);
     EI_TRY(ei_graph_constant_add(g, name, s, &sv));
+    int32_t nbias;
+    EI_TRY(corrected_bias(g, idx, t, x_entry, g->values[qv].constant, g->values[sv].constant, &nbias));
     n = &g->nodes[idx];
     int32_t   res = f.residual ? n->inputs[n->n_inputs - 1] : -1;
     int32_t   n_base = f.residual ? n->n_inputs - 1 : n->n_inputs;
-    int32_t   bias = n_base > 2 ? n->inputs[2] : -1;
+    int32_t   bias_old = n_base > 2 ? n->inputs[2] : -1;
+    int32_t   bias = nbias >= 0 ? nbias : bias_old;
     int32_t   ins[5] = {n->inputs[0], qv, sv, bias, res};
     int32_t   n_ins = f.residual ? 5 : (bias >= 0 ? 4 : 3);
     int32_t * grown = realloc(n->inputs, 5 * sizeof *grown);
@@ -124,6 +190,10 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     EI_TRY(ei_node_set_op(n, "ei.ConvInt8"));
     EI_TRY(ei_node_reimport(n));
     ei_quant_drop_if_unused(g, w_old);
+    if (nbias >= 0) {
+        ei_quant_drop_if_unused(g, bias_old);
+        ++*corrected;
+    }
     return NULL;
 }
 
@@ -170,7 +240,7 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
     memset(stats, 0, sizeof *stats);
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ei_node * n = &g->nodes[i];
-        if (!is_candidate(g, n)) continue;
+        if (!ei_quantize_is_candidate(g, n)) continue;
         stats->candidates++;
         if (ei_quant_listed(keep_fp32, n->name)) {
             stats->kept_fp32++;
@@ -186,7 +256,7 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
             return ei_node_errorf(n, EI_CODE_INVALID_ARGUMENT,
                                   "the calibration table's scale %g for input '%s' is not a positive number",
                                   (double)scale, g->values[n->inputs[0]].name);
-        EI_TRY(rewrite(g, i, scale, u));
+        EI_TRY(rewrite(g, i, scale, u, t, entry_name(g, t, n->inputs[0]), &stats->bias_corrected));
         stats->convs++;
     }
     if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));

@@ -9,8 +9,15 @@
  * Concat) see the float values, as in the INT8 engine, where only the convolution quantises its
  * input. Fake quantisation is the INT8 kernels' own: q = clamp(round_half_even(x / x_scale)) to
  * [0, 255] (unsigned, x_scale = table scale * 127 / 255) or [-127, 127], then x = q * x_scale
- * (ei_quantize_row). Weights stay float: the analysis measures the activation scales. A graph input
- * read by a simulated convolution is quantised before the run (for all its readers). */
+ * (ei_quantize_row). A graph input read by a simulated convolution is quantised before the run
+ * (for all its readers).
+ *
+ * Weights (sens_weights): a simulated convolution also computes with the int8 kernel's weights,
+ * dequantised (q * w_scale[m], ei_quantize_conv_weights), and with the bias the INT8 rewrite gives
+ * it (corrected when the table has channel means). The fp32 kernels copy (reorder) their weights
+ * when a session is created, so every set of simulated tensors gets its own session, created with
+ * those convolutions' weight and bias constants swapped for the simulated ones and destroyed (and
+ * the constants put back) after its runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +31,11 @@
 #include "ops/conv_int8.h"
 #include "ops/op.h"
 #include "quant/calib_internal.h"
+#include "quant/quantize.h"
+#include "runtime/model_internal.h"
 #include "runtime/session_internal.h"
 
-/* The convolutions src/quant/quantize.c (is_candidate) rewrites to ei.ConvInt8: Conv and
- * ei.ConvBlocked8 with a float 4-D / 5-D input and constant 4-D float weights. Keep in step. */
-static bool is_candidate(const ei_graph * g, const ei_node * n) {
-    if (n->folded || ei_node_is_removed(n)) return false;
-    if (n->def != &ei_op_def_CONV && n->def != &ei_op_def_CONV_BLOCKED8) return false;
-    if (n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 2 || n->inputs[0] < 0 || n->inputs[1] < 0) return false;
-    const ei_value * x = &g->values[n->inputs[0]];
-    const ei_value * w = &g->values[n->inputs[1]];
-    return x->dtype == EI_DTYPE_F32 && (x->shape.rank == 4 || x->shape.rank == 5) && w->constant &&
-           w->dtype == EI_DTYPE_F32 && w->shape.rank == 4 && ei_shape_numel(&w->shape) > 0;
-}
+static bool is_candidate(const ei_graph * g, const ei_node * n) { return ei_quantize_is_candidate(g, n); }
 
 typedef struct sens_unit {
     int32_t value; /* the convolution input (its table entry) */
@@ -136,8 +135,24 @@ static ei_status * observer(void * user, const ei_graph * g, const ei_node * nod
     return fake_quantize(r, x->data, n, &r->units[u]);
 }
 
+/* A convolution whose weights the analysis simulates (sens_weights). */
+typedef struct sens_conv {
+    int32_t     unit;    /* its input's unit */
+    int32_t     w, b;    /* weight and bias values (b -1: none or not corrected) */
+    ei_tensor * w_sim;   /* dequantised int8 weights */
+    ei_tensor * b_sim;   /* corrected bias, or NULL */
+    ei_tensor * w_saved; /* the graph's constants while swapped */
+    ei_tensor * b_saved;
+} sens_conv;
+
 typedef struct sens_ctx {
     ei_session *              s;
+    ei_session *              base; /* the caller's session (float weights) */
+    ei_graph *                mg;   /* the model's graph, whose weight constants are swapped */
+    const ei_model *          model;
+    int32_t                   n_threads;
+    sens_conv *               convs;
+    int32_t                   n_convs;
     const char *              input_name;
     int32_t                   input_id;
     const ei_tensor * const * inputs;
@@ -253,6 +268,97 @@ static ei_status * run_all(sens_ctx * c, double * worst) {
     return NULL;
 }
 
+/* The dequantised int8 weights (and the rewrite's bias) of every candidate convolution. */
+static ei_status * prepare_convs(sens_ctx * c, const ei_calib_table * t) {
+    ei_graph * g = c->mg;
+    c->convs = calloc((size_t)g->n_nodes + 1, sizeof *c->convs);
+    if (!c->convs) return ei_status_oom();
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        if (!is_candidate(g, n) || c->r.unit_of_value[n->inputs[0]] < 0) continue;
+        sens_conv * sc = &c->convs[c->n_convs++];
+        sc->unit = c->r.unit_of_value[n->inputs[0]];
+        sc->w = n->inputs[1];
+        sc->b = -1;
+        const ei_tensor * w = g->values[sc->w].constant;
+        ei_tensor *       q = NULL, *ws = NULL;
+        EI_TRY(ei_quantize_conv_weights(w, &q, &ws));
+        ei_status * st = ei_tensor_create(EI_DTYPE_F32, &w->shape, &sc->w_sim);
+        int64_t     m = w->shape.dim[0], per = ei_shape_numel(&w->shape) / m;
+        for (int64_t o = 0; !st && o < m; o++)
+            for (int64_t k = 0; k < per; k++)
+                ((float *)sc->w_sim->data)[o * per + k] =
+                    (float)((const int8_t *)q->data)[o * per + k] * ((const float *)ws->data)[o];
+        /* The bias the rewrite gives it (quantize.c, corrected_bias): B + delta with channel means. */
+        ei_fused f;
+        if (!st) st = ei_fused_import(n, &f);
+        int32_t      n_base = !st && f.residual ? n->n_inputs - 1 : n->n_inputs;
+        int32_t      bv = n_base > 2 ? n->inputs[2] : -1;
+        const float *mean, *mean_q;
+        int32_t      ch = ei_calib_table_means(t, g->values[n->inputs[0]].name, &mean, &mean_q);
+        int64_t      group = 1;
+        if (!st) st = ei_attr_get_int(n, "group", 1, &group);
+        const ei_tensor * b = bv >= 0 ? g->values[bv].constant : NULL;
+        if (!st && ch > 0 && b && b->dtype == EI_DTYPE_F32 && ei_tensor_numel(b) == m) {
+            st = ei_tensor_create(EI_DTYPE_F32, &b->shape, &sc->b_sim);
+            if (!st && ei_quantize_bias_delta(w, q, ws, group, mean, mean_q, ch, sc->b_sim->data)) {
+                for (int64_t o = 0; o < m; o++) ((float *)sc->b_sim->data)[o] += ((const float *)b->data)[o];
+                sc->b = bv;
+            } else if (!st) {
+                ei_tensor_destroy(sc->b_sim);
+                sc->b_sim = NULL;
+            }
+        }
+        ei_tensor_destroy(q);
+        ei_tensor_destroy(ws);
+        EI_TRY(st);
+    }
+    return NULL;
+}
+
+/* Swaps the simulated weights (and biases) of the active units' convolutions in (in true) or
+ * back. A constant read by several convolutions is swapped once. */
+static void swap_convs(sens_ctx * c, bool in) {
+    ei_graph * g = c->mg;
+    for (int32_t k = 0; k < c->n_convs; k++) {
+        sens_conv * sc = &c->convs[k];
+        if (!c->r.units[sc->unit].active) continue;
+        if (in) {
+            sc->w_saved = g->values[sc->w].constant, g->values[sc->w].constant = sc->w_sim;
+            if (sc->b >= 0) sc->b_saved = g->values[sc->b].constant, g->values[sc->b].constant = sc->b_sim;
+        }
+    }
+    if (in) return;
+    for (int32_t k = c->n_convs - 1; k >= 0; k--) { /* reverse: a shared constant gets its first save back */
+        sens_conv * sc = &c->convs[k];
+        if (!c->r.units[sc->unit].active) continue;
+        g->values[sc->w].constant = sc->w_saved;
+        if (sc->b >= 0) g->values[sc->b].constant = sc->b_saved;
+    }
+}
+
+/* run_all for the current set of active units: on the caller's session when no weight is
+ * simulated, else on a session created with the simulated constants. */
+static ei_status * run_config(sens_ctx * c, double * worst) {
+    bool any = false;
+    for (int32_t k = 0; k < c->n_convs && !any; k++) any = c->r.units[c->convs[k].unit].active;
+    if (!c->o->sens_weights || !any) return run_all(c, worst);
+    swap_convs(c, true);
+    ei_session_options so = ei_session_options_default();
+    so.n_threads = c->n_threads;
+    ei_session * s = NULL;
+    ei_status *  st = ei_session_create(c->model, &so, &s);
+    if (!st) {
+        ei_session_set_observer(s, observer, &c->r);
+        c->s = s;
+        st = run_all(c, worst);
+        c->s = c->base;
+        ei_session_destroy(s);
+    }
+    swap_convs(c, false);
+    return st;
+}
+
 static const sens_unit * g_sort_units; /* qsort has no context argument */
 static int               cmp_single(const void * a, const void * b) {
                   double x = g_sort_units[*(const int32_t *)a].single, y = g_sort_units[*(const int32_t *)b].single;
@@ -300,14 +406,15 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
     double cs;
     c->r.recording = true;
     EI_TRY(run_all(c, &cs)); /* fp32 reference */
+    if (c->o->sens_weights) EI_TRY(prepare_convs(c, t));
     for (int32_t k = 0; k < nu; k++) {
         c->r.units[k].active = true;
-        EI_TRY(ei_status_wrapf(run_all(c, &c->r.units[k].single), "with tensor '%s' quantised",
+        EI_TRY(ei_status_wrapf(run_config(c, &c->r.units[k].single), "with tensor '%s' quantised",
                                g->values[c->r.units[k].value].name));
         c->r.units[k].active = false;
     }
     for (int32_t k = 0; k < nu; k++) c->r.units[k].active = true;
-    EI_TRY(run_all(c, &cs));
+    EI_TRY(run_config(c, &cs));
     rep->sens_cosine_all = cs;
     int32_t * rank = malloc(((size_t)nu + 1) * sizeof *rank);
     if (!rank) return ei_status_oom();
@@ -320,7 +427,7 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
     if (!after) st = ei_status_oom();
     while (!st && cs < c->o->sens_target_cosine && kept < cap) {
         c->r.units[rank[kept]].active = false;
-        st = run_all(c, &cs);
+        st = run_config(c, &cs);
         after[kept++] = cs;
     }
     rep->sens_cosine_final = cs;
@@ -353,14 +460,18 @@ static ei_status * analyse(sens_ctx * c, ei_calib_table * t, ei_calib_report * r
     return st;
 }
 
-ei_status * ei_calib_sensitivity(ei_session * s, const char * input_name, const ei_tensor * const * inputs,
-                                 int32_t n_inputs, const ei_calib_options * o, ei_calib_table * t,
-                                 ei_calib_report * rep) {
+ei_status * ei_calib_sensitivity(const ei_model * model, ei_session * s, int32_t n_threads, const char * input_name,
+                                 const ei_tensor * const * inputs, int32_t n_inputs, const ei_calib_options * o,
+                                 ei_calib_table * t, ei_calib_report * rep) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     sens_ctx c;
     memset(&c, 0, sizeof c);
     c.s = s;
+    c.base = s;
+    c.model = model;
+    c.mg = model->g;
+    c.n_threads = n_threads;
     c.input_name = input_name;
     c.inputs = inputs;
     c.n_inputs = n_inputs;
@@ -375,6 +486,8 @@ ei_status * ei_calib_sensitivity(ei_session * s, const char * input_name, const 
     rep->sens_runs = c.done;
     for (int32_t b = 0; c.ref && b < n_inputs; b++) free(c.ref[b]);
     free(c.ref);
+    for (int32_t k = 0; k < c.n_convs; k++) ei_tensor_destroy(c.convs[k].w_sim), ei_tensor_destroy(c.convs[k].b_sim);
+    free(c.convs);
     free(c.r.steps);
     free(c.r.unit_of_value);
     free(c.r.tensor_of);

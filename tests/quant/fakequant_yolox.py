@@ -24,7 +24,7 @@ def read_cache(path):
     for line in open(path):
         line = line.rstrip("\n")
         if "\t" in line:
-            name, scale, sign = line.split("\t")
+            name, scale, sign = line.split("\t")[:3]
             scales[name[:-3] if name.endswith(".b8") else name] = (float(scale), sign == "unsigned")
     return scales
 

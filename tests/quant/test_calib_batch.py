@@ -46,7 +46,7 @@ def read_cache(path):
         if not line or line.startswith("#"):
             continue
         if "\t" in line:
-            name, scale, sign = line.split("\t")
+            name, scale, sign = line.split("\t")[:3]
             rows[name] = (float(scale), sign)
         else:
             k, v = line.split(":", 1)

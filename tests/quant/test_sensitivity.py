@@ -49,7 +49,7 @@ def read_cache(path):
         if line.startswith("#") and "\t" not in line:
             comments.append(line)
         elif "\t" in line:
-            name, scale, sign = line.split("\t")
+            name, scale, sign = line.split("\t")[:3]
             rows[name] = (float(scale), sign)
     return rows, comments
 

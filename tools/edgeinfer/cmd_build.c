@@ -15,6 +15,7 @@ static void help(void) {
            "       edgeinfer build MODEL.onnx -o MODEL.engine --precision int8 -c infer.ini --calib-images DIR|LIST\n"
            "                      [--calib-method entropy|percentile|minmax] [--calib-batches N] [--calib-cache FILE]\n"
            "                      [--calib-target-cosine X] [--calib-max-float N] [--calib-sens-images N]\n"
+           "                      [--calib-sens-weights on|off] [--calib-bias-correction on|off]\n"
            "                      [--keep-fp32 NODE[,NODE...]]\n"
            "       edgeinfer build MODEL.onnx -o MODEL.engine --precision int8 --calib-cache FILE [--keep-fp32 ...]\n"
            "       edgeinfer build MODEL.onnx --cache DIR [options]\n\n"
@@ -40,16 +41,21 @@ static void help(void) {
            "  --calib-batches N     use the first N batches of readable images (default: all images)\n"
            "  --calib-cache FILE    the calibration cache (a text file of tensor name -> scale). With\n"
            "                        --calib-images it is written (default: the engine path + \".calib\");\n"
-           "                        without, it is read, checked against the model, and calibration is skipped\n"
-           "Sensitivity analysis (after the scales; docs/precision.md, \"Sensitivity: tensors kept in float\"):\n"
+           "                        without, it is read, checked against the model, and calibration is skipped\n");
+    printf("Sensitivity analysis (after the scales; docs/precision.md, \"Sensitivity: tensors kept in float\"):\n"
            "each convolution input is fake-quantised alone on a few calibration images, then the most\n"
            "damaging ones are kept in float (left out of the cache, listed in its comments) until the\n"
            "outputs of the all-int8 network have this similarity with fp32 (cosine; per column of\n"
            "outputs [..., L<=1024] such as a detector's boxes x (4 + classes); worst image).\n"
-           "  --calib-target-cosine X  0..1 (default 0.99); 0 turns the analysis off\n"
+           "  --calib-target-cosine X  0..1 (default 0.995); 0 turns the analysis off\n"
            "  --calib-max-float N      keep at most N tensors in float (default: a quarter of them)\n"
            "  --calib-sens-images N    images the analysis runs on (default 8; it runs the network\n"
            "                           (tensors + kept + 2) x N times)\n"
+           "  --calib-sens-weights on|off  on (default): the analysis also simulates each convolution's int8\n"
+           "                           weights (and corrected bias); off: activations only\n"
+           "  --calib-bias-correction on|off  on (default): one more pass records per-channel means of every\n"
+           "                           convolution input (float and quantised, in the cache); the int8 engine\n"
+           "                           moves each convolution's bias by the mean error they imply\n"
            "  --keep-fp32 NODES        comma-separated names of Conv nodes that stay float (the ONNX model's\n"
            "                           node names, e.g. Conv_44,Conv_47, which the optimised graph keeps;\n"
            "                           `edgeinfer info MODEL.engine` counts the ei.ConvInt8 left); any precision\n");
@@ -132,6 +138,7 @@ static void on_warn(void * user, const char * message) {
 typedef struct sens_args {
     double  target; /* < 0: default */
     int32_t max_float, images;
+    int32_t weights, bias; /* -1: default, 0: off, 1: on */
 } sens_args;
 
 static int calibration_table(const char * model, const ei_engine_build_options * o, const char * config,
@@ -170,6 +177,8 @@ static int calibration_table(const char * model, const ei_engine_build_options *
         if (sa->target >= 0.0) co.sens_target_cosine = sa->target;
         if (sa->max_float >= 0) co.sens_max_float = sa->max_float;
         if (sa->images > 0) co.sens_images = sa->images;
+        if (sa->weights >= 0) co.sens_weights = sa->weights == 1;
+        if (sa->bias >= 0) co.bias_correction = sa->bias == 1;
         ei_calib_report rep;
         st = ei_calibrate(m, cfg, (const char * const *)paths, n_paths, &co, out, &rep);
         if (!st) st = ei_calib_table_save(*out, cache);
@@ -180,10 +189,14 @@ static int calibration_table(const char * model, const ei_engine_build_options *
                    rep.sens_kept, rep.sens_candidates, rep.sens_cosine_all, rep.sens_cosine_final,
                    co.sens_target_cosine, rep.sens_images, rep.sens_runs, rep.sens_seconds, rep.sens_kept ? ": " : "",
                    rep.sens_kept_names);
-        if (!st)
-            printf("calibrated %d tensors on %d images (%d unreadable skipped), %s, %d pass%s, in %.1f s: wrote %s\n",
+        if (!st) {
+            char means[96] = "";
+            if (co.bias_correction)
+                snprintf(means, sizeof means, ", channel means of %d convolution inputs (bias correction)", rep.means);
+            printf("calibrated %d tensors on %d images (%d unreadable skipped), %s, %d pass%s%s, in %.1f s: wrote %s\n",
                    rep.tensors, rep.images, rep.skipped, ei_calib_method_name(method), rep.passes,
-                   rep.passes == 1 ? "" : "es", rep.seconds, cache);
+                   rep.passes == 1 ? "" : "es", means, rep.seconds, cache);
+        }
     } else if (!st) {
         st = ei_calib_table_load(cache, out);
         if (!st) st = ei_calib_table_check_model(*out, sha, cache);
@@ -209,7 +222,7 @@ int ei_cmd_build(int argc, char ** argv) {
     ei_calib_method         method = EI_CALIB_ENTROPY;
     bool                    method_given = false;
     int32_t                 calib_batches = 0;
-    sens_args               sa = {.target = -1.0, .max_float = -1, .images = 0};
+    sens_args               sa = {.target = -1.0, .max_float = -1, .images = 0, .weights = -1, .bias = -1};
     bool                    sens_given = false;
     ei_engine_build_options o = ei_engine_build_options_default();
     for (int i = 1; i < argc; i++) {
@@ -223,7 +236,8 @@ int ei_cmd_build(int argc, char ** argv) {
             !strcmp(a, "--batch") || !strcmp(a, "--threads") || !strcmp(a, "--input-shape") || !strcmp(a, "-c") ||
             !strcmp(a, "--config") || !strcmp(a, "--calib-images") || !strcmp(a, "--calib-method") ||
             !strcmp(a, "--calib-batches") || !strcmp(a, "--calib-cache") || !strcmp(a, "--calib-target-cosine") ||
-            !strcmp(a, "--calib-max-float") || !strcmp(a, "--calib-sens-images") || !strcmp(a, "--keep-fp32");
+            !strcmp(a, "--calib-max-float") || !strcmp(a, "--calib-sens-images") || !strcmp(a, "--keep-fp32") ||
+            !strcmp(a, "--calib-sens-weights") || !strcmp(a, "--calib-bias-correction");
         if (takes_value && i + 1 >= argc) return ei_cli_usage_error("build", "%s needs a value", a);
         int rc = 0;
         if (!strcmp(a, "-o") || !strcmp(a, "--output"))
@@ -257,6 +271,16 @@ int ei_cmd_build(int argc, char ** argv) {
         } else if (!strcmp(a, "--calib-sens-images")) {
             sens_given = true;
             rc = parse_int(a, argv[++i], 1, 1 << 16, &sa.images);
+        } else if (!strcmp(a, "--calib-sens-weights") || !strcmp(a, "--calib-bias-correction")) {
+            const char * v = argv[++i];
+            int32_t *    dst = !strcmp(a, "--calib-sens-weights") ? &sa.weights : &sa.bias;
+            sens_given = true;
+            if (!strcmp(v, "on"))
+                *dst = 1;
+            else if (!strcmp(v, "off"))
+                *dst = 0;
+            else
+                return ei_cli_usage_error("build", "%s: expected on or off, not '%s'", a, v);
         } else if (!strcmp(a, "--keep-fp32"))
             o.keep_fp32 = argv[++i];
         else if (!strcmp(a, "--calib-batches"))
@@ -295,7 +319,8 @@ int ei_cmd_build(int argc, char ** argv) {
                                                "images' pre-processing");
         if (!calib_images && (method_given || calib_batches || sens_given))
             return ei_cli_usage_error("build", "--calib-method, --calib-batches, --calib-target-cosine, "
-                                               "--calib-max-float and --calib-sens-images need --calib-images (a "
+                                               "--calib-max-float, --calib-sens-images, --calib-sens-weights and "
+                                               "--calib-bias-correction need --calib-images (a "
                                                "cache without images is only read; use --keep-fp32 with it)");
     }
     if (config && access(config, R_OK) != 0)

@@ -98,8 +98,8 @@ static void test_refusals(void) {
     EI_CHECK_ERROR(ei_calib_table_load("/nonexistent/x.calib", &t), EI_CODE_NOT_FOUND, "/nonexistent/x.calib");
     char path[256];
     snprintf(path, sizeof path, "%s/future.calib", g_dir);
-    write_file(path, "format: 2\n");
-    EI_CHECK_ERROR(ei_calib_table_load(path, &t), EI_CODE_UNSUPPORTED, "reads format 1");
+    write_file(path, "format: 3\n");
+    EI_CHECK_ERROR(ei_calib_table_load(path, &t), EI_CODE_UNSUPPORTED, "reads formats 1 and 2");
     ei_calib_table * ok = NULL;
     EI_CHECK_OK(ei_calib_table_create(&ok));
     EI_CHECK_OK(ei_calib_table_set(ok, "a", 1.0f, false));
@@ -107,11 +107,77 @@ static void test_refusals(void) {
     ei_calib_table_destroy(ok);
 }
 
+/* Channel means (bias correction): in memory, cleared by a new scale, format 2 round trip, refusals. */
+static void test_means(void) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/means.calib", g_dir);
+    ei_calib_table * t = NULL;
+    EI_CHECK_OK(ei_calib_table_create(&t));
+    if (!t) return;
+    const float m[3] = {0.5f, -1.25f, 1e-7f}, mq[3] = {0.4921875f, -1.0f, 0.0f};
+    EI_CHECK_ERROR(ei_calib_table_set_means(t, "a", 3, m, mq), EI_CODE_NOT_FOUND, "no tensor 'a'");
+    EI_CHECK_OK(ei_calib_table_set(t, "a", 0.5f, false));
+    EI_CHECK_OK(ei_calib_table_set(t, "b", 0.25f, true));
+    EI_CHECK(ei_calib_table_means(t, "a", NULL, NULL) == 0);
+    const float bad[1] = {NAN};
+    EI_CHECK_ERROR(ei_calib_table_set_means(t, "a", 1, bad, mq), EI_CODE_INVALID_ARGUMENT, "not finite");
+    EI_CHECK_OK(ei_calib_table_set_means(t, "a", 3, m, mq));
+    const float *gm = NULL, *gq = NULL;
+    EI_CHECK(ei_calib_table_means(t, "a", &gm, &gq) == 3 && gm && gq && gm[1] == -1.25f && gq[0] == 0.4921875f);
+    const float tiny[1] = {1e-40f}, one[1] = {1.0f}; /* a subnormal is stored as 0 (strtof refuses it) */
+    EI_CHECK_OK(ei_calib_table_set_means(t, "b", 1, tiny, one));
+    EI_CHECK(ei_calib_table_means(t, "b", &gm, &gq) == 1 && gm[0] == 0.0f && gq[0] == 1.0f);
+    EI_CHECK_OK(ei_calib_table_set_means(t, "b", 0, NULL, NULL));
+    EI_CHECK_OK(ei_calib_table_set(t, "a", 0.5f, false)); /* same scale and sign: means kept */
+    EI_CHECK(ei_calib_table_means(t, "a", NULL, NULL) == 3);
+    EI_CHECK_OK(ei_calib_table_save(t, path));
+    EI_CHECK_OK(ei_calib_table_set(t, "a", 0.75f, false)); /* another scale: the quantised means are stale */
+    EI_CHECK(ei_calib_table_means(t, "a", NULL, NULL) == 0);
+    ei_calib_table_destroy(t);
+    t = NULL;
+    EI_CHECK_OK(ei_calib_table_load(path, &t));
+    if (t) {
+        EI_CHECK(ei_calib_table_means(t, "a", &gm, &gq) == 3);
+        EI_CHECK(gm && gq && gm[0] == 0.5f && gm[1] == -1.25f && gm[2] == 1e-7f && gq[1] == -1.0f && gq[2] == 0.0f);
+        EI_CHECK(ei_calib_table_means(t, "b", NULL, NULL) == 0);
+        EI_CHECK(ei_calib_table_remove(t, "a") && ei_calib_table_means(t, "a", NULL, NULL) == 0);
+        ei_calib_table_destroy(t);
+    }
+    FILE * f = fopen(path, "r");
+    char   text[4096] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = '\0';
+    EI_CHECK(strstr(text, "format: 2\n") && strstr(text, "a\t0.5\tsigned\tmean:0.5,-1.25,1.00000001e-07\tmean-q:"));
+    EI_CHECK(strstr(text, "b\t0.25\tunsigned\n"));
+    /* A table without means is still written as format 1 (tested in test_round_trip's file). */
+    struct {
+        const char * line;
+        const char * want;
+    } bad_lines[] = {
+        {"a\t0.5\tsigned\tmean:1,2\n", "expected 'mean:M0,M1"},
+        {"a\t0.5\tsigned\tmean:1,2\tmean-q:1\n", "as many finite numbers"},
+        {"a\t0.5\tsigned\tmean:1,x\tmean-q:1,2\n", "as many finite numbers"},
+        {"a\t0.5\tsigned\tmeans:1\tmean-q:1\n", "as many finite numbers"},
+        {"a\t0.5\tsigned\tmean:1,inf\tmean-q:1,2\n", "as many finite numbers"},
+        {"a\t0.5\tsigned\tmean:\tmean-q:\n", "as many finite numbers"},
+    };
+    for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "format: 2\n%s", bad_lines[i].line);
+        write_file(path, body);
+        t = NULL;
+        EI_CHECK_ERROR(ei_calib_table_load(path, &t), EI_CODE_INVALID_ARGUMENT, bad_lines[i].want);
+        ei_calib_table_destroy(t);
+    }
+}
+
 int main(void) {
     if (!mkdtemp(g_dir)) return 1;
     EI_RUN(test_memory);
     EI_RUN(test_round_trip);
     EI_RUN(test_refusals);
+    EI_RUN(test_means);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
