@@ -416,6 +416,14 @@ void ei_app_perf_touch_source(ei_app_perf * p, int id) {
     g_mutex_unlock(&p->lock);
 }
 
+guint64 ei_app_perf_frames(ei_app_perf * p) {
+    g_mutex_lock(&p->lock);
+    guint64 n = 0;
+    for (int i = 0; i < p->n_sources; i++) n += p->frames[i];
+    g_mutex_unlock(&p->lock);
+    return n;
+}
+
 void ei_app_perf_print_interval(ei_app_perf * p, FILE * f) {
     g_mutex_lock(&p->lock);
     gint64 now = g_get_monotonic_time();
