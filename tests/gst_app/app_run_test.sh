@@ -340,6 +340,11 @@ d = json.load(open('perf.json'))
 sys.exit(0 if c == {0: 20, 1: 7} and [s['frames'] for s in d['sources']] == [20, 7] else 1)" ||
         fail "records per source are not 20 and 7: $(cut -c1-40 out.jsonl | sort | uniq -c | head) $(cat perf.json)"
     [ "$(frames_of out.mp4)" -ge 20 ] || fail "out.mp4 does not have the tiled frames"
+    # no tiler, one fake sink showing source 0: source 1 is still counted (at edgedemux's sink pad)
+    sed -e '/^\[tiled-display\]/,/^enable=1/d' -e 's/^type=3/type=1/' app.ini > notile.ini
+    timeout -k 10 60 "$EI" run notile.ini --quiet --perf-json perf2.json > notile.log 2>&1 || fail "no tiler: exit $?"
+    "$PY" -c "import json,sys; d=json.load(open('perf2.json')); sys.exit(0 if [s['frames'] for s in d['sources']]==[20,7] else 1)" ||
+        fail "no tiler: perf2.json sources are not 20 and 7 frames: $(cat perf2.json)"
     # num-source-bins and list disagree: exit 3 naming the group and key
     sed 's/^num-source-bins=2/num-source-bins=3/' app.ini > bad.ini
     "$EI" run bad.ini > bad.log 2>&1; rc=$?
