@@ -34,7 +34,7 @@ POLICIES = [
     ("spin10k", {"GOMP_SPINCOUNT": "10000"}),
     ("spin100k", {"GOMP_SPINCOUNT": "100000"}),
 ]
-OMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "EI_OMP_POLICY_APPLIED")
+OMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "EI_OMP_POLICY", "EI_OMP_POLICY_APPLIED")
 
 
 def run_with_env(exe, path, batch, threads, duration, extra):
