@@ -424,6 +424,14 @@ void ei_app_perf_touch_source(ei_app_perf * p, int id) {
     g_mutex_unlock(&p->lock);
 }
 
+guint64 ei_app_perf_source_frames(ei_app_perf * p, int id) {
+    if (id < 0 || id >= EI_APP_PERF_MAX_SOURCES) return 0;
+    g_mutex_lock(&p->lock);
+    guint64 n = p->frames[id];
+    g_mutex_unlock(&p->lock);
+    return n;
+}
+
 guint64 ei_app_perf_frames(ei_app_perf * p) {
     g_mutex_lock(&p->lock);
     guint64 n = 0;

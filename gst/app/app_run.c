@@ -424,8 +424,9 @@ static void end_source(app_run * r, app_source * s, const char * why) {
     take_out(r, s);
     GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
     for (guint i = 0; i < s->peers->len; i++) g_ptr_array_add(pads, gst_object_ref(g_ptr_array_index(s->peers, i)));
-    if (!s->peers->len) {
-        /* Never linked (failed before its first pad): the muxer's pad for it, if it has one. */
+    /* Never linked (failed before its first pad), or never delivered a frame (an RTSP source whose
+     * decodebin never got caps has no path to the muxer for the EOS): the muxer's pad for it too. */
+    if (!s->peers->len || (r->perf && !ei_app_perf_source_frames(r->perf, s->id))) {
         GstElement * mux = gst_bin_get_by_name(GST_BIN(r->pipeline), "mux");
         if (mux) {
             gchar *  name = g_strdup_printf("sink_%d", s->id);
