@@ -458,6 +458,18 @@ static void resend_eos(app_run * r) {
     send_eos_async(r, pads);
 }
 
+/* A pipeline that has not reached PLAYING yet (called after a restart and every second): asks for
+ * PLAYING again. A source that fails while the pipeline prerolls leaves it stuck: its decodebin
+ * commits PAUSED without the PLAYING it was asked for, and once the restarted source delivers, the
+ * sinks preroll and wait in PAUSED for good (the source's streaming thread with them, and the main
+ * loop too when it stops that source). Setting PLAYING again makes every child go on. */
+static void ensure_playing(app_run * r) {
+    if (r->playing || r->stopping) return;
+    GstState cur = GST_STATE_VOID_PENDING;
+    gst_element_get_state(r->pipeline, &cur, NULL, 0);
+    if (cur != GST_STATE_PLAYING) gst_element_set_state(r->pipeline, GST_STATE_PLAYING);
+}
+
 static gboolean retry_now(gpointer user) {
     app_source * s = user;
     app_run *    r = s->run;
@@ -476,6 +488,7 @@ static gboolean retry_now(gpointer user) {
     gst_iterator_free(it);
     gst_element_set_locked_state(s->elem, FALSE);
     if (!gst_element_sync_state_with_parent(s->elem)) info(r, "source %d: restart failed", s->id);
+    ensure_playing(r);
     return G_SOURCE_REMOVE;
 }
 
@@ -486,6 +499,12 @@ static void app_perf_touch(app_run * r, app_source * s) {
 /* Restarts s after a back-off (1, 2, 4 ... 60 s), or ends it when its attempts are spent. */
 static void reconnect(app_run * r, app_source * s, const char * why) {
     if (s->ended || s->retry_timer) return;
+    /* Data since the last restart (the once-a-second check may not have seen it yet): a new
+     * failure, counted from the first attempt again. */
+    if (s->attempt && r->perf && ei_app_perf_last_data_us(r->perf, s->id) > s->restarted_us) {
+        info(r, "source %d: receiving again", s->id);
+        s->attempt = 0;
+    }
     if (s->attempts >= 0 && s->attempt >= s->attempts) {
         gchar * msg =
             g_strdup_printf("%s; gave up after %d reconnect attempt%s", why, s->attempt, s->attempt == 1 ? "" : "s");
@@ -511,6 +530,7 @@ static void reconnect(app_run * r, app_source * s, const char * why) {
 static gboolean check_stalls(gpointer user) {
     app_run * r = user;
     if (r->stopping) return G_SOURCE_CONTINUE;
+    ensure_playing(r);
     gint64 now = g_get_monotonic_time();
     for (int i = 0; i < r->n_src; i++) {
         app_source * s = &r->src[i];
