@@ -13,6 +13,7 @@ static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
     [EI_OP_GEMM] = &ei_dnnl_gemm,
     [EI_OP_CONV_BLOCKED8] = &ei_dnnl_conv_blocked8,
     [EI_OP_CONV_INT8] = &ei_dnnl_conv_int8,
+    [EI_OP_MATMUL_INT8] = &ei_dnnl_matmul_int8,
 #endif
     [EI_OP_COUNT] = NULL,
 };

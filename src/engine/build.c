@@ -79,19 +79,28 @@ static ei_status * batch_spec(const ei_model * m, const char * given, int32_t ba
     return NULL;
 }
 
-/* INT8: the optimised fp32 graph's convolutions to ei.ConvInt8; the count goes into the report. */
+/* INT8: the optimised fp32 graph's convolutions to ei.ConvInt8 and MatMuls with constant weights to
+ * ei.MatMulInt8; the counts go into the report. */
 static ei_status * quantize(ei_model * m, const ei_engine_build_options * opt) {
     ei_quantize_stats qs;
     EI_TRY(ei_quantize_int8(m->g, opt->calib, opt->keep_fp32, &qs));
     size_t       used = strlen(m->optimization_report), cap = sizeof m->optimization_report;
     const char * sep = used ? ", " : "";
-    if (qs.convs)
-        snprintf(m->optimization_report + used, cap - used, "%s%d convolutions in int8 (%d writing int8)", sep,
-                 qs.convs, qs.requant_fused);
-    else
+    if (qs.convs || qs.matmuls) {
+        if (qs.convs) {
+            int w = snprintf(m->optimization_report + used, cap - used, "%s%d convolutions in int8 (%d writing int8)",
+                             sep, qs.convs, qs.requant_fused);
+            if (w > 0) used = used + (size_t)w < cap ? used + (size_t)w : cap - 1;
+            sep = ", ";
+        }
+        if (qs.matmuls)
+            snprintf(m->optimization_report + used, cap - used, "%s%d of %d MatMuls in int8", sep, qs.matmuls,
+                     qs.matmul_candidates);
+    } else {
         snprintf(m->optimization_report + used, cap - used,
                  "%swarning: no convolution in int8 (%d have no calibration entry, %d kept fp32)", sep, qs.no_entry,
                  qs.kept_fp32);
+    }
     m->summary.optimization_report = m->optimization_report;
     /* The MAC count and the operator histogram were taken before the rewrite: the MACs stay. */
     return NULL;

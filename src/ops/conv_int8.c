@@ -307,8 +307,10 @@ static int64_t macs(const ei_graph * g, const ei_node * node) {
     const ei_value * w = ei_node_input(g, node, 1);
     const ei_value * y = ei_node_output((ei_graph *)g, node, 0);
     if (!w || !y || w->shape.rank != 4 || y->shape.rank < 4) return 0;
-    return y->shape.dim[0] * w->shape.dim[0] * y->shape.dim[2] * y->shape.dim[3] * w->shape.dim[1] * w->shape.dim[2] *
-           w->shape.dim[3];
+    /* Y is [N, M, OH, OW], blocked [N, M/8, OH, OW, 8], or quantised NHWC [N, OH, OW, M]. */
+    int64_t ohw =
+        ei_conv_int8_is_quantised(y->dtype) ? y->shape.dim[1] * y->shape.dim[2] : y->shape.dim[2] * y->shape.dim[3];
+    return y->shape.dim[0] * w->shape.dim[0] * ohw * w->shape.dim[1] * w->shape.dim[2] * w->shape.dim[3];
 }
 
 const ei_op_def ei_op_def_CONV_INT8 = {

@@ -1,4 +1,5 @@
-/* The INT8 rewrite (quant/quantize.h): Conv / ei.ConvBlocked8 -> ei.ConvInt8 with int8 weights. */
+/* The INT8 rewrite (quant/quantize.h): Conv / ei.ConvBlocked8 -> ei.ConvInt8 with int8 weights;
+ * MatMul -> ei.MatMulInt8 in quantize_matmul.c. */
 #include "quant/quantize.h"
 
 #include <math.h>
@@ -9,9 +10,9 @@
 #include "ir/graph_edit.h"
 #include "ops/conv_int8.h"
 #include "ops/op.h"
+#include "quant/quantize_internal.h"
 
-/* Whether name is one of the comma-separated items of list. */
-static bool listed(const char * list, const char * name) {
+bool ei_quant_listed(const char * list, const char * name) {
     size_t nl = strlen(name);
     for (const char * p = list; p && *p;) {
         const char * end = strchr(p, ',');
@@ -26,8 +27,7 @@ static bool listed(const char * list, const char * name) {
     return false;
 }
 
-/* The table's entry for value v, or for the value a layout conversion made it from. */
-static bool lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, float * scale, bool * is_unsigned) {
+bool ei_quant_lookup(const ei_graph * g, const ei_calib_table * t, int32_t v, float * scale, bool * is_unsigned) {
     if (ei_calib_table_get(t, g->values[v].name, scale, is_unsigned)) return true;
     int32_t p = g->values[v].producer;
     if (p < 0 || p >= g->n_nodes || ei_node_is_removed(&g->nodes[p])) return false;
@@ -80,7 +80,7 @@ static ei_status * quantize_weights(const ei_tensor * w, ei_tensor ** q_out, ei_
 }
 
 /* Drops the float weights once nothing reads them (engine files would store them otherwise). */
-static void drop_if_unused(ei_graph * g, int32_t v) {
+void ei_quant_drop_if_unused(ei_graph * g, int32_t v) {
     ei_value * val = &g->values[v];
     if (val->flags & (EI_VALUE_GRAPH_INPUT | EI_VALUE_GRAPH_OUTPUT)) return;
     if (ei_graph_use_count(g, v) > 0 || !val->constant) return;
@@ -123,7 +123,7 @@ static ei_status * rewrite(ei_graph * g, int32_t idx, float x_scale, bool x_unsi
     EI_TRY(ei_node_set_attr_int(n, "ei.blocked", blocked ? 1 : 0));
     EI_TRY(ei_node_set_op(n, "ei.ConvInt8"));
     EI_TRY(ei_node_reimport(n));
-    drop_if_unused(g, w_old);
+    ei_quant_drop_if_unused(g, w_old);
     return NULL;
 }
 
@@ -172,13 +172,13 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
         const ei_node * n = &g->nodes[i];
         if (!is_candidate(g, n)) continue;
         stats->candidates++;
-        if (listed(keep_fp32, n->name)) {
+        if (ei_quant_listed(keep_fp32, n->name)) {
             stats->kept_fp32++;
             continue;
         }
         float scale;
         bool  u;
-        if (!lookup(g, t, n->inputs[0], &scale, &u)) {
+        if (!ei_quant_lookup(g, t, n->inputs[0], &scale, &u)) {
             stats->no_entry++;
             continue;
         }
@@ -190,6 +190,8 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
         stats->convs++;
     }
     if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));
-    if (stats->convs) EI_TRY(ei_graph_reinfer(g));
+    EI_TRY(ei_quantize_matmuls(g, t, keep_fp32, &stats->matmuls, &stats->matmul_candidates, &stats->kept_fp32,
+                               &stats->no_entry));
+    if (stats->convs || stats->matmuls) EI_TRY(ei_graph_reinfer(g));
     return NULL;
 }

@@ -37,6 +37,12 @@ else
 fi
 check auto_consistent $? "$out"
 
+# The streaming application counts as busy: its pipeline threads share the cores (whatever it
+# does next with a config that does not exist; libgomp reports what it started with).
+out=$("${clean_env[@]}" "$EI" run "$MODEL.no-such-app.ini" 2>&1)
+[ "$(starts "$out")" = 2 ] && [ "$(last_spin "$out")" = 0 ] && [ "$(last_policy "$out")" = PASSIVE ]
+check streaming_app_passive $? "$out"
+
 out=$("${clean_env[@]}" EI_OMP_POLICY=sometimes "$EI" --version 2>&1); rc=$?
 [ $rc = 0 ] && grep -q "EI_OMP_POLICY=sometimes is not auto, spin or passive; using auto" <<<"$out"
 check bad_choice_warns $? "$out"

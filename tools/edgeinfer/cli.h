@@ -40,6 +40,9 @@ ei_status * ei_bench_profile(ei_session * s, double min_ms, long min_runs, int t
 /* Writes s as a JSON string literal (quotes, escapes). */
 void ei_cli_json_string(FILE * f, const char * s);
 
+/* Whether `run`'s arguments (argv[0] = "run") name a streaming application config (cmd_run.c). */
+bool ei_cli_run_is_app(int argc, char ** argv);
+
 int ei_cmd_info(int argc, char ** argv);
 int ei_cmd_run(int argc, char ** argv);
 int ei_cmd_ops(int argc, char ** argv);

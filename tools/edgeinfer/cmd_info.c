@@ -70,7 +70,8 @@ int ei_cmd_info(int argc, char ** argv) {
                ei_shape_format(ei_model_output_shape(m, i), buf, sizeof buf));
     if (engine) printf("precision: %s\n", ei_precision_name(ei_model_engine_precision(m)));
     printf("nodes:     %d (%d computed at load time)\n", s.node_count, s.folded_node_count);
-    if (s.nodes_after_optimization != s.nodes_before_optimization)
+    if (s.nodes_after_optimization != s.nodes_before_optimization ||
+        (s.optimization_report && s.optimization_report[0]))
         printf("optimised: %d -> %d nodes (%s)\n", s.nodes_before_optimization, s.nodes_after_optimization,
                s.optimization_report);
     else

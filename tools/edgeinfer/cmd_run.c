@@ -172,11 +172,18 @@ static bool is_app_config(const char * path) {
     return found;
 }
 
-int ei_cmd_run(int argc, char ** argv) {
+bool ei_cli_run_is_app(int argc, char ** argv) {
     bool app = false;
     for (int i = 1; i < argc && !app; i++) app = is_app_config(argv[i]) || !strcmp(argv[i], "--pipeline");
-    if (app) {
+    return app;
+}
+
+int ei_cmd_run(int argc, char ** argv) {
+    if (ei_cli_run_is_app(argc, argv)) {
 #ifdef EI_WITH_GST
+        bool quiet = false;
+        for (int i = 1; i < argc; i++) quiet = quiet || !strcmp(argv[i], "--quiet");
+        if (!quiet) ei_cli_print_omp_policy(stderr);
         return ei_app_main(argc, argv);
 #else
         fprintf(stderr, "edgeinfer was built without GStreamer: run scripts/setup.sh and rebuild\n");

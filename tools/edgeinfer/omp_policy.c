@@ -8,10 +8,11 @@
  *
  * So, unless the user chose (either variable set, or EI_OMP_POLICY=spin|passive), the CLI looks at
  * how many other tasks are running when it starts: with more than cores/8 of them (none, on a
- * machine of 2 to 15 cores) it picks passive. Setting the variable from inside the process is too
- * late for libgomp, so main() puts passive in the environment and executes the same program once
- * more; the new image's libgomp starts with it. Spinning is libgomp's default and needs nothing.
- * The guard variable makes the second image skip the step, so nothing can loop. */
+ * machine of 2 to 15 cores) it picks passive. The streaming application (`run APP.ini`) always
+ * counts as busy: its decoders, encoders and queues run beside inference on the same cores. Setting the variable from
+ * inside the process is too late for libgomp, so main() puts passive in the environment and executes the same program
+ * once more; the new image's libgomp starts with it. Spinning is libgomp's default and needs nothing. The guard
+ * variable makes the second image skip the step, so nothing can loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ typedef enum omp_decision {
     DECIDED_USER,      /* OMP_WAIT_POLICY or GOMP_SPINCOUNT came from the environment */
     DECIDED_SPIN_FREE, /* auto: the cores were free, libgomp's default spin */
     DECIDED_SPIN_ASKED,
-    DECIDED_PASSIVE_BUSY, /* auto: other tasks were running: passive */
+    DECIDED_PASSIVE_BUSY,   /* auto: other tasks were running: passive */
+    DECIDED_PASSIVE_STREAM, /* auto: `run APP.ini`, the pipeline's threads share the cores */
     DECIDED_PASSIVE_ASKED,
     DECIDED_EXEC_FAILED,
 } omp_decision;
@@ -64,6 +66,14 @@ static int other_tasks_running(void) {
     qsort(s, EI_OMP_SAMPLES, sizeof s[0], cmp_int);
     return s[EI_OMP_SAMPLES / 2] < 0 ? 0 : s[EI_OMP_SAMPLES / 2];
 }
+
+/* `edgeinfer run APP.ini`: the streaming application. */
+static bool streaming(char ** argv) {
+    if (!argv[0] || !argv[1] || strcmp(argv[1], "run") != 0) return false;
+    int argc = 1;
+    while (argv[1 + argc]) argc++;
+    return ei_cli_run_is_app(argc, argv + 1);
+}
 #endif
 
 void ei_cli_apply_omp_policy(char ** argv) {
@@ -73,7 +83,9 @@ void ei_cli_apply_omp_policy(char ** argv) {
         /* The second image: the environment was made for it. Drop the guard so that any program
          * it starts decides afresh. The guard carries the reason and what was seen. */
         int others = -1;
-        g_decision = strncmp(g, "busy", 4) == 0 ? DECIDED_PASSIVE_BUSY : DECIDED_PASSIVE_ASKED;
+        g_decision = strncmp(g, "busy", 4) == 0 ? DECIDED_PASSIVE_BUSY
+                     : strcmp(g, "stream") == 0 ? DECIDED_PASSIVE_STREAM
+                                                : DECIDED_PASSIVE_ASKED;
         if (sscanf(g, "busy:%d", &others) == 1) g_others = others;
         unsetenv(EI_OMP_GUARD);
         return;
@@ -93,9 +105,9 @@ void ei_cli_apply_omp_policy(char ** argv) {
         if (choice && strcmp(choice, "auto") != 0)
             fprintf(stderr, "warning: %s=%s is not auto, spin or passive; using auto\n", EI_OMP_CHOICE, choice);
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        g_others = other_tasks_running();
-        /* No /proc: nothing known, keep libgomp's default. */
-        passive = g_others > (cores > 0 ? cores / 8 : 0);
+        g_others = streaming(argv) ? -2 : other_tasks_running();
+        /* No /proc (-1): nothing known, keep libgomp's default. */
+        passive = g_others == -2 || g_others > (cores > 0 ? cores / 8 : 0);
         if (!passive) {
             g_decision = DECIDED_SPIN_FREE;
             return;
@@ -104,6 +116,8 @@ void ei_cli_apply_omp_policy(char ** argv) {
     char guard[32];
     if (choice && strcmp(choice, "passive") == 0)
         snprintf(guard, sizeof guard, "asked");
+    else if (g_others == -2)
+        snprintf(guard, sizeof guard, "stream");
     else
         snprintf(guard, sizeof guard, "busy:%d", g_others);
     if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0 || setenv(EI_OMP_GUARD, guard, 1) != 0) return;
@@ -140,6 +154,10 @@ void ei_cli_print_omp_policy(FILE * f) {
                 "OpenMP (oneDNN): OMP_WAIT_POLICY=passive: %d other tasks were running at start-up "
                 "(EI_OMP_POLICY=auto)\n",
                 g_others);
+        break;
+    case DECIDED_PASSIVE_STREAM:
+        fprintf(f, "OpenMP (oneDNN): OMP_WAIT_POLICY=passive: the streaming pipeline's threads share the cores "
+                   "(EI_OMP_POLICY=auto)\n");
         break;
     case DECIDED_PASSIVE_ASKED: fprintf(f, "OpenMP (oneDNN): OMP_WAIT_POLICY=passive (EI_OMP_POLICY=passive)\n"); break;
     default: fprintf(f, "OpenMP (oneDNN): libgomp's default wait policy (could not re-execute)\n"); break;

@@ -34,6 +34,7 @@ typedef struct int8_state {
     float            y_inv_scale;  /* > 0: dst_buf (NHWC f32) is quantised into Y */
     bool             y_unsigned;
     bool             x_blocked, x_unsigned;
+    bool             y_direct; /* oneDNN writes the quantised Y itself (requantisation as post-ops) */
     float            inv_scale;
 } int8_state;
 
@@ -164,6 +165,43 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         pr[i] = geom.pad_end[i];
     }
     TRY_DNNL(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
+    if (p->y_scale > 0.0f && s->res_input < 0) {
+        /* Requantisation inside the kernel: Y = clamp(round(act(acc * scales) / y_scale)) written as
+         * u8/s8 NHWC, saving an f32 buffer and a pass over it. The ReLU family commutes with a
+         * positive scale, so 1 / y_scale goes into the output scales; other activations get a
+         * linear post-op after them. The clip keeps s8 at [-127, 127] like ei_quantize_value
+         * (the kernel would saturate at -128). oneDNN rounds half to even, as we do. */
+        bool    homogeneous = p->fused.act == EI_ACT_NONE || p->fused.act == EI_ACT_RELU;
+        float   inv_y = 1.0f / p->y_scale;
+        float * qscales = malloc((size_t)m * sizeof *qscales);
+        if (!qscales) goto oom;
+        for (int64_t i = 0; i < m; i++) qscales[i] = homogeneous ? scales[i] * inv_y : scales[i];
+        dnnl_memory_desc_t dst_q;
+        dnnl_memory_desc_init_by_tag(&dst_q, 4, yd2, p->y_unsigned ? dnnl_u8 : dnnl_s8, dnnl_nhwc);
+        bool ok =
+            dnnl_primitive_attr_create(&attr) == dnnl_success &&
+            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success &&
+            dnnl_primitive_attr_set_output_scales(attr, m, 1 << 1, qscales) == dnnl_success &&
+            dnnl_post_ops_create(&po) == dnnl_success && ei_dnnl_append_act(po, &p->fused) &&
+            (homogeneous || dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear, inv_y, 0.0f) == dnnl_success) &&
+            (p->y_unsigned ||
+             dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, -127.0f, 127.0f) == dnnl_success) &&
+            dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+        free(qscales);
+        dnnl_convolution_desc_t desc;
+        if (ok && dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                             &src_md, &wei_any, has_bias ? &bias_md : NULL, &dst_q,
+                                                             strides, dil, pl, pr) == dnnl_success)
+            pd = make_pd(eng, &desc, attr, true);
+        if (pd && !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), &dst_q)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+        s->y_direct = pd != NULL;
+        /* The bias (below) stays b / scales: oneDNN scales (acc + bias) by qscales, which gives
+         * inv_y * (x_scale * w_scale * acc + b) for the ReLU family, and act(...) before the
+         * linear post-op otherwise. */
+    }
     /* Activation as post-op first; without it (applied by us) when oneDNN refuses. Graph layout for
      * Y first; oneDNN's choice (then a reorder) when only its reference kernel takes the former. */
     for (int32_t attempt = 0; attempt < 4 && !pd; attempt++) {
@@ -221,12 +259,16 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     dnnl_memory_desc_init_by_tag(&nhwc, 4, yd2, dnnl_f32, dnnl_nhwc);
     s->m = m;
     s->ohw = yd[2] * yd[3];
-    if (p->y_scale > 0.0f && !dnnl_memory_desc_equal(pd_dst, &nhwc)) {
+    if (s->y_direct) {
+        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
+    } else if (p->y_scale > 0.0f && !dnnl_memory_desc_equal(pd_dst, &nhwc)) {
         state_free(s); /* not expected: oneDNN's int8 kernels write NHWC; the reference kernel runs */
         s = NULL;
         goto done;
     }
-    if (p->y_scale > 0.0f || (p->blocked && dnnl_memory_desc_equal(pd_dst, &nhwc))) {
+    if (s->y_direct) {
+        /* bound to Y at run time */
+    } else if (p->y_scale > 0.0f || (p->blocked && dnnl_memory_desc_equal(pd_dst, &nhwc))) {
         /* Our own copies between NHWC and the blocked layout: a few contiguous 32-byte moves per
          * pixel, cheaper than oneDNN's generic reorder. */
         s->nhwc_blocked = p->y_scale <= 0.0f;
@@ -323,8 +365,12 @@ static void quant_plain_rows(void * ctx, int64_t r0, int64_t r1) {
         int64_t       n = r / s->c, c = r % s->c;
         const float * xc = j->x + r * hw;
         uint8_t *     q = j->q + n * hw * s->c + c;
-        for (int64_t i = 0; i < hw; i++)
-            q[i * s->c] = (uint8_t)(int8_t)ei_quantize_value(xc[i], s->inv_scale, s->x_unsigned);
+        uint8_t       row[1024]; /* quantised with the vector loop, then scattered */
+        for (int64_t i0 = 0; i0 < hw; i0 += (int64_t)sizeof row) {
+            int64_t len = hw - i0 < (int64_t)sizeof row ? hw - i0 : (int64_t)sizeof row;
+            ei_quantize_row(xc + i0, row, len, s->inv_scale, s->x_unsigned);
+            for (int64_t i = 0; i < len; i++) q[(i0 + i) * s->c] = row[i];
+        }
     }
 }
 
@@ -396,7 +442,7 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         return node->def->run(node, in, out, ex);
     omp_set_num_threads(s->n_threads);
     void * y = out[0]->data;
-    if (!s->dst_reorder && !s->nhwc_blocked && s->y_inv_scale <= 0.0f)
+    if (s->y_direct || (!s->dst_reorder && !s->nhwc_blocked && s->y_inv_scale <= 0.0f))
         TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
     if (s->res_input >= 0) {
         const ei_tensor * r = in[s->res_input];
@@ -424,7 +470,9 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         TRY_DNNL(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
         TRY_DNNL(ei_dnnl_reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
     }
-    if (s->y_inv_scale > 0.0f) {
+    if (s->y_direct) {
+        /* quantised by the kernel */
+    } else if (s->y_inv_scale > 0.0f) {
         requant_job rj = {s, y};
         ei_parallel_for(ex->pool, s->n * s->ohw, ei_grain((double)s->m), requant_rows, &rj);
     } else if (s->act_after.act != EI_ACT_NONE) {

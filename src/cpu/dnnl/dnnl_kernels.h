@@ -8,6 +8,7 @@ extern const ei_cpu_kernel ei_dnnl_conv;
 extern const ei_cpu_kernel ei_dnnl_conv_transpose;
 extern const ei_cpu_kernel ei_dnnl_conv_blocked8;
 extern const ei_cpu_kernel ei_dnnl_conv_int8;
+extern const ei_cpu_kernel ei_dnnl_matmul_int8;
 extern const ei_cpu_kernel ei_dnnl_matmul;
 extern const ei_cpu_kernel ei_dnnl_gemm;
 
