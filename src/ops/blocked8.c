@@ -1,6 +1,8 @@
 /* The internal operators of the blocked layout (ops/blocked8.h), inserted by the layout pass:
  *   ei.ToBlocked8          X [N, C, H, W] -> [N, ceil(C/8), H, W, 8]
- *   ei.FromBlocked8        attribute channels = C: [N, ceil(C/8), H, W, 8] -> [N, C, H, W]
+ *   ei.FromBlocked8        attribute channels = C: [N, ceil(C/8), H, W, 8] -> [N, C, H, W]; with
+ *                          k inputs, channels = [C1, ..., Ck] and the output their concatenation
+ *                          along channels; with nhwc = 1 the output is [N, H, W, C] (or the sum)
  *   ei.ConvBlocked8        a 2-D Conv (same attributes, inputs, ei.* fusions) whose X is blocked
  *                          (or plain, for a first layer with few channels) and whose Y and
  *                          residual are blocked; W and B stay in ONNX layout.
@@ -40,13 +42,20 @@ static void pack_rows(void * ctx, int64_t r0, int64_t r1) {
     }
 }
 
+/* Unpacking may write into a wider tensor: c of c_out channels from channel c_off on. */
+typedef struct unpack_job {
+    const float * src;
+    float *       dst;
+    int64_t       c, cb, hw, c_out, c_off;
+} unpack_job;
+
 static void unpack_rows(void * ctx, int64_t r0, int64_t r1) {
-    const pack_job * j = ctx;
+    const unpack_job * j = ctx;
     for (int64_t r = r0; r < r1; r++) {
         int64_t       n = r / j->cb, b = r % j->cb, c0 = b * EI_BLOCK8;
         int64_t       lanes = j->c - c0 < EI_BLOCK8 ? j->c - c0 : EI_BLOCK8;
         const float * y = j->src + r * j->hw * EI_BLOCK8;
-        float *       x = j->dst + (n * j->c + c0) * j->hw;
+        float *       x = j->dst + (n * j->c_out + j->c_off + c0) * j->hw;
         for (int64_t l = 0; l < lanes; l++)
             for (int64_t p = 0; p < j->hw; p++) x[l * j->hw + p] = y[p * EI_BLOCK8 + l];
     }
@@ -58,7 +67,7 @@ void ei_blocked8_pack(ei_threadpool * pool, const float * x, float * y, int64_t 
 }
 
 void ei_blocked8_unpack(ei_threadpool * pool, const float * y, float * x, int64_t n, int64_t c, int64_t hw) {
-    pack_job j = {y, x, c, ei_blocks8(c), hw};
+    unpack_job j = {y, x, c, ei_blocks8(c), hw, c, 0};
     ei_parallel_for(pool, n * j.cb, 1, unpack_rows, &j);
 }
 
@@ -108,39 +117,124 @@ const ei_op_def ei_op_def_TO_BLOCKED8 = {
 
 /* ---- ei.FromBlocked8 ---- */
 
+/* channels: one count per input (an INT for a single input, INTS otherwise); nhwc: 0 or 1. */
+typedef struct from_params {
+    int64_t nhwc, total;
+    int32_t n;
+    int64_t channels[];
+} from_params;
+
 static ei_status * from_import(ei_node * node) {
-    int64_t *   c = malloc(sizeof *c);
-    ei_status * st = c ? ei_attr_get_int(node, "channels", 0, c) : ei_status_oom();
-    if (!st && *c < 1) st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute channels must be at least 1");
-    return ei_op_install_params(node, c, st);
+    int32_t       n = node->n_inputs > 0 ? node->n_inputs : 1;
+    from_params * p = calloc(1, sizeof *p + (size_t)n * sizeof p->channels[0]);
+    if (!p) return ei_status_oom();
+    p->n = n;
+    const ei_attr * a = ei_node_attr(node, "channels");
+    ei_status *     st = ei_attr_get_int(node, "nhwc", 0, &p->nhwc);
+    if (!st && (p->nhwc < 0 || p->nhwc > 1))
+        st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute nhwc must be 0 or 1");
+    if (!st && !a) st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute channels is required");
+    if (!st && a->type == EI_ATTR_INT && n == 1) {
+        p->channels[0] = a->i;
+    } else if (!st && a->type == EI_ATTR_INTS && a->n == n) {
+        for (int32_t k = 0; k < n; k++) p->channels[k] = a->ints[k];
+    } else if (!st) {
+        st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute channels must give one count per input (%d)", n);
+    }
+    for (int32_t k = 0; !st && k < n; k++) {
+        if (p->channels[k] < 1 || p->channels[k] > INT32_MAX)
+            st = ei_node_errorf(node, EI_CODE_INVALID_MODEL, "channels[%d] = %lld is out of range", k,
+                                (long long)p->channels[k]);
+        p->total += p->channels[k];
+    }
+    return ei_op_install_params(node, p, st);
 }
 
 static ei_status * from_infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(from_import(node));
-    EI_TRY(ei_op_check_dtype(g, node, 0, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
-    const ei_value * x = ei_node_input(g, node, 0);
-    int64_t          c = *(const int64_t *)node->params;
-    char             a[128];
-    if (!is_blocked_of(&x->shape, c))
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input has shape %s; not %lld channels in blocks of 8",
-                              ei_shape_format(&x->shape, a, sizeof a), (long long)c);
-    ei_shape ys = {.rank = 4, .dim = {x->shape.dim[0], c, x->shape.dim[2], x->shape.dim[3]}};
+    const from_params * p = node->params;
+    if (p->n != node->n_inputs)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "%d inputs for %d channel counts", node->n_inputs, p->n);
+    const ei_value * x0 = ei_node_input(g, node, 0);
+    char             a[128], b[128];
+    for (int32_t k = 0; k < p->n; k++) {
+        EI_TRY(ei_op_check_dtype(g, node, k, EI_DTYPE_F32, EI_DTYPE_UNDEFINED));
+        const ei_value * x = ei_node_input(g, node, k);
+        if (!is_blocked_of(&x->shape, p->channels[k]))
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                                  "input %d has shape %s; not %lld channels in blocks of 8", k,
+                                  ei_shape_format(&x->shape, a, sizeof a), (long long)p->channels[k]);
+        if (x->shape.dim[0] != x0->shape.dim[0] || x->shape.dim[2] != x0->shape.dim[2] ||
+            x->shape.dim[3] != x0->shape.dim[3])
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input %d has shape %s but input 0 %s", k,
+                                  ei_shape_format(&x->shape, a, sizeof a), ei_shape_format(&x0->shape, b, sizeof b));
+    }
+    const int64_t * d = x0->shape.dim;
+    ei_shape        ys = p->nhwc ? (ei_shape){.rank = 4, .dim = {d[0], d[2], d[3], p->total}}
+                                 : (ei_shape){.rank = 4, .dim = {d[0], p->total, d[2], d[3]}};
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
     return NULL;
 }
 
+/* NHWC: each pixel's channels are runs of up to 8 lanes, one per block of each input. Tasks are
+ * (image, pixel tile) pairs; within a tile each block is read as one contiguous stream. */
+#define EI_B8_NHWC_TILE 64
+
+typedef struct nhwc_job {
+    const ei_tensor * const * in;
+    const from_params *       p;
+    float *                   dst;
+    int64_t                   hw, tiles;
+} nhwc_job;
+
+static void nhwc_tiles(void * ctx, int64_t t0, int64_t t1) {
+    const nhwc_job * j = ctx;
+    int64_t          total = j->p->total, hw = j->hw;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t n = t / j->tiles, p0 = (t % j->tiles) * EI_B8_NHWC_TILE;
+        int64_t p1 = p0 + EI_B8_NHWC_TILE < hw ? p0 + EI_B8_NHWC_TILE : hw;
+        int64_t off = 0;
+        for (int32_t k = 0; k < j->p->n; k++) {
+            int64_t c = j->p->channels[k], cb = ei_blocks8(c);
+            for (int64_t b = 0; b < cb; b++) {
+                const float * y = (const float *)j->in[k]->data + ((n * cb + b) * hw) * EI_BLOCK8;
+                float *       x = j->dst + n * hw * total + off + b * EI_BLOCK8;
+                int64_t       lanes = c - b * EI_BLOCK8 < EI_BLOCK8 ? c - b * EI_BLOCK8 : EI_BLOCK8;
+                if (lanes == EI_BLOCK8)
+                    for (int64_t q = p0; q < p1; q++) memcpy(x + q * total, y + q * EI_BLOCK8, EI_BLOCK8 * sizeof *x);
+                else
+                    for (int64_t q = p0; q < p1; q++)
+                        for (int64_t l = 0; l < lanes; l++) x[q * total + l] = y[q * EI_BLOCK8 + l];
+            }
+            off += c;
+        }
+    }
+}
+
 static ei_status * from_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                             const ei_exec * ex) {
-    (void)node;
-    const ei_shape * s = &out[0]->shape;
-    ei_blocked8_unpack(ex->pool, in[0]->data, out[0]->data, s->dim[0], s->dim[1], s->dim[2] * s->dim[3]);
+    const from_params * p = node->params;
+    const ei_shape *    s = &in[0]->shape;
+    int64_t             n = s->dim[0], hw = s->dim[2] * s->dim[3];
+    float *             dst = out[0]->data;
+    if (p->nhwc) {
+        nhwc_job j = {in, p, dst, hw, (hw + EI_B8_NHWC_TILE - 1) / EI_B8_NHWC_TILE};
+        ei_parallel_for(ex->pool, n * j.tiles, 1, nhwc_tiles, &j);
+        return NULL;
+    }
+    int64_t off = 0;
+    for (int32_t k = 0; k < p->n; k++) {
+        unpack_job j = {in[k]->data, dst, p->channels[k], ei_blocks8(p->channels[k]), hw, p->total, off};
+        ei_parallel_for(ex->pool, n * j.cb, 1, unpack_rows, &j);
+        off += p->channels[k];
+    }
     return NULL;
 }
 
 const ei_op_def ei_op_def_FROM_BLOCKED8 = {
     .name = "ei.FromBlocked8",
     .in_min = 1,
-    .in_max = 1,
+    .in_max = -1,
     .out_min = 1,
     .out_max = 1,
     .import = from_import,

@@ -1,10 +1,12 @@
 /* LayerNormalization (opset 17), float32 with stash_type 1: every row of the dims from `axis` on is
  * standardised (two passes: mean, then mean squared deviation) and scaled and shifted by Scale and
  * B, which broadcast unidirectionally to X. Optional outputs Mean and InvStdDev have X's shape with
- * the normalised dims set to 1. */
+ * the normalised dims set to 1. Rows with contiguous Scale/B take the AVX2 row kernel
+ * (ei_vec_layernorm). */
 #include <math.h>
 #include <stdlib.h>
 
+#include "cpu/vmath.h"
 #include "ops/op.h"
 
 typedef struct ln_params {
@@ -98,23 +100,21 @@ static void ln_rows(void * ctx, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
         const float * x = j->x + r * n;
         float *       y = j->y + r * n;
-        float         sum = 0.0f;
+        const float * s = j->scale + ln_row_base(j, j->s_stride, r);
+        const float * b = j->bias ? j->bias + ln_row_base(j, j->b_stride, r) : NULL;
+        if (!j->s_off && !j->b_off) {
+            /* Scale and B contiguous over the row (the usual case): the vectorised row kernel. */
+            ei_vec_layernorm(x, y, n, s, b, j->eps, j->mean_out ? j->mean_out + r : NULL,
+                             j->inv_out ? j->inv_out + r : NULL);
+            continue;
+        }
+        float sum = 0.0f;
         for (int64_t i = 0; i < n; i++) sum += x[i];
         float mean = sum / (float)n, sq = 0.0f;
         for (int64_t i = 0; i < n; i++) sq += (x[i] - mean) * (x[i] - mean);
         float inv = 1.0f / sqrtf(sq / (float)n + j->eps);
         if (j->mean_out) j->mean_out[r] = mean;
         if (j->inv_out) j->inv_out[r] = inv;
-        const float * s = j->scale + ln_row_base(j, j->s_stride, r);
-        const float * b = j->bias ? j->bias + ln_row_base(j, j->b_stride, r) : NULL;
-        if (!j->s_off && !j->b_off) {
-            if (b) {
-                for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * s[i] + b[i];
-            } else {
-                for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * s[i];
-            }
-            continue;
-        }
         for (int64_t i = 0; i < n; i++) {
             float v = (x[i] - mean) * inv * s[j->s_off ? j->s_off[i] : i];
             y[i] = b ? v + b[j->b_off ? j->b_off[i] : i] : v;

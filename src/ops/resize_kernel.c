@@ -1,12 +1,14 @@
 /* Resize / Upsample kernels. Every resampled axis gets a table of source indices and weights
  * (built once per run); nearest mode gathers through per-axis offset tables; linear mode on two
  * adjacent axes (NCHW or NHWC images) takes a bilinear fast path; everything else (cubic,
- * antialias, N-D linear) runs one separable pass per resampled axis. Weights and operation order
+ * antialias, N-D linear) runs one separable pass per resampled axis; NCHW bilinear upsampling
+ * blends cached horizontally interpolated rows with vector kernels (src/cpu/vmath.c). Weights and operation order
  * follow ONNX Runtime's CPU kernels. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/vmath.h"
 #include "ops/resize_common.h"
 
 /* Output elements per parallel chunk: enough to amortise scheduling. */
@@ -295,6 +297,82 @@ static void bilinear_rows(void * vctx, int64_t b, int64_t e) {
     }
 }
 
+/* Vertical upsampling of NCHW images (inner 1, h_out >= h_in), separably: each source row that an
+ * output row needs is interpolated horizontally once (gathers through int32 tables) and kept in
+ * one of two cached rows, and every output row is then a vectorised blend of two cached rows.
+ * Consecutive output rows share their source rows, so most rows cost one blend. Rows are split
+ * into fixed chunks, each with its own two cached rows. The sums are those of the 4-tap form
+ * grouped as dy2 (dx2 r1[x1] + dx1 r1[x2]) + dy1 (dx2 r2[x1] + dx1 r2[x2]): within a few ulp. */
+typedef struct bilinear_up_ctx {
+    const bilinear_ctx * b;
+    int32_t *            xi0;
+    int32_t *            xi1;
+    float *              xw0;
+    float *              xw1;
+    float *              cache; /* per chunk: two rows of w_out */
+    int64_t              chunk_rows, total_rows;
+} bilinear_up_ctx;
+
+/* The cached horizontal interpolation of source row `key` (image n * h_in + row), computed into a
+ * slot other than `keep` when it is not there yet. */
+static const float * up_row(const bilinear_up_ctx * u, float * slots, int64_t * keys, int64_t key, int keep) {
+    for (int k = 0; k < 2; k++)
+        if (keys[k] == key) return slots + k * u->b->w_out;
+    int k = keep == 0 ? 1 : 0;
+    keys[k] = key;
+    float * h = slots + k * u->b->w_out;
+    ei_vec_gather_lerp(h, u->b->src + key * u->b->w_in, u->xi0, u->xw0, u->xi1, u->xw1, u->b->w_out);
+    return h;
+}
+
+static void bilinear_up_chunks(void * vctx, int64_t c0, int64_t c1) {
+    const bilinear_up_ctx * u = vctx;
+    const bilinear_ctx *    c = u->b;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        float * slots = u->cache + ch * 2 * c->w_out;
+        int64_t keys[2] = {-1, -1};
+        int64_t r_end = (ch + 1) * u->chunk_rows < u->total_rows ? (ch + 1) * u->chunk_rows : u->total_rows;
+        for (int64_t r = ch * u->chunk_rows; r < r_end; r++) {
+            int64_t       n = r / c->h_out, y = r % c->h_out;
+            int64_t       k1 = n * c->h_in + c->ty->idx[2 * y], k2 = n * c->h_in + c->ty->idx[2 * y + 1];
+            const float * h1 = up_row(u, slots, keys, k1, keys[0] == k2 ? 0 : keys[1] == k2 ? 1 : -1);
+            int           slot1 = h1 == slots ? 0 : 1;
+            const float * h2 = up_row(u, slots, keys, k2, slot1);
+            ei_vec_lerp(c->dst + r * c->w_out, h1, c->ty->w[2 * y], h2, c->ty->w[2 * y + 1], c->w_out);
+        }
+    }
+}
+
+/* false when the tables do not fit (int32 indices) or memory is short: the caller takes the 4-tap
+ * loop. */
+static bool bilinear_up(const bilinear_ctx * b, int64_t outer, ei_threadpool * pool) {
+    if (b->inner != 1 || b->h_out < b->h_in || b->w_in > INT32_MAX) return false;
+    bilinear_up_ctx u = {.b = b, .total_rows = outer * b->h_out};
+    u.chunk_rows = grain_rows(b->w_out);
+    int64_t chunks = (u.total_rows + u.chunk_rows - 1) / u.chunk_rows;
+    u.xi0 = malloc((size_t)b->w_out * sizeof *u.xi0);
+    u.xi1 = malloc((size_t)b->w_out * sizeof *u.xi1);
+    u.xw0 = malloc((size_t)b->w_out * sizeof *u.xw0);
+    u.xw1 = malloc((size_t)b->w_out * sizeof *u.xw1);
+    u.cache = malloc((size_t)(chunks * 2 * b->w_out) * sizeof *u.cache);
+    bool ok = u.xi0 && u.xi1 && u.xw0 && u.xw1 && u.cache;
+    if (ok) {
+        for (int64_t x = 0; x < b->w_out; x++) {
+            u.xi0[x] = (int32_t)b->tx->idx[2 * x];
+            u.xi1[x] = (int32_t)b->tx->idx[2 * x + 1];
+            u.xw0[x] = b->tx->w[2 * x];
+            u.xw1[x] = b->tx->w[2 * x + 1];
+        }
+        ei_parallel_for(pool, chunks, 1, bilinear_up_chunks, &u);
+    }
+    free(u.xi0);
+    free(u.xi1);
+    free(u.xw0);
+    free(u.xw1);
+    free(u.cache);
+    return ok;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Nearest: per-axis input offsets (elements) or -1 for extrapolated positions. */
 
@@ -543,7 +621,8 @@ static ei_status * run_float(const ei_resize_params * p, const ei_tensor * x, ei
         int64_t      outer = 1;
         for (int32_t d = 0; d < first; d++) outer *= x->shape.dim[d];
         for (int32_t d = first + 2; d < rank; d++) c.inner *= x->shape.dim[d];
-        ei_parallel_for(ex->pool, outer * c.h_out, grain_rows(c.w_out * c.inner), bilinear_rows, &c);
+        if (!bilinear_up(&c, outer, ex->pool))
+            ei_parallel_for(ex->pool, outer * c.h_out, grain_rows(c.w_out * c.inner), bilinear_rows, &c);
     } else {
         /* Innermost axis first, as ONNX Runtime's bicubic does (x, then y). */
         ei_shape cur = x->shape;

@@ -10,7 +10,8 @@
  *     a one-element constant; Div only by such a constant), Concat on channels (every input but
  *     the last a multiple of 8 channels, so that no padding lane lands inside), MaxPool and
  *     AveragePool (given a third window axis of size 1 over the lanes), GlobalAveragePool and
- *     GlobalMaxPool (rewritten as such a pool over H x W).
+ *     GlobalMaxPool (rewritten as such a pool over H x W), nearest Resize by scales on H and W
+ *     (given a fifth scale 1 over the lanes).
  * A blocked node writes a new 5-D value; the original 4-D value is then produced by an
  * ei.FromBlocked8 when anything plain (or the graph's output) still reads it. A plain value read by
  * a blocked node goes through one ei.ToBlocked8, except the input of a Conv whose channels are not a
@@ -29,6 +30,7 @@
 #include "ir/graph_edit.h"
 #include "ops/blocked8.h"
 #include "ops/op.h"
+#include "ops/resize_common.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
 
@@ -40,6 +42,7 @@ typedef enum role {
     ROLE_CONCAT,
     ROLE_POOL,
     ROLE_GLOBAL_POOL,
+    ROLE_RESIZE,
 } role;
 
 typedef struct plan {
@@ -116,6 +119,30 @@ static bool pool_ok(const ei_graph * g, const ei_node * n) {
     return k && k->type == EI_ATTR_INTS && k->n == 2;
 }
 
+/* Resize (opset 11 on) in nearest mode by constant scales [1, 1, sh, sw], without roi or axes: the same resize of the
+ * blocked tensor with scales [1, 1, sh, sw, 1] copies whole 8-lane pixels (its trailing unchanged axis is copied as one
+ * block). */
+static bool resize_ok(const ei_graph * g, const ei_node * n) {
+    const ei_resize_params * p = n->params;
+    if (!p || p->is_upsample || n->opset < 11 || n->n_outputs != 1 || !is_f32_4d(g, n->inputs[0])) return false;
+    /* Coordinate transformations that map every index of an axis of scale 1 to itself, so that the
+     * lanes are copied as the channels were. */
+    bool coord_ok = p->coord == EI_COORD_ASYMMETRIC || p->coord == EI_COORD_HALF_PIXEL ||
+                    p->coord == EI_COORD_PYTORCH_HALF_PIXEL || p->coord == EI_COORD_ALIGN_CORNERS;
+    if (p->mode != EI_RESIZE_NEAREST || !coord_ok || p->n_axes >= 0) return false;
+    if (p->in_scales < 0 || p->in_scales >= n->n_inputs ||
+        (p->in_sizes >= 0 && p->in_sizes < n->n_inputs && n->inputs[p->in_sizes] >= 0))
+        return false;
+    if (p->in_roi >= 0 && p->in_roi < n->n_inputs && n->inputs[p->in_roi] >= 0) {
+        const ei_tensor * roi = g->values[n->inputs[p->in_roi]].constant;
+        if (!roi || ei_shape_numel(&roi->shape) != 0) return false;
+    }
+    const ei_tensor * sc = ei_node_input_const(g, n, p->in_scales);
+    if (!sc || sc->dtype != EI_DTYPE_F32 || ei_shape_numel(&sc->shape) != 4) return false;
+    const float * v = sc->data;
+    return v[0] == 1.0f && v[1] == 1.0f && v[2] > 0.0f && v[3] > 0.0f;
+}
+
 static role role_of(const ei_graph * g, const ei_node * n) {
     if (n->folded || ei_node_is_removed(n) || n->n_inputs < 1 || n->n_outputs < 1 || n->outputs[0] < 0)
         return ROLE_NONE;
@@ -133,6 +160,7 @@ static role role_of(const ei_graph * g, const ei_node * n) {
     if (d == &ei_op_def_MAX_POOL || d == &ei_op_def_AVERAGE_POOL) return pool_ok(g, n) ? ROLE_POOL : ROLE_NONE;
     if (d == &ei_op_def_GLOBAL_AVERAGE_POOL || d == &ei_op_def_GLOBAL_MAX_POOL)
         return is_f32_4d(g, n->inputs[0]) ? ROLE_GLOBAL_POOL : ROLE_NONE;
+    if (d == &ei_op_def_RESIZE) return resize_ok(g, n) ? ROLE_RESIZE : ROLE_NONE;
     return ROLE_NONE;
 }
 
@@ -144,7 +172,8 @@ static bool is_activation_input(const ei_graph * g, const ei_node * n, role r, i
     case ROLE_CONV: return k == 0 || k == 3;
     case ROLE_UNARY:
     case ROLE_POOL:
-    case ROLE_GLOBAL_POOL: return k == 0;
+    case ROLE_GLOBAL_POOL:
+    case ROLE_RESIZE: return k == 0;
     case ROLE_BINARY: return !is_scalar_const(g, v);
     case ROLE_CONCAT: return true;
     case ROLE_NONE: return false;
@@ -187,6 +216,24 @@ static ei_status * rewrite_pool(ei_node * n) {
     return NULL;
 }
 
+/* Resize: scales [1, 1, sh, sw] -> [1, 1, sh, sw, 1]. */
+static ei_status * rewrite_resize(ei_graph * g, int32_t idx) {
+    const ei_resize_params * p = g->nodes[idx].params;
+    int32_t                  k = p->in_scales, v;
+    const float *            old = g->values[g->nodes[idx].inputs[k]].constant->data;
+    ei_shape                 s = {.rank = 1, .dim = {5}};
+    ei_tensor *              t = NULL;
+    char                     name[256];
+    EI_TRY(ei_tensor_create(EI_DTYPE_F32, &s, &t));
+    float * sc = t->data;
+    for (int32_t i = 0; i < 4; i++) sc[i] = old[i];
+    sc[4] = 1.0f;
+    snprintf(name, sizeof name, "%s.scales_b8", g->nodes[idx].name);
+    EI_TRY(ei_graph_constant_add(g, name, t, &v));
+    g->nodes[idx].inputs[k] = v;
+    return ei_node_reimport(&g->nodes[idx]);
+}
+
 static ei_status * rewrite_global_pool(ei_node * n, const ei_shape * xs) {
     int64_t k[3] = {xs->dim[2], xs->dim[3], 1};
     EI_TRY(ei_node_set_op(n, n->def == &ei_op_def_GLOBAL_MAX_POOL ? "MaxPool" : "AveragePool"));
@@ -217,6 +264,8 @@ static ei_status * make_blocked(plan * p, int32_t idx, role r) {
     } else if (r == ROLE_GLOBAL_POOL) {
         EI_TRY(rewrite_global_pool(n, &xs));
         EI_TRY(ei_node_reimport(n));
+    } else if (r == ROLE_RESIZE) {
+        EI_TRY(rewrite_resize(g, idx));
     }
     int32_t y = n->outputs[0], b;
     char    name[256];

@@ -165,11 +165,92 @@ def match_gelu(out):
     return {"Gelu": 2, "Erf": 0, "Add": 1, "total": 3}
 
 
+def focus(b, x, order, two_slices=True):
+    """Space-to-depth of x [N, C, H, W] into 4C channels, the phases concatenated in `order` (a list
+    of (row start, column start)); each phase two chained Slices (rows, then columns) or one."""
+    i64 = lambda v: b.const(np.array(v, np.int64))
+    parts = []
+    for dy, dx in order:
+        if two_slices:
+            r = b.op("Slice", [x, i64([dy]), i64([2**63 - 1]), i64([2]), i64([2])])
+            parts.append(b.op("Slice", [r, i64([dx]), i64([2**63 - 1]), i64([3]), i64([2])]))
+        else:
+            parts.append(b.op("Slice", [x, i64([dy, dx]), i64([1000, -1 if dx == 0 else 1000]), i64([-2, -1]),
+                                        i64([2, 2])]))
+    return b.op("Concat", parts, axis=1)
+
+
+def fold_space_to_depth(out):
+    """YOLOX's Focus stem in its phase order and in another, with one Slice per phase and stride 2,
+    asymmetric pads; then cases that must stay: a phase taken twice, a Slice read elsewhere too,
+    a dilated Conv."""
+    b = Builder()
+    yolox = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    other = [(1, 1), (0, 0), (0, 1), (1, 0)]
+    w = lambda cout, cin, k: b.const(RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.3, "w")
+    bias = lambda cout: b.const(RNG.standard_normal(cout).astype(np.float32), "b")
+    c = b.op("Conv", [focus(b, "x", yolox), w(16, 12, 3), bias(16)], pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    b.out(b.op("Mul", [c, b.op("Sigmoid", [c])]))
+    b.out(b.op("Conv", [focus(b, "x", other), w(5, 12, 3)], pads=[1, 0, 2, 1], strides=[1, 1]))
+    b.out(b.op("Conv", [focus(b, "x", other, two_slices=False), w(4, 12, 1)], strides=[2, 2]))
+    b.out(b.op("Conv", [focus(b, "x", [(0, 0), (1, 0), (0, 1), (0, 0)]), w(4, 12, 3)], pads=[1, 1, 1, 1]))
+    cat = focus(b, "x", yolox)
+    b.out(b.op("Relu", [b.nodes[-2].input[0]]))  # the last phase's row Slice is read elsewhere too
+    b.out(b.op("Conv", [cat, w(4, 12, 3)], pads=[1, 1, 1, 1]))
+    b.out(b.op("Conv", [focus(b, "x", yolox), w(4, 12, 3)], pads=[2, 2, 2, 2], dilations=[2, 2]))
+    b.save(f"{out}/fold_space_to_depth.onnx", [("x", [1, 3, 10, 14])])
+    with open(f"{out}/fold_space_to_depth_b8.expect", "w") as f:  # with the layout plan: oneDNN runs them
+        f.write("ei.ConvBlocked8 6\nConv 0\nConcat 3\nSlice 24\n")
+    # 3 folded Convs read x; the other 3 keep their 8 Slices and Concat each
+    return {"Conv": 6, "Concat": 3, "Slice": 24, "Sigmoid": 0, "Mul": 0, "Relu": 1,
+            "total": 6 + 3 + 24 + 1}
+
+
+def head_layouts(out):
+    """Detection heads around the NHWC transposes: YOLOX's (per scale Concat of 4 + 1 + 7 channels,
+    flattened, scales concatenated on the last axis, transposed) and torchvision SSD's (Reshape to
+    [N, anchors, values, H, W], Transpose to [N, H, W, anchors, values], Reshape), a direct NHWC
+    Transpose, and the negative cases: a flattened map read elsewhere too, a conv output that is
+    also a graph output, a Reshape that does not just split the channels. Batch 2; a map of 99
+    pixels spans two NHWC tiles. head_layouts.expect: sink_transpose (level 1); head_layouts_b8.expect:
+    merge_from_blocked8 after the layout plan (level 2)."""
+    b = Builder()
+    i64 = lambda v: b.const(np.array(v, np.int64))
+    flat = []
+    for x in ("x", "y"):  # A: YOLOX
+        reg = b.conv(x, 16, 4, k=1)
+        obj = b.op("Sigmoid", [b.conv(x, 16, 1, k=1)])
+        cls = b.op("Sigmoid", [b.conv(x, 16, 7)])
+        flat.append(b.op("Reshape", [b.op("Concat", [reg, obj, cls], axis=1), i64([2, 12, -1])]))
+    b.out(b.op("Transpose", [b.op("Concat", flat, axis=2)], perm=[0, 2, 1]))
+    r1 = b.op("Reshape", [b.conv("x", 16, 4, k=1), i64([2, 4, -1])])  # B: r1 also a graph output
+    r2 = b.op("Reshape", [b.conv("y", 16, 4, k=1), i64([2, 4, -1])])
+    b.out(b.op("Transpose", [b.op("Concat", [r1, r2], axis=-1)], perm=[0, 2, 1]))
+    b.out(r1)
+    rows = []
+    for x, hw in (("x", [6, 8]), ("y", [9, 11])):  # C: torchvision SSD
+        v = b.op("Reshape", [b.conv(x, 16, 12), i64([2, 3, 4] + hw)])
+        rows.append(b.op("Reshape", [b.op("Transpose", [v], perm=[0, 3, 4, 1, 2]), i64([2, -1, 4])]))
+    b.out(b.op("Concat", rows, axis=1))
+    b.out(b.op("Transpose", [b.conv("x", 16, 6)], perm=[0, 2, 3, 1]))  # D
+    e = b.conv("y", 16, 6)  # E: also a graph output
+    b.out(b.op("Transpose", [e], perm=[0, 2, 3, 1]))
+    b.out(e)
+    v = b.op("Reshape", [b.conv("x", 16, 12), i64([2, 3, 4, 0, -1])])  # F: [2, 3, 4, 8, 6], W and H swapped
+    b.out(b.op("Transpose", [v], perm=[0, 3, 4, 1, 2]))
+    b.save(f"{out}/head_layouts.onnx", [("x", [2, 16, 6, 8]), ("y", [2, 16, 9, 11])])
+    with open(f"{out}/head_layouts_b8.expect", "w") as f:
+        f.write("ei.ConvBlocked8 13\nei.FromBlocked8 9\nTranspose 3\nConcat 3\nReshape 9\nei.ToBlocked8 2\n"
+                "total 39\n")
+    return {"Conv": 13, "Sigmoid": 0, "Concat": 5, "Reshape": 9, "Transpose": 8, "total": 35}
+
+
 def layout_blocked8(out):
     """A MobileNetV3-like region: image conv (3 channels, read plain), depthwise, an SE block (global
     pool, 1x1 convs, HardSigmoid, broadcast Mul), a residual, a conv to 12 channels (padding lanes)
-    followed by Sigmoid and a channel Concat (12 last), pooling, a scalar Div, Resize outside the
-    region (a plain reader), and two graph outputs, one of them blocked inside."""
+    followed by Sigmoid and a channel Concat (12 last), pooling, a scalar Div, a nearest 2x Resize
+    inside the region, a linear one outside (a plain reader), and graph outputs, one of them
+    blocked inside."""
     b = Builder()
     a = b.op("Relu", [b.conv("x", 3, 16)])
     d = b.op("HardSwish", [b.op("Conv", [a, b.const(RNG.standard_normal((16, 1, 3, 3)).astype(np.float32), "w")],
@@ -183,16 +264,18 @@ def layout_blocked8(out):
     p = b.op("MaxPool", [c], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     q = b.op("Div", [b.op("AveragePool", [p], kernel_shape=[2, 2]), b.const(f32(2.0))])
     b.out(q)
-    b.out(b.op("Resize", [b.conv(q, 28, 5), "", b.const(f32([1, 1, 2, 2]))], mode="nearest"))
+    u = b.op("Resize", [b.conv(q, 28, 16), "", b.const(f32([1, 1, 2, 2]))], mode="nearest")  # blocked
+    b.out(b.conv(u, 16, 5, k=1))
+    b.out(b.op("Resize", [q, "", b.const(f32([1, 1, 2, 2]))], mode="linear"))  # a plain reader
     b.save(f"{out}/layout_blocked8.onnx", [("x", [1, 3, 12, 12])])
-    return {"ei.ConvBlocked8": 7, "Conv": 0, "ei.ToBlocked8": 0, "ei.FromBlocked8": 2, "AveragePool": 2,
-            "GlobalAveragePool": 0, "Resize": 1}
+    return {"ei.ConvBlocked8": 8, "Conv": 0, "ei.ToBlocked8": 0, "ei.FromBlocked8": 2, "AveragePool": 2,
+            "GlobalAveragePool": 0, "Resize": 2}
 
 
 def main(out):
     os.makedirs(out, exist_ok=True)
     for fn in (eliminate_identity, fold_bn_into_conv, fuse_activation, fuse_residual, match_layernorm, match_gelu,
-               layout_blocked8):
+               fold_space_to_depth, head_layouts, layout_blocked8):
         expect = fn(out)
         with open(f"{out}/{fn.__name__}.expect", "w") as f:
             for k, v in expect.items():
