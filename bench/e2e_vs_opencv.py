@@ -2,13 +2,18 @@
 """End-to-end video throughput: `edgeinfer run APP.ini` against a Python/OpenCV loop, same run.
 
     python bench/e2e_vs_opencv.py [--video FILE] [--models yolox_nano,ssdlite320] [--rounds R]
-        [--threads N] [--sources 4] [--edgeinfer PATH] [--out FILE.md]
+        [--threads N] [--sources 4] [--edgeinfer PATH] [--out FILE.md] [--no-peer] [--no-batching]
 
 Both sides do the same job on every frame of the video: decode -> pre-process -> inference ->
 post-process (decode + NMS) -> draw boxes and captions -> encode to an MP4 file.
   edgeinfer: the streaming app with a generated APP.ini (URI source, [streammux] batch 1,
-    [primary-gie] with configs/<model>.ini, [osd], [sink0] type=3 MP4/H.264 (x264, veryfast),
-    sync=0), its figures from `--perf-json` (frames / wall time, per-stage medians).
+    [primary-gie] with configs/<model>.ini, [osd], [sink0] type=3 MP4/H.264 (x264, ultrafast),
+    sync=0), its figures from `--perf-json` (frames / wall time, per-stage medians), and the CPU
+    time of each of its threads (sampled from /proc/PID/task/*/stat while it runs): where the
+    non-inference time goes, in CPU seconds, which load on a shared machine disturbs far less than
+    wall-clock stage times. Threads started by a library inherit their creator's name: x264's
+    threads are named after the queue thread in front of the encoder, libav's decoding threads after
+    the demuxer's thread.
   Python: cv2.VideoCapture, the letterbox/resize + cv2.dnn.blobFromImage, ONNX Runtime
     (intra_op_num_threads = N, ORT_ENABLE_ALL), numpy decoding + cv2.dnn.NMSBoxes,
     cv2.rectangle/putText, cv2.VideoWriter (mp4v: the pip OpenCV has no H.264 encoder, and MPEG-4
@@ -66,16 +71,62 @@ def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None):
         f.write("\n".join(lines))
 
 
+def thread_cpu(pid):
+    """{tid: (name, cpu seconds)} of a running process (Linux /proc; {} elsewhere)."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        out[tid] = (name, (int(fields[11]) + int(fields[12])) / tick)  # utime + stime
+    return out
+
+
 def run_edgeinfer(ei, ini, perf_json, threads):
+    """Runs the app; returns its --perf-json, the wall time and the CPU seconds per thread name."""
     env = dict(os.environ)
     t0 = time.perf_counter()
-    r = subprocess.run([ei, "run", ini, "--quiet", "--perf-json", perf_json], capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    if r.returncode != 0:
-        sys.exit(f"edgeinfer run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    with tempfile.TemporaryFile("w+") as log:
+        p = subprocess.Popen([ei, "run", ini, "--quiet", "--perf-json", perf_json], stdout=log, stderr=log, env=env,
+                             text=True)
+        seen = {}
+        while p.poll() is None:
+            seen.update(thread_cpu(p.pid))  # the latest value of each thread (ended ones keep theirs)
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            log.seek(0)
+            sys.exit(f"edgeinfer run failed ({p.returncode}):\n{log.read()}")
+    cpu = {}
+    for name, sec in seen.values():
+        cpu[name] = cpu.get(name, 0.0) + sec
     with open(perf_json) as f:
         perf = json.load(f)
-    return perf, wall
+    return perf, wall, cpu
+
+
+def cpu_summary(cpu, perf):
+    """CPU seconds by thread name, largest first, and the share outside inference: the inference
+    threads (edgeinfer's task 'infer:src' and its model copies 'eiinfer-copy') less the pre-,
+    post-processing and OSD time they record (median x frames), against the whole process."""
+    total = sum(cpu.values()) or 1.0
+    infer_threads = sum(v for k, v in cpu.items() if k in ("infer:src", "eiinfer-copy"))
+    st = perf.get("stages", {})
+    # medians: the means of wall-clock stage times carry the preemptions of a loaded machine
+    side = sum((st.get(k, {}).get("median_ms") or 0) * (st.get(k, {}).get("frames") or 0)
+               for k in ("preprocess", "postprocess", "osd")) / 1e3
+    inference = max(0.0, infer_threads - side)
+    top = sorted(cpu.items(), key=lambda kv: -kv[1])
+    return 1 - inference / total, total, top
 
 
 class Peer:
@@ -213,6 +264,8 @@ def main():
     ap.add_argument("--sources", type=int, default=4)
     ap.add_argument("--edgeinfer", default=os.path.join(ROOT, "build", "tools", "edgeinfer", "edgeinfer"))
     ap.add_argument("--out")
+    ap.add_argument("--no-peer", action="store_true", help="edgeinfer only (no OpenCV loop)")
+    ap.add_argument("--no-batching", action="store_true", help="skip the N-sources batching check")
     a = ap.parse_args()
     assets = assets_dir(a.assets)
     video = a.video or os.path.join(assets, "videos", "car-detection.mp4")
@@ -223,6 +276,7 @@ def main():
               f"Video: {os.path.basename(video)}; decode -> infer -> draw -> encode MP4; medians of {a.rounds} rounds.",
               "", "| model | edgeinfer FPS | OpenCV+ORT FPS | ratio | edgeinfer outside inference | peer stages (ms) |",
               "|---|---|---|---|---|---|"]
+    cpu_notes = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.models.split(","):
             cfg, onnx_rel, recipe = MODELS[name]
@@ -236,14 +290,16 @@ def main():
                     sys.exit(f"missing {onnx_path}")
             ini = os.path.join(tmp, f"{name}.ini")
             app_ini(ini, video, os.path.join(ROOT, cfg), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"))
-            peer = Peer(onnx_path, recipe, a.threads)
-            ours, theirs, outside = [], [], []
+            peer = None if a.no_peer else Peer(onnx_path, recipe, a.threads)
+            ours, theirs, outside, cpu_rounds = [], [], [], []
             peer_stages = None
             for r in range(a.rounds):
                 for side in ((0, 1) if r % 2 == 0 else (1, 0)):
                     if side == 0:
-                        perf, _ = run_edgeinfer(a.edgeinfer, ini, os.path.join(tmp, "perf.json"), a.threads)
+                        perf, _, cpu = run_edgeinfer(a.edgeinfer, ini, os.path.join(tmp, "perf.json"), a.threads)
                         ours.append(perf["fps"])
+                        cpu_out, cpu_total, cpu_top = cpu_summary(cpu, perf)
+                        cpu_rounds.append((cpu_out, cpu_total, cpu_top, perf["frames"]))
                         st = perf_stage_medians(perf)
                         frame_ms = 1e3 / perf["fps"]
                         # The app runs min(cores, 4) model copies side by side (docs/app-run.md): the
@@ -253,17 +309,26 @@ def main():
                         if "inference" in st:
                             outside.append(max(0.0, 1 - st["inference"] / copies / frame_ms))
                         print(f"{name} round {r}: edgeinfer {perf['fps']:.1f} FPS, stages {st}", flush=True)
-                    else:
+                    elif not a.no_peer:
                         res = peer.run(video, os.path.join(tmp, f"{name}_cv.mp4"))
                         theirs.append(res["fps"])
                         peer_stages = res["stages_ms"]
                         print(f"{name} round {r}: OpenCV+ORT {res['fps']:.1f} FPS, stages {peer_stages}", flush=True)
-            mo, mt = float(np.median(ours)), float(np.median(theirs))
+            mo = float(np.median(ours))
+            mt = float(np.median(theirs)) if theirs else float("nan")
             out_s = f"{100 * float(np.median(outside)):.0f}%" if outside else "n/a"
             ps = ", ".join(f"{k} {v:.1f}" for k, v in (peer_stages or {}).items())
             report.append(f"| {name} | {mo:.1f} | {mt:.1f} | {mo / mt:.2f}x | {out_s} | {ps} |")
             print(report[-1], flush=True)
+            # CPU time by thread, the round with the median outside-inference share
+            c_out, c_total, c_top, c_frames = sorted(cpu_rounds, key=lambda x: x[0])[len(cpu_rounds) // 2]
+            cpu_notes.append(f"- {name}: CPU outside inference {100 * c_out:.0f}% of {c_total:.1f} CPU s "
+                             f"({1e3 * c_total / max(c_frames, 1):.1f} CPU ms a frame); by thread: " +
+                             ", ".join(f"{k} {v:.2f} s" for k, v in c_top[:8]))
+            print(cpu_notes[-1], flush=True)
 
+        report += ["", "CPU time of edgeinfer's threads (the median round; inference = the inference threads less "
+                   "their pre-/post-processing and OSD time):", ""] + cpu_notes
         # Batching must not cost: N sources at batch N against one source, fake sinks.
         name = a.models.split(",")[0]
         cfg = os.path.join(ROOT, MODELS[name][0])
@@ -271,19 +336,20 @@ def main():
         app_ini(one, video, cfg, "fake", 1)
         app_ini(many, video, cfg, "fake", a.sources)
         single, agg, per_src = [], [], []
-        for r in range(a.rounds):
+        for r in range(0 if a.no_batching else a.rounds):
             for side in ((0, 1) if r % 2 == 0 else (1, 0)):
-                perf, _ = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
-                                        a.threads)
+                perf, _, _ = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
+                                           a.threads)
                 if side == 0:
                     single.append(perf["fps"])
                 else:
                     agg.append(perf["fps"])
                     per_src.append([s["fps"] for s in perf.get("sources", [])])
-        report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
-                   f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate ({np.median(agg) / np.median(single):.2f}x), "
-                   f"per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]
-        print(report[-1])
+        if not a.no_batching:
+            report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
+                       f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate "
+                       f"({np.median(agg) / np.median(single):.2f}x), per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]
+            print(report[-1])
     text = "\n".join(report) + "\n"
     out = a.out or os.path.join(HERE, "results", f"{datetime.date.today()}-e2e.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)

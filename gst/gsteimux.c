@@ -50,6 +50,7 @@ struct _GstEiMuxPad {
     gboolean     eos;      /* got EOS: the queue holds its last frames */
     gboolean     eos_sent; /* GstEiSourceEos pushed */
     guint64      frame_number;
+    GstClockTime last_end; /* PTS + duration of the latest frame (stamps a frame without PTS) */
 };
 
 G_DEFINE_TYPE(GstEiMuxPad, gst_ei_mux_pad, GST_TYPE_PAD)
@@ -73,6 +74,28 @@ static void gst_ei_mux_pad_class_init(GstEiMuxPadClass * klass) {
 static void gst_ei_mux_pad_init(GstEiMuxPad * pad) {
     g_queue_init(&pad->queue);
     gst_segment_init(&pad->segment, GST_FORMAT_TIME);
+    pad->last_end = GST_CLOCK_TIME_NONE;
+}
+
+/* A frame without PTS (an RTP depayloader or decoder can let one through when a live source starts
+ * or restarts) gets the end of the previous frame, or the segment's start for a first frame: the
+ * muxers of file sinks downstream (mp4mux: "Buffer has no PTS") would stop the pipeline. Tracks
+ * the end of each frame (PTS + duration, or + 1/framerate, or + 1 ms). Lock held. */
+static GstBuffer * stamp_frame(GstEiMuxPad * mp, GstBuffer * buffer) {
+    if (!GST_BUFFER_PTS_IS_VALID(buffer)) {
+        GstClockTime pts = GST_CLOCK_TIME_IS_VALID(mp->last_end) ? mp->last_end : mp->segment.start;
+        GST_LOG_OBJECT(mp, "frame without PTS: stamped %" GST_TIME_FORMAT, GST_TIME_ARGS(pts));
+        buffer = gst_buffer_make_writable(buffer);
+        GST_BUFFER_PTS(buffer) = pts;
+    }
+    GstClockTime dur = GST_BUFFER_DURATION(buffer);
+    if (!GST_CLOCK_TIME_IS_VALID(dur))
+        dur = GST_VIDEO_INFO_FPS_N(&mp->info) > 0
+                  ? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&mp->info),
+                                              GST_VIDEO_INFO_FPS_N(&mp->info))
+                  : GST_MSECOND;
+    mp->last_end = GST_BUFFER_PTS(buffer) + dur;
+    return buffer;
 }
 
 /* ---- the element ---- */
@@ -238,6 +261,7 @@ static GstFlowReturn sink_chain(GstPad * pad, GstObject * parent, GstBuffer * bu
         gst_buffer_unref(buffer);
         return ret;
     }
+    buffer = stamp_frame(mp, buffer);
     MuxItem * it = g_new0(MuxItem, 1);
     it->buffer = buffer;
     it->info = mp->info;
@@ -314,6 +338,7 @@ static gboolean sink_event(GstPad * pad, GstObject * parent, GstEvent * event) {
         }
         mp->eos = FALSE;
         mp->eos_sent = FALSE;
+        mp->last_end = GST_CLOCK_TIME_NONE;
         gst_segment_init(&mp->segment, GST_FORMAT_TIME);
         if (forward) {
             self->need_segment = TRUE;
@@ -354,6 +379,7 @@ static gboolean sink_activate_mode(GstPad * pad, GstObject * parent, GstPadMode 
         mp->eos = FALSE;
         mp->eos_sent = FALSE;
         mp->frame_number = 0;
+        mp->last_end = GST_CLOCK_TIME_NONE;
         if (mp->flushing) {
             mp->flushing = FALSE;
             self->n_flushing--;

@@ -14,6 +14,8 @@
 #define OSD   "osd"
 #define TILED "tiled-display"
 #define TESTS "tests"
+#define LIST  "source-list"
+#define ATTR  "source-attr-all"
 
 /* ---- the names the config knows ---------------------------------------------------------------- */
 
@@ -166,6 +168,25 @@ static const ignored_key sink_ignored[] = {
     {NULL, NULL},
 };
 
+/* [source-list]: deepstream-app's list of URIs, one source each, with [source-attr-all]'s attributes. */
+static const char * const list_keys[] = {"num-source-bins", "list", NULL};
+#define REST                                                                                                           \
+    "nvmultiurisrcbin's REST API (sources added at run time) is not supported; the list's sources start with the run"
+static const ignored_key list_ignored[] = {
+    {"sensor-id-list", "sensor ids are not reported: a source's id is its place in list"},
+    {"sensor-name-list", "sensor names are not reported: a source's id is its place in list"},
+    {"use-nvmultiurisrcbin", REST},
+    {"http-ip", REST},
+    {"http-port", REST},
+    {"stream-name-display", "stream names are not drawn"},
+    {"max-batch-size", "the batch size is [streammux] batch-size (default: the number of sources)"},
+    {"sgie-batch-size", "secondary inference is not supported"},
+    {"extract-sei-type5-data", "SEI metadata is not extracted"},
+    {"sei-uuid", "SEI metadata is not extracted"},
+    {"low-latency-mode", DEC},
+    {NULL, NULL},
+};
+
 static const char * const tests_keys[] = {"file-loop", NULL};
 static const ignored_key  tests_ignored[] = {
      {"pipeline-recreate-sec", "the pipeline is built once per run"},
@@ -181,6 +202,8 @@ static const group_keys known_groups[] = {
     {TILED, 0, tiled_keys, tiled_ignored},
     {"sink", 1, sink_keys, sink_ignored},
     {TESTS, 0, tests_keys, tests_ignored},
+    {LIST, 0, list_keys, list_ignored},
+    {ATTR, 0, source_keys, source_ignored},
     {NULL, 0, NULL, NULL},
 };
 
@@ -195,8 +218,6 @@ static const ignored_key ignored_groups[] = {
     {"img-save", "saving object crops is not supported"},
     {"ds-example", "the dsexample plugin is not supported"},
     {"nvds-analytics", "nvdsanalytics is not supported"},
-    {"source-attr-all", "use [sourceN] groups"},
-    {"source-list", "source lists are not read: write one [sourceN] group per source (type=3 repeats one URI)"},
     {NULL, NULL},
 };
 
@@ -249,7 +270,7 @@ static const group_keys * find_group(const char * name) {
 }
 
 static void check_names(ei_cfg_ctx * c) {
-    static const char * const stems[] = {APP, "source", MUX, GIE, OSD, TILED, "sink", TESTS, NULL};
+    static const char * const stems[] = {APP, "source", MUX, GIE, OSD, TILED, "sink", TESTS, LIST, ATTR, NULL};
     gsize                     n = 0;
     char **                   names = g_key_file_get_groups(c->kf, &n);
     for (gsize g = 0; g < n; g++) {
@@ -278,7 +299,7 @@ static void check_names(ei_cfg_ctx * c) {
         else
             ei_cfg_warn(c,
                         "unknown group [%s] ignored (edgeinfer reads [application], [sourceN], [streammux], "
-                        "[primary-gie], [osd], [tiled-display], [sinkN] and [tests])",
+                        "[primary-gie], [osd], [tiled-display], [sinkN], [tests], [source-list] and [source-attr-all])",
                         name);
         g_free(stem);
     }
@@ -321,10 +342,8 @@ static ei_status * get_path(ei_cfg_ctx * c, const char * dir, const char * group
 
 /* uri: "scheme://..." is kept, except file:// with a relative path (deepstream-app's samples write
  * file://../../streams/x.mp4), which, like a plain path, is resolved against the config's folder. */
-static ei_status * get_uri(ei_cfg_ctx * c, const char * dir, const char * group, char ** out) {
-    char * v = NULL;
-    EI_TRY(ei_cfg_get_string(c, group, "uri", &v, NULL));
-    if (!v) return NULL;
+static ei_status * resolve_uri(ei_cfg_ctx * c, const char * dir, const char * group, const char * key, const char * v,
+                               char ** out) {
     const char * path = NULL;
     if (!g_ascii_strncasecmp(v, "file://", 7)) {
         if (v[7] != '/') path = v + 7;
@@ -334,13 +353,13 @@ static ei_status * get_uri(ei_cfg_ctx * c, const char * dir, const char * group,
     ei_status * st = NULL;
     if (path) {
         if (!path[0]) {
-            st = bad(c, group, "uri", "no path after file://");
+            st = ei_cfg_bad_value(c, group, key, v, "no path after file://");
         } else {
             char *   abs = g_canonicalize_filename(path, dir);
             GError * err = NULL;
             char *   uri = g_filename_to_uri(abs, NULL, &err);
             if (!uri) {
-                st = ei_cfg_bad_value(c, group, "uri", v, "not a usable path: %s", err->message);
+                st = ei_cfg_bad_value(c, group, key, v, "not a usable path: %s", err->message);
                 g_error_free(err);
             } else {
                 g_free(*out);
@@ -351,13 +370,22 @@ static ei_status * get_uri(ei_cfg_ctx * c, const char * dir, const char * group,
     } else {
         char * scheme = g_uri_parse_scheme(v);
         if (!scheme)
-            st = bad(c, group, "uri", "not a URI (expected scheme://..., e.g. file:///x.mp4 or rtsp://host/path)");
+            st = ei_cfg_bad_value(c, group, key, v,
+                                  "not a URI (expected scheme://..., e.g. file:///x.mp4 or rtsp://host/path)");
         else {
             g_free(*out);
             *out = g_strdup(v);
         }
         g_free(scheme);
     }
+    return st;
+}
+
+static ei_status * get_uri(ei_cfg_ctx * c, const char * dir, const char * group, char ** out) {
+    char * v = NULL;
+    EI_TRY(ei_cfg_get_string(c, group, "uri", &v, NULL));
+    if (!v) return NULL;
+    ei_status * st = resolve_uri(c, dir, group, "uri", v, out);
     g_free(v);
     return st;
 }
@@ -396,8 +424,7 @@ static ei_status * get_enum_refusing(ei_cfg_ctx * c, const char * group, const c
     return ei_cfg_get_enum(c, group, key, table, out, NULL);
 }
 
-static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g, int number, ei_app_source * s,
-                               bool loop_all) {
+static void source_defaults(ei_app_source * s, int number, bool loop_all) {
     s->source_group = number;
     s->num_sources = 1;
     s->latency_ms = 100;
@@ -406,8 +433,15 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
     s->codec = EI_APP_CODEC_H264;
     s->udp_port = 5000;
     s->file_loop = loop_all;
-    int     type = 0, present = 0;
-    char *  tv = ei_cfg_raw(c, g, "type");
+}
+
+/* The keys of [sourceN] (or [source-attr-all]) present in group g, over the values s has. type is
+ * read when with_type; *type_present says whether it was there. */
+static ei_status * read_source_keys(ei_cfg_ctx * c, const char * dir, const char * g, ei_app_source * s, bool with_type,
+                                    int * type_present) {
+    int type = s->type, present = 0;
+    *type_present = 0;
+    char *  tv = with_type ? ei_cfg_raw(c, g, "type") : NULL;
     int32_t num = 0;
     if (tv && !ei_cfg_parse_int(tv, INT32_MIN, INT32_MAX, &num) && (num == 5 || num == 6)) {
         ei_status * st = ei_cfg_bad_value(c, g, "type", tv,
@@ -418,19 +452,15 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
         return st;
     }
     g_free(tv);
-    EI_TRY(ei_cfg_get_enum(c, g, "type", source_types, &type, &present));
-    if (!present)
-        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
-                         "%s: [%s] type is required: 1 (camera), 2 (uri), 3 (multi-uri), 4 (rtsp), 100 (udp), 101 "
-                         "(image-dir)",
-                         c->file, g);
+    if (with_type) EI_TRY(ei_cfg_get_enum(c, g, "type", source_types, &type, &present));
+    *type_present = present;
     s->type = (ei_app_source_type)type;
     EI_TRY(get_uri(c, dir, g, &s->uri));
     EI_TRY(get_int(c, g, "num-sources", 1, EI_APP_MAX_SOURCES, &s->num_sources));
     EI_TRY(get_int(c, g, "camera-width", 0, 16384, &s->camera_width));
     EI_TRY(get_int(c, g, "camera-height", 0, 16384, &s->camera_height));
     EI_TRY(get_int(c, g, "camera-fps-n", 0, 1000, &s->camera_fps_n));
-    s->camera_fps_d = 1;
+    if (!s->camera_fps_d) s->camera_fps_d = 1;
     EI_TRY(get_int(c, g, "camera-fps-d", 1, 1000, &s->camera_fps_d));
     EI_TRY(ei_cfg_get_string(c, g, "camera-v4l2-dev-node", &s->camera_v4l2_dev_node, NULL));
     if (s->camera_v4l2_dev_node && !strchr(s->camera_v4l2_dev_node, '/')) {
@@ -453,7 +483,12 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
     EI_TRY(get_enum_refusing(c, g, "codec", codecs, EI_APP_CODEC_MPEG4, "MPEG-4 part 2 (codec=3)", &codec));
     s->codec = (ei_app_codec)codec;
     EI_TRY(get_path(c, dir, g, "dir", &s->dir));
+    return NULL;
+}
 
+/* What a source needs for its type, once every group that sets it was read. */
+static ei_status * check_source(ei_cfg_ctx * c, const char * g, ei_app_source * s) {
+    int type = s->type;
     switch (s->type) {
     case EI_APP_SOURCE_URI:
     case EI_APP_SOURCE_MULTI_URI:
@@ -470,9 +505,28 @@ static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g,
     default: break;
     }
     s->n_streams = s->type == EI_APP_SOURCE_MULTI_URI ? s->num_sources : 1;
+    bool file =
+        s->type == EI_APP_SOURCE_IMAGE_DIR || ((s->type == EI_APP_SOURCE_URI || s->type == EI_APP_SOURCE_MULTI_URI) &&
+                                               s->uri && !g_ascii_strncasecmp(s->uri, "file:", 5));
+    if (!file && s->file_loop && g_key_file_has_key(c->kf, g, "file-loop", NULL))
+        ei_cfg_warn(c, "[%s] file-loop is ignored: it applies to file:// URIs (type=2, 3) and image folders (type=101)",
+                    g);
     if (s->type != EI_APP_SOURCE_MULTI_URI && g_key_file_has_key(c->kf, g, "num-sources", NULL))
         ei_cfg_warn(c, "[%s] num-sources is ignored: it applies to type=3 (multi-uri) only", g);
     return NULL;
+}
+
+static ei_status * read_source(ei_cfg_ctx * c, const char * dir, const char * g, int number, ei_app_source * s,
+                               bool loop_all) {
+    source_defaults(s, number, loop_all);
+    int present = 0;
+    EI_TRY(read_source_keys(c, dir, g, s, true, &present));
+    if (!present)
+        return ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                         "%s: [%s] type is required: 1 (camera), 2 (uri), 3 (multi-uri), 4 (rtsp), 100 (udp), 101 "
+                         "(image-dir)",
+                         c->file, g);
+    return check_source(c, g, s);
 }
 
 static ei_status * read_sink(ei_cfg_ctx * c, const char * g, int number, ei_app_sink * k) {
@@ -557,9 +611,125 @@ static ei_status * group_enabled(ei_cfg_ctx * c, const char * g, bool * enabled)
     return get_bool(c, g, "enable", enabled);
 }
 
+static void source_clear(ei_app_source * s) {
+    g_free(s->uri);
+    g_free(s->dir);
+    g_free(s->camera_v4l2_dev_node);
+    memset(s, 0, sizeof *s);
+}
+
+/* One entry of [source-list] list, deepstream-app's way: file://PATH (relative to the config's
+ * folder) or a plain path -> type 2; rtsp:// or rtsps:// -> type 4; usb:N -> type 1 (/dev/videoN);
+ * csi:N refused (Jetson-only); any other scheme:// -> type 2 (uridecodebin). */
+static ei_status * list_entry(ei_cfg_ctx * c, const char * dir, const char * v, ei_app_source * s) {
+    if (!v[0]) return ei_cfg_bad_value(c, LIST, "list", v, "an empty entry (URIs are separated by ';')");
+    int32_t n = 0;
+    if (!g_ascii_strncasecmp(v, "usb:", 4) || !g_ascii_strncasecmp(v, "csi:", 4)) {
+        if (!g_ascii_strncasecmp(v, "csi:", 4))
+            return ei_cfg_bad_value(c, LIST, "list", v, "a CSI camera (csi:N) is Jetson-only; use usb:N (V4L2)");
+        if (ei_cfg_parse_int(v + 4, 0, 1000, &n))
+            return ei_cfg_bad_value(c, LIST, "list", v, "expected usb:N with N the V4L2 device number (/dev/videoN)");
+        s->type = EI_APP_SOURCE_CAMERA_V4L2;
+        g_free(s->camera_v4l2_dev_node);
+        s->camera_v4l2_dev_node = g_strdup_printf("/dev/video%d", (int)n);
+        return NULL;
+    }
+    s->type = !g_ascii_strncasecmp(v, "rtsp://", 7) || !g_ascii_strncasecmp(v, "rtsps://", 8) ? EI_APP_SOURCE_RTSP
+                                                                                              : EI_APP_SOURCE_URI;
+    return resolve_uri(c, dir, LIST, "list", v, &s->uri);
+}
+
+/* [source-list] (deepstream-app): one source per entry of list, each with the keys of
+ * [source-attr-all], then those of [sourceK] when present (K = the entry's place: deepstream-app's
+ * per-source overrides; enable=0 there drops the entry). Source ids follow the list. */
+static ei_status * read_source_list(ei_cfg_ctx * c, const char * dir, char ** names, gsize n, ei_app_config * cfg,
+                                    bool loop_all) {
+    gsize    nuri = 0;
+    GError * err = NULL;
+    char **  list = g_key_file_get_string_list(c->kf, LIST, "list", &nuri, &err);
+    if (!list) {
+        ei_status * st =
+            err && g_error_matches(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
+                ? ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                            "%s: [%s] list is required: the sources' URIs separated by ';' (file://, rtsp://, usb:N "
+                            "or a path)",
+                            c->file, LIST)
+                : ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] list: %s", c->file, LIST,
+                            err ? err->message : "unreadable");
+        if (err) g_error_free(err);
+        return st;
+    }
+    int         bins = 0, has_bins = 0;
+    int32_t     b = 0;
+    ei_status * st = ei_cfg_get_int(c, LIST, "num-source-bins", 1, EI_APP_MAX_SOURCES, &b, &has_bins);
+    bins = b;
+    if (!st && nuri == 0) st = ei_cfg_bad_value(c, LIST, "list", "", "no URI (URIs are separated by ';')");
+    if (!st && nuri > EI_APP_MAX_SOURCES)
+        st = ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: [%s] list has %u URIs: at most %d sources", c->file, LIST,
+                       (unsigned)nuri, EI_APP_MAX_SOURCES);
+    if (!st && has_bins && (gsize)bins != nuri) {
+        char * v = g_strdup_printf("%d", bins);
+        st = ei_cfg_bad_value(c, LIST, "num-source-bins", v, "list has %u URI%s (the two must agree)", (unsigned)nuri,
+                              nuri == 1 ? "" : "s");
+        g_free(v);
+    }
+    bool attr = g_key_file_has_group(c->kf, ATTR);
+    if (!st && attr) {
+        static const char * const from_list[] = {"type", "uri", "num-sources", NULL};
+        for (int k = 0; from_list[k]; k++)
+            if (g_key_file_has_key(c->kf, ATTR, from_list[k], NULL))
+                ei_cfg_warn(c, "[%s] %s is ignored: each source's type and URI come from [%s] list", ATTR, from_list[k],
+                            LIST);
+    }
+    /* [sourceK] groups override entry K; one beyond the list is an error (deepstream-app's too). */
+    for (gsize i = 0; !st && i < n; i++) {
+        int k = group_number(names[i], "source");
+        if (k >= 0 && (gsize)k >= nuri)
+            st = ei_errorf(EI_CODE_INVALID_ARGUMENT,
+                           "%s: [%s] there is no source %d: [%s] list has %u URIs, and a [sourceK] group overrides "
+                           "the keys of its entry K (0..%u)",
+                           c->file, names[i], k, LIST, (unsigned)nuri, (unsigned)nuri - 1);
+    }
+    for (gsize i = 0; !st && i < nuri; i++) {
+        ei_app_source * s = &cfg->sources[cfg->n_sources];
+        char            g[32];
+        g_snprintf(g, sizeof g, "source%u", (unsigned)i);
+        bool over = g_key_file_has_group(c->kf, g), on = true;
+        if (over) st = group_enabled(c, g, &on);
+        if (st || !on) continue;
+        source_defaults(s, (int)i, loop_all);
+        int present = 0;
+        if (attr) st = read_source_keys(c, dir, ATTR, s, false, &present);
+        if (!st) st = list_entry(c, dir, list[i], s);
+        if (!st && over) st = read_source_keys(c, dir, g, s, true, &present);
+        if (!st && s->type == EI_APP_SOURCE_MULTI_URI)
+            st = ei_cfg_bad_value(c, g, "type", "3", "multi-uri cannot be used with [%s]: list each URI", LIST);
+        if (!st) st = check_source(c, over ? g : LIST, s);
+        if (st) {
+            source_clear(s);
+            break;
+        }
+        s->first_stream = cfg->n_streams;
+        cfg->n_streams += s->n_streams;
+        cfg->n_sources++;
+    }
+    g_strfreev(list);
+    return st;
+}
+
 static ei_status * read_sources(ei_cfg_ctx * c, const char * dir, char ** names, gsize n, ei_app_config * cfg) {
     bool loop_all = false;
     if (g_key_file_has_group(c->kf, TESTS)) EI_TRY(get_bool(c, TESTS, "file-loop", &loop_all));
+    if (g_key_file_has_group(c->kf, LIST)) {
+        EI_TRY(read_source_list(c, dir, names, n, cfg, loop_all));
+        if (cfg->n_sources == 0)
+            return ei_errorf(EI_CODE_INVALID_ARGUMENT, "%s: no enabled source: every entry of [%s] list is disabled",
+                             c->file, LIST);
+        return NULL;
+    }
+    if (g_key_file_has_group(c->kf, ATTR))
+        ei_cfg_warn(c, "[%s] is ignored: it gives the attributes of [%s]'s sources, and there is no [%s]", ATTR, LIST,
+                    LIST);
     int         count = 0;
     numbered *  groups = numbered_groups(names, n, "source", &count);
     ei_status * st = NULL;

@@ -190,10 +190,7 @@ static void on_source_pad_added(GstElement * e, GstPad * pad, gpointer user) {
 static void on_counted_pad_added(GstElement * e, GstPad * pad, gpointer user) {
     ei_app_perf * p = user;
     (void)e;
-    if (p->point == COUNT_DEMUX && GST_PAD_DIRECTION(pad) == GST_PAD_SRC) {
-        int id = pad_index(pad, "src_");
-        if (id >= 0) probe_source_pad(p, pad, id, true, 1);
-    } else if (p->point == COUNT_MUX && GST_PAD_DIRECTION(pad) == GST_PAD_SINK) {
+    if (p->point == COUNT_MUX && GST_PAD_DIRECTION(pad) == GST_PAD_SINK) {
         int id = pad_index(pad, "sink_");
         if (id < 0) return;
         /* A sink pad's buffers arrive through its chain function: probe the pad itself. */
@@ -228,6 +225,12 @@ static void infer_frame(ei_app_perf * p, GstBuffer * frame, const GstEiFrameMeta
     }
 }
 
+static void count_only(ei_app_perf * p, GstBuffer * frame, const GstEiFrameMeta * m, guint source_id, gint64 now) {
+    (void)frame;
+    (void)m;
+    count_frame(p, (int)source_id, now);
+}
+
 static void osd_frame(ei_app_perf * p, GstBuffer * frame, const GstEiFrameMeta * m, guint source_id, gint64 now) {
     (void)frame;
     (void)source_id;
@@ -238,7 +241,8 @@ static void osd_frame(ei_app_perf * p, GstBuffer * frame, const GstEiFrameMeta *
 static GstPadProbeReturn meta_probe(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
     (void)pad;
     ei_app_perf *   p = ((pad_info *)user)->perf;
-    meta_fn         fn = ((pad_info *)user)->id == ST_OSD ? osd_frame : infer_frame;
+    int             what = ((pad_info *)user)->id;
+    meta_fn         fn = what == ST_OSD ? osd_frame : what == ST_N ? count_only : infer_frame;
     GstBuffer *     one;
     GstBufferList * list;
     guint           n = buffers_in(info, &one, &list);
@@ -249,8 +253,10 @@ static GstPadProbeReturn meta_probe(GstPad * pad, GstPadProbeInfo * info, gpoint
     return GST_PAD_PROBE_OK;
 }
 
+/* stage ST_N: only count the frames (demux's sink pad: the muxer's batches carry every source's
+ * frames, also those of sources no sink shows, whose demux src pads are never requested). */
 static void probe_meta(ei_app_perf * p, GstElement * e, int stage) {
-    GstPad * pad = gst_element_get_static_pad(e, "src");
+    GstPad * pad = gst_element_get_static_pad(e, stage == ST_N ? "sink" : "src");
     if (!pad) return;
     pad_info * pi = new_pad_info(p, stage, false, 1);
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, meta_probe, pi, NULL);
@@ -348,17 +354,19 @@ ei_app_perf * ei_app_perf_new(GstElement * pipeline) {
     p->probed = g_hash_table_new(g_direct_hash, g_direct_equal);
     p->t_created = p->t_interval = g_get_monotonic_time();
 
-    GstElement * infer = gst_bin_get_by_name(GST_BIN(pipeline), "infer");
-    GstElement * demux = gst_bin_get_by_name(GST_BIN(pipeline), "demux");
-    GstElement * mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
-    GstElement * osd = gst_bin_get_by_name(GST_BIN(pipeline), "osd");
-    p->point = infer ? COUNT_INFER : demux ? COUNT_DEMUX : mux ? COUNT_MUX : COUNT_SRC;
+    GstElement *        infer = gst_bin_get_by_name(GST_BIN(pipeline), "infer");
+    GstElement *        demux = gst_bin_get_by_name(GST_BIN(pipeline), "demux");
+    GstElement *        mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
+    GstElement *        osd = gst_bin_get_by_name(GST_BIN(pipeline), "osd");
+    GstElementFactory * df = demux ? gst_element_get_factory(demux) : NULL;
+    bool                edge_demux = df && !strcmp(GST_OBJECT_NAME(df), "edgedemux");
+    p->point = infer ? COUNT_INFER : edge_demux ? COUNT_DEMUX : mux ? COUNT_MUX : COUNT_SRC;
     if (infer) probe_meta(p, infer, ST_INFER);
     if (osd) probe_meta(p, osd, ST_OSD);
-    GstElement * counted = p->point == COUNT_DEMUX ? demux : p->point == COUNT_MUX ? mux : NULL;
-    if (counted) {
-        probe_pads_of(counted, p->point == COUNT_DEMUX, on_counted_pad_added, p);
-        g_signal_connect(counted, "pad-added", G_CALLBACK(on_counted_pad_added), p);
+    if (p->point == COUNT_DEMUX) probe_meta(p, demux, ST_N);
+    if (p->point == COUNT_MUX) {
+        probe_pads_of(mux, false, on_counted_pad_added, p);
+        g_signal_connect(mux, "pad-added", G_CALLBACK(on_counted_pad_added), p);
     }
 
     /* The sources: src<N> children of the pipeline. */
@@ -414,6 +422,22 @@ void ei_app_perf_touch_source(ei_app_perf * p, int id) {
     g_mutex_lock(&p->lock);
     p->last_data_us[id] = g_get_monotonic_time();
     g_mutex_unlock(&p->lock);
+}
+
+guint64 ei_app_perf_source_frames(ei_app_perf * p, int id) {
+    if (id < 0 || id >= EI_APP_PERF_MAX_SOURCES) return 0;
+    g_mutex_lock(&p->lock);
+    guint64 n = p->frames[id];
+    g_mutex_unlock(&p->lock);
+    return n;
+}
+
+guint64 ei_app_perf_frames(ei_app_perf * p) {
+    g_mutex_lock(&p->lock);
+    guint64 n = 0;
+    for (int i = 0; i < p->n_sources; i++) n += p->frames[i];
+    g_mutex_unlock(&p->lock);
+    return n;
 }
 
 void ei_app_perf_print_interval(ei_app_perf * p, FILE * f) {

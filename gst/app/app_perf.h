@@ -24,6 +24,10 @@ void          ei_app_perf_free(ei_app_perf * perf); /* NULL-safe; the pipeline (
 gint64 ei_app_perf_last_data_us(ei_app_perf * perf, int id);
 void   ei_app_perf_touch_source(ei_app_perf * perf, int id);
 
+/* Frames counted so far, over every source (--max-frames). */
+guint64 ei_app_perf_frames(ei_app_perf * perf);
+guint64 ei_app_perf_source_frames(ei_app_perf * perf, int id); /* of source id */
+
 /* Writes deepstream-app's two lines: "**PERF:  FPS 0 (Avg)\tFPS 1 (Avg)\t" and the values,
  * the FPS since the previous call and the average since each source's first frame. */
 void ei_app_perf_print_interval(ei_app_perf * perf, FILE * f);

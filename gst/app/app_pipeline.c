@@ -210,7 +210,7 @@ static void add_tiler(GString * d, const ei_app_config * cfg) {
 }
 
 /* Stream s leaves edgedemux once (a request pad): to the tiler, to its own sinks, or, for both,
- * through tee<s>. */
+ * through tee<s>; to fakesink unshown<s> when nothing shows it. */
 static void add_stream_output(GString * d, const ei_app_config * cfg, int s, int tiled) {
     int direct = 0;
     for (int i = 0; i < cfg->n_sinks; i++) direct += cfg->sinks[i].source_id == s;
@@ -229,6 +229,11 @@ static void add_stream_output(GString * d, const ei_app_config * cfg, int s, int
         g_string_append_printf(d, "%s ! queue ! tiler.sink_%d  ", src, s);
     } else if (direct) {
         add_sinks(d, cfg, src, tee, s);
+    } else {
+        /* A stream no sink shows still needs a sink: the pipeline's EOS waits for every sink's, and
+         * without one here the run would end with the shown streams (edgedemux ends each source's
+         * pad on its own), cutting this one short (and its JSON Lines records). */
+        g_string_append_printf(d, "%s ! fakesink name=unshown%d sync=false async=false  ", src, s);
     }
 }
 

@@ -33,6 +33,8 @@ typedef struct app_opts {
     int          perf_interval; /* -1: the config's */
     int          eos_timeout;
     int          reconnect_interval, reconnect_attempts; /* for --pipeline sources */
+    gint64       max_frames;                             /* --max-frames N (0: none) */
+    int          duration_s;                             /* --duration SEC (0: none) */
 } app_opts;
 
 typedef enum source_kind { KIND_PLAIN, KIND_RTSP, KIND_UDP } source_kind;
@@ -53,6 +55,15 @@ typedef struct app_source {
     const char * image_dir; /* an appsrc this runner feeds from a folder of images */
     GThread *    feeder;
     GPtrArray *  peers; /* the pads downstream of src<N>'s src pads (to re-link dynamic pads) */
+    /* file-loop: at EOS the source seeks back to its start; the pass's frames carry an offset so
+     * that timestamps keep increasing (the streaming thread's; under loop_lock). */
+    bool         loop;
+    GMutex       loop_lock;
+    GstPad *     loop_pad;             /* the video src pad the loop probe is on (owned) */
+    guint        loops;                /* passes ended (EOS turned into a seek) */
+    GstClockTime loop_offset;          /* added to the PTS/DTS of this pass's buffers */
+    GstClockTime pass_start, pass_end; /* earliest PTS and latest PTS + duration of this pass */
+    gint         stream_ended;         /* atomic: an RTSP source sent EOS (the server ended or went away) */
 } app_source;
 
 struct app_run {
@@ -66,11 +77,14 @@ struct app_run {
     bool          stopping, playing, interrupted;
     guint         eos_timer;
     int           n_failed;
+    gint          no_loop;     /* atomic: set when the run ends, so that looping sources pass EOS on */
+    guint         limit_timer; /* --max-frames / --duration */
+    gint64        t_start_us;
 };
 
 void ei_app_print_usage(void) {
     printf("usage: edgeinfer run APP.ini [--print-pipeline [--dry-run]] [--dot DIR] [--jsonl FILE] [--quiet]\n"
-           "                    [--perf-interval SEC] [--perf-json FILE]\n\n"
+           "                    [--perf-interval SEC] [--perf-json FILE] [--max-frames N] [--duration SEC]\n\n"
            "Runs the streaming application described by APP.ini (deepstream-app's groups and keys,\n"
            "docs/app-config.md) until every source ended, then finalises the outputs. Ctrl-C (SIGINT) or\n"
            "SIGTERM ends the run the same way; a second one stops at once. docs/app-run.md.\n\n"
@@ -83,7 +97,11 @@ void ei_app_print_usage(void) {
            "                        final report are still printed)\n"
            "  --perf-interval SEC   print per-source FPS every SEC seconds (0: never; default: the\n"
            "                        config's enable-perf-measurement / perf-measurement-interval-sec)\n"
-           "  --perf-json FILE      write the final report (frames, FPS, per-stage latency) as JSON\n\n"
+           "  --perf-json FILE      write the final report (frames, FPS, per-stage latency) as JSON\n"
+           "  --max-frames N        end the run (as Ctrl-C does: outputs finalised, exit 0) once N frames\n"
+           "                        were counted over every source (frames in flight still reach the\n"
+           "                        outputs); with file-loop=1 the run has no end of its own\n"
+           "  --duration SEC        end the run the same way after SEC seconds\n\n"
            "For tests and debugging, --pipeline \"DESC\" runs a gst-launch-1.0 description instead of\n"
            "APP.ini, with sources named src<N> (--reconnect-interval SEC and --reconnect-attempts N make\n"
            "them reconnect like RTSP/UDP sources of a config; --eos-timeout SEC: how long to wait for the\n"
@@ -124,7 +142,8 @@ static int parse_opts(int argc, char ** argv, app_opts * o) {
         }
         bool takes = !strcmp(a, "--dot") || !strcmp(a, "--jsonl") || !strcmp(a, "--perf-json") ||
                      !strcmp(a, "--perf-interval") || !strcmp(a, "--pipeline") || !strcmp(a, "--eos-timeout") ||
-                     !strcmp(a, "--reconnect-interval") || !strcmp(a, "--reconnect-attempts");
+                     !strcmp(a, "--reconnect-interval") || !strcmp(a, "--reconnect-attempts") ||
+                     !strcmp(a, "--max-frames") || !strcmp(a, "--duration");
         if (takes && i + 1 >= argc) return usage_error("%s needs a value", a);
         if (!strcmp(a, "--print-pipeline")) {
             o->print_pipeline = true;
@@ -152,6 +171,14 @@ static int parse_opts(int argc, char ** argv, app_opts * o) {
         } else if (!strcmp(a, "--reconnect-attempts")) {
             if (!parse_int(argv[++i], -1, 1000000, &o->reconnect_attempts))
                 return usage_error("--reconnect-attempts must be -1 (forever) or more, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--max-frames")) {
+            int n = 0;
+            if (!parse_int(argv[++i], 1, INT32_MAX, &n))
+                return usage_error("--max-frames must be 1 or more frames, not '%s'", argv[i]);
+            o->max_frames = n;
+        } else if (!strcmp(a, "--duration")) {
+            if (!parse_int(argv[++i], 1, 86400 * 365, &o->duration_s))
+                return usage_error("--duration must be 1 or more seconds, not '%s'", argv[i]);
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (o->config) {
@@ -248,6 +275,131 @@ static void on_source_pad_added(GstElement * e, GstPad * pad, gpointer user) {
     }
 }
 
+/* ---- file-loop ------------------------------------------------------------------------------- */
+
+/* A looping source's video pad, deepstream-app's way: EOS is dropped and turned into a flushing
+ * seek to the start (loop_seek); the seek's flushes and new segment are dropped too, so that the
+ * elements downstream (queue, edgemux) keep their data and their segment, and the next pass's
+ * buffers carry the offset of the passes before (timestamps keep increasing; frame numbers too,
+ * edgemux counts them). When the run ends (no_loop), EOS goes on. */
+static void loop_seek(GstElement * e, gpointer user);
+
+static GstPadProbeReturn loop_probe(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    app_source * s = user;
+    (void)pad;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer * buf = GST_PAD_PROBE_INFO_BUFFER(info);
+        g_mutex_lock(&s->loop_lock);
+        GstClockTime off = s->loop_offset;
+        if (GST_BUFFER_PTS_IS_VALID(buf)) {
+            GstClockTime pts = GST_BUFFER_PTS(buf);
+            GstClockTime end = pts + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+            if (!GST_CLOCK_TIME_IS_VALID(s->pass_start) || pts < s->pass_start) s->pass_start = pts;
+            if (!GST_CLOCK_TIME_IS_VALID(s->pass_end) || end > s->pass_end) s->pass_end = end;
+        }
+        g_mutex_unlock(&s->loop_lock);
+        if (off) {
+            buf = gst_buffer_make_writable(buf);
+            if (GST_BUFFER_PTS_IS_VALID(buf)) GST_BUFFER_PTS(buf) += off;
+            if (GST_BUFFER_DTS_IS_VALID(buf)) GST_BUFFER_DTS(buf) += off;
+            GST_PAD_PROBE_INFO_DATA(info) = buf;
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    GstEvent *        ev = GST_PAD_PROBE_INFO_EVENT(info);
+    GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+    g_mutex_lock(&s->loop_lock);
+    switch (GST_EVENT_TYPE(ev)) {
+    case GST_EVENT_EOS:
+        /* A pass without a timestamped frame (an empty file) would loop at once forever: end. */
+        if (s->loop && !g_atomic_int_get(&s->run->no_loop) && GST_CLOCK_TIME_IS_VALID(s->pass_end)) {
+            s->loop_offset += s->pass_end - s->pass_start;
+            s->pass_start = s->pass_end = GST_CLOCK_TIME_NONE;
+            s->loops++;
+            gst_element_call_async(s->elem, loop_seek, s, NULL);
+            ret = GST_PAD_PROBE_DROP;
+        }
+        break;
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_SEGMENT:
+        if (s->loops) ret = GST_PAD_PROBE_DROP;
+        break;
+    default: break;
+    }
+    g_mutex_unlock(&s->loop_lock);
+    return ret;
+}
+
+/* From a pool thread (a flushing seek must not run on the streaming thread it stops). */
+static void loop_seek(GstElement * e, gpointer user) {
+    app_source * s = user;
+    (void)e;
+    g_mutex_lock(&s->loop_lock);
+    GstPad * pad = s->loop_pad ? gst_object_ref(s->loop_pad) : NULL;
+    g_mutex_unlock(&s->loop_lock);
+    if (!pad) return;
+    gboolean ok =
+        !g_atomic_int_get(&s->run->no_loop) &&
+        gst_pad_send_event(pad, gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET, 0,
+                                                   GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE));
+    if (!ok || g_atomic_int_get(&s->run->no_loop)) {
+        /* Not seekable, or the run ended meanwhile: the EOS this pass dropped goes on after all. */
+        if (!ok && !g_atomic_int_get(&s->run->no_loop))
+            fprintf(stderr, "warning: source %d: cannot seek back to the start (file-loop): ending it\n", s->id);
+        g_mutex_lock(&s->loop_lock);
+        s->loop = false;
+        g_mutex_unlock(&s->loop_lock);
+        GstPad * peer = gst_pad_get_peer(pad);
+        if (peer) {
+            gst_pad_send_event(peer, gst_event_new_eos());
+            gst_object_unref(peer);
+        }
+    }
+    gst_object_unref(pad);
+}
+
+/* The looping source's first video pad gets the probe. */
+static void on_loop_pad_added(GstElement * e, GstPad * pad, gpointer user) {
+    app_source * s = user;
+    (void)e;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+    GstCaps * caps = gst_pad_get_current_caps(pad);
+    if (!caps) caps = gst_pad_query_caps(pad, NULL);
+    bool video = caps && gst_caps_get_size(caps) > 0 &&
+                 g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+    if (caps) gst_caps_unref(caps);
+    if (!video) return;
+    g_mutex_lock(&s->loop_lock);
+    bool first = !s->loop_pad;
+    if (first) s->loop_pad = gst_object_ref(pad);
+    g_mutex_unlock(&s->loop_lock);
+    if (first)
+        gst_pad_add_probe(
+            pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+            loop_probe, s, NULL);
+}
+
+/* ---- RTSP end of stream ---------------------------------------------------------------------- */
+
+/* An RTSP source with reconnect on (interval > 0) whose server ends the stream or goes away sends
+ * EOS: it must not end the stream downstream (edgemux would end that source for good). The EOS is
+ * dropped and the source reconnected (check_stalls, on the main loop), unless the run is ending. */
+static GstPadProbeReturn live_eos_probe(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    app_source * s = user;
+    (void)pad;
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS || g_atomic_int_get(&s->run->no_loop))
+        return GST_PAD_PROBE_OK;
+    g_atomic_int_set(&s->stream_ended, 1);
+    return GST_PAD_PROBE_DROP;
+}
+
+static void on_live_pad_added(GstElement * e, GstPad * pad, gpointer user) {
+    (void)e;
+    if (GST_PAD_DIRECTION(pad) == GST_PAD_SRC)
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, live_eos_probe, user, NULL);
+}
+
 /* Stops s and takes it out of the pipeline (it stays referenced): a source that stopped while the
  * pipeline was prerolling must not hold the pipeline's state change. */
 static void take_out(app_run * r, app_source * s) {
@@ -272,8 +424,9 @@ static void end_source(app_run * r, app_source * s, const char * why) {
     take_out(r, s);
     GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
     for (guint i = 0; i < s->peers->len; i++) g_ptr_array_add(pads, gst_object_ref(g_ptr_array_index(s->peers, i)));
-    if (!s->peers->len) {
-        /* Never linked (failed before its first pad): the muxer's pad for it, if it has one. */
+    /* Never linked (failed before its first pad), or never delivered a frame (an RTSP source whose
+     * decodebin never got caps has no path to the muxer for the EOS): the muxer's pad for it too. */
+    if (!s->peers->len || (r->perf && !ei_app_perf_source_frames(r->perf, s->id))) {
         GstElement * mux = gst_bin_get_by_name(GST_BIN(r->pipeline), "mux");
         if (mux) {
             gchar *  name = g_strdup_printf("sink_%d", s->id);
@@ -305,11 +458,24 @@ static void resend_eos(app_run * r) {
     send_eos_async(r, pads);
 }
 
+/* A pipeline that has not reached PLAYING yet (called after a restart and every second): asks for
+ * PLAYING again. A source that fails while the pipeline prerolls leaves it stuck: its decodebin
+ * commits PAUSED without the PLAYING it was asked for, and once the restarted source delivers, the
+ * sinks preroll and wait in PAUSED for good (the source's streaming thread with them, and the main
+ * loop too when it stops that source). Setting PLAYING again makes every child go on. */
+static void ensure_playing(app_run * r) {
+    if (r->playing || r->stopping) return;
+    GstState cur = GST_STATE_VOID_PENDING;
+    gst_element_get_state(r->pipeline, &cur, NULL, 0);
+    if (cur != GST_STATE_PLAYING) gst_element_set_state(r->pipeline, GST_STATE_PLAYING);
+}
+
 static gboolean retry_now(gpointer user) {
     app_source * s = user;
     app_run *    r = s->run;
     s->retry_timer = 0;
     s->restarted_us = g_get_monotonic_time();
+    g_atomic_int_set(&s->stream_ended, 0); /* (an EOS of the instance that was stopped) */
     gst_bin_add(GST_BIN(r->pipeline), s->elem);
     /* static pads go back to where they were; dynamic ones in on_source_pad_added */
     GstIterator * it = gst_element_iterate_src_pads(s->elem);
@@ -322,6 +488,7 @@ static gboolean retry_now(gpointer user) {
     gst_iterator_free(it);
     gst_element_set_locked_state(s->elem, FALSE);
     if (!gst_element_sync_state_with_parent(s->elem)) info(r, "source %d: restart failed", s->id);
+    ensure_playing(r);
     return G_SOURCE_REMOVE;
 }
 
@@ -332,6 +499,12 @@ static void app_perf_touch(app_run * r, app_source * s) {
 /* Restarts s after a back-off (1, 2, 4 ... 60 s), or ends it when its attempts are spent. */
 static void reconnect(app_run * r, app_source * s, const char * why) {
     if (s->ended || s->retry_timer) return;
+    /* Data since the last restart (the once-a-second check may not have seen it yet): a new
+     * failure, counted from the first attempt again. */
+    if (s->attempt && r->perf && ei_app_perf_last_data_us(r->perf, s->id) > s->restarted_us) {
+        info(r, "source %d: receiving again", s->id);
+        s->attempt = 0;
+    }
     if (s->attempts >= 0 && s->attempt >= s->attempts) {
         gchar * msg =
             g_strdup_printf("%s; gave up after %d reconnect attempt%s", why, s->attempt, s->attempt == 1 ? "" : "s");
@@ -357,10 +530,15 @@ static void reconnect(app_run * r, app_source * s, const char * why) {
 static gboolean check_stalls(gpointer user) {
     app_run * r = user;
     if (r->stopping) return G_SOURCE_CONTINUE;
+    ensure_playing(r);
     gint64 now = g_get_monotonic_time();
     for (int i = 0; i < r->n_src; i++) {
         app_source * s = &r->src[i];
         if (s->ended || s->retry_timer || s->kind == KIND_PLAIN) continue;
+        if (g_atomic_int_compare_and_exchange(&s->stream_ended, 1, 0)) {
+            reconnect(r, s, "the stream ended (the server closed it or went away)");
+            continue;
+        }
         gint64 last = ei_app_perf_last_data_us(r->perf, s->id);
         if (s->attempt && last > s->restarted_us) {
             info(r, "source %d: receiving again", s->id);
@@ -438,11 +616,18 @@ static void find_sources(app_run * r, const ei_app_config * cfg) {
             s->elem = gst_object_ref(e);
             s->peers = g_ptr_array_new_with_free_func(gst_object_unref);
             s->attempts = -1;
+            g_mutex_init(&s->loop_lock);
+            s->pass_start = s->pass_end = GST_CLOCK_TIME_NONE;
             const ei_app_source * cs = NULL;
             for (int k = 0; cfg && k < cfg->n_sources && !cs; k++)
                 if (id >= cfg->sources[k].first_stream && id < cfg->sources[k].first_stream + cfg->sources[k].n_streams)
                     cs = &cfg->sources[k];
             if (cs && cs->type == EI_APP_SOURCE_IMAGE_DIR && GST_IS_APP_SRC(e)) s->image_dir = cs->dir;
+            /* file-loop: file:// URIs (uridecodebin) and image folders (the feeder starts again) */
+            if (cs && cs->file_loop)
+                s->loop = s->image_dir || ((cs->type == EI_APP_SOURCE_URI || cs->type == EI_APP_SOURCE_MULTI_URI) &&
+                                           !g_ascii_strncasecmp(cs->uri, "file:", 5));
+            if (s->loop && !s->image_dir) g_signal_connect(e, "pad-added", G_CALLBACK(on_loop_pad_added), s);
             if (cs) {
                 s->kind = cs->type == EI_APP_SOURCE_RTSP      ? KIND_RTSP
                           : cs->type == EI_APP_SOURCE_UDP_RTP ? KIND_UDP
@@ -455,6 +640,8 @@ static void find_sources(app_run * r, const ei_app_config * cfg) {
                 s->attempts = r->o->reconnect_attempts;
             }
             if (s->kind == KIND_UDP && s->interval_s > 0) set_udp_timeouts(s);
+            if (s->kind == KIND_RTSP && s->interval_s > 0)
+                g_signal_connect(e, "pad-added", G_CALLBACK(on_live_pad_added), s);
             g_signal_connect(e, "pad-added", G_CALLBACK(on_source_pad_added), s);
         }
         g_value_reset(&v);
@@ -490,7 +677,15 @@ static gpointer feed_images(gpointer user) {
     qsort(names->pdata, names->len, sizeof(gpointer), cmp_names);
     int     w = 0, h = 0;
     guint64 frame = 0;
-    for (guint i = 0; i < names->len; i++) {
+    bool    stopped = false;
+    /* file-loop: the folder again from its first image, until the run ends (a pass that pushed
+     * nothing ends it too) */
+    for (guint64 pass_first = 0, i = 0; !stopped; i++) {
+        if (i == names->len) {
+            if (!s->loop || g_atomic_int_get(&s->run->no_loop) || frame == pass_first) break;
+            i = 0;
+            pass_first = frame;
+        }
         gchar * path = g_build_filename(s->image_dir, g_ptr_array_index(names, i), NULL);
         if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
             g_free(path);
@@ -526,7 +721,7 @@ static gpointer feed_images(gpointer user) {
         GST_BUFFER_PTS(buf) = gst_util_uint64_scale(frame, GST_SECOND, 30);
         GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
         frame++;
-        if (gst_app_src_push_buffer(src, buf) != GST_FLOW_OK) break; /* stopping */
+        stopped = gst_app_src_push_buffer(src, buf) != GST_FLOW_OK; /* stopping */
     }
     g_ptr_array_unref(names);
     gst_app_src_end_of_stream(src);
@@ -650,8 +845,21 @@ static void send_eos_to_pipeline(GstElement * pipeline, gpointer user) {
 static void stop_with_eos(app_run * r) {
     if (r->stopping) return;
     r->stopping = true;
+    g_atomic_int_set(&r->no_loop, 1);
     for (int i = 0; i < r->n_src; i++)
         if (r->src[i].retry_timer) end_source(r, &r->src[i], NULL);
+    /* A looping file source may be between its EOS and its seek, where the pipeline's EOS could be
+     * lost: its EOS goes straight into the pads downstream of it too (a second EOS is ignored). */
+    GPtrArray * pads = g_ptr_array_new_with_free_func(gst_object_unref);
+    for (int i = 0; i < r->n_src; i++) {
+        app_source * s = &r->src[i];
+        if (!s->loop || s->ended) continue;
+        g_mutex_lock(&s->loop_lock);
+        GstPad * peer = s->loop_pad ? gst_pad_get_peer(s->loop_pad) : NULL;
+        g_mutex_unlock(&s->loop_lock);
+        if (peer) g_ptr_array_add(pads, peer);
+    }
+    send_eos_async(r, pads);
     /* A non-live source's send_event waits for its streaming thread: not on the main loop. */
     gst_element_call_async(r->pipeline, send_eos_to_pipeline, NULL, NULL);
     if (!r->eos_timer) r->eos_timer = g_timeout_add_seconds((guint)r->o->eos_timeout, eos_deadline, r);
@@ -669,6 +877,27 @@ static gboolean on_signal(gpointer user) {
     fprintf(stderr, "interrupted: finishing the outputs (again to stop at once)\n");
     stop_with_eos(r);
     return G_SOURCE_CONTINUE;
+}
+
+/* --max-frames / --duration: ends the run like SIGINT once the limit is reached. */
+static gboolean check_limits(gpointer user) {
+    app_run * r = user;
+    if (r->stopping) {
+        r->limit_timer = 0;
+        return G_SOURCE_REMOVE;
+    }
+    guint64 frames = ei_app_perf_frames(r->perf);
+    double  s = (double)(g_get_monotonic_time() - r->t_start_us) / 1e6;
+    if (r->o->max_frames && frames >= (guint64)r->o->max_frames)
+        info(r, "%" G_GUINT64_FORMAT " frames (--max-frames %" G_GINT64_FORMAT "): finishing the outputs", frames,
+             r->o->max_frames);
+    else if (r->o->duration_s && s >= r->o->duration_s)
+        info(r, "%d s (--duration): finishing the outputs", r->o->duration_s);
+    else
+        return G_SOURCE_CONTINUE;
+    r->limit_timer = 0;
+    stop_with_eos(r);
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean perf_tick(gpointer user) {
@@ -828,6 +1057,8 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
         if (r.exit_code == EI_APP_EXIT_OK) fprintf(stderr, "error: the pipeline could not start\n");
         r.exit_code = EI_APP_EXIT_ERROR;
     } else {
+        r.t_start_us = g_get_monotonic_time();
+        if (o->max_frames || o->duration_s) r.limit_timer = g_timeout_add(20, check_limits, &r);
         start_feeders(&r);
         g_main_loop_run(r.loop);
     }
@@ -836,6 +1067,7 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
         r.exit_code = EI_APP_EXIT_IO;
 
     if (tick) g_source_remove(tick);
+    if (r.limit_timer) g_source_remove(r.limit_timer);
     g_source_remove(stall);
     g_source_remove(sig_int);
     g_source_remove(sig_term);
@@ -857,6 +1089,8 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
     for (int i = 0; i < r.n_src; i++) {
         g_signal_handlers_disconnect_by_data(r.src[i].elem, &r.src[i]);
         g_ptr_array_unref(r.src[i].peers);
+        if (r.src[i].loop_pad) gst_object_unref(r.src[i].loop_pad);
+        g_mutex_clear(&r.src[i].loop_lock);
         gst_object_unref(r.src[i].elem);
     }
     ei_app_perf_free(r.perf);

@@ -39,7 +39,9 @@ jsonl_py() { "$PY" -c "$1" "$2"; }
 # signal it receives to the app and, without it, to the whole process group as well, so the app
 # would see a second SIGINT (which means "stop now") while it finalises its files.
 start_app() {
-    timeout --foreground -s INT -k 20 "$1" "$EI" run app.ini "${@:2}" > run.log 2>&1 &
+    # --eos-timeout 60: after SIGINT the frames already queued are still inferred before EOS reaches
+    # the MP4 (seconds in the sanitizer build on a loaded machine; the default 5 s cut it short)
+    timeout --foreground -s INT -k 20 "$1" "$EI" run app.ini --eos-timeout 60 "${@:2}" > run.log 2>&1 &
     APP_PID=$!
 }
 
@@ -79,9 +81,16 @@ codec=1
 sync=0
 output-file=out.mp4
 INI
-    start_app 180 --quiet
-    sleep 2 # the app's udpsrc is listening
+    start_app 180 --perf-interval 1
+    # the app's udpsrc listens once its main loop runs (the first **PERF line); start-up can take
+    # seconds in the sanitizer build (edgeinfer re-executes itself for its OpenMP policy)
+    for _ in $(seq 600); do
+        grep -q "^\*\*PERF" run.log 2>/dev/null && break
+        kill -0 $APP_PID 2> /dev/null || break
+        sleep 0.1
+    done
     kill -0 $APP_PID 2> /dev/null || { wait $APP_PID; fail "the app ended before the sender started (exit $?)"; }
+    grep -q "^\*\*PERF" run.log || fail "the app did not start within 60 s"
     echo "sending $N frames ($ENC) to 127.0.0.1:$PORT"
     timeout 120 gst-launch-1.0 -q videotestsrc num-buffers=$N is-live=true pattern=ball ! \
         video/x-raw,width=320,height=240,framerate=25/1 ! $ENC ! udpsink host=127.0.0.1 port=$PORT > sender.log 2>&1 ||

@@ -3,6 +3,7 @@
  * push timeout; a pad released while playing; a pipeline torn down while playing; GstEiFrameMeta
  * travelling through. argv[1] names the case. */
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
@@ -507,6 +508,53 @@ static void test_demux_plain_video(void) {
     gst_object_unref(pipe);
 }
 
+/* Frames without PTS (a live RTP source can let one through as it starts) leave edgemux stamped:
+ * the segment start for a first frame, else the end of the frame before (its PTS + duration, or
+ * + 1/framerate), so that mp4mux downstream does not stop the pipeline. */
+static void test_frames_without_pts(void) {
+    GError *     err = NULL;
+    GstElement * pipe =
+        gst_parse_launch("appsrc name=a format=time caps=video/x-raw,format=I420,width=32,height=24,framerate=25/1 ! "
+                         "edgemux name=m batch-size=1 ! edgedemux name=d d.src_0 ! appsink name=k sync=false",
+                         &err);
+    EI_CHECK(pipe != NULL);
+    if (!pipe) {
+        g_clear_error(&err);
+        return;
+    }
+    GstElement * a = gst_bin_get_by_name(GST_BIN(pipe), "a");
+    GstElement * k = gst_bin_get_by_name(GST_BIN(pipe), "k");
+    EI_CHECK(gst_element_set_state(pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    /* in: none, 1 s (+10 ms duration), none, none (no duration: 1/25 s) */
+    const GstClockTime in[] = {GST_CLOCK_TIME_NONE, GST_SECOND, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE};
+    const GstClockTime want[] = {0, GST_SECOND, GST_SECOND + 10 * GST_MSECOND, GST_SECOND + 50 * GST_MSECOND};
+    for (int i = 0; i < 4; i++) {
+        GstBuffer * b = gst_buffer_new_allocate(NULL, 32 * 24 * 3 / 2, NULL);
+        gst_buffer_memset(b, 0, 0x80, 32 * 24 * 3 / 2);
+        GST_BUFFER_PTS(b) = in[i];
+        if (i == 1) GST_BUFFER_DURATION(b) = 10 * GST_MSECOND;
+        EI_CHECK(gst_app_src_push_buffer(GST_APP_SRC(a), b) == GST_FLOW_OK);
+    }
+    gst_app_src_end_of_stream(GST_APP_SRC(a));
+    int n = 0;
+    for (;;) {
+        GstSample * s = gst_app_sink_pull_sample(GST_APP_SINK(k));
+        if (!s) break;
+        GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(s));
+        if (n < 4 && pts != want[n])
+            fprintf(stderr, "frame %d: PTS %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT "\n", n,
+                    GST_TIME_ARGS(pts), GST_TIME_ARGS(want[n]));
+        EI_CHECK(n < 4 && pts == want[n]);
+        gst_sample_unref(s);
+        n++;
+    }
+    EI_CHECK(n == 4);
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(a);
+    gst_object_unref(k);
+    gst_object_unref(pipe);
+}
+
 int main(int argc, char ** argv) {
     gst_init(&argc, &argv);
     if (!gst_ei_register_static()) {
@@ -522,6 +570,7 @@ int main(int argc, char ** argv) {
     if (all || !strcmp(which, "release")) EI_RUN(test_release_pad);
     if (all || !strcmp(which, "teardown")) EI_RUN(test_teardown_playing);
     if (all || !strcmp(which, "plain")) EI_RUN(test_demux_plain_video);
+    if (all || !strcmp(which, "nopts")) EI_RUN(test_frames_without_pts);
     gst_deinit();
     EI_TEST_EXIT();
 }

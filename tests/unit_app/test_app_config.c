@@ -261,6 +261,72 @@ static void test_defaults_and_paths(void) {
     ei_app_config_free(cfg);
 }
 
+/* [source-list] (deepstream-app): one source per list entry, [source-attr-all]'s keys for each,
+ * [sourceK] overriding entry K; the type follows each URI. */
+static void test_source_list(void) {
+    ei_app_config * cfg = NULL;
+    EI_CHECK_OK(parse("[source-list]\nnum-source-bins=4\nlist=file://../v/a.mp4;b.mp4;rtsp://cam/live;usb:2;\n"
+                      "sensor-id-list=s0;s1;s2;s3\nlisst=x\n"
+                      "[source-attr-all]\nenable=1\ntype=3\nlatency=300\nrtsp-reconnect-interval-sec=4\ngpu-id=0\n"
+                      "[source1]\ndrop-frame-interval=3\nfile-loop=1\n"
+                      "[tiled-display]\nenable=1\n[sink0]\ntype=1\n",
+                      &cfg));
+    if (cfg) {
+        EI_CHECK(cfg->n_sources == 4 && cfg->n_streams == 4);
+        EI_CHECK(cfg->sources[0].type == EI_APP_SOURCE_URI && !strcmp(cfg->sources[0].uri, "file:///data/v/a.mp4"));
+        EI_CHECK(cfg->sources[1].type == EI_APP_SOURCE_URI && !strcmp(cfg->sources[1].uri, "file:///data/cfg/b.mp4"));
+        EI_CHECK(cfg->sources[2].type == EI_APP_SOURCE_RTSP && !strcmp(cfg->sources[2].uri, "rtsp://cam/live"));
+        EI_CHECK(cfg->sources[3].type == EI_APP_SOURCE_CAMERA_V4L2 &&
+                 !strcmp(cfg->sources[3].camera_v4l2_dev_node, "/dev/video2"));
+        for (int i = 0; i < 4; i++) {
+            EI_CHECK(cfg->sources[i].latency_ms == 300 && cfg->sources[i].rtsp_reconnect_interval_sec == 4);
+            EI_CHECK(cfg->sources[i].first_stream == i && cfg->sources[i].n_streams == 1);
+            EI_CHECK(cfg->sources[i].source_group == i);
+        }
+        EI_CHECK(cfg->sources[1].drop_frame_interval == 3 && cfg->sources[0].drop_frame_interval == 0);
+        EI_CHECK(cfg->sources[1].file_loop && !cfg->sources[0].file_loop);
+    }
+    EI_CHECK(strstr(warnings->str, "[source-list] sensor-id-list is ignored"));
+    EI_CHECK(strstr(warnings->str, "[source-list] unknown key 'lisst'; did you mean 'list'?"));
+    EI_CHECK(strstr(warnings->str, "[source-attr-all] type is ignored: each source's type and URI come from"));
+    EI_CHECK(strstr(warnings->str, "[source-attr-all] gpu-id is ignored: there is no GPU"));
+    ei_app_config_free(cfg);
+
+    /* num-source-bins left out: the list's length; enable=0 in [sourceK] drops entry K. */
+    EI_CHECK_OK(parse("[source-list]\nlist=/a.mp4;/b.mp4;/c.mp4\n[source1]\nenable=0\n", &cfg));
+    if (cfg) {
+        EI_CHECK(cfg->n_sources == 2 && cfg->n_streams == 2);
+        EI_CHECK(!strcmp(cfg->sources[1].uri, "file:///c.mp4") && cfg->sources[1].first_stream == 1);
+        EI_CHECK(cfg->sources[1].source_group == 2);
+    }
+    ei_app_config_free(cfg);
+    /* [source-attr-all] alone is ignored, with the reason; [tests] file-loop reaches list sources. */
+    EI_CHECK_OK(parse("[source-attr-all]\nlatency=5\n[source0]\ntype=2\nuri=/a.mp4\n", &cfg));
+    EI_CHECK(strstr(warnings->str, "[source-attr-all] is ignored: it gives the attributes of [source-list]'s"));
+    ei_app_config_free(cfg);
+    EI_CHECK_OK(parse("[source-list]\nlist=/a.mp4\n[tests]\nfile-loop=1\n", &cfg));
+    if (cfg) EI_CHECK(cfg->n_sources == 1 && cfg->sources[0].file_loop);
+    ei_app_config_free(cfg);
+    /* file-loop on a live source is a warning. */
+    EI_CHECK_OK(parse("[source0]\ntype=4\nuri=rtsp://x/y\nfile-loop=1\n", &cfg));
+    EI_CHECK(strstr(warnings->str, "[source0] file-loop is ignored: it applies to file:// URIs"));
+    ei_app_config_free(cfg);
+
+#define BAD(text, substr) EI_CHECK_ERROR(parse(text, &cfg), EI_CODE_INVALID_ARGUMENT, substr)
+    BAD("[source-list]\nnum-source-bins=3\nlist=/a.mp4;/b.mp4\n",
+        "app.ini: [source-list] num-source-bins = '3': list has 2 URIs (the two must agree)");
+    BAD("[source-list]\nnum-source-bins=2\n", "app.ini: [source-list] list is required");
+    BAD("[source-list]\nlist=/a.mp4;;/b.mp4\n", "[source-list] list = '': an empty entry");
+    BAD("[source-list]\nlist=csi:0\n", "[source-list] list = 'csi:0': a CSI camera (csi:N) is Jetson-only");
+    BAD("[source-list]\nlist=usb:x\n", "[source-list] list = 'usb:x': expected usb:N");
+    BAD("[source-list]\nlist=/a.mp4\n[source1]\nlatency=3\n", "app.ini: [source1] there is no source 1");
+    BAD("[source-list]\nlist=/a.mp4\n[source0]\ntype=3\n", "[source0] type = '3': multi-uri cannot be used with");
+    BAD("[source-list]\nlist=/a.mp4\n[source0]\nenable=0\n", "every entry of [source-list] list is disabled");
+    BAD("[source-list]\nlist=/a.mp4\n[source-attr-all]\nlatency=x\n", "[source-attr-all] latency = 'x'");
+#undef BAD
+    EI_CHECK(cfg == NULL);
+}
+
 static void test_load(void) {
     ei_app_config * cfg = NULL;
     EI_CHECK_ERROR(ei_app_config_load("/nonexistent/app.ini", collect, NULL, &cfg), EI_CODE_NOT_FOUND,
@@ -319,6 +385,7 @@ int main(void) {
     EI_RUN(test_unknown_names);
     EI_RUN(test_bad_values);
     EI_RUN(test_defaults_and_paths);
+    EI_RUN(test_source_list);
     EI_RUN(test_load);
     g_string_free(warnings, TRUE);
     EI_TEST_EXIT();

@@ -141,6 +141,7 @@ static void test_two_sources_untiled(void) {
         HAS(d, "tee1. ! queue ! videoconvert ! video/x-raw,format=I420 ! x265enc name=enc2 speed-preset=ultrafast "
                "tune=zerolatency ! h265parse ! matroskamux ! filesink name=sink2 location=\"/tmp/o.mkv\"");
         EI_CHECK(!strstr(d, "edgeinfer") && !strstr(d, "edgeosd") && !strstr(d, "edgejson"));
+        EI_CHECK(!strstr(d, "unshown"));
     }
     int                  n = 0;
     ei_app_rtsp_server * rs = ei_app_rtsp_servers(cfg, &n);
@@ -153,6 +154,21 @@ static void test_two_sources_untiled(void) {
         check_parses(rs[0].launch);
     }
     ei_app_rtsp_servers_free(rs, n);
+    g_free(d);
+    ei_app_config_free(cfg);
+}
+
+/* A stream no sink shows ends in a fakesink of its own, so that the run waits for it too. */
+static void test_unshown_stream(void) {
+    ei_app_config * cfg = parse("[source0]\ntype=3\nuri=/v/a.mp4\nnum-sources=3\n[sink0]\ntype=1\nsource-id=1\n");
+    if (!cfg) return;
+    char * d = describe(cfg);
+    if (d) {
+        HAS(d, "demux.src_0 ! fakesink name=unshown0 sync=false async=false");
+        HAS(d, "demux.src_1 ! queue ! fakesink name=sink0 sync=false");
+        HAS(d, "demux.src_2 ! fakesink name=unshown2 sync=false async=false");
+        EI_CHECK(!strstr(d, "unshown1"));
+    }
     g_free(d);
     ei_app_config_free(cfg);
 }
@@ -273,6 +289,7 @@ int main(int argc, char ** argv) {
     gst_ei_register_static();
     EI_RUN(test_one_source_file);
     EI_RUN(test_two_sources_untiled);
+    EI_RUN(test_unshown_stream);
     EI_RUN(test_four_sources_tiled);
     EI_RUN(test_quote);
     EI_RUN(test_drop_probe);
