@@ -38,15 +38,6 @@ typedef struct int8_state {
     float            inv_scale;
 } int8_state;
 
-#define TRY_DNNL(call, what)                                                                                           \
-    do {                                                                                                               \
-        dnnl_status_t ei_s_ = (call);                                                                                  \
-        if (ei_s_ != dnnl_success) {                                                                                   \
-            st = ei_dnnl_error(node, ei_s_, what);                                                                     \
-            goto done;                                                                                                 \
-        }                                                                                                              \
-    } while (0)
-
 static void state_free(int8_state * s) {
     if (!s) return;
     dnnl_primitive_t prims[] = {s->prim, s->dst_reorder, s->res_reorder};
@@ -164,7 +155,7 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         pl[i] = geom.pad_begin[i];
         pr[i] = geom.pad_end[i];
     }
-    TRY_DNNL(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
+    EI_DNNL_TRY_GOTO(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
     if (p->y_scale > 0.0f && s->res_input < 0) {
         /* Requantisation inside the kernel: Y = clamp(round(act(acc * scales) / y_scale)) written as
          * u8/s8 NHWC, saving an f32 buffer and a pass over it. The ReLU family commutes with a
@@ -208,13 +199,13 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         bool with_act = attempt % 2 == 0, graph_layout = attempt < 2;
         if (attr) dnnl_primitive_attr_destroy(attr), attr = NULL;
         if (po) dnnl_post_ops_destroy(po), po = NULL;
-        TRY_DNNL(dnnl_primitive_attr_create(&attr), "attributes");
-        TRY_DNNL(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-        TRY_DNNL(dnnl_primitive_attr_set_output_scales(attr, m, 1 << 1, scales), "output scales");
-        TRY_DNNL(dnnl_post_ops_create(&po), "post-ops");
-        if (s->res_input >= 0) TRY_DNNL(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
+        EI_DNNL_TRY_GOTO(dnnl_primitive_attr_create(&attr), "attributes");
+        EI_DNNL_TRY_GOTO(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+        EI_DNNL_TRY_GOTO(dnnl_primitive_attr_set_output_scales(attr, m, 1 << 1, scales), "output scales");
+        EI_DNNL_TRY_GOTO(dnnl_post_ops_create(&po), "post-ops");
+        if (s->res_input >= 0) EI_DNNL_TRY_GOTO(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
         if (with_act && !ei_dnnl_append_act(po, &p->fused)) continue;
-        TRY_DNNL(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
+        EI_DNNL_TRY_GOTO(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
         dnnl_convolution_desc_t desc;
         if (dnnl_dilated_convolution_forward_desc_init(
                 &desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &wei_any, has_bias ? &bias_md : NULL,
@@ -228,14 +219,14 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         s = NULL;
         goto done;
     }
-    TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "primitive");
+    EI_DNNL_TRY_GOTO(dnnl_primitive_create(&s->prim, pd), "primitive");
     const dnnl_memory_desc_t * pd_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t * pd_wei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t * pd_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t * pd_sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     s->src_buf = ei_dnnl_alloc(pd_src);
     if (!s->src_buf) goto oom;
-    TRY_DNNL(dnnl_memory_create(&s->src, pd_src, eng, s->src_buf), "memory");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->src, pd_src, eng, s->src_buf), "memory");
     /* Weights: plain s8 (doubled for s8 inputs) reordered once into the primitive's layout. */
     w2 = malloc((size_t)(m * per));
     if (!w2) goto oom;
@@ -243,24 +234,24 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     for (int64_t i = 0; i < m * per; i++) w2[i] = (int8_t)(doubled ? 2 * wv[i] : wv[i]);
     s->wei_buf = ei_dnnl_alloc(pd_wei);
     if (!s->wei_buf) goto oom;
-    TRY_DNNL(dnnl_memory_create(&wplain, &wei_md, eng, w2), "memory");
-    TRY_DNNL(dnnl_memory_create(&s->wei, pd_wei, eng, s->wei_buf), "memory");
-    TRY_DNNL(ei_dnnl_reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
-    TRY_DNNL(ei_dnnl_reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&wplain, &wei_md, eng, w2), "memory");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->wei, pd_wei, eng, s->wei_buf), "memory");
+    EI_DNNL_TRY_GOTO(ei_dnnl_reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
+    EI_DNNL_TRY_GOTO(ei_dnnl_reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
     if (has_bias) {
         /* oneDNN 2.x adds an f32 bias to the int32 sum before the output scale: bias / scale. */
         s->bias_buf = malloc((size_t)m * sizeof *s->bias_buf);
         if (!s->bias_buf) goto oom;
         const float * bv = b->data;
         for (int64_t i = 0; i < m; i++) s->bias_buf[i] = bv[i] / scales[i];
-        TRY_DNNL(dnnl_memory_create(&s->bias, &bias_md, eng, s->bias_buf), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->bias, &bias_md, eng, s->bias_buf), "memory");
     }
     dnnl_memory_desc_t nhwc;
     dnnl_memory_desc_init_by_tag(&nhwc, 4, yd2, dnnl_f32, dnnl_nhwc);
     s->m = m;
     s->ohw = yd[2] * yd[3];
     if (s->y_direct) {
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
     } else if (p->y_scale > 0.0f && !dnnl_memory_desc_equal(pd_dst, &nhwc)) {
         state_free(s); /* not expected: oneDNN's int8 kernels write NHWC; the reference kernel runs */
         s = NULL;
@@ -274,24 +265,24 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         s->nhwc_blocked = p->y_scale <= 0.0f;
         s->dst_buf = ei_dnnl_alloc(pd_dst);
         if (!s->dst_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
     } else if (dnnl_memory_desc_equal(pd_dst, &dst_graph)) {
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst, pd_dst, eng, DNNL_MEMORY_NONE), "memory");
     } else {
         s->dst_buf = ei_dnnl_alloc(pd_dst);
         if (!s->dst_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
-        TRY_DNNL(dnnl_memory_create(&s->dst_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
-        TRY_DNNL(ei_dnnl_reorder_create(pd_dst, &dst_graph, &s->dst_reorder), "reorder");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst, pd_dst, eng, s->dst_buf), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
+        EI_DNNL_TRY_GOTO(ei_dnnl_reorder_create(pd_dst, &dst_graph, &s->dst_reorder), "reorder");
         if (s->res_input >= 0) {
-            TRY_DNNL(dnnl_memory_create(&s->res_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
-            TRY_DNNL(ei_dnnl_reorder_create(&dst_graph, pd_dst, &s->res_reorder), "reorder");
+            EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->res_user, &dst_graph, eng, DNNL_MEMORY_NONE), "memory");
+            EI_DNNL_TRY_GOTO(ei_dnnl_reorder_create(&dst_graph, pd_dst, &s->res_reorder), "reorder");
         }
     }
     if (dnnl_memory_desc_get_size(pd_sp) > 0) {
         s->scratch_buf = ei_dnnl_alloc(pd_sp);
         if (!s->scratch_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->scratch, pd_sp, eng, s->scratch_buf), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->scratch, pd_sp, eng, s->scratch_buf), "memory");
     }
     goto done;
 oom:
@@ -433,7 +424,7 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
     ei_status * st = NULL;
     quant_job   j = {s, in[0]->data, s->src_buf};
     if (s->x_quantised)
-        TRY_DNNL(dnnl_memory_set_data_handle(s->src, in[0]->data), "binding");
+        EI_DNNL_TRY_GOTO(dnnl_memory_set_data_handle(s->src, in[0]->data), "binding");
     else if (s->x_blocked && __builtin_cpu_supports("avx2"))
         ei_parallel_for(ex->pool, s->n * s->h, 1, quant_blocked_rows, &j);
     else if (!s->x_blocked)
@@ -443,14 +434,14 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
     omp_set_num_threads(s->n_threads);
     void * y = out[0]->data;
     if (s->y_direct || (!s->dst_reorder && !s->nhwc_blocked && s->y_inv_scale <= 0.0f))
-        TRY_DNNL(dnnl_memory_set_data_handle(s->dst, y), "binding");
+        EI_DNNL_TRY_GOTO(dnnl_memory_set_data_handle(s->dst, y), "binding");
     if (s->res_input >= 0) {
         const ei_tensor * r = in[s->res_input];
         if (s->nhwc_blocked) {
             copy_y(s, ex->pool, r->data, false);
         } else if (s->res_reorder) {
-            TRY_DNNL(dnnl_memory_set_data_handle(s->res_user, r->data), "binding");
-            TRY_DNNL(ei_dnnl_reorder_run(s->res_reorder, s->stream, s->res_user, s->dst), "residual reorder");
+            EI_DNNL_TRY_GOTO(dnnl_memory_set_data_handle(s->res_user, r->data), "binding");
+            EI_DNNL_TRY_GOTO(ei_dnnl_reorder_run(s->res_reorder, s->stream, s->res_user, s->dst), "residual reorder");
         } else if (r->data != y) {
             memcpy(y, r->data, r->nbytes);
         }
@@ -462,13 +453,13 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, s->dst};
     if (s->bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, s->bias};
     if (s->scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-    TRY_DNNL(dnnl_primitive_execute(s->prim, s->stream, n, args), "execution");
-    TRY_DNNL(dnnl_stream_wait(s->stream), "execution");
+    EI_DNNL_TRY_GOTO(dnnl_primitive_execute(s->prim, s->stream, n, args), "execution");
+    EI_DNNL_TRY_GOTO(dnnl_stream_wait(s->stream), "execution");
     if (s->nhwc_blocked) {
         copy_y(s, ex->pool, y, true);
     } else if (s->dst_reorder) {
-        TRY_DNNL(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
-        TRY_DNNL(ei_dnnl_reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
+        EI_DNNL_TRY_GOTO(dnnl_memory_set_data_handle(s->dst_user, y), "binding");
+        EI_DNNL_TRY_GOTO(ei_dnnl_reorder_run(s->dst_reorder, s->stream, s->dst, s->dst_user), "output reorder");
     }
     if (s->y_direct) {
         /* quantised by the kernel */

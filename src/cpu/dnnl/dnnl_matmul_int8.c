@@ -48,15 +48,6 @@ static bool supports(const ei_graph * g, const ei_node * node) {
            ei_shape_numel(&g->values[node->outputs[0]].shape) > 0 && b->shape.dim[0] > 0;
 }
 
-#define TRY_DNNL(call, what)                                                                                           \
-    do {                                                                                                               \
-        dnnl_status_t ei_s_ = (call);                                                                                  \
-        if (ei_s_ != dnnl_success) {                                                                                   \
-            st = ei_dnnl_error(node, ei_s_, what);                                                                     \
-            goto done;                                                                                                 \
-        }                                                                                                              \
-    } while (0)
-
 /* The primitive descriptor with or without the activation as a post-op; NULL when oneDNN refuses
  * or offers only its reference implementation (slower than our reference kernel's plain loops). */
 static dnnl_primitive_desc_t make_pd(dnnl_engine_t eng, const dnnl_matmul_desc_t * desc, int64_t n,
@@ -117,8 +108,8 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     dnnl_memory_desc_init_by_tag(&wei_any, 2, bd, dnnl_s8, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&dst_md, 2, yd, dnnl_f32, dnnl_ab);
     dnnl_matmul_desc_t desc;
-    TRY_DNNL(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
-    TRY_DNNL(dnnl_matmul_desc_init(&desc, &src_md, &wei_any, NULL, &dst_md), "matmul descriptor");
+    EI_DNNL_TRY_GOTO(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
+    EI_DNNL_TRY_GOTO(dnnl_matmul_desc_init(&desc, &src_md, &wei_any, NULL, &dst_md), "matmul descriptor");
     pd = make_pd(eng, &desc, n, scales, &p->fused);
     if (!pd && p->fused.act != EI_ACT_NONE) {
         pd = make_pd(eng, &desc, n, scales, NULL);
@@ -129,22 +120,22 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         s = NULL;
         goto done;
     }
-    TRY_DNNL(dnnl_primitive_create(&s->prim, pd), "primitive");
+    EI_DNNL_TRY_GOTO(dnnl_primitive_create(&s->prim, pd), "primitive");
     const dnnl_memory_desc_t * pd_wei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t * pd_sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     s->src_buf = ei_dnnl_alloc(&src_md);
     s->wei_buf = ei_dnnl_alloc(pd_wei);
     if (!s->src_buf || !s->wei_buf) goto oom;
-    TRY_DNNL(dnnl_memory_create(&s->src, &src_md, eng, s->src_buf), "memory");
-    TRY_DNNL(dnnl_memory_create(&s->wei, pd_wei, eng, s->wei_buf), "memory");
-    TRY_DNNL(dnnl_memory_create(&s->dst, &dst_md, eng, DNNL_MEMORY_NONE), "memory");
-    TRY_DNNL(dnnl_memory_create(&wplain, &wei_md, eng, bq->data), "memory");
-    TRY_DNNL(ei_dnnl_reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
-    TRY_DNNL(ei_dnnl_reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->src, &src_md, eng, s->src_buf), "memory");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->wei, pd_wei, eng, s->wei_buf), "memory");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->dst, &dst_md, eng, DNNL_MEMORY_NONE), "memory");
+    EI_DNNL_TRY_GOTO(dnnl_memory_create(&wplain, &wei_md, eng, bq->data), "memory");
+    EI_DNNL_TRY_GOTO(ei_dnnl_reorder_create(&wei_md, pd_wei, &wreorder), "weight reorder");
+    EI_DNNL_TRY_GOTO(ei_dnnl_reorder_run(wreorder, s->stream, wplain, s->wei), "weight reorder");
     if (dnnl_memory_desc_get_size(pd_sp) > 0) {
         s->scratch_buf = ei_dnnl_alloc(pd_sp);
         if (!s->scratch_buf) goto oom;
-        TRY_DNNL(dnnl_memory_create(&s->scratch, pd_sp, eng, s->scratch_buf), "memory");
+        EI_DNNL_TRY_GOTO(dnnl_memory_create(&s->scratch, pd_sp, eng, s->scratch_buf), "memory");
     }
     goto done;
 oom:
@@ -181,15 +172,15 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
     quant_job   j = {s, in[0]->data};
     ei_parallel_for(ex->pool, s->m, ei_grain((double)s->k), quant_rows, &j);
     omp_set_num_threads(s->n_threads);
-    TRY_DNNL(dnnl_memory_set_data_handle(s->dst, out[0]->data), "binding");
+    EI_DNNL_TRY_GOTO(dnnl_memory_set_data_handle(s->dst, out[0]->data), "binding");
     dnnl_exec_arg_t args[4];
     int             n = 0;
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, s->src};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, s->wei};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, s->dst};
     if (s->scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-    TRY_DNNL(dnnl_primitive_execute(s->prim, s->stream, n, args), "execution");
-    TRY_DNNL(dnnl_stream_wait(s->stream), "execution");
+    EI_DNNL_TRY_GOTO(dnnl_primitive_execute(s->prim, s->stream, n, args), "execution");
+    EI_DNNL_TRY_GOTO(dnnl_stream_wait(s->stream), "execution");
     if (s->act_after.act != EI_ACT_NONE) ei_fused_act_apply(&s->act_after, out[0]->data, s->m * s->n);
 done:
     return st;

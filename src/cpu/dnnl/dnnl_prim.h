@@ -59,6 +59,17 @@ ei_status * ei_dnnl_kernel_run(const ei_node * node, void * state, const ei_tens
                                ei_tensor * const * out, const ei_exec * ex);
 void        ei_dnnl_kernel_release(void * state);
 
+/* In a kernel's prepare/run with `ei_status * st`, `const ei_node * node` and a `done:` label: a
+ * failed oneDNN call sets st to the error naming the node and jumps to done. */
+#define EI_DNNL_TRY_GOTO(call, what)                                                                                   \
+    do {                                                                                                               \
+        dnnl_status_t ei_s_ = (call);                                                                                  \
+        if (ei_s_ != dnnl_success) {                                                                                   \
+            st = ei_dnnl_error(node, ei_s_, what);                                                                     \
+            goto done;                                                                                                 \
+        }                                                                                                              \
+    } while (0)
+
 /* The CPU engine every kernel shares (created once; oneDNN's CPU engine is stateless). */
 ei_status * ei_dnnl_engine(const ei_node * node, dnnl_engine_t * out);
 /* "oneDNN: <what> failed (status N)" naming the node; out-of-memory keeps its code. */
