@@ -211,7 +211,9 @@ static ei_status * sum_channel(calib_run * r, chan_sums * cs, int32_t c, const f
         if (!q) return ei_status_oom();
         r->qbuf = q, r->qcap = n * stride;
     }
-    ei_quantize_row(x, r->qbuf, (int64_t)(n * stride), 1.0f / cs->x_scale, cs->is_unsigned);
+    if (n == 0) return NULL;
+    /* Up to the last value read: a lane of the tensor's last block ends there, not stride - 1 later. */
+    ei_quantize_row(x, r->qbuf, (int64_t)((n - 1) * stride + 1), 1.0f / cs->x_scale, cs->is_unsigned);
     double sx = 0.0, sq = 0.0;
     for (size_t i = 0; i < n; i++) {
         float v = x[i * stride];
