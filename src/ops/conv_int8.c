@@ -95,6 +95,17 @@ ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, ei_
     return ei_window_resolve(node, &p->win, EI_WINDOW_CONV, 2, xplain->dim + 2, ws->dim + 2, geom);
 }
 
+ei_status * ei_int8_check_scales(const ei_node * node, const ei_value * s, int64_t n, const char * what) {
+    if (s->shape.rank != 1 || s->shape.dim[0] != n)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "%s must have %lld elements", what, (long long)n);
+    const float * sv = s->constant->data;
+    for (int64_t i = 0; i < n; i++)
+        if (!(sv[i] > 0.0f && isfinite(sv[i])))
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "%s[%lld] = %g; must be finite and above zero", what,
+                                  (long long)i, (double)sv[i]);
+    return NULL;
+}
+
 static ei_status * infer(ei_graph * g, ei_node * node) {
     if (!node->params) EI_TRY(import(node));
     const ei_conv_int8_params * p = node->params;
@@ -115,13 +126,7 @@ static ei_status * infer(ei_graph * g, ei_node * node) {
                               ei_dtype_name(x->dtype), (int)p->x_unsigned);
     EI_TRY(ei_conv_int8_geometry(node, &x->shape, x->dtype, &w->shape, &xs, &geom));
     int64_t m = w->shape.dim[0];
-    if (s->shape.rank != 1 || s->shape.dim[0] != m)
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "w_scale must have %lld elements", (long long)m);
-    const float * sv = s->constant->data;
-    for (int64_t i = 0; i < m; i++)
-        if (!(sv[i] > 0.0f && isfinite(sv[i])))
-            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "w_scale[%lld] = %g; must be finite and above zero",
-                                  (long long)i, (double)sv[i]);
+    EI_TRY(ei_int8_check_scales(node, s, m, "w_scale"));
     if (b && (b->shape.rank != 1 || b->shape.dim[0] != m))
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "bias B must have %lld elements", (long long)m);
     ei_shape ys = {.rank = 4, .dim = {xs.dim[0], m, geom.out[0], geom.out[1]}};

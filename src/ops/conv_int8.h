@@ -32,6 +32,9 @@ static inline bool ei_conv_int8_is_quantised(ei_dtype dt) { return dt == EI_DTYP
 ei_status * ei_conv_int8_geometry(const ei_node * node, const ei_shape * xs, ei_dtype x_dtype, const ei_shape * ws,
                                   ei_shape * xplain, ei_window_geom * geom);
 
+/* Error unless the constant value s holds n finite scales above zero (what: its name in messages). */
+ei_status * ei_int8_check_scales(const ei_node * node, const ei_value * s, int64_t n, const char * what);
+
 /* Quantises n floats to uint8 / int8 as ei_quantize_value does (AVX2 when the CPU has it). */
 void ei_quantize_row(const float * x, void * q, int64_t n, float inv_scale, bool is_unsigned);
 

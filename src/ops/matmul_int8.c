@@ -49,13 +49,7 @@ static ei_status * infer(ei_graph * g, ei_node * node) {
         return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "A %s and B %s: expected A [..., M, K] and B [K, N]",
                               ei_shape_format(&a->shape, as, sizeof as), ei_shape_format(&b->shape, bs, sizeof bs));
     int64_t n = b->shape.dim[1];
-    if (s->shape.rank != 1 || s->shape.dim[0] != n)
-        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "b_scale must have %lld elements", (long long)n);
-    const float * sv = s->constant->data;
-    for (int64_t i = 0; i < n; i++)
-        if (!(sv[i] > 0.0f && isfinite(sv[i])))
-            return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "b_scale[%lld] = %g; must be finite and above zero",
-                                  (long long)i, (double)sv[i]);
+    EI_TRY(ei_int8_check_scales(node, s, n, "b_scale"));
     ei_shape ys = a->shape;
     ys.dim[ys.rank - 1] = n;
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
