@@ -290,13 +290,13 @@ void ei_pw1x1_run(const ei_pw1x1 * k, ei_threadpool * pool, const float * x, con
 }
 
 bool ei_pw1x1_wanted(int64_t ic, int64_t oc, int64_t hw) {
-    static int env = -1;
-    int        e = __atomic_load_n(&env, __ATOMIC_RELAXED);
-    if (e < 0) {
+    static int mode = -1; /* 0: never, 1: weight-heavy small images, 2: every blocked 1x1 */
+    int        m = __atomic_load_n(&mode, __ATOMIC_RELAXED);
+    if (m < 0) {
         const char * s = getenv("EI_PW1X1");
-        e = !(s && !strcmp(s, "0"));
-        __atomic_store_n(&env, e, __ATOMIC_RELAXED);
+        m = !s ? 0 : !strcmp(s, "1") ? 1 : !strcmp(s, "all") ? 2 : 0;
+        __atomic_store_n(&mode, m, __ATOMIC_RELAXED);
     }
-    if (!e || !ei_pw1x1_has_avx2()) return false;
-    return hw <= 400 && ic >= 64 && oc >= 64;
+    if (!m || !ei_pw1x1_has_avx2()) return false;
+    return m == 2 || (hw <= 400 && ic * oc >= 256 * 1024);
 }

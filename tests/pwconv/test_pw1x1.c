@@ -132,9 +132,14 @@ static void test_portable(void) {
 }
 
 static void test_wanted(void) {
-    /* The sizes of SSD-MobileNet-v1's slow layer are taken, a large image is left to oneDNN. */
-    if (ei_pw1x1_has_avx2() && !getenv("EI_PW1X1")) EI_CHECK(ei_pw1x1_wanted(1024, 1024, 100));
-    EI_CHECK(!ei_pw1x1_wanted(64, 128, 150 * 150));
+    /* EI_PW1X1=1: SSD-MobileNet-v1's weight-heavy layers, not SSDLite's 160 -> 960 nor a large image. */
+    setenv("EI_PW1X1", "1", 1);
+    if (ei_pw1x1_has_avx2()) {
+        EI_CHECK(ei_pw1x1_wanted(1024, 1024, 100));
+        EI_CHECK(ei_pw1x1_wanted(512, 512, 361));
+    }
+    EI_CHECK(!ei_pw1x1_wanted(160, 960, 100));
+    EI_CHECK(!ei_pw1x1_wanted(1024, 1024, 38 * 38));
 }
 
 int main(void) {

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Blocked 1x1 convolutions that take our pointwise kernel (src/cpu/pw1x1.h: small images, 64 and
-more channels each side) against ONNX Runtime, through `edgeinfer run`: a 3x3 Conv first, so the
+"""Blocked 1x1 convolutions through our pointwise kernel (src/cpu/pw1x1.h) and through oneDNN
+against ONNX Runtime, through `edgeinfer run`: a 3x3 Conv first, so the
 1x1 reads the blocked layout, then the 1x1 with its bias, folded BatchNormalization, activation
 (Relu, Clip, HardSwish, Sigmoid) or residual Add (+ Relu). Odd channel counts (67 -> 75), one
-pixel, 3x5, two images, the 1024 -> 1024 at 10x10 of SSD-MobileNet-v1, and sizes the kernel
-declines (a large image, few channels) so that oneDNN's path is checked beside it. Each case runs
-twice, with EI_PW1X1=0 (oneDNN) and without; both must match ONNX Runtime within
-1e-4 * (1 + max |y|) (float32 sums of up to 1024 products in another order).
+pixel, 3x5, two images, the 1024 -> 1024 at 10x10 of SSD-MobileNet-v1, and sizes EI_PW1X1=1
+declines (a large image, few channels). Each case runs three times: EI_PW1X1=0 (oneDNN, the
+default), EI_PW1X1=1 (ours for weight-heavy layers: the 1024 -> 1024 case) and EI_PW1X1=all (ours
+for every blocked 1x1); all must match ONNX Runtime within 1e-4 * (1 + max |y|) (float32 sums of up
+to 1024 products in another order).
 
     test_pwconv.py --edgeinfer build/tools/edgeinfer/edgeinfer --work DIR
 """
@@ -90,12 +91,9 @@ def main():
         conv_model(path, rng, n, c0, ic, oc, h, w, act, bn, res)
         x = rng.standard_normal((n, c0, h, w)).astype(np.float32)
         want = ort_run(path, {"x": x})["y"]
-        for env in ("0", None):
-            label = f"{name} ({'oneDNN' if env else 'default'})"
-            if env:
-                os.environ["EI_PW1X1"] = env
-            else:
-                os.environ.pop("EI_PW1X1", None)
+        for env in ("0", "1", "all"):
+            label = f"{name} (EI_PW1X1={env})"
+            os.environ["EI_PW1X1"] = env
             rc, outs, log = run_edgeinfer(args.edgeinfer, path, {"x": x}, os.path.join(args.work, name))
             if rc != 0 or "y" not in outs:
                 failures.append(f"{label}: edgeinfer exit {rc}: {log.strip()[-400:]}")
