@@ -105,7 +105,7 @@ done:
 
 static const pw_case g_cases[] = {
     {67, 75, 2, 3, 5, EI_ACT_RELU, 0, true},         {64, 64, 1, 1, 1, EI_ACT_NONE, 0, true},
-    {1024, 520, 1, 5, 5, EI_ACT_RELU, 0, true},   {96, 200, 1, 20, 20, EI_ACT_CLIP, 0, true},
+    {1024, 520, 1, 5, 5, EI_ACT_RELU, 0, true},      {96, 200, 1, 20, 20, EI_ACT_CLIP, 0, true},
     {8, 1, 1, 1, 7, EI_ACT_NONE, 0, false},          {9, 17, 2, 1, 3, EI_ACT_HARD_SWISH, 1, true},
     {40, 24, 1, 7, 11, EI_ACT_NONE, 2, true},        {13, 21, 3, 2, 2, EI_ACT_SIGMOID, 1, false},
     {160, 960, 1, 5, 5, EI_ACT_HARD_SWISH, 0, true}, {33, 48, 1, 9, 15, EI_ACT_CLIP, 2, false},
