@@ -687,10 +687,11 @@ static ei_status * new_conv(fold * f, branch * b, bool * bias_pending, int64_t o
     return NULL;
 }
 
-static ei_status * rewrite_branch(fold * f, int32_t i, bool * bias_pending, int64_t opset) {
+/* conv_name: the removed Conv's name, which new constants and nodes are named after. */
+static ei_status * rewrite_branch(fold * f, int32_t i, bool * bias_pending, int64_t opset, const char * conv_name) {
     branch * b = &f->br[i];
     char     base[256];
-    snprintf(base, sizeof base, "%.200s_b%d", f->g->nodes[f->conv].name, i);
+    snprintf(base, sizeof base, "%.200s_b%d", conv_name, i);
     b->out = b->value;
     if (b->kind == BRANCH_NEW_CONV) {
         EI_TRY(new_conv(f, b, bias_pending, opset, base));
@@ -726,7 +727,7 @@ static ei_status * apply(fold * f) {
     ei_graph_node_remove(g, f->concat);
     for (int32_t i = 0; i < f->n; i++) {
         bool pending = i == absorb;
-        EI_TRY(rewrite_branch(f, i, &pending, opset));
+        EI_TRY(rewrite_branch(f, i, &pending, opset, base));
     }
     /* Sum the branches, the one a Conv writes last (fuse_residual then folds the Add into it). */
     int32_t order[MAX_BRANCHES] = {0}, n = 0, last = -1;
