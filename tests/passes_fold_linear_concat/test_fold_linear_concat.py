@@ -7,7 +7,7 @@ same random inputs. Tolerance: max |ours - ORT| <= 1e-4 * max |ORT| (the rewrite
 products in another order and multiplies weight matrices ahead of time, so results differ by
 rounding: relative 1e-4 is far above that and far below any wrong slice or bias). `edgeinfer info`
 gives the rewrites ("concat convs folded into linear maps N") and the Concat nodes left, which must
-match each case's expectation: positive cases (SegFormer's decoder at odd sizes, heads that are
+match each case's expectation: positive cases (SegFormer's decoder at odd sizes and batch 2, heads that are
 MatMul or 3x3 Conv, branches without a head, a Conv bias that has no branch to go to, more output
 channels than branch channels) rewrite once and leave no Concat; negative cases (Conv with pads,
 groups or strides; cubic Resize, a nonlinear op or a second reader in every branch; a rewrite
@@ -71,9 +71,9 @@ class Graph:
         onnx.save(m, path)
 
     # Building blocks
-    def segformer_branch(self, x, c, h, w, e, size, mode="linear", act=None, aux=False):
-        """HF SegformerMLP + resize: [1,C,H,W] -> [1,HW,C] -> MatMul + bias -> [1,E,H,W] -> Resize."""
-        t = self.op("Transpose", [self.op("Reshape", [x, self.const(np.array([1, c, -1], np.int64))])],
+    def segformer_branch(self, x, c, h, w, e, size, mode="linear", act=None, aux=False, n=1):
+        """HF SegformerMLP + resize: [N,C,H,W] -> [N,HW,C] -> MatMul + bias -> [N,E,H,W] -> Resize."""
+        t = self.op("Transpose", [self.op("Reshape", [x, self.const(np.array([0, c, -1], np.int64))])],
                     perm=[0, 2, 1])
         mm = self.op("MatMul", [t, self.rand(c, e)])
         if aux:
@@ -81,9 +81,9 @@ class Graph:
         y = self.op("Add", [self.rand(e), mm])
         if act:
             y = self.op(act, [y])
-        y = self.op("Reshape", [self.op("Transpose", [y], perm=[0, 2, 1]), self.const(np.array([1, e, h, w], np.int64))])
+        y = self.op("Reshape", [self.op("Transpose", [y], perm=[0, 2, 1]), self.const(np.array([-1, e, h, w], np.int64))])
         if (h, w) != size:
-            y = self.op("Resize", [y, "", "", self.const(np.array([1, e, size[0], size[1]], np.int64))], mode=mode,
+            y = self.op("Resize", [y, "", "", self.const(np.array([n, e, size[0], size[1]], np.int64))], mode=mode,
                         coordinate_transformation_mode="half_pixel")
         return y
 
@@ -102,12 +102,12 @@ class Graph:
         return self.op(act, [y]) if act else y
 
 
-def segformer(e=12, m=10):
+def segformer(e=12, m=10, n=1):
     """SegFormer's decoder at odd sizes: four stages (13, 16, 24, 9 channels) at 24, 12, 6, 3."""
     g = Graph()
     stages = [(13, 24), (16, 12), (24, 6), (9, 3)]
-    xs = [g.input([1, c, s, s]) for c, s in stages]
-    parts = [g.segformer_branch(x, c, s, s, e, (24, 24)) for x, (c, s) in zip(xs, stages)]
+    xs = [g.input([n, c, s, s]) for c, s in stages]
+    parts = [g.segformer_branch(x, c, s, s, e, (24, 24), n=n) for x, (c, s) in zip(xs, stages)]
     y = g.fuse(parts[::-1], 4 * e, m)
     g.output(g.op("Conv", [y, g.rand(5, m, 1, 1), g.rand(5)]))
     return g
@@ -173,6 +173,7 @@ CASES = [
     ("segformer", segformer, 1, 0),
     ("segformer_more_out", lambda: segformer(e=12, m=20), 1, 0),
     ("segformer_less_out", lambda: segformer(e=16, m=3), 1, 0),
+    ("segformer_batch2", lambda: segformer(e=12, m=20, n=2), 1, 0),
     ("mixed", mixed, 1, 0),
     ("final_bias", final_bias, 1, 0),
     ("two_stages", two_stages, 1, 0),
