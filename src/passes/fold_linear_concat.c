@@ -40,6 +40,7 @@
 
 #define MAX_BRANCHES 64
 #define MAX_CHAIN    32
+#define MAX_OLD      (4 * (MAX_BRANCHES * (2 * MAX_CHAIN + 1) + 1))
 
 typedef enum branch_kind {
     BRANCH_REWEIGHT, /* the head (MatMul or Conv) stays, with new weights */
@@ -69,6 +70,7 @@ typedef struct fold {
     const float * bf;         /* [M] or NULL */
     int32_t       n;
     branch        br[MAX_BRANCHES];
+    int32_t       old[MAX_OLD]; /* constants read by the nodes the rewrite changes or removes */
 } fold;
 
 /* Reads of v by live nodes that run (folded nodes computed their outputs at load time and are not
@@ -716,11 +718,40 @@ static int32_t bias_branch(const fold * f) {
     return -1;
 }
 
+/* Adds the constant inputs of node idx to list (at most max). */
+static void collect_constants(const ei_graph * g, int32_t idx, int32_t * list, int32_t * n, int32_t max) {
+    const ei_node * nd = &g->nodes[idx];
+    for (int32_t k = 0; k < nd->n_inputs && *n < max; k++)
+        if (nd->inputs[k] >= 0 && g->values[nd->inputs[k]].constant) list[(*n)++] = nd->inputs[k];
+}
+
+/* Frees the data of the constants that nothing reads any more (engine files store every constant
+ * value: the old weights would otherwise stay in them, in fp32 even in bf16 / fp16 engines). */
+static void drop_dead_constants(ei_graph * g, const int32_t * list, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        ei_value * v = &g->values[list[i]];
+        if (!v->constant || (v->flags & (EI_VALUE_GRAPH_INPUT | EI_VALUE_GRAPH_OUTPUT)) ||
+            ei_graph_use_count(g, list[i]) > 0)
+            continue;
+        ei_tensor_destroy(v->constant);
+        v->constant = NULL;
+        v->flags &= ~(uint32_t)EI_VALUE_INITIALIZER;
+    }
+}
+
 static ei_status * apply(fold * f) {
     ei_graph * g = f->g;
-    int32_t    y = g->nodes[f->conv].outputs[0], r = g->values[y].shape.rank;
-    int64_t    opset = g->nodes[f->conv].opset;
-    char       base[256], name[300];
+    int32_t *  old = f->old, n_old = 0, max_old = MAX_OLD;
+    collect_constants(g, f->conv, old, &n_old, max_old);
+    for (int32_t i = 0; i < f->n; i++) {
+        const branch * b = &f->br[i];
+        for (int32_t k = 0; k < b->n_ops; k++) collect_constants(g, b->ops[k], old, &n_old, max_old);
+        for (int32_t k = 0; k < b->n_pre; k++) collect_constants(g, b->pre[k], old, &n_old, max_old);
+        if (b->head >= 0) collect_constants(g, b->head, old, &n_old, max_old);
+    }
+    int32_t y = g->nodes[f->conv].outputs[0], r = g->values[y].shape.rank;
+    int64_t opset = g->nodes[f->conv].opset;
+    char    base[256], name[300];
     snprintf(base, sizeof base, "%s", g->nodes[f->conv].name);
     int32_t absorb = f->bf ? bias_branch(f) : -1;
     ei_graph_node_remove(g, f->conv);
@@ -765,6 +796,7 @@ static ei_status * apply(fold * f) {
         EI_TRY(ei_graph_node_new(g, "Add", name, opset, ins, 2, &y, 1, &idx));
         EI_TRY(ei_node_reimport(&g->nodes[idx]));
     }
+    drop_dead_constants(g, old, n_old);
     return NULL;
 }
 

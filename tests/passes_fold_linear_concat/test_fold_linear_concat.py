@@ -2,8 +2,8 @@
 """The fold_linear_concat pass (src/passes/fold_linear_concat.c) against ONNX Runtime.
 
 Each case is a small graph with a channel Concat feeding a Conv; edgeinfer runs it with every pass
-(`edgeinfer run`, default optimisation level) and ONNX Runtime without graph optimisations on the
-same random inputs. Tolerance: max |ours - ORT| <= 1e-4 * max |ORT| (the rewrite sums the Conv's
+(`edgeinfer run`, default optimisation level), from the ONNX file and from an engine file that
+`edgeinfer build` wrote, and ONNX Runtime without graph optimisations on the same random inputs. Tolerance: max |ours - ORT| <= 1e-4 * max |ORT| (the rewrite sums the Conv's
 products in another order and multiplies weight matrices ahead of time, so results differ by
 rounding: relative 1e-4 is far above that and far below any wrong slice or bias). `edgeinfer info`
 gives the rewrites ("concat convs folded into linear maps N") and the Concat nodes left, which must
@@ -214,22 +214,30 @@ def main():
         g.save(path)
         feeds = dict(g.inputs)
         want = ort_run(path, feeds)
-        rc, outs, log = run_edgeinfer(args.edgeinfer, path, feeds, os.path.join(args.work, name))
         problems = []
-        if rc != 0:
-            problems.append(f"edgeinfer run exit {rc}: {log.strip()[-400:]}")
         worst = 0.0
-        for o, w in want.items():
-            if rc != 0:
-                break
-            got = outs.get(re.sub(r"[^A-Za-z0-9._-]", "_", o))
-            if got is None or got.shape != w.shape:
-                problems.append(f"output {o}: {None if got is None else got.shape}, ORT {w.shape}")
+        # The ONNX file, and an engine file built from it (the rewritten graph saved and loaded).
+        engine = os.path.join(args.work, name + ".engine")
+        res = subprocess.run([args.edgeinfer, "build", path, "-o", engine], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=120)
+        if res.returncode != 0:
+            problems.append(f"edgeinfer build exit {res.returncode}: {res.stdout.strip()[-400:]}")
+        for kind, model in (("onnx", path), ("engine", engine)):
+            if kind == "engine" and res.returncode != 0:
                 continue
-            rel = float(np.max(np.abs(got.astype(np.float64) - w)) / max(float(np.max(np.abs(w))), 1e-30))
-            worst = max(worst, rel)
-            if not rel <= RTOL:
-                problems.append(f"output {o}: max |d| / max |ORT| = {rel:.3g} > {RTOL}")
+            rc, outs, log = run_edgeinfer(args.edgeinfer, model, feeds, os.path.join(args.work, name + "_" + kind))
+            if rc != 0:
+                problems.append(f"edgeinfer run {kind} exit {rc}: {log.strip()[-400:]}")
+                continue
+            for o, w in want.items():
+                got = outs.get(re.sub(r"[^A-Za-z0-9._-]", "_", o))
+                if got is None or got.shape != w.shape:
+                    problems.append(f"{kind} output {o}: {None if got is None else got.shape}, ORT {w.shape}")
+                    continue
+                rel = float(np.max(np.abs(got.astype(np.float64) - w)) / max(float(np.max(np.abs(w))), 1e-30))
+                worst = max(worst, rel)
+                if not rel <= RTOL:
+                    problems.append(f"{kind} output {o}: max |d| / max |ORT| = {rel:.3g} > {RTOL}")
         rewrites, concats, text = info(args.edgeinfer, path)
         if rewrites is None:
             problems.append(f"edgeinfer info failed: {text.strip()[-300:]}")
