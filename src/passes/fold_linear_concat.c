@@ -117,8 +117,10 @@ static bool get_perm(const ei_node * n, int32_t rank, int32_t * perm) {
         return true;
     }
     if (np != rank) return false;
+    bool seen[EI_MAX_RANK] = {false};
     for (int32_t i = 0; i < rank; i++) {
-        if (p[i] < 0 || p[i] >= rank) return false;
+        if (p[i] < 0 || p[i] >= rank || seen[p[i]]) return false;
+        seen[p[i]] = true;
         perm[i] = (int32_t)p[i];
     }
     return true;
@@ -422,7 +424,8 @@ static bool match(ei_graph * g, int32_t ci, fold * f) {
     const ei_tensor * w = f32_const(g, c->inputs[1]);
     if (!float_value(g, c->inputs[0]) || !w || !float_value(g, c->outputs[0])) return false;
     int32_t r = x->shape.rank;
-    if (r < 3 || w->shape.rank != r || prod(w->shape.dim + 2, r - 2) != 1 || w->shape.dim[1] != x->shape.dim[1])
+    if (r < 3 || w->shape.rank != r || prod(w->shape.dim + 2, r - 2) != 1 || w->shape.dim[1] != x->shape.dim[1] ||
+        w->shape.dim[0] < 1 || ei_shape_numel(&x->shape) < 1)
         return false;
     const char * pad_mode;
     ei_status *  st = ei_attr_get_string(c, "auto_pad", "NOTSET", &pad_mode);
@@ -461,6 +464,7 @@ static bool match(ei_graph * g, int32_t ci, fold * f) {
         if (!float_value(g, b->value) || g->values[b->value].shape.rank != r) return false;
         b->off = off;
         b->width = g->values[b->value].shape.dim[1];
+        if (b->width < 1) return false;
         off += b->width;
         plan_branch(g, b);
         heads += b->head >= 0;
