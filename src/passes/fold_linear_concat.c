@@ -57,7 +57,7 @@ typedef struct branch {
     int32_t     axes[MAX_CHAIN]; /* channel axis of ops[k]'s output */
     int32_t     n_pre;           /* NEW_CONV from a MatMul: layout nodes between src and the MatMul */
     int32_t     pre[MAX_CHAIN];
-    int32_t     n_keep; /* NEW_CONV: ops[0 .. n_keep) stay */
+    int32_t     n_keep; /* ops[0 .. n_keep) stay (REWEIGHT: all of them) */
     int32_t     src;    /* NEW_CONV: the value the new Conv reads */
     int32_t     out;    /* the value holding the branch's M channels after the rewrite */
 } branch;
