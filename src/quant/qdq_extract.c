@@ -60,6 +60,34 @@ static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_
     return true;
 }
 
+/* The least value x's producer can write, when known: 0 for Sigmoid, HardSigmoid, Softmax and
+ * Relu, SiLU's minimum for Mul(a, Sigmoid(a)) (either order), HardSwish's for HardSwish. */
+static bool producer_min(const ei_graph * g, int32_t x, float * min) {
+    int32_t p = ei_graph_live_producer(g, x);
+    if (p < 0) return false;
+    const ei_node * n = &g->nodes[p];
+    if (ei_pass_is_op(n, "Sigmoid") || ei_pass_is_op(n, "HardSigmoid") || ei_pass_is_op(n, "Softmax") ||
+        ei_pass_is_op(n, "Relu")) {
+        *min = 0.0f;
+        return true;
+    }
+    if (ei_pass_is_op(n, "HardSwish")) {
+        *min = -0.375f; /* x (x + 3) / 6 at x = -1.5 */
+        return true;
+    }
+    if (ei_pass_is_op(n, "Mul") && n->n_inputs == 2) {
+        for (int32_t k = 0; k < 2; k++) {
+            int32_t a = n->inputs[k], sv = n->inputs[1 - k];
+            int32_t sp = sv >= 0 ? ei_graph_live_producer(g, sv) : -1;
+            if (a >= 0 && sp >= 0 && ei_pass_is_op(&g->nodes[sp], "Sigmoid") && g->nodes[sp].inputs[0] == a) {
+                *min = -0.2784645f; /* x * sigmoid(x) at x = -1.2785 */
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Replaces DequantizeLinear node di (output y) by Clip(x, 0, hi) -> y. */
 static ei_status * clamp_node(ei_graph * g, int32_t di, int32_t x, int32_t y, float hi) {
     char     name[512];
@@ -108,7 +136,14 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
          * removed (ONNX Runtime drops Relu and Clip(0, c) before uint8 pairs): it becomes Clip(x, 0,
          * hi) writing the DQ's output, which the activation fusion then folds into the producer. */
         int32_t entry = x;
-        if (is_unsigned) {
+        /* No clamp where x's producer never writes below -s / 2 (a Sigmoid, a SiLU before a pair
+         * whose zero point 0 only says that its scale exceeds twice SiLU's minimum): the clamp then
+         * moves no value by more than the rounding of the removed pair, it stands for no removed
+         * activation, and the pair's upper saturation is left out as for every other pair. The
+         * activation fusion then sees x * Sigmoid(x) again. */
+        float x_min;
+        bool  clamp = is_unsigned && !(producer_min(g, x, &x_min) && x_min >= -0.5f * qs);
+        if (clamp) {
             float hi = (float)((is_signed ? 127 : 255) - qz) * qs;
             EI_TRY(clamp_node(g, i, x, y, hi));
             entry = y;
@@ -154,6 +189,32 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
     return NULL;
 }
 
+/* A quantised Concat of Slices of one tensor X (YOLOX's space-to-depth stem) holds X's values:
+ * X, when it has no entry of its own, gets the Concat's, so that the convolution the passes fold
+ * the stem into (reading X) has its input's scale. */
+static ei_status * alias_sliced_sources(const ei_graph * g, ei_calib_table * t) {
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        if (!ei_pass_is_op(n, "Concat") || n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 1) continue;
+        float   scale;
+        bool    is_unsigned;
+        int32_t src = -1;
+        if (!ei_calib_table_get(t, g->values[n->outputs[0]].name, &scale, &is_unsigned)) continue;
+        for (int32_t k = 0; k < n->n_inputs; k++) {
+            int32_t p = n->inputs[k] >= 0 ? ei_graph_live_producer(g, n->inputs[k]) : -1;
+            if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Slice") || g->nodes[p].inputs[0] < 0 ||
+                (src >= 0 && g->nodes[p].inputs[0] != src)) {
+                src = -1;
+                break;
+            }
+            src = g->nodes[p].inputs[0];
+        }
+        if (src >= 0 && !ei_calib_table_get(t, g->values[src].name, NULL, NULL))
+            EI_TRY(ei_calib_table_set(t, g->values[src].name, scale, is_unsigned));
+    }
+    return NULL;
+}
+
 ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, ei_model ** out, ei_calib_table ** table,
                               ei_qdq_stats * stats) {
     *out = NULL;
@@ -166,6 +227,7 @@ ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, e
     ei_calib_table * t = NULL;
     ei_status *      st = ei_calib_table_create(&t);
     if (!st) st = ei_qdq_extract(m->g, t, stats);
+    if (!st) st = alias_sliced_sources(m->g, t);
     ei_pass_stats ps;
     if (!st) st = ei_passes_run(m->g, level, &ps);
     if (st) {
