@@ -60,11 +60,23 @@ static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_
     return true;
 }
 
-/* The least value x's producer can write, when known: 0 for Sigmoid, HardSigmoid, Softmax and
- * Relu, SiLU's minimum for Mul(a, Sigmoid(a)) (either order), HardSwish's for HardSwish. */
-static bool producer_min(const ei_graph * g, int32_t x, float * min) {
-    int32_t p = ei_graph_live_producer(g, x);
+/* Whether value v is written by a Sigmoid or HardSigmoid (within [0, 1]); *hs its node when a
+ * HardSigmoid. */
+static bool unit_range(const ei_graph * g, int32_t v, const ei_node ** hs) {
+    int32_t p = v >= 0 ? ei_graph_live_producer(g, v) : -1;
+    *hs = NULL;
     if (p < 0) return false;
+    if (ei_pass_is_op(&g->nodes[p], "HardSigmoid")) *hs = &g->nodes[p];
+    return *hs || ei_pass_is_op(&g->nodes[p], "Sigmoid");
+}
+
+/* The least value x's producer can write, when known: 0 for Sigmoid, HardSigmoid, Softmax and
+ * Relu; SiLU's minimum for Mul(a, Sigmoid(a)), HardSwish's for HardSwish and Mul(a, HardSigmoid(a))
+ * (-beta^2 / (4 alpha)); for Mul(a, b) with b in [0, 1] (a squeeze-excitation scale) the lesser of
+ * 0 and a's least value. */
+static bool producer_min(const ei_graph * g, int32_t x, float * min, int32_t depth) {
+    int32_t p = ei_graph_live_producer(g, x);
+    if (p < 0 || depth > 3) return false;
     const ei_node * n = &g->nodes[p];
     if (ei_pass_is_op(n, "Sigmoid") || ei_pass_is_op(n, "HardSigmoid") || ei_pass_is_op(n, "Softmax") ||
         ei_pass_is_op(n, "Relu")) {
@@ -75,14 +87,30 @@ static bool producer_min(const ei_graph * g, int32_t x, float * min) {
         *min = -0.375f; /* x (x + 3) / 6 at x = -1.5 */
         return true;
     }
-    if (ei_pass_is_op(n, "Mul") && n->n_inputs == 2) {
-        for (int32_t k = 0; k < 2; k++) {
-            int32_t a = n->inputs[k], sv = n->inputs[1 - k];
-            int32_t sp = sv >= 0 ? ei_graph_live_producer(g, sv) : -1;
-            if (a >= 0 && sp >= 0 && ei_pass_is_op(&g->nodes[sp], "Sigmoid") && g->nodes[sp].inputs[0] == a) {
+    if (!ei_pass_is_op(n, "Mul") || n->n_inputs != 2) return false;
+    for (int32_t k = 0; k < 2; k++) {
+        int32_t         a = n->inputs[k];
+        const ei_node * hs;
+        if (a < 0 || !unit_range(g, n->inputs[1 - k], &hs)) continue;
+        int32_t sp = ei_graph_live_producer(g, n->inputs[1 - k]);
+        if (g->nodes[sp].inputs[0] == a) { /* a * Sigmoid(a), a * HardSigmoid(a) */
+            float alpha = 0.2f, beta = 0.5f;
+            if (!hs) {
                 *min = -0.2784645f; /* x * sigmoid(x) at x = -1.2785 */
                 return true;
             }
+            ei_status * st = ei_attr_get_float(hs, "alpha", 0.2f, &alpha);
+            if (!st) st = ei_attr_get_float(hs, "beta", 0.5f, &beta);
+            ei_status_destroy(st);
+            /* the vertex of x (alpha x + beta) lies in the linear part for beta in [0, 2] */
+            if (st || !(alpha > 0.0f) || !(beta >= 0.0f && beta <= 2.0f)) continue;
+            *min = -beta * beta / (4.0f * alpha);
+            return true;
+        }
+        float am;
+        if (producer_min(g, a, &am, depth + 1)) {
+            *min = am < 0.0f ? am : 0.0f;
+            return true;
         }
     }
     return false;
@@ -142,7 +170,7 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
          * activation, and the pair's upper saturation is left out as for every other pair. The
          * activation fusion then sees x * Sigmoid(x) again. */
         float x_min;
-        bool  clamp = is_unsigned && !(producer_min(g, x, &x_min) && x_min >= -0.5f * qs);
+        bool  clamp = is_unsigned && !(producer_min(g, x, &x_min, 0) && x_min >= -0.5f * qs);
         if (clamp) {
             float hi = (float)((is_signed ? 127 : 255) - qz) * qs;
             EI_TRY(clamp_node(g, i, x, y, hi));

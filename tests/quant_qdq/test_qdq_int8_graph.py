@@ -18,6 +18,11 @@ get a uint8 pair with zero point 0) and int8 symmetric activations. For each QDQ
      and the pairs as float operators, optimisations off) within cosine INT8_COSINE (0.99, the
      int8 tolerance of tests/qdq/test_qdq_model.py) on an input that was not a calibration image.
 
+x * HardSigmoid(x) (HardSwish as exported, least value -0.375) before a uint8 pair with zero
+point 0 and a float reader besides the int8 Conv: no Clip for scale 0.8 (the clamp would move no
+value by more than half a step), a Clip for scale 0.5; the float reader's output within half a
+step of ORT's run in both.
+
 And the rule's other side: a uint8 pair with zero point 0 on a Conv output (of either sign; it
 stands for the Relu the quantiser removed) keeps its clamp: a Clip that the activation fusion
 folds into the Conv, so that no Clip or Relu node is left, with the next Conv in float
@@ -105,6 +110,37 @@ def relu_net(rng):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
     return m
+
+
+def hswish_pair(scale):
+    """Conv -> x * HardSigmoid(x) (HardSwish as torch exports it, least value -0.375) -> uint8 pair
+    with zero point 0 and the given scale -> a Conv (output y) and an Add (output z, a float
+    reader). The pair's clamp at 0 moves values by up to 0.375: within half a step for scale 0.8
+    (no Clip), more for scale 0.5 (the Clip stays for the Add)."""
+    w1 = (RNG.standard_normal((6, 3, 3, 3)) * 0.5).astype(np.float32)
+    w2 = (RNG.standard_normal((5, 6, 1, 1)) * 0.3).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1] * 4),
+         helper.make_node("HardSigmoid", ["c1"], ["hs"], name="hsig", alpha=1.0 / 6.0, beta=0.5),
+         helper.make_node("Mul", ["c1", "hs"], ["a"], name="hswish"),
+         helper.make_node("QuantizeLinear", ["a", "s", "zp"], ["aq"], name="a_q"),
+         helper.make_node("DequantizeLinear", ["aq", "s", "zp"], ["ad"], name="a_dq"),
+         helper.make_node("Conv", ["ad", "w2"], ["y"], name="conv2"),
+         helper.make_node("Add", ["ad", "one"], ["z"], name="add")],
+        "hswish_pair", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 9, 11])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 9, 11]),
+         helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 6, 9, 11])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"),
+         numpy_helper.from_array(np.array(scale, np.float32), "s"),
+         numpy_helper.from_array(np.array(0, np.uint8), "zp"),
+         numpy_helper.from_array(np.array(1.0, np.float32), "one")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+RNG = np.random.default_rng(11)
 
 
 def quantize(src, dst, calib, symmetric):
@@ -235,6 +271,31 @@ def main():
         cos = cosine(got, ref) if got is not None else 0.0
         print(f"  vs ORT's QDQ run: cosine {cos:.6f}")
         check(cos >= INT8_COSINE, f"relu_u8 keep '{keep}': cosine {cos} with ORT's QDQ run")
+    # x * HardSigmoid(x) before a uint8 pair with zero point 0: Clip kept only where the clamp moves
+    # values by more than half a step; against ORT's run of the model (the pair as float operators):
+    # the int8 Conv's y within cosine INT8_COSINE, the float Add's z within half a step (the pair's
+    # rounding, which the engine leaves out, and the clamp where it is left out, move no value more)
+    xh = RNG.standard_normal((1, 3, 9, 11)).astype(np.float32) * 2.0
+    for scale, clips in ((0.8, 0), (0.5, 1)):
+        path = os.path.join(args.work, f"hswish_{scale}.onnx")
+        onnx.save(hswish_pair(scale), path)
+        engine = path[:-5] + ".engine"
+        rc, log = build(args.edgeinfer, path, engine)
+        print(f"hswish scale {scale}: build: {' | '.join(log.strip().splitlines())}")
+        check(rc == 0, f"hswish {scale}: build exit {rc}: {log[-300:]}")
+        if rc != 0:
+            continue
+        rc, ops, folded, text = operators(args.edgeinfer, engine)
+        print(f"  operators: {ops}")
+        check(ops.get("Clip", 0) == clips, f"hswish {scale}: {ops.get('Clip', 0)} Clip, expected {clips}")
+        check("Mul" not in ops and "HardSigmoid" not in ops, f"hswish {scale}: HardSwish not fused: {ops}")
+        rc, ours, log = run_edgeinfer(args.edgeinfer, engine, {"x": xh}, path[:-5] + "_run")
+        ref = ort_run(path, {"x": xh})
+        cos = cosine(ours["y"], ref["y"]) if "y" in ours else 0.0
+        diff = float(np.max(np.abs(ours["z"] - ref["z"]))) if "z" in ours else float("inf")
+        print(f"  y vs ORT's QDQ run: cosine {cos:.6f}; z: max |diff| {diff:.4f} (half a step {scale / 2})")
+        check(cos >= INT8_COSINE, f"hswish {scale}: y: cosine {cos} with ORT's QDQ run")
+        check(diff <= scale / 2 * (1 + 1e-5) + 1e-5, f"hswish {scale}: z differs by {diff}, more than half a step")
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures))
         return 1
