@@ -217,9 +217,31 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
     return NULL;
 }
 
-/* A quantised Concat of Slices of one tensor X (YOLOX's space-to-depth stem) holds X's values:
- * X, when it has no entry of its own, gets the Concat's, so that the convolution the passes fold
- * the stem into (reading X) has its input's scale. */
+/* The tensor a chain of Slices (each read by nothing else) ends at, reading up from v: -1 when v is
+ * not written by such a chain. */
+static int32_t slice_root(const ei_graph * g, int32_t v) {
+    int32_t root = -1;
+    for (int32_t depth = 0; depth < 4; depth++) {
+        int32_t p = v >= 0 ? ei_graph_live_producer(g, v) : -1;
+        if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Slice") || ei_graph_use_count(g, v) != 1) return root;
+        root = v = g->nodes[p].inputs[0];
+    }
+    return -1;
+}
+
+/* Whether every reader of v is a Slice. */
+static bool read_by_slices_only(const ei_graph * g, int32_t v) {
+    int32_t readers[16];
+    int32_t k = ei_graph_consumers(g, v, readers, 16);
+    if (k < 1 || k > 16 || (g->values[v].flags & EI_VALUE_GRAPH_OUTPUT)) return false;
+    for (int32_t r = 0; r < k; r++)
+        if (!ei_pass_is_op(&g->nodes[readers[r]], "Slice") || g->nodes[readers[r]].inputs[0] != v) return false;
+    return true;
+}
+
+/* A quantised Concat of Slices (or Slices of Slices) of one tensor X that only Slices read (YOLOX's
+ * space-to-depth stem) holds X's values: X, when it has no entry of its own, gets the Concat's, so
+ * that the convolution the passes fold the stem into (reading X) has its input's scale. */
 static ei_status * alias_sliced_sources(const ei_graph * g, ei_calib_table * t) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ei_node * n = &g->nodes[i];
@@ -229,15 +251,14 @@ static ei_status * alias_sliced_sources(const ei_graph * g, ei_calib_table * t) 
         int32_t src = -1;
         if (!ei_calib_table_get(t, g->values[n->outputs[0]].name, &scale, &is_unsigned)) continue;
         for (int32_t k = 0; k < n->n_inputs; k++) {
-            int32_t p = n->inputs[k] >= 0 ? ei_graph_live_producer(g, n->inputs[k]) : -1;
-            if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Slice") || g->nodes[p].inputs[0] < 0 ||
-                (src >= 0 && g->nodes[p].inputs[0] != src)) {
+            int32_t root = slice_root(g, n->inputs[k]);
+            if (root < 0 || (src >= 0 && root != src)) {
                 src = -1;
                 break;
             }
-            src = g->nodes[p].inputs[0];
+            src = root;
         }
-        if (src >= 0 && !ei_calib_table_get(t, g->values[src].name, NULL, NULL))
+        if (src >= 0 && read_by_slices_only(g, src) && !ei_calib_table_get(t, g->values[src].name, NULL, NULL))
             EI_TRY(ei_calib_table_set(t, g->values[src].name, scale, is_unsigned));
     }
     return NULL;
