@@ -239,6 +239,75 @@ static bool read_by_slices_only(const ei_graph * g, int32_t v) {
     return true;
 }
 
+/* Whether node idx is a Clip(x, 0, hi) with constant float bounds; *hi its upper one. */
+static bool zero_clip(const ei_graph * g, int32_t idx, float * hi) {
+    if (idx < 0) return false;
+    const ei_node * n = &g->nodes[idx];
+    if (!ei_pass_is_op(n, "Clip") || n->n_inputs != 3 || n->n_outputs != 1 || n->outputs[0] < 0) return false;
+    const ei_tensor * lo = ei_node_input_const(g, n, 1);
+    const ei_tensor * up = ei_node_input_const(g, n, 2);
+    if (!lo || !up || lo->dtype != EI_DTYPE_F32 || up->dtype != EI_DTYPE_F32 || ei_tensor_numel(lo) != 1 ||
+        ei_tensor_numel(up) != 1 || ((const float *)lo->data)[0] != 0.0f)
+        return false;
+    *hi = ((const float *)up->data)[0];
+    return true;
+}
+
+/* A uint8 stem: Clip(0, h) (the pair on a Concat) of Concat(Clip(0, h_i) (the pairs on Slices) of
+ * Slice chains of one tensor X), every h_i >= h and X read by these chains only. It is the Concat
+ * of the Slices of Clip(X, 0, h): the Clip moves to X, the others go, and the Concat writes the
+ * outer Clip's output (whose table entry it is), so that the space-to-depth fold sees Slices and a
+ * Concat again; the int8 rewrite then drops the Clip before the folded int8 convolution. */
+static ei_status * hoist_stem_clamps(ei_graph * g, int32_t * hoisted) {
+    *hoisted = 0;
+    for (int32_t c = 0; c < g->n_nodes; c++) {
+        const ei_node * cn = &g->nodes[c];
+        if (!ei_pass_is_op(cn, "Concat") || cn->n_outputs != 1 || cn->outputs[0] < 0 || cn->n_inputs < 1) continue;
+        int32_t vc = cn->outputs[0], kc = ei_graph_single_consumer(g, vc), x = -1;
+        float   h, hi;
+        if (!zero_clip(g, kc, &h) || g->nodes[kc].inputs[0] != vc) continue;
+        for (int32_t k = 0; k < cn->n_inputs; k++) {
+            int32_t ki = cn->inputs[k] >= 0 ? ei_graph_live_producer(g, cn->inputs[k]) : -1;
+            int32_t root = -1;
+            if (zero_clip(g, ki, &hi) && hi >= h && ei_graph_use_count(g, cn->inputs[k]) == 1)
+                root = slice_root(g, g->nodes[ki].inputs[0]);
+            if (root < 0 || (x >= 0 && root != x)) {
+                x = -1;
+                break;
+            }
+            x = root;
+        }
+        int32_t readers[16];
+        if (x < 0 || g->values[x].dtype != EI_DTYPE_F32 || !read_by_slices_only(g, x) ||
+            ei_graph_consumers(g, x, readers, 16) != cn->n_inputs)
+            continue;
+        /* Clip(X, 0, h) -> X', read by the Slices that read X */
+        char    name[512];
+        int32_t xc, idx, ins[3] = {x, g->nodes[kc].inputs[1], g->nodes[kc].inputs[2]};
+        int32_t y = g->nodes[kc].outputs[0];
+        snprintf(name, sizeof name, "%s.clamped", g->values[x].name);
+        EI_TRY(ei_graph_value_add_unique(g, name, &xc));
+        snprintf(name, sizeof name, "%s.hoisted", g->nodes[kc].name);
+        EI_TRY(ei_graph_node_new(g, "Clip", name, g->nodes[kc].opset, ins, 3, &xc, 1, &idx));
+        EI_TRY(ei_node_reimport(&g->nodes[idx]));
+        for (int32_t r = 0; r < 16 && r < g->nodes[c].n_inputs; r++) g->nodes[readers[r]].inputs[0] = xc;
+        for (int32_t k = 0; k < g->nodes[c].n_inputs; k++) {
+            int32_t vi = g->nodes[c].inputs[k], ki = ei_graph_live_producer(g, vi);
+            int32_t si = g->nodes[ki].inputs[0];
+            ei_graph_node_remove(g, ki);
+            ei_graph_replace_uses(g, vi, si);
+        }
+        ei_graph_node_remove(g, kc);
+        ei_pass_retarget_output(g, c, y);
+        ++*hoisted;
+    }
+    if (*hoisted) {
+        EI_TRY(ei_graph_compact(g));
+        EI_TRY(ei_graph_reinfer(g));
+    }
+    return NULL;
+}
+
 /* A quantised Concat of Slices (or Slices of Slices) of one tensor X that only Slices read (YOLOX's
  * space-to-depth stem) holds X's values: X, when it has no entry of its own, gets the Concat's, so
  * that the convolution the passes fold the stem into (reading X) has its input's scale. */
@@ -276,6 +345,8 @@ ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, e
     ei_calib_table * t = NULL;
     ei_status *      st = ei_calib_table_create(&t);
     if (!st) st = ei_qdq_extract(m->g, t, stats);
+    int32_t hoisted = 0;
+    if (!st) st = hoist_stem_clamps(m->g, &hoisted);
     if (!st) st = alias_sliced_sources(m->g, t);
     ei_pass_stats ps;
     if (!st) st = ei_passes_run(m->g, level, &ps);

@@ -10,10 +10,11 @@ get a uint8 pair with zero point 0) and int8 symmetric activations. For each QDQ
 
   1. `edgeinfer build QDQ.onnx` says "QDQ model:" and puts every convolution in int8;
   2. the engine's optimised graph (`edgeinfer info`) has no QuantizeLinear, no DequantizeLinear
-     left to run (all of them weights, computed at load), no Clip, Sigmoid or Mul: each SiLU is
-     fused into its int8 convolution, the Clips standing for the image's and the Sigmoids' uint8
-     pairs are gone (a Sigmoid never writes a negative value; the int8 convolution's own uint8
-     quantisation clamps the image to the same range);
+     left to run (all of them weights, computed at load), no Clip, Sigmoid or Mul, no Slice or
+     Concat: each SiLU is fused into its int8 convolution, the Clips standing for the image's and
+     the Sigmoids' uint8 pairs are gone (a Sigmoid never writes a negative value; the stem's Clips
+     move to the image, where the int8 convolution's own uint8 quantisation clamps to the same
+     range), and the stem is folded into the first convolution;
   3. its outputs match ONNX Runtime running the same QDQ model (its int8 kernels, ORT_ENABLE_ALL,
      and the pairs as float operators, optimisations off) within cosine INT8_COSINE (0.99, the
      int8 tolerance of tests/qdq/test_qdq_model.py) on an input that was not a calibration image.
@@ -232,6 +233,9 @@ def main():
         check("QuantizeLinear" not in ops, f"{name}: {ops.get('QuantizeLinear')} QuantizeLinear left")
         check(ops.get("DequantizeLinear", 0) == folded,
               f"{name}: {ops.get('DequantizeLinear', 0)} DequantizeLinear, {folded} of them computed at load")
+        # the stem's Slices and Concat folded into the first convolution (uint8: once its Clips
+        # moved to the image)
+        check("Slice" not in ops and "Concat" not in ops, f"{name}: the space-to-depth stem was not folded: {ops}")
         for op in ("Clip", "Sigmoid", "Mul"):
             # the score head's Sigmoid is fused into its convolution too
             check(op not in ops, f"{name}: {ops.get(op)} {op} left")
