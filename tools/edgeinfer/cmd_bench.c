@@ -497,7 +497,8 @@ static ei_status * write_json(const bench_args * a, const bench_result * rs, int
                 "     \"runs\": %ld, \"wall_s\": %.6f, \"throughput_images_per_s\": %.4f,\n"
                 "     \"latency_ms\": {\"min\": %.4f, \"mean\": %.4f, \"median\": %.4f, \"p90\": %.4f, \"p95\": %.4f, "
                 "\"p99\": %.4f, \"max\": %.4f},\n"
-                "     \"session_memory_bytes\": %zu, \"max_rss_bytes\": %zu, \"macs\": %lld, \"macs_executed\": %lld, \"gflops\": %.4f,\n"
+                "     \"session_memory_bytes\": %zu, \"max_rss_bytes\": %zu, \"macs\": %lld, \"macs_executed\": %lld, "
+                "\"gflops\": %.4f,\n"
                 "     \"latencies_ms\": [",
                 r->engine_build_ms, r->load_ms, r->build_ms, r->warmup_runs, r->warmup_ms, r->n_runs, r->wall_s,
                 (double)r->batch * (double)r->n_runs / r->wall_s, r->min, r->mean, r->median, r->p90, r->p95, r->p99,
