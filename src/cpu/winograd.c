@@ -28,7 +28,7 @@
 #include "ops/fused.h"
 #include "quant/half.h"
 
-bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 32 && m >= 32 && oh * ow >= 64; }
+bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 8 && m >= 8 && oh * ow >= 64; }
 
 #ifdef EI_WINOGRAD_AVAILABLE
 #include <immintrin.h>
@@ -74,9 +74,12 @@ static bool is_f32(const ei_graph * g, int32_t v) { return v >= 0 && g->values[v
 static bool wg_supports(const ei_graph * g, const ei_node * node) {
     int mode = wg_mode();
     if (mode == 0 || !cpu_ok()) return false;
-    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || !is_f32(g, node->inputs[1]) ||
+    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || node->inputs[1] < 0 ||
         !is_f32(g, node->outputs[0]))
         return false;
+    /* Weights of a bf16 / fp16 engine are widened at prepare (exactly), as for every kernel. */
+    ei_dtype wdt = g->values[node->inputs[1]].dtype;
+    if (wdt != EI_DTYPE_F32 && wdt != EI_DTYPE_BF16 && wdt != EI_DTYPE_F16) return false;
     if (ei_half_round_mode(node) != EI_PRECISION_FP32) return false;
     ei_fused    f;
     ei_status * st = ei_fused_import(node, &f);
@@ -231,7 +234,19 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
         wg_release(s);
         return ei_status_oom();
     }
-    pack_weights(s, wt->data, c);
+    const float * wf = wt->data;
+    float *       widened = NULL;
+    if (wt->dtype != EI_DTYPE_F32) {
+        int64_t n_w = ei_shape_numel(&wt->shape);
+        if (!(widened = malloc((size_t)n_w * sizeof *widened))) {
+            wg_release(s);
+            return ei_status_oom();
+        }
+        ei_half_widen(wt->dtype, wt->data, widened, n_w);
+        wf = widened;
+    }
+    pack_weights(s, wf, c);
+    free(widened);
     *state = s;
     return NULL;
 }
