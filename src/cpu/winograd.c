@@ -49,6 +49,7 @@ typedef struct wg_state {
     int64_t  n_tb;      /* tile blocks */
     int64_t  mc16;      /* panels per channel chunk */
     int64_t  n_mc;      /* channel chunks */
+    int64_t  ldv, ldmb; /* floats between positions in V and Mb (see plan_blocks) */
     ei_fused f;
     int32_t  bias_in, res_in; /* input indices or -1 */
     float *  u;               /* [36][m16][ck][16] */
@@ -165,15 +166,15 @@ static void wg_release(void * state) {
 
 static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-/* Tiles per block: V[p] of one block (tb x ck floats) within about 128 KiB of L2, and the
- * worker's whole scratch within about 4 MiB; then blocks evened out over the tiles. */
+/* Tiles per block: V and Mb of a block (36 x tb x (ck + chunk) floats) within about 512 KiB (L2),
+ * but at least 24 tiles, so that each 16-channel weight panel serves 4 micro-kernel calls (measured
+ * on 64 -> 64 at 300x300 and 512 -> 512 at 38x38: 12 and 48 tiles were slower); then blocks evened
+ * out over the tiles. */
 static void plan_blocks(wg_state * s, int32_t nw) {
-    int64_t tb = 32768 / s->ck;
-    int64_t cap = (int64_t)4 * 1024 * 1024 / (WG_P * 4 * (s->ck + s->m16 * WG_NR));
-    if (tb > cap) tb = cap;
+    int64_t tb = (int64_t)512 * 1024 / (WG_P * 4 * (s->ck + s->m16 * WG_NR));
     if (tb > 96) tb = 96;
+    if (tb < 24) tb = 24;
     tb = tb / WG_MR * WG_MR;
-    if (tb < WG_MR) tb = WG_MR;
     s->n_tb = (s->tiles + tb - 1) / tb;
     s->tb = round_up((s->tiles + s->n_tb - 1) / s->n_tb, WG_MR);
     s->n_tb = (s->tiles + s->tb - 1) / s->tb;
@@ -185,6 +186,10 @@ static void plan_blocks(wg_state * s, int32_t nw) {
         s->mc16 = (s->mc16 + 1) / 2;
         s->n_mc = (s->m16 + s->mc16 - 1) / s->mc16;
     }
+    /* One cache line more than the block per position: the 36 vectors a transform stores or loads
+     * would otherwise lie a multiple of 4 KiB apart whenever tb * ck is, all in one L1 set. */
+    s->ldv = s->tb * s->ck + WG_NR;
+    s->ldmb = s->tb * s->mc16 * WG_NR + WG_NR;
 }
 
 static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
@@ -229,7 +234,7 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
     s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
     bool ok = s->u && s->bias && s->scratch;
     for (int32_t i = 0; ok && i < s->n_scratch; i++)
-        ok = (s->scratch[i] = alloc_zero((size_t)(WG_P * s->tb * (s->ck + s->mc16 * WG_NR)))) != NULL;
+        ok = (s->scratch[i] = alloc_zero((size_t)(WG_P * (s->ldv + s->ldmb)))) != NULL;
     if (!ok) {
         wg_release(s);
         return ei_status_oom();
@@ -418,7 +423,7 @@ WG_AVX2 static void wg_item(const wg_job * j, int64_t tbi, int64_t mci, float * 
     const wg_state * s = j->s;
     int64_t          t0 = tbi * s->tb, nt = s->tiles - t0 < s->tb ? s->tiles - t0 : s->tb;
     int64_t          ntp = round_up(nt, WG_MR), ldm = s->mc16 * WG_NR;
-    int64_t          ldv = s->tb * s->ck, ldmb = s->tb * ldm, tpi = s->th * s->tw;
+    int64_t          ldv = s->ldv, ldmb = s->ldmb, tpi = s->th * s->tw;
     float *          v = buf, *mb = buf + WG_P * ldv;
     int64_t          g0 = mci * s->mc16, g1 = g0 + s->mc16 < s->m16 ? g0 + s->mc16 : s->m16;
     for (int64_t t = 0; t < nt; t++) {
