@@ -28,7 +28,7 @@
 #include "ops/fused.h"
 #include "quant/half.h"
 
-bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 8 && m >= 8 && oh * ow >= 64; }
+bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 32 && m >= 8 && oh * ow >= 64; }
 
 #ifdef EI_WINOGRAD_AVAILABLE
 #include <immintrin.h>
@@ -129,21 +129,23 @@ static const double wg_g[6][3] = {
     {0, 0, 1},
 };
 
+/* U[p][o / 16][i][o % 16] = (G g G^T)[p] for weight g = W[o][i] (double, rounded once). Output
+ * channels innermost, so each position's writes run sequentially. */
 static void pack_weights(wg_state * s, const float * wt, int64_t c) {
-    for (int64_t o = 0; o < s->m; o++)
-        for (int64_t i = 0; i < c; i++) {
-            const float * k = wt + (o * c + i) * 9;
-            double        t[6][3];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 3; b++)
-                    t[a][b] = wg_g[a][0] * k[0 * 3 + b] + wg_g[a][1] * k[1 * 3 + b] + wg_g[a][2] * k[2 * 3 + b];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) {
-                    double  v = t[a][0] * wg_g[b][0] + t[a][1] * wg_g[b][1] + t[a][2] * wg_g[b][2];
-                    int64_t p = a * 6 + b;
-                    s->u[((p * s->m16 + o / WG_NR) * s->ck + i) * WG_NR + o % WG_NR] = (float)v;
-                }
-        }
+    for (int64_t gi = 0; gi < s->m16; gi++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t o = gi * WG_NR; o < s->m && o < (gi + 1) * WG_NR; o++) {
+                const float * k = wt + (o * c + i) * 9;
+                double        t[6][3];
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 3; b++)
+                        t[a][b] = wg_g[a][0] * k[0 * 3 + b] + wg_g[a][1] * k[1 * 3 + b] + wg_g[a][2] * k[2 * 3 + b];
+                float * u = s->u + (gi * s->ck + i) * WG_NR + o % WG_NR;
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 6; b++)
+                        u[(a * 6 + b) * s->m16 * s->ck * WG_NR] =
+                            (float)(t[a][0] * wg_g[b][0] + t[a][1] * wg_g[b][1] + t[a][2] * wg_g[b][2]);
+            }
 }
 
 static void * alloc_zero(size_t n_floats) {
