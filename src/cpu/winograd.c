@@ -55,7 +55,7 @@ typedef struct wg_state {
     float *  u;               /* [36][m16][ck][16] */
     float *  bias;            /* [m16 * 16], zero past m */
     int32_t  n_scratch;
-    float ** scratch; /* per worker: V [36][tb][ck], then Mb [36][tb][mc16 * 16] */
+    float ** scratch; /* per worker: V [36][ldv] ([tb][ck] used), then Mb [36][ldmb] ([tb][mc16 * 16]) */
 } wg_state;
 
 /* ---- selection ---- */
