@@ -138,7 +138,7 @@ static ei_status * qdq_branch(const char * onnx_path, const ei_model_options * m
     char passes[sizeof q->optimization_report];
     snprintf(passes, sizeof passes, "%s", q->optimization_report);
     snprintf(q->optimization_report, sizeof q->optimization_report,
-             "QDQ model: %d tensors quantised by the model's own scales%s%.160s", qs.tensors, passes[0] ? ", " : "",
+             "QDQ model: %d tensors quantised by the model's own scales%s%.400s", qs.tensors, passes[0] ? ", " : "",
              passes);
     q->summary.optimization_report = q->optimization_report;
     ei_model_destroy(*m);

@@ -12,15 +12,17 @@ typedef struct pass_entry {
 } pass_entry;
 
 /* Order matters: BN folding first exposes Conv -> activation and gives the space-to-depth fold
- * the Conv's final weights; LayerNorm before fusing so its MatMul neighbours are not taken apart;
- * activation fusion before residual fusion, which only takes a Conv without one; standalone GELU
- * after the fusable ones were absorbed; head transposes moved before the layout plan so that they
- * meet its conversions; the layout plan on the fused graph (it turns Conv into ei.ConvBlocked8,
- * which no other pass matches); last, what follows its conversions merged into them. */
+ * the Conv's final weights; a Conv over a Concat of linear maps folded into them once BN is folded
+ * and before activation fusion (its ReLU then fuses with the residual Add it leaves); LayerNorm before fusing so its
+ * MatMul neighbours are not taken apart; activation fusion before residual fusion, which only takes a Conv without one;
+ * standalone GELU after the fusable ones were absorbed; head transposes moved before the layout plan so that they meet
+ * its conversions; the layout plan on the fused graph (it turns Conv into ei.ConvBlocked8, which no other pass
+ * matches); last, what follows its conversions merged into them. */
 static const pass_entry g_passes[EI_PASS_COUNT] = {
     [EI_PASS_ELIMINATE_IDENTITY] = {ei_pass_eliminate_identity, "no-ops removed"},
     [EI_PASS_FOLD_BN_INTO_CONV] = {ei_pass_fold_bn_into_conv, "BN folded"},
     [EI_PASS_FOLD_SPACE_TO_DEPTH] = {ei_pass_fold_space_to_depth, "space-to-depth stems folded"},
+    [EI_PASS_FOLD_LINEAR_CONCAT] = {ei_pass_fold_linear_concat, "concat convs folded into linear maps"},
     [EI_PASS_MATCH_LAYERNORM] = {ei_pass_match_layernorm, "LayerNorms matched"},
     [EI_PASS_FUSE_ACTIVATION] = {ei_pass_fuse_activation, "activations fused"},
     [EI_PASS_FUSE_RESIDUAL] = {ei_pass_fuse_residual, "residual adds fused"},

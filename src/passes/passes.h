@@ -10,6 +10,7 @@
 ei_status * ei_pass_eliminate_identity(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_fold_bn_into_conv(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_fold_space_to_depth(ei_graph * g, int32_t * applied);
+ei_status * ei_pass_fold_linear_concat(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_fuse_activation(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_fuse_residual(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_match_layernorm(ei_graph * g, int32_t * applied);

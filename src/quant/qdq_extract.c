@@ -60,6 +60,62 @@ static bool pair_params(const ei_graph * g, const ei_node * n, float * s, int32_
     return true;
 }
 
+/* Whether value v is written by a Sigmoid or HardSigmoid (within [0, 1]); *hs its node when a
+ * HardSigmoid. */
+static bool unit_range(const ei_graph * g, int32_t v, const ei_node ** hs) {
+    int32_t p = v >= 0 ? ei_graph_live_producer(g, v) : -1;
+    *hs = NULL;
+    if (p < 0) return false;
+    if (ei_pass_is_op(&g->nodes[p], "HardSigmoid")) *hs = &g->nodes[p];
+    return *hs || ei_pass_is_op(&g->nodes[p], "Sigmoid");
+}
+
+/* The least value x's producer can write, when known: 0 for Sigmoid, HardSigmoid, Softmax and
+ * Relu; SiLU's minimum for Mul(a, Sigmoid(a)), HardSwish's for HardSwish and Mul(a, HardSigmoid(a))
+ * (-beta^2 / (4 alpha)); for Mul(a, b) with b in [0, 1] (a squeeze-excitation scale) the lesser of
+ * 0 and a's least value. */
+static bool producer_min(const ei_graph * g, int32_t x, float * min, int32_t depth) {
+    int32_t p = ei_graph_live_producer(g, x);
+    if (p < 0 || depth > 3) return false;
+    const ei_node * n = &g->nodes[p];
+    if (ei_pass_is_op(n, "Sigmoid") || ei_pass_is_op(n, "HardSigmoid") || ei_pass_is_op(n, "Softmax") ||
+        ei_pass_is_op(n, "Relu")) {
+        *min = 0.0f;
+        return true;
+    }
+    if (ei_pass_is_op(n, "HardSwish")) {
+        *min = -0.375f; /* x (x + 3) / 6 at x = -1.5 */
+        return true;
+    }
+    if (!ei_pass_is_op(n, "Mul") || n->n_inputs != 2) return false;
+    for (int32_t k = 0; k < 2; k++) {
+        int32_t         a = n->inputs[k];
+        const ei_node * hs;
+        if (a < 0 || !unit_range(g, n->inputs[1 - k], &hs)) continue;
+        int32_t sp = ei_graph_live_producer(g, n->inputs[1 - k]);
+        if (g->nodes[sp].inputs[0] == a) { /* a * Sigmoid(a), a * HardSigmoid(a) */
+            float alpha = 0.2f, beta = 0.5f;
+            if (!hs) {
+                *min = -0.2784645f; /* x * sigmoid(x) at x = -1.2785 */
+                return true;
+            }
+            ei_status * st = ei_attr_get_float(hs, "alpha", 0.2f, &alpha);
+            if (!st) st = ei_attr_get_float(hs, "beta", 0.5f, &beta);
+            ei_status_destroy(st);
+            /* the vertex of x (alpha x + beta) lies in the linear part for beta in [0, 2] */
+            if (st || !(alpha > 0.0f) || !(beta >= 0.0f && beta <= 2.0f)) continue;
+            *min = -beta * beta / (4.0f * alpha);
+            return true;
+        }
+        float am;
+        if (producer_min(g, a, &am, depth + 1)) {
+            *min = am < 0.0f ? am : 0.0f;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Replaces DequantizeLinear node di (output y) by Clip(x, 0, hi) -> y. */
 static ei_status * clamp_node(ei_graph * g, int32_t di, int32_t x, int32_t y, float hi) {
     char     name[512];
@@ -108,7 +164,14 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
          * removed (ONNX Runtime drops Relu and Clip(0, c) before uint8 pairs): it becomes Clip(x, 0,
          * hi) writing the DQ's output, which the activation fusion then folds into the producer. */
         int32_t entry = x;
-        if (is_unsigned) {
+        /* No clamp where x's producer never writes below -s / 2 (a Sigmoid, a SiLU before a pair
+         * whose zero point 0 only says that its scale exceeds twice SiLU's minimum): the clamp then
+         * moves no value by more than the rounding of the removed pair, it stands for no removed
+         * activation, and the pair's upper saturation is left out as for every other pair. The
+         * activation fusion then sees x * Sigmoid(x) again. */
+        float x_min;
+        bool  clamp = is_unsigned && !(producer_min(g, x, &x_min, 0) && x_min >= -0.5f * qs);
+        if (clamp) {
             float hi = (float)((is_signed ? 127 : 255) - qz) * qs;
             EI_TRY(clamp_node(g, i, x, y, hi));
             entry = y;
@@ -154,6 +217,122 @@ ei_status * ei_qdq_extract(ei_graph * g, ei_calib_table * table, ei_qdq_stats * 
     return NULL;
 }
 
+/* The tensor a chain of Slices (each read by nothing else) ends at, reading up from v: -1 when v is
+ * not written by such a chain. */
+static int32_t slice_root(const ei_graph * g, int32_t v) {
+    int32_t root = -1;
+    for (int32_t depth = 0; depth < 4; depth++) {
+        int32_t p = v >= 0 ? ei_graph_live_producer(g, v) : -1;
+        if (p < 0 || !ei_pass_is_op(&g->nodes[p], "Slice") || ei_graph_use_count(g, v) != 1) return root;
+        root = v = g->nodes[p].inputs[0];
+    }
+    return -1;
+}
+
+/* Whether every reader of v is a Slice. */
+static bool read_by_slices_only(const ei_graph * g, int32_t v) {
+    int32_t readers[16];
+    int32_t k = ei_graph_consumers(g, v, readers, 16);
+    if (k < 1 || k > 16 || (g->values[v].flags & EI_VALUE_GRAPH_OUTPUT)) return false;
+    for (int32_t r = 0; r < k; r++)
+        if (!ei_pass_is_op(&g->nodes[readers[r]], "Slice") || g->nodes[readers[r]].inputs[0] != v) return false;
+    return true;
+}
+
+/* Whether node idx is a Clip(x, 0, hi) with constant float bounds; *hi its upper one. */
+static bool zero_clip(const ei_graph * g, int32_t idx, float * hi) {
+    if (idx < 0) return false;
+    const ei_node * n = &g->nodes[idx];
+    if (!ei_pass_is_op(n, "Clip") || n->n_inputs != 3 || n->n_outputs != 1 || n->outputs[0] < 0) return false;
+    const ei_tensor * lo = ei_node_input_const(g, n, 1);
+    const ei_tensor * up = ei_node_input_const(g, n, 2);
+    if (!lo || !up || lo->dtype != EI_DTYPE_F32 || up->dtype != EI_DTYPE_F32 || ei_tensor_numel(lo) != 1 ||
+        ei_tensor_numel(up) != 1 || ((const float *)lo->data)[0] != 0.0f)
+        return false;
+    *hi = ((const float *)up->data)[0];
+    return true;
+}
+
+/* A uint8 stem: Clip(0, h) (the pair on a Concat) of Concat(Clip(0, h_i) (the pairs on Slices) of
+ * Slice chains of one tensor X), every h_i >= h and X read by these chains only. It is the Concat
+ * of the Slices of Clip(X, 0, h): the Clip moves to X, the others go, and the Concat writes the
+ * outer Clip's output (whose table entry it is), so that the space-to-depth fold sees Slices and a
+ * Concat again; the int8 rewrite then drops the Clip before the folded int8 convolution. */
+static ei_status * hoist_stem_clamps(ei_graph * g, int32_t * hoisted) {
+    *hoisted = 0;
+    for (int32_t c = 0; c < g->n_nodes; c++) {
+        const ei_node * cn = &g->nodes[c];
+        if (!ei_pass_is_op(cn, "Concat") || cn->n_outputs != 1 || cn->outputs[0] < 0 || cn->n_inputs < 1) continue;
+        int32_t vc = cn->outputs[0], kc = ei_graph_single_consumer(g, vc), x = -1;
+        float   h, hi;
+        if (!zero_clip(g, kc, &h) || g->nodes[kc].inputs[0] != vc) continue;
+        for (int32_t k = 0; k < cn->n_inputs; k++) {
+            int32_t ki = cn->inputs[k] >= 0 ? ei_graph_live_producer(g, cn->inputs[k]) : -1;
+            int32_t root = -1;
+            if (zero_clip(g, ki, &hi) && hi >= h && ei_graph_use_count(g, cn->inputs[k]) == 1)
+                root = slice_root(g, g->nodes[ki].inputs[0]);
+            if (root < 0 || (x >= 0 && root != x)) {
+                x = -1;
+                break;
+            }
+            x = root;
+        }
+        int32_t readers[16];
+        if (x < 0 || g->values[x].dtype != EI_DTYPE_F32 || !read_by_slices_only(g, x) ||
+            ei_graph_consumers(g, x, readers, 16) != cn->n_inputs)
+            continue;
+        /* Clip(X, 0, h) -> X', read by the Slices that read X */
+        char    name[512];
+        int32_t xc, idx, ins[3] = {x, g->nodes[kc].inputs[1], g->nodes[kc].inputs[2]};
+        int32_t y = g->nodes[kc].outputs[0];
+        snprintf(name, sizeof name, "%s.clamped", g->values[x].name);
+        EI_TRY(ei_graph_value_add_unique(g, name, &xc));
+        snprintf(name, sizeof name, "%s.hoisted", g->nodes[kc].name);
+        EI_TRY(ei_graph_node_new(g, "Clip", name, g->nodes[kc].opset, ins, 3, &xc, 1, &idx));
+        EI_TRY(ei_node_reimport(&g->nodes[idx]));
+        for (int32_t r = 0; r < 16 && r < g->nodes[c].n_inputs; r++) g->nodes[readers[r]].inputs[0] = xc;
+        for (int32_t k = 0; k < g->nodes[c].n_inputs; k++) {
+            int32_t vi = g->nodes[c].inputs[k], ki = ei_graph_live_producer(g, vi);
+            int32_t si = g->nodes[ki].inputs[0];
+            ei_graph_node_remove(g, ki);
+            ei_graph_replace_uses(g, vi, si);
+        }
+        ei_graph_node_remove(g, kc);
+        ei_pass_retarget_output(g, c, y);
+        ++*hoisted;
+    }
+    if (*hoisted) {
+        EI_TRY(ei_graph_compact(g));
+        EI_TRY(ei_graph_reinfer(g));
+    }
+    return NULL;
+}
+
+/* A quantised Concat of Slices (or Slices of Slices) of one tensor X that only Slices read (YOLOX's
+ * space-to-depth stem) holds X's values: X, when it has no entry of its own, gets the Concat's, so
+ * that the convolution the passes fold the stem into (reading X) has its input's scale. */
+static ei_status * alias_sliced_sources(const ei_graph * g, ei_calib_table * t) {
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ei_node * n = &g->nodes[i];
+        if (!ei_pass_is_op(n, "Concat") || n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs < 1) continue;
+        float   scale;
+        bool    is_unsigned;
+        int32_t src = -1;
+        if (!ei_calib_table_get(t, g->values[n->outputs[0]].name, &scale, &is_unsigned)) continue;
+        for (int32_t k = 0; k < n->n_inputs; k++) {
+            int32_t root = slice_root(g, n->inputs[k]);
+            if (root < 0 || (src >= 0 && root != src)) {
+                src = -1;
+                break;
+            }
+            src = root;
+        }
+        if (src >= 0 && read_by_slices_only(g, src) && !ei_calib_table_get(t, g->values[src].name, NULL, NULL))
+            EI_TRY(ei_calib_table_set(t, g->values[src].name, scale, is_unsigned));
+    }
+    return NULL;
+}
+
 ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, ei_model ** out, ei_calib_table ** table,
                               ei_qdq_stats * stats) {
     *out = NULL;
@@ -166,6 +345,9 @@ ei_status * ei_qdq_load_model(const char * path, const ei_model_options * opt, e
     ei_calib_table * t = NULL;
     ei_status *      st = ei_calib_table_create(&t);
     if (!st) st = ei_qdq_extract(m->g, t, stats);
+    int32_t hoisted = 0;
+    if (!st) st = hoist_stem_clamps(m->g, &hoisted);
+    if (!st) st = alias_sliced_sources(m->g, t);
     ei_pass_stats ps;
     if (!st) st = ei_passes_run(m->g, level, &ps);
     if (st) {

@@ -235,6 +235,59 @@ static ei_status * fuse_requant(ei_graph * g, int32_t * fused) {
     return NULL;
 }
 
+/* Whether every reader of v clamps what it reads from v to [0, top] or narrower anyway: int8
+ * convolutions reading v as X quantised to uint8 over [0, 255 x_scale] with 255 x_scale <= top, or
+ * Concat / Slice / Reshape / layout conversions passing v on (as data) to such readers. */
+static bool clamped_by_readers(const ei_graph * g, int32_t v, float top, int32_t depth) {
+    int32_t readers[64];
+    int32_t k = ei_graph_consumers(g, v, readers, 64);
+    if (k < 1 || k > 64 || depth > 4 || (g->values[v].flags & EI_VALUE_GRAPH_OUTPUT)) return false;
+    for (int32_t r = 0; r < k; r++) {
+        const ei_node * c = &g->nodes[readers[r]];
+        if (c->def == &ei_op_def_CONV_INT8) {
+            const ei_conv_int8_params * cp = c->params;
+            if (!cp || !cp->x_unsigned || c->inputs[0] != v || !(255.0f * cp->x_scale <= top * (1.0f + 1e-5f)))
+                return false;
+            for (int32_t in = 1; in < c->n_inputs; in++)
+                if (c->inputs[in] == v) return false;
+        } else if (c->def == &ei_op_def_CONCAT || c->def == &ei_op_def_SLICE || c->def == &ei_op_def_RESHAPE ||
+                   c->def == &ei_op_def_TO_BLOCKED8 || c->def == &ei_op_def_FROM_BLOCKED8) {
+            for (int32_t in = c->def == &ei_op_def_CONCAT ? c->n_inputs : 1; in < c->n_inputs; in++)
+                if (c->inputs[in] == v) return false; /* read as a shape or index */
+            if (c->n_outputs != 1 || c->outputs[0] < 0 || !clamped_by_readers(g, c->outputs[0], top, depth + 1))
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A Clip(x, 0, hi) (constant bounds) whose readers clamp to [0, hi] anyway (clamped_by_readers)
+ * changes nothing and goes (its readers read x). The QDQ extraction leaves such Clips for uint8
+ * pairs with zero point 0 on values of unknown sign (an image input and its slices). Readers first
+ * (reverse node order), so that a Clip before a Concat before a Clip goes too. */
+static ei_status * drop_redundant_clips(ei_graph * g, int32_t * dropped) {
+    *dropped = 0;
+    for (int32_t i = g->n_nodes - 1; i >= 0; i--) {
+        ei_node * n = &g->nodes[i];
+        if (ei_node_is_removed(n) || n->folded || n->def != &ei_op_def_CLIP || n->n_inputs != 3 || n->n_outputs != 1)
+            continue;
+        const ei_tensor * lo = ei_node_input_const(g, n, 1);
+        const ei_tensor * hi = ei_node_input_const(g, n, 2);
+        int32_t           x = n->inputs[0], y = n->outputs[0];
+        if (!lo || !hi || lo->dtype != EI_DTYPE_F32 || hi->dtype != EI_DTYPE_F32 || ei_tensor_numel(lo) != 1 ||
+            ei_tensor_numel(hi) != 1 || ((const float *)lo->data)[0] != 0.0f || x < 0 || y < 0 ||
+            g->values[x].dtype != EI_DTYPE_F32 || !clamped_by_readers(g, y, ((const float *)hi->data)[0], 0))
+            continue;
+        ei_graph_replace_uses(g, y, x);
+        ei_graph_node_remove(g, i);
+        ++*dropped;
+    }
+    if (*dropped) EI_TRY(ei_graph_compact(g));
+    return NULL;
+}
+
 ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char * keep_fp32,
                              ei_quantize_stats * stats) {
     memset(stats, 0, sizeof *stats);
@@ -259,7 +312,10 @@ ei_status * ei_quantize_int8(ei_graph * g, const ei_calib_table * t, const char 
         EI_TRY(rewrite(g, i, scale, u, t, entry_name(g, t, n->inputs[0]), &stats->bias_corrected));
         stats->convs++;
     }
-    if (stats->convs) EI_TRY(fuse_requant(g, &stats->requant_fused));
+    if (stats->convs) {
+        EI_TRY(drop_redundant_clips(g, &stats->clips_dropped));
+        EI_TRY(fuse_requant(g, &stats->requant_fused));
+    }
     EI_TRY(ei_quantize_matmuls(g, t, keep_fp32, &stats->matmuls, &stats->matmul_candidates, &stats->kept_fp32,
                                &stats->no_entry));
     if (stats->convs || stats->matmuls) EI_TRY(ei_graph_reinfer(g));

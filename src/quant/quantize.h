@@ -16,6 +16,7 @@ typedef struct ei_quantize_stats {
     int32_t matmuls;           /* MatMuls now ei.MatMulInt8 */
     int32_t matmul_candidates; /* MatMuls with a constant float [K, N] right operand */
     int32_t bias_corrected;    /* int8 convolutions whose bias was corrected (channel means in the table) */
+    int32_t clips_dropped;     /* Clip(x, 0, hi) before int8 convolutions whose uint8 quantisation clamps the same */
 } ei_quantize_stats;
 
 /* The convolutions the rewrite turns into ei.ConvInt8 when their input has an entry: Conv and

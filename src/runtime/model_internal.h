@@ -26,7 +26,7 @@ struct ei_model {
     int32_t             n_op_types;
     char **             op_type_names;
     int32_t *           op_type_nodes;
-    char                optimization_report[256];
+    char                optimization_report[512];
     ei_model_build_info build;
 };
 

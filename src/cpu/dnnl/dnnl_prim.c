@@ -20,7 +20,14 @@ struct ei_dnnl_prim {
     ei_precision     round_src;
     int32_t          wei_input, bias_input, res_input; /* -1: constant or absent */
     ei_fused         act_after;                        /* applied by us: oneDNN 2.6 lacks it */
-    int32_t          n_threads;
+    /* The residual as a binary-add post-op reading its own buffer (res_mem, the graph's layout),
+     * instead of a sum post-op that needs it copied into the output first. res_copy: where a
+     * residual that is the output's own buffer goes first (sessions never pass one: their memory
+     * plan shares buffers only for copy ops), allocated on first need. */
+    bool          res_binary;
+    dnnl_memory_t res_mem;
+    void *        res_copy;
+    int32_t       n_threads;
 };
 
 /* oneDNN's CPU engine is stateless and shared by every session. */
@@ -214,20 +221,50 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     dnnl_primitive_desc_t pd = NULL;
     bool                  declined = false;
     DNNL_TRY(node, dnnl_stream_create(&p->stream, eng, dnnl_stream_default_flags), "stream");
-    DNNL_TRY(node, dnnl_primitive_attr_create(&attr), "attributes");
-    DNNL_TRY(node, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-    DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");
-    if (spec->res_input >= 0) DNNL_TRY(node, dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
-    if (!ei_dnnl_append_act(po, &spec->fused)) {
-        /* Start over without the activation; run applies it. */
-        dnnl_post_ops_destroy(po);
+    /* First the residual as a binary add (no copy at run), then, if oneDNN declines that, would
+     * take its reference implementation for it or wants another output layout, as a sum. */
+    for (int32_t attempt = spec->res_input >= 0 ? 0 : 1; attempt < 2; attempt++) {
+        bool binary = attempt == 0;
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        if (po) dnnl_post_ops_destroy(po);
+        if (attr) dnnl_primitive_attr_destroy(attr);
+        pd = NULL;
         po = NULL;
-        DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");
-        if (spec->res_input >= 0) DNNL_TRY(node, dnnl_post_ops_append_sum(po, 1.0f), "sum post-op");
-        p->act_after = spec->fused;
+        attr = NULL;
+        p->act_after = (ei_fused){0};
+        DNNL_TRY(node, dnnl_primitive_attr_create(&attr), "attributes");
+        DNNL_TRY(node, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+        for (int32_t with_act = 1; with_act >= 0; with_act--) {
+            if (po) dnnl_post_ops_destroy(po);
+            po = NULL;
+            DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");
+            if (spec->res_input >= 0)
+                DNNL_TRY(node,
+                         binary ? dnnl_post_ops_append_binary(po, dnnl_binary_add, &spec->dst)
+                                : dnnl_post_ops_append_sum(po, 1.0f),
+                         "residual post-op");
+            if (!with_act) {
+                p->act_after = spec->fused; /* run applies it */
+                break;
+            }
+            if (ei_dnnl_append_act(po, &spec->fused)) break;
+        }
+        DNNL_TRY(node, dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
+        if (dnnl_primitive_desc_create(&pd, op_desc, attr, eng, NULL) != dnnl_success) {
+            pd = NULL;
+            continue;
+        }
+        if (binary) {
+            const char * impl = NULL;
+            if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+                !strncmp(impl, "ref", 3) ||
+                !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), &spec->dst))
+                continue;
+        }
+        p->res_binary = binary;
+        break;
     }
-    DNNL_TRY(node, dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
-    if (dnnl_primitive_desc_create(&pd, op_desc, attr, eng, NULL) != dnnl_success) {
+    if (!pd) {
         declined = true;
         goto done;
     }
@@ -260,11 +297,12 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
     } else {
         st = convert_setup(node, p, &spec->dst, dst_md, false, &p->dst_user, &p->dst, &p->dst_reorder, &p->dst_buf);
         if (st) goto done;
-        if (spec->res_input >= 0) {
+        if (spec->res_input >= 0 && !p->res_binary) {
             DNNL_TRY(node, dnnl_memory_create(&p->res_user, &spec->dst, eng, DNNL_MEMORY_NONE), "memory");
             DNNL_TRY(node, ei_dnnl_reorder_create(&spec->dst, dst_md, &p->res_reorder), "reorder");
         }
     }
+    if (p->res_binary) DNNL_TRY(node, dnnl_memory_create(&p->res_mem, &spec->dst, eng, DNNL_MEMORY_NONE), "memory");
     if (p->round_src == EI_PRECISION_BF16 || p->round_src == EI_PRECISION_FP16) {
         p->round_cap = dnnl_memory_desc_get_size(&spec->src) / sizeof(float);
         p->round_buf = aligned_alloc(64, (p->round_cap * sizeof(float) + 63) / 64 * 64 + 64);
@@ -318,7 +356,8 @@ void ei_dnnl_prim_destroy(ei_dnnl_prim * p) {
     dnnl_primitive_t prims[] = {p->prim, p->src_reorder, p->dst_reorder, p->res_reorder};
     for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
         if (prims[i]) dnnl_primitive_destroy(prims[i]);
-    dnnl_memory_t mems[] = {p->src, p->wei, p->bias, p->dst, p->scratch, p->src_user, p->dst_user, p->res_user};
+    dnnl_memory_t mems[] = {p->src,      p->wei,      p->bias,     p->dst,    p->scratch,
+                            p->src_user, p->dst_user, p->res_user, p->res_mem};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     if (p->stream) dnnl_stream_destroy(p->stream);
@@ -328,6 +367,7 @@ void ei_dnnl_prim_destroy(ei_dnnl_prim * p) {
     free(p->bias_buf);
     free(p->scratch_buf);
     free(p->round_buf);
+    free(p->res_copy);
     free(p);
 }
 
@@ -353,7 +393,17 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->src, x), "binding");
     }
     if (!p->dst_reorder) DNNL_TRY(node, dnnl_memory_set_data_handle(p->dst, y), "binding");
-    if (p->res_input >= 0) {
+    if (p->res_binary) {
+        const ei_tensor * r = in[p->res_input];
+        const void *      rd = r->data;
+        if (rd == y) {
+            if (!p->res_copy) p->res_copy = aligned_alloc(64, (r->nbytes + 63) / 64 * 64);
+            if (!p->res_copy) return ei_status_oom();
+            memcpy(p->res_copy, rd, r->nbytes);
+            rd = p->res_copy;
+        }
+        DNNL_TRY(node, dnnl_memory_set_data_handle(p->res_mem, (void *)rd), "binding");
+    } else if (p->res_input >= 0) {
         /* The sum post-op adds what dst holds. */
         const ei_tensor * r = in[p->res_input];
         if (p->res_reorder) {
@@ -365,13 +415,14 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
     }
     if (p->wei_input >= 0) DNNL_TRY(node, dnnl_memory_set_data_handle(p->wei, in[p->wei_input]->data), "binding");
     if (p->bias_input >= 0) DNNL_TRY(node, dnnl_memory_set_data_handle(p->bias, in[p->bias_input]->data), "binding");
-    dnnl_exec_arg_t args[5];
+    dnnl_exec_arg_t args[6];
     int             n = 0;
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, p->src};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, p->wei};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, p->dst};
     if (p->bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->bias};
     if (p->scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+    if (p->res_binary) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, p->res_mem};
     DNNL_TRY(node, dnnl_primitive_execute(p->prim, p->stream, n, args), "execution");
     DNNL_TRY(node, dnnl_stream_wait(p->stream), "execution");
     if (p->dst_reorder) {
