@@ -1,5 +1,7 @@
 #include "cpu/kernel_table.h"
 
+#include "cpu/winograd.h"
+
 #ifdef EI_WITH_ONEDNN
 #include "cpu/dnnl/dnnl_kernels.h"
 #endif
@@ -18,12 +20,25 @@ static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
     [EI_OP_COUNT] = NULL,
 };
 
+/* Specialised kernels tried before the entry above: they take only the nodes their supports()
+ * accepts (shapes where they were measured to win) and leave the rest to g_cpu_kernels. */
+static const ei_cpu_kernel * const g_cpu_kernels_first[EI_OP_COUNT + 1] = {
+#ifdef EI_WINOGRAD_AVAILABLE
+    [EI_OP_CONV_BLOCKED8] = &ei_winograd_conv_blocked8, /* 3x3 stride 1: cpu/winograd.h */
+#endif
+    [EI_OP_COUNT] = NULL,
+};
+
+static const ei_cpu_kernel * kernel_if_supported(const ei_cpu_kernel * kern, const ei_graph * g, const ei_node * node) {
+    if (!kern || (kern->supports && !kern->supports(g, node))) return NULL;
+    return kern;
+}
+
 const ei_cpu_kernel * ei_cpu_kernel_for(const ei_graph * g, const ei_node * node) {
     ei_op_kind k = ei_op_kind_of(node->def);
-    if (k >= EI_OP_COUNT || !g_cpu_kernels[k]) return NULL;
-    const ei_cpu_kernel * kern = g_cpu_kernels[k];
-    if (kern->supports && !kern->supports(g, node)) return NULL;
-    return kern;
+    if (k >= EI_OP_COUNT) return NULL;
+    const ei_cpu_kernel * kern = kernel_if_supported(g_cpu_kernels_first[k], g, node);
+    return kern ? kern : kernel_if_supported(g_cpu_kernels[k], g, node);
 }
 
 bool ei_cpu_has_blocked8_conv(void) {

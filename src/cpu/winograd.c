@@ -1,0 +1,482 @@
+/* Winograd F(4x4, 3x3) for ei.ConvBlocked8 (3x3, stride 1, dilation 1, group 1) on AVX2 + FMA.
+ *
+ * Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 output tile: each tile reads a 6x6 input patch d, and
+ * the 9 multiply-adds per output pixel and channel pair of the direct convolution become 36 per 16
+ * pixels (2.25), at the price of three transforms and some float32 accuracy (see the tolerance in
+ * tests/kernels_winograd).
+ *
+ * Layout of the work, per block of `tb` tiles (a multiple of 6) and per chunk of output channels:
+ *   1. input transform: for each tile and 8-channel block of X, the 6x6 patch of 8-lane vectors
+ *      (the blocked layout gives 8 channels per load) -> 36 vectors, stored at V[p][tile][c]
+ *      (p = transform position, c contiguous over all padded input channels);
+ *   2. 36 independent products V[p] (tb x C) * U[p] (C x M) -> Mb[p] (tb x M) by a 6-tile x
+ *      16-channel register-blocked micro-kernel (12 accumulators, the sgemm one's shape); U, the
+ *      transformed weights, is packed at prepare in 16-channel panels, zero past C and M, so X's
+ *      padding lanes never reach Y;
+ *   3. output transform of the 36 vectors of each tile and 8-channel block, fused with bias,
+ *      residual and activation, straight into blocked Y (padding lanes written as zeros).
+ * V[p] for one block stays in L2 while the 16-channel weight panels stream past it. Workers (one
+ * scratch buffer each) take (tile block, channel chunk) items round-robin; channels are split only
+ * when there are too few tile blocks to keep every worker busy. */
+#include "cpu/winograd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/blocked8.h"
+#include "ops/conv_geometry.h"
+#include "ops/fused.h"
+#include "quant/half.h"
+
+bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 32 && m >= 8 && oh * ow >= 64; }
+
+#ifdef EI_WINOGRAD_AVAILABLE
+#include <immintrin.h>
+#define WG_AVX2 __attribute__((target("avx2,fma")))
+
+#define WG_P     36 /* transform positions (6 x 6) */
+#define WG_MR    6  /* tiles per micro-kernel call */
+#define WG_NR    16 /* output channels per micro-kernel call / weight panel */
+#define WG_ALIGN 64
+
+typedef struct wg_state {
+    int64_t  n, h, w, oh, ow, pt, pl;
+    int64_t  m;         /* output channels */
+    int64_t  cb, ck;    /* input channel blocks; ck = 8 cb (V's row length) */
+    int64_t  mb, m16;   /* output blocks of 8 and panels of 16 */
+    int64_t  th, tw;    /* tiles per image, down and across */
+    int64_t  tiles, tb; /* all tiles; tiles per block */
+    int64_t  n_tb;      /* tile blocks */
+    int64_t  mc16;      /* panels per channel chunk */
+    int64_t  n_mc;      /* channel chunks */
+    int64_t  ldv, ldmb; /* floats between positions in V and Mb (see plan_blocks) */
+    ei_fused f;
+    int32_t  bias_in, res_in; /* input indices or -1 */
+    float *  u;               /* [36][m16][ck][16] */
+    float *  bias;            /* [m16 * 16], zero past m */
+    int32_t  n_scratch;
+    float ** scratch; /* per worker: V [36][ldv] ([tb][ck] used), then Mb [36][ldmb] ([tb][mc16 * 16]) */
+} wg_state;
+
+/* ---- selection ---- */
+
+/* EI_CONV_WINOGRAD: 0 off, 1 every node it can compute, otherwise the automatic choice. */
+static int wg_mode(void) {
+    const char * e = getenv("EI_CONV_WINOGRAD");
+    if (e && !strcmp(e, "0")) return 0;
+    if (e && !strcmp(e, "1")) return 1;
+    return 2;
+}
+
+static bool cpu_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+static bool is_f32(const ei_graph * g, int32_t v) { return v >= 0 && g->values[v].dtype == EI_DTYPE_F32; }
+
+static bool wg_supports(const ei_graph * g, const ei_node * node) {
+    int mode = wg_mode();
+    if (mode == 0 || !cpu_ok()) return false;
+    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || node->inputs[1] < 0 ||
+        !is_f32(g, node->outputs[0]))
+        return false;
+    /* Weights of a bf16 / fp16 engine are widened at prepare (exactly), as for every kernel. */
+    ei_dtype wdt = g->values[node->inputs[1]].dtype;
+    if (wdt != EI_DTYPE_F32 && wdt != EI_DTYPE_BF16 && wdt != EI_DTYPE_F16) return false;
+    if (ei_half_round_mode(node) != EI_PRECISION_FP32) return false;
+    ei_fused    f;
+    ei_status * st = ei_fused_import(node, &f);
+    int64_t     group = 1;
+    if (!st) st = ei_attr_get_int(node, "group", 1, &group);
+    ei_window_attrs a;
+    if (!st) st = ei_window_attrs_read(node, true, &a);
+    if (st) {
+        ei_status_destroy(st);
+        return false;
+    }
+    const ei_value * x = &g->values[node->inputs[0]];
+    const ei_value * w = &g->values[node->inputs[1]];
+    const ei_value * y = &g->values[node->outputs[0]];
+    if (x->shape.rank != 5 || y->shape.rank != 5 || !w->constant || w->shape.rank != 4 || group != 1) return false;
+    if (w->shape.dim[2] != 3 || w->shape.dim[3] != 3 || ei_shape_numel(&x->shape) <= 0) return false;
+    int32_t n_base = f.residual ? node->n_inputs - 1 : node->n_inputs;
+    if (n_base > 3) return false;
+    if (n_base == 3 && node->inputs[2] >= 0 && !is_f32(g, node->inputs[2])) return false;
+    if (f.residual) {
+        int32_t r = node->inputs[node->n_inputs - 1];
+        if (!is_f32(g, r) || !ei_shape_equal(&g->values[r].shape, &y->shape)) return false;
+    }
+    ei_window_geom geom;
+    int64_t        xd[2] = {x->shape.dim[2], x->shape.dim[3]};
+    st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xd, w->shape.dim + 2, &geom);
+    if (st) {
+        ei_status_destroy(st);
+        return false;
+    }
+    for (int32_t i = 0; i < 2; i++)
+        if (geom.stride[i] != 1 || geom.dilation[i] != 1) return false;
+    if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
+    return mode == 1 || ei_winograd_wins(w->shape.dim[1], w->shape.dim[0], geom.out[0], geom.out[1]);
+}
+
+/* ---- prepare ---- */
+
+/* G of F(4x4, 3x3): U = G g G^T. */
+static const double wg_g[6][3] = {
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1},
+};
+
+/* U[p][o / 16][i][o % 16] = (G g G^T)[p] for weight g = W[o][i] (double, rounded once). Output
+ * channels innermost, so each position's writes run sequentially. */
+static void pack_weights(wg_state * s, const float * wt, int64_t c) {
+    for (int64_t gi = 0; gi < s->m16; gi++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t o = gi * WG_NR; o < s->m && o < (gi + 1) * WG_NR; o++) {
+                const float * k = wt + (o * c + i) * 9;
+                double        t[6][3];
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 3; b++)
+                        t[a][b] = wg_g[a][0] * k[0 * 3 + b] + wg_g[a][1] * k[1 * 3 + b] + wg_g[a][2] * k[2 * 3 + b];
+                float * u = s->u + (gi * s->ck + i) * WG_NR + o % WG_NR;
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 6; b++)
+                        u[(a * 6 + b) * s->m16 * s->ck * WG_NR] =
+                            (float)(t[a][0] * wg_g[b][0] + t[a][1] * wg_g[b][1] + t[a][2] * wg_g[b][2]);
+            }
+}
+
+static void * alloc_zero(size_t n_floats) {
+    size_t bytes = (n_floats * sizeof(float) + WG_ALIGN - 1) / WG_ALIGN * WG_ALIGN;
+    void * p = aligned_alloc(WG_ALIGN, bytes ? bytes : WG_ALIGN);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+static void wg_release(void * state) {
+    wg_state * s = state;
+    if (!s) return;
+    free(s->u);
+    free(s->bias);
+    if (s->scratch)
+        for (int32_t i = 0; i < s->n_scratch; i++) free(s->scratch[i]);
+    free(s->scratch);
+    free(s);
+}
+
+static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+/* Tiles per block: V and Mb of a block (36 x tb x (ck + chunk) floats) within about 512 KiB (L2),
+ * but at least 24 tiles, so that each 16-channel weight panel serves 4 micro-kernel calls (measured
+ * on 64 -> 64 at 300x300 and 512 -> 512 at 38x38: 12 and 48 tiles were slower); then blocks evened
+ * out over the tiles. */
+static void plan_blocks(wg_state * s, int32_t nw) {
+    int64_t tb = (int64_t)512 * 1024 / (WG_P * 4 * (s->ck + s->m16 * WG_NR));
+    if (tb > 96) tb = 96;
+    if (tb < 24) tb = 24;
+    tb = tb / WG_MR * WG_MR;
+    s->n_tb = (s->tiles + tb - 1) / tb;
+    s->tb = round_up((s->tiles + s->n_tb - 1) / s->n_tb, WG_MR);
+    s->n_tb = (s->tiles + s->tb - 1) / s->tb;
+    /* Too few tile blocks for the workers: split the output channels too (each chunk repeats the
+     * input transform, a small part of the work when M is large). */
+    s->mc16 = s->m16;
+    s->n_mc = 1;
+    while (nw > 1 && s->n_tb * s->n_mc < 2 * nw && s->mc16 > 1) {
+        s->mc16 = (s->mc16 + 1) / 2;
+        s->n_mc = (s->m16 + s->mc16 - 1) / s->mc16;
+    }
+    /* One cache line more than the block per position: the 36 vectors a transform stores or loads
+     * would otherwise lie a multiple of 4 KiB apart whenever tb * ck is, all in one L1 set. */
+    s->ldv = s->tb * s->ck + WG_NR;
+    s->ldmb = s->tb * s->mc16 * WG_NR + WG_NR;
+}
+
+static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
+    *state = NULL;
+    const ei_shape *  xs = &g->values[node->inputs[0]].shape;
+    const ei_shape *  ys = &g->values[node->outputs[0]].shape;
+    const ei_tensor * wt = ei_node_input_const(g, node, 1);
+    ei_window_attrs   a;
+    ei_window_geom    geom;
+    wg_state *        s = calloc(1, sizeof *s);
+    if (!s) return ei_status_oom();
+    ei_status * st = ei_fused_import(node, &s->f);
+    if (!st) st = ei_window_attrs_read(node, true, &a);
+    if (!st) st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xs->dim + 2, wt->shape.dim + 2, &geom);
+    if (st) {
+        free(s);
+        return st;
+    }
+    int64_t c = wt->shape.dim[1];
+    s->n = xs->dim[0];
+    s->cb = xs->dim[1];
+    s->ck = s->cb * EI_BLOCK8;
+    s->h = xs->dim[2];
+    s->w = xs->dim[3];
+    s->m = wt->shape.dim[0];
+    s->mb = ys->dim[1];
+    s->m16 = (s->m + WG_NR - 1) / WG_NR;
+    s->oh = ys->dim[2];
+    s->ow = ys->dim[3];
+    s->pt = geom.pad_begin[0];
+    s->pl = geom.pad_begin[1];
+    s->th = (s->oh + 3) / 4;
+    s->tw = (s->ow + 3) / 4;
+    s->tiles = s->n * s->th * s->tw;
+    int32_t n_base = s->f.residual ? node->n_inputs - 1 : node->n_inputs;
+    s->bias_in = n_base == 3 && node->inputs[2] >= 0 ? 2 : -1;
+    s->res_in = s->f.residual ? node->n_inputs - 1 : -1;
+    s->n_scratch = n_threads > 0 ? n_threads : 1;
+    plan_blocks(s, s->n_scratch);
+    s->u = alloc_zero((size_t)(WG_P * s->m16 * s->ck * WG_NR));
+    s->bias = alloc_zero((size_t)(s->m16 * WG_NR));
+    s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
+    bool ok = s->u && s->bias && s->scratch;
+    for (int32_t i = 0; ok && i < s->n_scratch; i++)
+        ok = (s->scratch[i] = alloc_zero((size_t)(WG_P * (s->ldv + s->ldmb)))) != NULL;
+    if (!ok) {
+        wg_release(s);
+        return ei_status_oom();
+    }
+    const float * wf = wt->data;
+    float *       widened = NULL;
+    if (wt->dtype != EI_DTYPE_F32) {
+        int64_t n_w = ei_shape_numel(&wt->shape);
+        if (!(widened = malloc((size_t)n_w * sizeof *widened))) {
+            wg_release(s);
+            return ei_status_oom();
+        }
+        ei_half_widen(wt->dtype, wt->data, widened, n_w);
+        wf = widened;
+    }
+    pack_weights(s, wf, c);
+    free(widened);
+    *state = s;
+    return NULL;
+}
+
+/* ---- run ---- */
+
+/* B^T applied to 6 vectors (one row or column of a patch). */
+#define WG_IN1D(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)                                                        \
+    do {                                                                                                               \
+        __m256 q1_ = _mm256_fnmadd_ps(four, d2, d4), q2_ = _mm256_fnmadd_ps(four, d1, d3);                             \
+        __m256 q3_ = _mm256_sub_ps(d4, d2), q4_ = _mm256_mul_ps(two, _mm256_sub_ps(d3, d1));                           \
+        r0 = _mm256_fmadd_ps(four, d0, _mm256_fnmadd_ps(five, d2, d4));                                                \
+        r1 = _mm256_add_ps(q1_, q2_);                                                                                  \
+        r2 = _mm256_sub_ps(q1_, q2_);                                                                                  \
+        r3 = _mm256_add_ps(q3_, q4_);                                                                                  \
+        r4 = _mm256_sub_ps(q3_, q4_);                                                                                  \
+        r5 = _mm256_fmadd_ps(four, d1, _mm256_fnmadd_ps(five, d3, d5));                                                \
+    } while (0)
+
+/* A^T applied to 6 vectors. */
+#define WG_OUT1D(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                                               \
+    do {                                                                                                               \
+        __m256 a_ = _mm256_add_ps(m1, m2), b_ = _mm256_sub_ps(m1, m2);                                                 \
+        __m256 c_ = _mm256_add_ps(m3, m4), d_ = _mm256_sub_ps(m3, m4);                                                 \
+        o0 = _mm256_add_ps(_mm256_add_ps(m0, a_), c_);                                                                 \
+        o1 = _mm256_fmadd_ps(two, d_, b_);                                                                             \
+        o2 = _mm256_fmadd_ps(four, c_, a_);                                                                            \
+        o3 = _mm256_add_ps(_mm256_fmadd_ps(eight, d_, b_), m5);                                                        \
+    } while (0)
+
+/* The 36 transformed vectors of the 6x6 patch at (iy0, ix0) of one 8-channel plane xb (h x w x 8),
+ * zero outside it; v[p * ldp] for position p. */
+WG_AVX2 static void in_tile(const float * xb, int64_t h, int64_t w, int64_t iy0, int64_t ix0, float * v, int64_t ldp) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
+    __m256       d[6][6], t[6][6];
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= h && ix0 + 6 <= w) {
+        for (int a = 0; a < 6; a++) {
+            const float * row = xb + ((iy0 + a) * w + ix0) * EI_BLOCK8;
+            for (int b = 0; b < 6; b++) d[a][b] = _mm256_loadu_ps(row + b * EI_BLOCK8);
+        }
+    } else {
+        for (int a = 0; a < 6; a++) {
+            int64_t iy = iy0 + a;
+            for (int b = 0; b < 6; b++) {
+                int64_t ix = ix0 + b;
+                d[a][b] = iy >= 0 && iy < h && ix >= 0 && ix < w ? _mm256_loadu_ps(xb + (iy * w + ix) * EI_BLOCK8)
+                                                                 : _mm256_setzero_ps();
+            }
+        }
+    }
+    for (int b = 0; b < 6; b++)
+        WG_IN1D(d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b], t[0][b], t[1][b], t[2][b], t[3][b], t[4][b],
+                t[5][b]);
+    for (int i = 0; i < 6; i++) {
+        __m256 r0, r1, r2, r3, r4, r5;
+        WG_IN1D(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r0, r1, r2, r3, r4, r5);
+        float * o = v + i * 6 * ldp;
+        _mm256_storeu_ps(o, r0);
+        _mm256_storeu_ps(o + ldp, r1);
+        _mm256_storeu_ps(o + 2 * ldp, r2);
+        _mm256_storeu_ps(o + 3 * ldp, r3);
+        _mm256_storeu_ps(o + 4 * ldp, r4);
+        _mm256_storeu_ps(o + 5 * ldp, r5);
+    }
+}
+
+/* out[t * ldo + 0..16) = sum_k v[t * ldv + k] * u[k * 16 + 0..16) for t < 6. */
+WG_AVX2 static void ukr_6x16(int64_t k, const float * restrict v, int64_t ldv, const float * restrict u,
+                             float * restrict out, int64_t ldo) {
+    __m256       c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256       c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *v0 = v, *v1 = v + ldv, *v2 = v + 2 * ldv, *v3 = v + 3 * ldv, *v4 = v + 4 * ldv, *v5 = v + 5 * ldv;
+    for (int64_t i = 0; i < k; i++, u += WG_NR) {
+        __m256 b0 = _mm256_load_ps(u), b1 = _mm256_load_ps(u + 8), a;
+        a = _mm256_broadcast_ss(v0 + i);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(v1 + i);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(v2 + i);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(v3 + i);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(v4 + i);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(v5 + i);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    _mm256_storeu_ps(out, c00);
+    _mm256_storeu_ps(out + 8, c01);
+    _mm256_storeu_ps(out + ldo, c10);
+    _mm256_storeu_ps(out + ldo + 8, c11);
+    _mm256_storeu_ps(out + 2 * ldo, c20);
+    _mm256_storeu_ps(out + 2 * ldo + 8, c21);
+    _mm256_storeu_ps(out + 3 * ldo, c30);
+    _mm256_storeu_ps(out + 3 * ldo + 8, c31);
+    _mm256_storeu_ps(out + 4 * ldo, c40);
+    _mm256_storeu_ps(out + 4 * ldo + 8, c41);
+    _mm256_storeu_ps(out + 5 * ldo, c50);
+    _mm256_storeu_ps(out + 5 * ldo + 8, c51);
+}
+
+/* Where one output tile of one 8-channel block goes. */
+typedef struct wg_out {
+    const wg_state * s;
+    float *          yb;    /* Y plane of the block (oh x ow x 8) */
+    const float *    rb;    /* residual plane, or NULL */
+    const float *    bias;  /* 8 values */
+    int64_t          lanes; /* real channels in the block (8 but in the last) */
+} wg_out;
+
+WG_AVX2 static void out_tile(const wg_out * o, const float * mv, int64_t ldp, int64_t oy0, int64_t ox0) {
+    const __m256     two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
+    const wg_state * s = o->s;
+    __m256           t[4][6];
+    for (int j = 0; j < 6; j++) {
+        const float * c = mv + j * ldp;
+        __m256        m0 = _mm256_loadu_ps(c), m1 = _mm256_loadu_ps(c + 6 * ldp), m2 = _mm256_loadu_ps(c + 12 * ldp);
+        __m256        m3 = _mm256_loadu_ps(c + 18 * ldp), m4 = _mm256_loadu_ps(c + 24 * ldp);
+        __m256        m5 = _mm256_loadu_ps(c + 30 * ldp);
+        WG_OUT1D(m0, m1, m2, m3, m4, m5, t[0][j], t[1][j], t[2][j], t[3][j]);
+    }
+    const __m256 bias = _mm256_loadu_ps(o->bias), zero = _mm256_setzero_ps();
+    const __m256 alpha = _mm256_set1_ps(s->f.alpha), beta = _mm256_set1_ps(s->f.beta);
+    __m256i lane_ok = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)o->lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    int64_t rows = s->oh - oy0 < 4 ? s->oh - oy0 : 4, cols = s->ow - ox0 < 4 ? s->ow - ox0 : 4;
+    for (int r = 0; r < rows; r++) {
+        __m256 y[4];
+        WG_OUT1D(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], y[0], y[1], y[2], y[3]);
+        int64_t       off = ((oy0 + r) * s->ow + ox0) * EI_BLOCK8;
+        float *       dst = o->yb + off;
+        const float * res = o->rb ? o->rb + off : NULL;
+        for (int q = 0; q < cols; q++) {
+            __m256 v = _mm256_add_ps(y[q], bias);
+            if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + q * EI_BLOCK8));
+            switch (s->f.act) {
+            case EI_ACT_NONE: break;
+            case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
+            case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, alpha), beta); break;
+            case EI_ACT_LEAKY_RELU:
+                v = _mm256_blendv_ps(v, _mm256_mul_ps(v, alpha), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+                break;
+            default: break; /* applied below, row by row */
+            }
+            _mm256_storeu_ps(dst + q * EI_BLOCK8, v);
+        }
+        if (s->f.act > EI_ACT_LEAKY_RELU) ei_fused_act_apply(&s->f, dst, cols * EI_BLOCK8);
+        if (o->lanes < EI_BLOCK8)
+            for (int q = 0; q < cols; q++)
+                _mm256_maskstore_ps(dst + q * EI_BLOCK8, _mm256_xor_si256(lane_ok, _mm256_set1_epi32(-1)), zero);
+    }
+}
+
+typedef struct wg_job {
+    wg_state *    s;
+    const float * x;
+    const float * r;
+    float *       y;
+    int32_t       nw;
+} wg_job;
+
+/* Tile block tbi, channel chunk mci, in worker scratch buf. */
+WG_AVX2 static void wg_item(const wg_job * j, int64_t tbi, int64_t mci, float * buf) {
+    const wg_state * s = j->s;
+    int64_t          t0 = tbi * s->tb, nt = s->tiles - t0 < s->tb ? s->tiles - t0 : s->tb;
+    int64_t          ntp = round_up(nt, WG_MR), ldm = s->mc16 * WG_NR;
+    int64_t          ldv = s->ldv, ldmb = s->ldmb, tpi = s->th * s->tw;
+    float *          v = buf, *mb = buf + WG_P * ldv;
+    int64_t          g0 = mci * s->mc16, g1 = g0 + s->mc16 < s->m16 ? g0 + s->mc16 : s->m16;
+    for (int64_t t = 0; t < nt; t++) {
+        int64_t tt = t0 + t, n = tt / tpi, ty = tt % tpi / s->tw, tx = tt % s->tw;
+        for (int64_t cb = 0; cb < s->cb; cb++)
+            in_tile(j->x + (n * s->cb + cb) * s->h * s->w * EI_BLOCK8, s->h, s->w, ty * 4 - s->pt, tx * 4 - s->pl,
+                    v + t * s->ck + cb * EI_BLOCK8, ldv);
+    }
+    for (int64_t p = 0; p < WG_P; p++)
+        for (int64_t gi = g0; gi < g1; gi++) {
+            const float * up = s->u + (p * s->m16 + gi) * s->ck * WG_NR;
+            for (int64_t t = 0; t < ntp; t += WG_MR)
+                ukr_6x16(s->ck, v + p * ldv + t * s->ck, s->ck, up, mb + p * ldmb + t * ldm + (gi - g0) * WG_NR, ldm);
+        }
+    int64_t b1 = g1 * 2 < s->mb ? g1 * 2 : s->mb, plane = s->oh * s->ow * EI_BLOCK8;
+    for (int64_t ob = g0 * 2; ob < b1; ob++) {
+        for (int64_t t = 0; t < nt; t++) {
+            int64_t tt = t0 + t, n = tt / tpi, ty = tt % tpi / s->tw, tx = tt % s->tw;
+            int64_t lanes = s->m - ob * EI_BLOCK8;
+            wg_out  o = {s, j->y + (n * s->mb + ob) * plane, j->r ? j->r + (n * s->mb + ob) * plane : NULL,
+                         s->bias + ob * EI_BLOCK8, lanes < EI_BLOCK8 ? lanes : EI_BLOCK8};
+            out_tile(&o, mb + t * ldm + (ob - g0 * 2) * EI_BLOCK8, ldmb, ty * 4, tx * 4);
+        }
+    }
+}
+
+static void wg_worker(void * ctx, int64_t begin, int64_t end) {
+    const wg_job * j = ctx;
+    int64_t        items = j->s->n_tb * j->s->n_mc;
+    for (int64_t w = begin; w < end; w++)
+        for (int64_t it = w; it < items; it += j->nw) wg_item(j, it / j->s->n_mc, it % j->s->n_mc, j->s->scratch[w]);
+}
+
+static ei_status * wg_run(const ei_node * node, void * state, const ei_tensor * const * in, ei_tensor * const * out,
+                          const ei_exec * ex) {
+    (void)node;
+    wg_state * s = state;
+    if (s->bias_in >= 0 && in[s->bias_in]) memcpy(s->bias, in[s->bias_in]->data, (size_t)s->m * sizeof(float));
+    int32_t nw = ei_threadpool_size(ex->pool);
+    if (nw > s->n_scratch) nw = s->n_scratch;
+    if (nw < 1) nw = 1;
+    wg_job j = {s, in[0]->data, s->res_in >= 0 ? in[s->res_in]->data : NULL, out[0]->data, nw};
+    ei_parallel_for(ex->pool, nw, 1, wg_worker, &j);
+    return NULL;
+}
+
+const ei_cpu_kernel ei_winograd_conv_blocked8 = {
+    .supports = wg_supports,
+    .prepare = wg_prepare,
+    .run = wg_run,
+    .release = wg_release,
+};
+
+#endif
