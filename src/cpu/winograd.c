@@ -129,23 +129,33 @@ static const double wg_g[6][3] = {
     {0, 0, 1},
 };
 
-/* U[p][o / 16][i][o % 16] = (G g G^T)[p] for weight g = W[o][i] (double, rounded once). Output
- * channels innermost, so each position's writes run sequentially. */
+/* U[p][o / 16][i][o % 16] = (G g G^T)[p] for weight g = W[o][i] (double, rounded once). The 16
+ * output channels of a panel are transformed together, innermost, so the arithmetic vectorises and
+ * each position's 16 results are one contiguous store (SSD300's session start-up was dominated by
+ * this loop done one kernel at a time). */
 static void pack_weights(wg_state * s, const float * wt, int64_t c) {
-    for (int64_t gi = 0; gi < s->m16; gi++)
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t o = gi * WG_NR; o < s->m && o < (gi + 1) * WG_NR; o++) {
-                const float * k = wt + (o * c + i) * 9;
-                double        t[6][3];
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 3; b++)
-                        t[a][b] = wg_g[a][0] * k[0 * 3 + b] + wg_g[a][1] * k[1 * 3 + b] + wg_g[a][2] * k[2 * 3 + b];
-                float * u = s->u + (gi * s->ck + i) * WG_NR + o % WG_NR;
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 6; b++)
-                        u[(a * 6 + b) * s->m16 * s->ck * WG_NR] =
-                            (float)(t[a][0] * wg_g[b][0] + t[a][1] * wg_g[b][1] + t[a][2] * wg_g[b][2]);
-            }
+    const int64_t pstride = s->m16 * s->ck * WG_NR;
+    for (int64_t gi = 0; gi < s->m16; gi++) {
+        int64_t o0 = gi * WG_NR, no = s->m - o0 < WG_NR ? s->m - o0 : WG_NR;
+        for (int64_t i = 0; i < c; i++) {
+            double k[9][WG_NR], t[6][3][WG_NR];
+            for (int e = 0; e < 9; e++)
+                for (int64_t oo = 0; oo < WG_NR; oo++) k[e][oo] = oo < no ? wt[((o0 + oo) * c + i) * 9 + e] : 0.0;
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 3; b++)
+                    for (int64_t oo = 0; oo < WG_NR; oo++)
+                        t[a][b][oo] = wg_g[a][0] * k[0 * 3 + b][oo] + wg_g[a][1] * k[1 * 3 + b][oo] +
+                                      wg_g[a][2] * k[2 * 3 + b][oo];
+            float * u = s->u + (gi * s->ck + i) * WG_NR;
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++) {
+                    float * up = u + (a * 6 + b) * pstride;
+                    for (int64_t oo = 0; oo < no; oo++)
+                        up[oo] =
+                            (float)(t[a][0][oo] * wg_g[b][0] + t[a][1][oo] * wg_g[b][1] + t[a][2][oo] * wg_g[b][2]);
+                }
+        }
+    }
 }
 
 static void * alloc_zero(size_t n_floats) {
