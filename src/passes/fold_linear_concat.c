@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "ir/graph_edit.h"
+#include "ops/conv_geometry.h"
 #include "ops/resize_common.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -96,34 +97,6 @@ static bool int_const(const ei_graph * g, int32_t v) {
 
 static bool float_value(const ei_graph * g, int32_t v) {
     return v >= 0 && g->values[v].shape_known && g->values[v].dtype == EI_DTYPE_F32 && !g->values[v].constant;
-}
-
-static int64_t prod(const int64_t * d, int32_t n) {
-    int64_t p = 1;
-    for (int32_t i = 0; i < n; i++) p *= d[i];
-    return p;
-}
-
-static bool get_perm(const ei_node * n, int32_t rank, int32_t * perm) {
-    const int64_t * p;
-    int32_t         np;
-    ei_status *     st = ei_attr_get_ints(n, "perm", &p, &np);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
-    if (np < 0) {
-        for (int32_t i = 0; i < rank; i++) perm[i] = rank - 1 - i;
-        return true;
-    }
-    if (np != rank) return false;
-    bool seen[EI_MAX_RANK] = {false};
-    for (int32_t i = 0; i < rank; i++) {
-        if (p[i] < 0 || p[i] >= rank || seen[p[i]]) return false;
-        seen[p[i]] = true;
-        perm[i] = (int32_t)p[i];
-    }
-    return true;
 }
 
 static int64_t attr_int(const ei_node * n, const char * name, int64_t def) {
@@ -201,9 +174,9 @@ static int32_t reshape_axis(const ei_graph * g, const ei_node * n, int32_t axis)
     const ei_value * x = ei_node_input(g, n, 0);
     const ei_value * y = &g->values[n->outputs[0]];
     if (!x || !x->shape_known || n->n_inputs < 2 || !int_const(g, n->inputs[1])) return -1;
-    int64_t c = y->shape.dim[axis], before = prod(y->shape.dim, axis);
+    int64_t c = y->shape.dim[axis], before = ei_dims_product(y->shape.dim, axis);
     for (int32_t k = 0; k < x->shape.rank; k++)
-        if (x->shape.dim[k] == c && prod(x->shape.dim, k) == before) return k;
+        if (x->shape.dim[k] == c && ei_dims_product(x->shape.dim, k) == before) return k;
     return -1;
 }
 
@@ -213,7 +186,7 @@ static int32_t layout_step(const ei_graph * g, const ei_node * n, int32_t axis) 
     if (n->n_outputs != 1 || n->n_inputs < 1 || !float_value(g, n->inputs[0])) return -1;
     if (ei_pass_is_op(n, "Transpose")) {
         int32_t perm[EI_MAX_RANK], rank = g->values[n->outputs[0]].shape.rank;
-        return get_perm(n, rank, perm) ? perm[axis] : -1;
+        return ei_pass_transpose_perm(n, rank, perm) ? perm[axis] : -1;
     }
     if (ei_pass_is_op(n, "Reshape")) return reshape_axis(g, n, axis);
     return -1;
@@ -284,7 +257,7 @@ static void permute_indices(const int32_t * in, int32_t * out, const ei_shape * 
         st *= s->dim[i];
     }
     for (int32_t i = 0; i < r; i++) dim[i] = s->dim[perm[i]];
-    int64_t n = prod(s->dim, r);
+    int64_t n = ei_dims_product(s->dim, r);
     for (int64_t k = 0; k < n; k++) {
         at = 0;
         for (int32_t i = 0; i < r; i++) at += idx[i] * stride[perm[i]];
@@ -308,7 +281,7 @@ static bool move_pixels(const ei_graph * g, const ei_node * n, int32_t axis, int
                         ei_shape * s) {
     if (ei_pass_is_op(n, "Transpose")) {
         int32_t perm[EI_MAX_RANK];
-        if (!get_perm(n, s->rank, perm)) return false;
+        if (!ei_pass_transpose_perm(n, s->rank, perm)) return false;
         permute_indices(*cur, *tmp, s, perm);
         int32_t * t = *cur;
         *cur = *tmp;
@@ -424,8 +397,8 @@ static bool match(ei_graph * g, int32_t ci, fold * f) {
     const ei_tensor * w = f32_const(g, c->inputs[1]);
     if (!float_value(g, c->inputs[0]) || !w || !float_value(g, c->outputs[0])) return false;
     int32_t r = x->shape.rank;
-    if (r < 3 || w->shape.rank != r || prod(w->shape.dim + 2, r - 2) != 1 || w->shape.dim[1] != x->shape.dim[1] ||
-        w->shape.dim[0] < 1 || ei_shape_numel(&x->shape) < 1)
+    if (r < 3 || w->shape.rank != r || ei_dims_product(w->shape.dim + 2, r - 2) != 1 ||
+        w->shape.dim[1] != x->shape.dim[1] || w->shape.dim[0] < 1 || ei_shape_numel(&x->shape) < 1)
         return false;
     const char * pad_mode;
     ei_status *  st = ei_attr_get_string(c, "auto_pad", "NOTSET", &pad_mode);

@@ -22,6 +22,28 @@ bool ei_pass_const_scalar(const ei_graph * g, int32_t v, float * out) {
     return true;
 }
 
+bool ei_pass_transpose_perm(const ei_node * n, int32_t rank, int32_t * perm) {
+    const int64_t * p;
+    int32_t         np;
+    ei_status *     st = ei_attr_get_ints(n, "perm", &p, &np);
+    if (st) {
+        ei_status_destroy(st);
+        return false;
+    }
+    if (np < 0) {
+        for (int32_t i = 0; i < rank; i++) perm[i] = rank - 1 - i;
+        return true;
+    }
+    if (np != rank) return false;
+    bool seen[EI_MAX_RANK] = {false};
+    for (int32_t i = 0; i < rank; i++) {
+        if (p[i] < 0 || p[i] >= rank || seen[p[i]]) return false;
+        seen[p[i]] = true;
+        perm[i] = (int32_t)p[i];
+    }
+    return true;
+}
+
 bool ei_pass_const_near(const ei_graph * g, int32_t v, float want, float tol) {
     float x;
     return ei_pass_const_scalar(g, v, &x) && fabsf(x - want) <= tol;

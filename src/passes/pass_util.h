@@ -16,6 +16,10 @@ int32_t ei_pass_sole_consumer_of(const ei_graph * g, int32_t v, const char * op_
 bool ei_pass_const_scalar(const ei_graph * g, int32_t v, float * out);
 /* True when v is a one-element float32 constant within tol of want. */
 bool ei_pass_const_near(const ei_graph * g, int32_t v, float want, float tol);
+/* The permutation of Transpose node n for an input of `rank` dims in perm (ONNX's default, the
+ * reversed axes, when the attribute is absent); false when the attribute does not name each of the
+ * rank axes exactly once. */
+bool ei_pass_transpose_perm(const ei_node * n, int32_t rank, int32_t * perm);
 /* The input of binary node n that is not `v` (-1 when neither or both are v). */
 int32_t ei_pass_other_input(const ei_node * n, int32_t v);
 /* Makes readers of node idx's output `out` read `in` instead and removes the node. When `out` is a

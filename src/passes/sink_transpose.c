@@ -15,14 +15,8 @@
 #include "passes/passes.h"
 
 static bool has_perm(const ei_node * n, const int64_t * want, int32_t count) {
-    const int64_t * perm;
-    int32_t         np;
-    ei_status *     st = ei_attr_get_ints(n, "perm", &perm, &np);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
-    if (np != count) return false;
+    int32_t perm[EI_MAX_RANK];
+    if (!ei_pass_transpose_perm(n, count, perm)) return false;
     for (int32_t i = 0; i < count; i++)
         if (perm[i] != want[i]) return false;
     return true;
