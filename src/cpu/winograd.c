@@ -1,4 +1,5 @@
-/* Winograd F(4x4, 3x3) for ei.ConvBlocked8 (3x3, stride 1, dilation 1, group 1) on AVX2 + FMA.
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) for ei.ConvBlocked8 (3x3, stride 1, dilation 1, group 1)
+ * on AVX2 + FMA.
  *
  * Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 output tile: each tile reads a 6x6 input patch d, and
  * the 9 multiply-adds per output pixel and channel pair of the direct convolution become 36 per 16
@@ -17,7 +18,12 @@
  *      residual and activation, straight into blocked Y (padding lanes written as zeros).
  * V[p] for one block stays in L2 while the 16-channel weight panels stream past it. Workers (one
  * scratch buffer each) take (tile block, channel chunk) items round-robin; channels are split only
- * when there are too few tile blocks to keep every worker busy. */
+ * when there are too few tile blocks to keep every worker busy.
+ *
+ * F(2x2, 3x3) (r = 2) is the same with 4x4 patches, 16 positions and 2x2 output tiles: 16 / 4 = 4
+ * multiply-adds per output instead of 2.25, but transformed weights 16/9 of the 3x3 ones instead of
+ * 36/9. On small maps (few tiles), where U is read from DRAM once per run for little work, that
+ * halves the bytes per run (ei_winograd_tile chooses). */
 #include "cpu/winograd.h"
 
 #include <stdlib.h>
@@ -30,16 +36,20 @@
 
 bool ei_winograd_wins(int64_t c, int64_t m, int64_t oh, int64_t ow) { return c >= 32 && m >= 8 && oh * ow >= 64; }
 
+int ei_winograd_tile(int64_t n, int64_t oh, int64_t ow) { return n * ((oh + 3) / 4) * ((ow + 3) / 4) <= 18 ? 2 : 4; }
+
 #ifdef EI_WINOGRAD_AVAILABLE
 #include <immintrin.h>
 #define WG_AVX2 __attribute__((target("avx2,fma")))
 
-#define WG_P     36 /* transform positions (6 x 6) */
-#define WG_MR    6  /* tiles per micro-kernel call */
-#define WG_NR    16 /* output channels per micro-kernel call / weight panel */
-#define WG_ALIGN 64
+#define WG_P         36 /* transform positions, at most (6 x 6) */
+#define WG_MR        6  /* tiles per micro-kernel call */
+#define WG_NR        16 /* output channels per micro-kernel call / weight panel */
+#define WG_ALIGN     64
+#define WG_FEW_TILES 36 /* at most this many tiles (padded to WG_MR): one tile block (plan_blocks) */
 
 typedef struct wg_state {
+    int32_t  r, a, np; /* output tile side (4 or 2), input patch side r + 2, positions a * a */
     int64_t  n, h, w, oh, ow, pt, pl;
     int64_t  m;         /* output channels */
     int64_t  cb, ck;    /* input channel blocks; ck = 8 cb (V's row length) */
@@ -52,20 +62,26 @@ typedef struct wg_state {
     int64_t  ldv, ldmb; /* floats between positions in V and Mb (see plan_blocks) */
     ei_fused f;
     int32_t  bias_in, res_in; /* input indices or -1 */
-    float *  u;               /* [36][m16][ck][16] */
+    float *  u;               /* [np][m16][ck][16] */
     float *  bias;            /* [m16 * 16], zero past m */
     int32_t  n_scratch;
-    float ** scratch; /* per worker: V [36][ldv] ([tb][ck] used), then Mb [36][ldmb] ([tb][mc16 * 16]) */
+    float ** scratch; /* per worker: V [np][ldv] ([tb][ck] used), then Mb [np][ldmb] ([tb][mc16 * 16]) */
 } wg_state;
 
 /* ---- selection ---- */
 
-/* EI_CONV_WINOGRAD: 0 off, 1 every node it can compute, otherwise the automatic choice. */
+/* EI_CONV_WINOGRAD: 0 off; 1 every node it can compute (automatic tile); 2 / 4 every node, by
+ * F(2x2, 3x3) / F(4x4, 3x3); otherwise (-1) the automatic choice. */
 static int wg_mode(void) {
     const char * e = getenv("EI_CONV_WINOGRAD");
-    if (e && !strcmp(e, "0")) return 0;
-    if (e && !strcmp(e, "1")) return 1;
-    return 2;
+    if (e && (!strcmp(e, "0") || !strcmp(e, "1") || !strcmp(e, "2") || !strcmp(e, "4"))) return e[0] - '0';
+    return -1;
+}
+
+/* The output tile side for a node of n images of oh x ow outputs: the forced one, or the automatic
+ * choice. */
+static int32_t wg_tile_for(int mode, int64_t n, int64_t oh, int64_t ow) {
+    return mode == 2 || mode == 4 ? mode : ei_winograd_tile(n, oh, ow);
 }
 
 static bool cpu_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -114,12 +130,18 @@ static bool wg_supports(const ei_graph * g, const ei_node * node) {
     for (int32_t i = 0; i < 2; i++)
         if (geom.stride[i] != 1 || geom.dilation[i] != 1) return false;
     if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
-    return mode == 1 || ei_winograd_wins(w->shape.dim[1], w->shape.dim[0], geom.out[0], geom.out[1]);
+    return mode > 0 || ei_winograd_wins(w->shape.dim[1], w->shape.dim[0], geom.out[0], geom.out[1]);
 }
 
 /* ---- prepare ---- */
 
-/* G of F(4x4, 3x3): U = G g G^T. */
+/* G of F(2x2, 3x3) and of F(4x4, 3x3): U = G g G^T. */
+static const double wg_g2[4][3] = {
+    {1, 0, 0},
+    {0.5, 0.5, 0.5},
+    {0.5, -0.5, 0.5},
+    {0, 0, 1},
+};
 static const double wg_g[6][3] = {
     {1.0 / 4, 0, 0},
     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -135,24 +157,25 @@ static const double wg_g[6][3] = {
  * this loop done one kernel at a time). */
 static void pack_weights(wg_state * s, const float * wt, int64_t c) {
     const int64_t pstride = s->m16 * s->ck * WG_NR;
+    const int     na = s->a;
+    const double(*g)[3] = s->r == 4 ? wg_g : wg_g2;
     for (int64_t gi = 0; gi < s->m16; gi++) {
         int64_t o0 = gi * WG_NR, no = s->m - o0 < WG_NR ? s->m - o0 : WG_NR;
         for (int64_t i = 0; i < c; i++) {
             double k[9][WG_NR], t[6][3][WG_NR];
             for (int e = 0; e < 9; e++)
                 for (int64_t oo = 0; oo < WG_NR; oo++) k[e][oo] = oo < no ? wt[((o0 + oo) * c + i) * 9 + e] : 0.0;
-            for (int a = 0; a < 6; a++)
+            for (int a = 0; a < na; a++)
                 for (int b = 0; b < 3; b++)
                     for (int64_t oo = 0; oo < WG_NR; oo++)
-                        t[a][b][oo] = wg_g[a][0] * k[0 * 3 + b][oo] + wg_g[a][1] * k[1 * 3 + b][oo] +
-                                      wg_g[a][2] * k[2 * 3 + b][oo];
+                        t[a][b][oo] =
+                            g[a][0] * k[0 * 3 + b][oo] + g[a][1] * k[1 * 3 + b][oo] + g[a][2] * k[2 * 3 + b][oo];
             float * u = s->u + (gi * s->ck + i) * WG_NR;
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) {
-                    float * up = u + (a * 6 + b) * pstride;
+            for (int a = 0; a < na; a++)
+                for (int b = 0; b < na; b++) {
+                    float * up = u + (a * na + b) * pstride;
                     for (int64_t oo = 0; oo < no; oo++)
-                        up[oo] =
-                            (float)(t[a][0][oo] * wg_g[b][0] + t[a][1][oo] * wg_g[b][1] + t[a][2][oo] * wg_g[b][2]);
+                        up[oo] = (float)(t[a][0][oo] * g[b][0] + t[a][1][oo] * g[b][1] + t[a][2][oo] * g[b][2]);
                 }
         }
     }
@@ -183,13 +206,22 @@ static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
  * on 64 -> 64 at 300x300 and 512 -> 512 at 38x38: 12 and 48 tiles were slower); then blocks evened
  * out over the tiles. */
 static void plan_blocks(wg_state * s, int32_t nw) {
-    int64_t tb = (int64_t)512 * 1024 / (WG_P * 4 * (s->ck + s->m16 * WG_NR));
+    int64_t tb = (int64_t)512 * 1024 / (s->np * 4 * (s->ck + s->m16 * WG_NR));
     if (tb > 96) tb = 96;
     if (tb < 24) tb = 24;
     tb = tb / WG_MR * WG_MR;
     s->n_tb = (s->tiles + tb - 1) / tb;
     s->tb = round_up((s->tiles + s->n_tb - 1) / s->n_tb, WG_MR);
     s->n_tb = (s->tiles + s->tb - 1) / s->tb;
+    /* Few tiles (small maps: SSD heads at 19x19 by F(4x4), 10x10 by F(2x2)): every tile block
+     * streams all of U, which is then much larger than the block's work, so make one block (U read
+     * once, the workers splitting the channels below) while one position's slice of V (re-read for
+     * every 16-channel panel) stays within 256 KiB. */
+    int64_t all = round_up(s->tiles, WG_MR);
+    if (s->n_tb > 1 && all <= WG_FEW_TILES && all * s->ck * 4 <= 256 * 1024) {
+        s->tb = all;
+        s->n_tb = 1;
+    }
     /* Too few tile blocks for the workers: split the output channels too (each chunk repeats the
      * input transform, a small part of the work when M is large). */
     s->mc16 = s->m16;
@@ -233,20 +265,23 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
     s->ow = ys->dim[3];
     s->pt = geom.pad_begin[0];
     s->pl = geom.pad_begin[1];
-    s->th = (s->oh + 3) / 4;
-    s->tw = (s->ow + 3) / 4;
+    s->r = wg_tile_for(wg_mode(), s->n, s->oh, s->ow);
+    s->a = s->r + 2;
+    s->np = s->a * s->a;
+    s->th = (s->oh + s->r - 1) / s->r;
+    s->tw = (s->ow + s->r - 1) / s->r;
     s->tiles = s->n * s->th * s->tw;
     int32_t n_base = s->f.residual ? node->n_inputs - 1 : node->n_inputs;
     s->bias_in = n_base == 3 && node->inputs[2] >= 0 ? 2 : -1;
     s->res_in = s->f.residual ? node->n_inputs - 1 : -1;
     s->n_scratch = n_threads > 0 ? n_threads : 1;
     plan_blocks(s, s->n_scratch);
-    s->u = alloc_zero((size_t)(WG_P * s->m16 * s->ck * WG_NR));
+    s->u = alloc_zero((size_t)(s->np * s->m16 * s->ck * WG_NR));
     s->bias = alloc_zero((size_t)(s->m16 * WG_NR));
     s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
     bool ok = s->u && s->bias && s->scratch;
     for (int32_t i = 0; ok && i < s->n_scratch; i++)
-        ok = (s->scratch[i] = alloc_zero((size_t)(WG_P * (s->ldv + s->ldmb)))) != NULL;
+        ok = (s->scratch[i] = alloc_zero((size_t)(s->np * (s->ldv + s->ldmb)))) != NULL;
     if (!ok) {
         wg_release(s);
         return ei_status_oom();
@@ -330,6 +365,40 @@ WG_AVX2 static void in_tile(const float * xb, int64_t h, int64_t w, int64_t iy0,
     }
 }
 
+/* F(2x2, 3x3): the 16 transformed vectors (B^T d B) of the 4x4 patch at (iy0, ix0), as in_tile. */
+WG_AVX2 static void in_tile2(const float * xb, int64_t h, int64_t w, int64_t iy0, int64_t ix0, float * v, int64_t ldp) {
+    __m256 d[4][4], t[4][4];
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= h && ix0 + 4 <= w) {
+        for (int a = 0; a < 4; a++) {
+            const float * row = xb + ((iy0 + a) * w + ix0) * EI_BLOCK8;
+            for (int b = 0; b < 4; b++) d[a][b] = _mm256_loadu_ps(row + b * EI_BLOCK8);
+        }
+    } else {
+        for (int a = 0; a < 4; a++) {
+            int64_t iy = iy0 + a;
+            for (int b = 0; b < 4; b++) {
+                int64_t ix = ix0 + b;
+                d[a][b] = iy >= 0 && iy < h && ix >= 0 && ix < w ? _mm256_loadu_ps(xb + (iy * w + ix) * EI_BLOCK8)
+                                                                 : _mm256_setzero_ps();
+            }
+        }
+    }
+    /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], on the columns, then on the rows. */
+    for (int b = 0; b < 4; b++) {
+        t[0][b] = _mm256_sub_ps(d[0][b], d[2][b]);
+        t[1][b] = _mm256_add_ps(d[1][b], d[2][b]);
+        t[2][b] = _mm256_sub_ps(d[2][b], d[1][b]);
+        t[3][b] = _mm256_sub_ps(d[1][b], d[3][b]);
+    }
+    for (int i = 0; i < 4; i++) {
+        float * o = v + i * 4 * ldp;
+        _mm256_storeu_ps(o, _mm256_sub_ps(t[i][0], t[i][2]));
+        _mm256_storeu_ps(o + ldp, _mm256_add_ps(t[i][1], t[i][2]));
+        _mm256_storeu_ps(o + 2 * ldp, _mm256_sub_ps(t[i][2], t[i][1]));
+        _mm256_storeu_ps(o + 3 * ldp, _mm256_sub_ps(t[i][1], t[i][3]));
+    }
+}
+
 /* out[t * ldo + 0..16) = sum_k v[t * ldv + k] * u[k * 16 + 0..16) for t < 6. */
 WG_AVX2 static void ukr_6x16(int64_t k, const float * restrict v, int64_t ldv, const float * restrict u,
                              float * restrict out, int64_t ldo) {
@@ -380,6 +449,38 @@ typedef struct wg_out {
     int64_t          lanes; /* real channels in the block (8 but in the last) */
 } wg_out;
 
+/* The first cols outputs y of output row oy from column ox0: bias, residual and activation added,
+ * padding lanes zeroed, stored into blocked Y. */
+WG_AVX2 static void store_row(const wg_out * o, const __m256 * y, int64_t oy, int64_t ox0, int64_t cols) {
+    const wg_state * s = o->s;
+    const __m256     bias = _mm256_loadu_ps(o->bias), zero = _mm256_setzero_ps();
+    const __m256     alpha = _mm256_set1_ps(s->f.alpha), beta = _mm256_set1_ps(s->f.beta);
+    int64_t          off = (oy * s->ow + ox0) * EI_BLOCK8;
+    float *          dst = o->yb + off;
+    const float *    res = o->rb ? o->rb + off : NULL;
+    for (int q = 0; q < cols; q++) {
+        __m256 v = _mm256_add_ps(y[q], bias);
+        if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + q * EI_BLOCK8));
+        switch (s->f.act) {
+        case EI_ACT_NONE: break;
+        case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
+        case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, alpha), beta); break;
+        case EI_ACT_LEAKY_RELU:
+            v = _mm256_blendv_ps(v, _mm256_mul_ps(v, alpha), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+            break;
+        default: break; /* applied below, row by row */
+        }
+        _mm256_storeu_ps(dst + q * EI_BLOCK8, v);
+    }
+    if (s->f.act > EI_ACT_LEAKY_RELU) ei_fused_act_apply(&s->f, dst, cols * EI_BLOCK8);
+    if (o->lanes < EI_BLOCK8) {
+        __m256i lane_ok =
+            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)o->lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (int q = 0; q < cols; q++)
+            _mm256_maskstore_ps(dst + q * EI_BLOCK8, _mm256_xor_si256(lane_ok, _mm256_set1_epi32(-1)), zero);
+    }
+}
+
 WG_AVX2 static void out_tile(const wg_out * o, const float * mv, int64_t ldp, int64_t oy0, int64_t ox0) {
     const __m256     two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
     const wg_state * s = o->s;
@@ -391,34 +492,31 @@ WG_AVX2 static void out_tile(const wg_out * o, const float * mv, int64_t ldp, in
         __m256        m5 = _mm256_loadu_ps(c + 30 * ldp);
         WG_OUT1D(m0, m1, m2, m3, m4, m5, t[0][j], t[1][j], t[2][j], t[3][j]);
     }
-    const __m256 bias = _mm256_loadu_ps(o->bias), zero = _mm256_setzero_ps();
-    const __m256 alpha = _mm256_set1_ps(s->f.alpha), beta = _mm256_set1_ps(s->f.beta);
-    __m256i lane_ok = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)o->lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     int64_t rows = s->oh - oy0 < 4 ? s->oh - oy0 : 4, cols = s->ow - ox0 < 4 ? s->ow - ox0 : 4;
     for (int r = 0; r < rows; r++) {
         __m256 y[4];
         WG_OUT1D(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], y[0], y[1], y[2], y[3]);
-        int64_t       off = ((oy0 + r) * s->ow + ox0) * EI_BLOCK8;
-        float *       dst = o->yb + off;
-        const float * res = o->rb ? o->rb + off : NULL;
-        for (int q = 0; q < cols; q++) {
-            __m256 v = _mm256_add_ps(y[q], bias);
-            if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + q * EI_BLOCK8));
-            switch (s->f.act) {
-            case EI_ACT_NONE: break;
-            case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
-            case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, alpha), beta); break;
-            case EI_ACT_LEAKY_RELU:
-                v = _mm256_blendv_ps(v, _mm256_mul_ps(v, alpha), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-                break;
-            default: break; /* applied below, row by row */
-            }
-            _mm256_storeu_ps(dst + q * EI_BLOCK8, v);
-        }
-        if (s->f.act > EI_ACT_LEAKY_RELU) ei_fused_act_apply(&s->f, dst, cols * EI_BLOCK8);
-        if (o->lanes < EI_BLOCK8)
-            for (int q = 0; q < cols; q++)
-                _mm256_maskstore_ps(dst + q * EI_BLOCK8, _mm256_xor_si256(lane_ok, _mm256_set1_epi32(-1)), zero);
+        store_row(o, y, oy0 + r, ox0, cols);
+    }
+}
+
+/* F(2x2, 3x3): A^T = [1 1 1 0; 0 1 -1 -1] on the 16 vectors of one tile, as out_tile. */
+WG_AVX2 static void out_tile2(const wg_out * o, const float * mv, int64_t ldp, int64_t oy0, int64_t ox0) {
+    const wg_state * s = o->s;
+    __m256           t[2][4];
+    for (int j = 0; j < 4; j++) {
+        const float * c = mv + j * ldp;
+        __m256        m0 = _mm256_loadu_ps(c), m1 = _mm256_loadu_ps(c + 4 * ldp), m2 = _mm256_loadu_ps(c + 8 * ldp);
+        __m256        m3 = _mm256_loadu_ps(c + 12 * ldp);
+        t[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        t[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    int64_t rows = s->oh - oy0 < 2 ? s->oh - oy0 : 2, cols = s->ow - ox0 < 2 ? s->ow - ox0 : 2;
+    for (int r = 0; r < rows; r++) {
+        __m256 y[2];
+        y[0] = _mm256_add_ps(_mm256_add_ps(t[r][0], t[r][1]), t[r][2]);
+        y[1] = _mm256_sub_ps(_mm256_sub_ps(t[r][1], t[r][2]), t[r][3]);
+        store_row(o, y, oy0 + r, ox0, cols);
     }
 }
 
@@ -436,15 +534,20 @@ WG_AVX2 static void wg_item(const wg_job * j, int64_t tbi, int64_t mci, float * 
     int64_t          t0 = tbi * s->tb, nt = s->tiles - t0 < s->tb ? s->tiles - t0 : s->tb;
     int64_t          ntp = round_up(nt, WG_MR), ldm = s->mc16 * WG_NR;
     int64_t          ldv = s->ldv, ldmb = s->ldmb, tpi = s->th * s->tw;
-    float *          v = buf, *mb = buf + WG_P * ldv;
+    float *          v = buf, *mb = buf + s->np * ldv;
     int64_t          g0 = mci * s->mc16, g1 = g0 + s->mc16 < s->m16 ? g0 + s->mc16 : s->m16;
     for (int64_t t = 0; t < nt; t++) {
         int64_t tt = t0 + t, n = tt / tpi, ty = tt % tpi / s->tw, tx = tt % s->tw;
-        for (int64_t cb = 0; cb < s->cb; cb++)
-            in_tile(j->x + (n * s->cb + cb) * s->h * s->w * EI_BLOCK8, s->h, s->w, ty * 4 - s->pt, tx * 4 - s->pl,
-                    v + t * s->ck + cb * EI_BLOCK8, ldv);
+        for (int64_t cb = 0; cb < s->cb; cb++) {
+            const float * xb = j->x + (n * s->cb + cb) * s->h * s->w * EI_BLOCK8;
+            int64_t       iy0 = ty * s->r - s->pt, ix0 = tx * s->r - s->pl;
+            if (s->r == 4)
+                in_tile(xb, s->h, s->w, iy0, ix0, v + t * s->ck + cb * EI_BLOCK8, ldv);
+            else
+                in_tile2(xb, s->h, s->w, iy0, ix0, v + t * s->ck + cb * EI_BLOCK8, ldv);
+        }
     }
-    for (int64_t p = 0; p < WG_P; p++)
+    for (int64_t p = 0; p < s->np; p++)
         for (int64_t gi = g0; gi < g1; gi++) {
             const float * up = s->u + (p * s->m16 + gi) * s->ck * WG_NR;
             for (int64_t t = 0; t < ntp; t += WG_MR)
@@ -457,7 +560,10 @@ WG_AVX2 static void wg_item(const wg_job * j, int64_t tbi, int64_t mci, float * 
             int64_t lanes = s->m - ob * EI_BLOCK8;
             wg_out  o = {s, j->y + (n * s->mb + ob) * plane, j->r ? j->r + (n * s->mb + ob) * plane : NULL,
                          s->bias + ob * EI_BLOCK8, lanes < EI_BLOCK8 ? lanes : EI_BLOCK8};
-            out_tile(&o, mb + t * ldm + (ob - g0 * 2) * EI_BLOCK8, ldmb, ty * 4, tx * 4);
+            if (s->r == 4)
+                out_tile(&o, mb + t * ldm + (ob - g0 * 2) * EI_BLOCK8, ldmb, ty * 4, tx * 4);
+            else
+                out_tile2(&o, mb + t * ldm + (ob - g0 * 2) * EI_BLOCK8, ldmb, ty * 2, tx * 2);
         }
     }
 }

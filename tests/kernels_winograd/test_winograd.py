@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""The Winograd F(4x4, 3x3) kernel of ei.ConvBlocked8 (src/cpu/winograd.c) against ONNX Runtime.
+"""The Winograd F(4x4, 3x3) and F(2x2, 3x3) kernels of ei.ConvBlocked8 (src/cpu/winograd.c) against
+ONNX Runtime.
 
 Each model is X -> Conv 1x1 (C0 -> C) -> Conv 3x3 (C -> M, pads, bias) [-> Add R] [-> activation]:
 the 1x1 Conv hands the 3x3 one a blocked input of C channels whatever C is (the layout pass reads
 an image-like input of C % 8 != 0 channels plain, which the Winograd kernel declines), the Add and
 the activation are fused into it. Shapes: C 1, 3, 8, 13, 64, 130, 512; H/W 1, 2, 5, 7, 38, 75; pads
-0, 1, 2 and asymmetric; N 1 and 2; bias, Relu, Clip, LeakyRelu, HardSwish, residual.
+0, 1, 2 and asymmetric; N 1 and 2; bias, Relu, Clip, LeakyRelu, HardSwish, residual; and
+SSD-MobileNet-v1's heads (512 -> 126 at 19x19, 1024 -> 24 at 10x10).
 
-edgeinfer runs with EI_CONV_WINOGRAD=1 (every 3x3 stride-1 Conv of a blocked input takes the
-kernel, whatever its size) and again with EI_CONV_WINOGRAD=0 (oneDNN's direct kernel).
+edgeinfer runs with EI_CONV_WINOGRAD=4 and =2 (every 3x3 stride-1 Conv of a blocked input takes
+the kernel, whatever its size, with 4x4 and 2x2 output tiles) and again with EI_CONV_WINOGRAD=0
+(oneDNN's direct kernel).
 
 Tolerance: |edgeinfer - ORT| <= 1e-4 * S + 1e-6 at every output, S = sum |x| |w| over the output's
 window (+ |bias| + |R|), computed by ONNX Runtime on the same model with |W| and |x|. Winograd's
@@ -17,8 +20,10 @@ inputs scaled up to 5x (B^T) and outputs up to 8x (A^T), and the products of the
 cancel, so the error of one output grows with C and with the magnitude of the terms, not with the
 (possibly tiny) result. Measured: worst |d| / S about 1e-6 (printed per case), the direct kernel
 about 1e-7; a 1e-4 bound leaves a wide margin yet a wrong transform coefficient gives |d| / S of
-0.01 or more. The run fails also when the two edgeinfer runs agree bit for bit on every case
-(the kernel did not run).
+0.01 or more. The run fails also when a Winograd run agrees bit for bit with the direct run on
+every case, or the F(4x4) run with the F(2x2) one (that kernel or tile size did not run), and when
+the automatic choice (EI_CONV_WINOGRAD unset) does not match F(2x2) bit for bit on a 10x10 map and
+F(4x4) on a 19x19 one (ei_winograd_tile).
 
     test_winograd.py --edgeinfer build/tools/edgeinfer/edgeinfer --work DIR
 """
@@ -34,6 +39,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
 
 TOL = 1e-4
+# Cases also run with EI_CONV_WINOGRAD unset, and the forced mode whose output that must equal.
+AUTO = {"c512_m126": "2", "c512_m126_19": "4"}
 
 
 def cases():
@@ -52,6 +59,8 @@ def cases():
         ("pad2_leaky", 1, 40, 13, 75, 3, [2, 2, 2, 2], True, False, ("LeakyRelu", {"alpha": 0.1})),
         ("m130_res_hswish", 2, 64, 130, 19, 19, [1, 1, 1, 1], True, True, ("HardSwish", {})),
         ("c512_m126", 1, 512, 126, 10, 10, [1, 1, 1, 1], True, False, None),
+        ("c512_m126_19", 1, 512, 126, 19, 19, [1, 1, 1, 1], True, False, None),
+        ("c1024_m24_10", 1, 1024, 24, 10, 10, [1, 1, 1, 1], True, False, None),
     ]
 
 
@@ -123,7 +132,9 @@ def main():
         print("SKIP: this CPU has no AVX2+FMA, so the Winograd kernel is never chosen")
         return 77
     os.makedirs(args.work, exist_ok=True)
-    failures, checked, differ = [], 0, 0
+    modes = ("4", "2", "0")
+    failures, checked = [], 0
+    differ = {"4": 0, "2": 0, "4/2": 0}
     for name, n, c, m, h, w, pads, bias, res, act in cases():
         path = os.path.join(args.work, name + ".onnx")
         path_s = os.path.join(args.work, name + ".abs.onnx")
@@ -136,17 +147,24 @@ def main():
         want = ort_run(path, feeds)["y"]
         s = ort_run(path_s, {k: np.abs(v) for k, v in feeds.items()})["y"]
         got = {}
-        for mode in ("1", "0"):
-            os.environ["EI_CONV_WINOGRAD"] = mode
+        for mode in modes + (("auto",) if name in AUTO else ()):
+            if mode == "auto":
+                os.environ.pop("EI_CONV_WINOGRAD", None)
+            else:
+                os.environ["EI_CONV_WINOGRAD"] = mode
             rc, outs, log = run_edgeinfer(args.edgeinfer, path, feeds, os.path.join(args.work, name + "_" + mode))
             if rc != 0 or "y" not in outs:
                 failures.append(f"{name} (EI_CONV_WINOGRAD={mode}): edgeinfer exit {rc}: {log.strip()[-400:]}")
                 continue
             got[mode] = outs["y"]
-        if len(got) < 2:
+        if name in AUTO and "auto" in got and not np.array_equal(got.pop("auto"), got.get(AUTO[name])):
+            failures.append(f"{name}: the automatic choice is not F({AUTO[name]}x{AUTO[name]}, 3x3)")
+        if len(got) < len(modes):
             continue
         checked += 1
-        differ += not np.array_equal(got["1"], got["0"])
+        differ["4"] += not np.array_equal(got["4"], got["0"])
+        differ["2"] += not np.array_equal(got["2"], got["0"])
+        differ["4/2"] += not np.array_equal(got["4"], got["2"])
         for mode, y in got.items():
             if y.shape != want.shape:
                 failures.append(f"{name} (EI_CONV_WINOGRAD={mode}): shape {y.shape}, ONNX Runtime {want.shape}")
@@ -159,12 +177,13 @@ def main():
                 i = np.unravel_index(np.argmax(d - TOL * s), d.shape)
                 failures.append(f"{name} (EI_CONV_WINOGRAD={mode}): {int(bad.sum())} outputs over the bound, "
                                 f"at {tuple(int(v) for v in i)}: |d| {d[i]:.3g}, S {s[i]:.3g}")
-    if checked and not differ:
-        failures.append("Winograd and direct outputs are equal on every case: the Winograd kernel did not run")
+    for k, what in (("4", "F(4x4) and direct"), ("2", "F(2x2) and direct"), ("4/2", "F(4x4) and F(2x2)")):
+        if checked and not differ[k]:
+            failures.append(f"{what} outputs are equal on every case: one of them did not run")
     for f in failures:
         print("FAIL", f)
-    print(f"{checked} cases within {TOL:g} * S of ONNX Runtime, {differ} where Winograd differs from the "
-          f"direct kernel, {len(failures)} failed")
+    print(f"{checked} cases within {TOL:g} * S of ONNX Runtime; F(4x4) differs from the direct kernel on "
+          f"{differ['4']}, F(2x2) on {differ['2']}, F(4x4) from F(2x2) on {differ['4/2']}; {len(failures)} failed")
     return 1 if failures or checked == 0 else 0
 
 
