@@ -42,7 +42,6 @@ int ei_winograd_tile(int64_t n, int64_t oh, int64_t ow) { return n * ((oh + 3) /
 #include <immintrin.h>
 #define WG_AVX2 __attribute__((target("avx2,fma")))
 
-#define WG_P         36 /* transform positions, at most (6 x 6) */
 #define WG_MR        6  /* tiles per micro-kernel call */
 #define WG_NR        16 /* output channels per micro-kernel call / weight panel */
 #define WG_ALIGN     64
