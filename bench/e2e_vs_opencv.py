@@ -335,20 +335,30 @@ def main():
         one, many = os.path.join(tmp, "one.ini"), os.path.join(tmp, "many.ini")
         app_ini(one, video, cfg, "fake", 1)
         app_ini(many, video, cfg, "fake", a.sources)
-        single, agg, per_src = [], [], []
+        single, agg, per_src, cpu_ms, rounds = [], [], [], {0: [], 1: []}, []
         for r in range(0 if a.no_batching else a.rounds):
+            fps = {}
             for side in ((0, 1) if r % 2 == 0 else (1, 0)):
-                perf, _, _ = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
-                                           a.threads)
+                perf, _, cpu = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
+                                             a.threads)
+                fps[side] = perf["fps"]
+                # CPU per frame (every thread): the wall-clock FPS of a shared machine moves with its load,
+                # the CPU a frame costs far less.
+                cpu_ms[side].append(1e3 * sum(cpu.values()) / max(perf["frames"], 1))
                 if side == 0:
                     single.append(perf["fps"])
                 else:
                     agg.append(perf["fps"])
                     per_src.append([s["fps"] for s in perf.get("sources", [])])
+            rounds.append(f"{fps[0]:.1f} / {fps[1]:.1f} ({fps[1] / fps[0]:.2f}x)")
+            print(f"batching round {r}: 1 source {fps[0]:.1f} FPS, {a.sources} sources {fps[1]:.1f} FPS aggregate "
+                  f"({fps[1] / fps[0]:.2f}x), CPU ms a frame {cpu_ms[0][-1]:.1f} / {cpu_ms[1][-1]:.1f}", flush=True)
         if not a.no_batching:
             report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
                        f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate "
-                       f"({np.median(agg) / np.median(single):.2f}x), per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]
+                       f"({np.median(agg) / np.median(single):.2f}x), per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS; "
+                       f"CPU ms a frame (all threads) {np.median(cpu_ms[0]):.1f} / {np.median(cpu_ms[1]):.1f}; "
+                       f"each round (1 source / {a.sources} sources): {'; '.join(rounds)}"]
             print(report[-1])
     text = "\n".join(report) + "\n"
     out = a.out or os.path.join(HERE, "results", f"{datetime.date.today()}-e2e.md")
