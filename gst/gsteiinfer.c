@@ -76,10 +76,15 @@ typedef struct {
  * parallel step for the thread whose core the decoder or encoder took. The first copy's ei_infer is
  * the element's own (inf), the others are owned here. */
 typedef struct {
-    GstEiInfer *      owner;
-    GThread *         thread;
-    ei_infer *        inf;
-    gboolean          owns_inf;
+    GstEiInfer * owner;
+    GThread *    thread;
+    ei_infer *   inf;
+    gboolean     owns_inf;
+    /* For the EOS log line (element lock): runs, µs running them, µs waiting for one (from the
+     * first run on: not the preroll). */
+    gboolean          started;
+    guint64           runs;
+    gint64            busy_us, idle_us;
     ei_frame_result * results; /* model_batch entries */
     ei_image *        imgs;    /* model_batch views */
     GstVideoFrame *   vfs;     /* model_batch mapped frames */
@@ -337,8 +342,12 @@ static gpointer worker_main(gpointer data) {
     GstEiInfer *  self = w->owner;
     g_mutex_lock(&self->lock);
     for (;;) {
+        gint64 t0 = g_get_monotonic_time();
         while (!self->workers_quit && g_queue_is_empty(&self->jobs)) g_cond_wait(&self->work_cond, &self->lock);
         if (self->workers_quit) break;
+        gint64 t1 = g_get_monotonic_time();
+        if (w->started) w->idle_us += t1 - t0;
+        w->started = TRUE;
         InferJob * j = g_queue_pop_head(&self->jobs);
         gboolean   skip = j->group->ret != GST_FLOW_OK; /* an earlier run of the group failed */
         self->jobs_running++;
@@ -346,6 +355,8 @@ static gpointer worker_main(gpointer data) {
         g_mutex_unlock(&self->lock);
         gboolean ok = skip || run_job(self, w, j);
         g_mutex_lock(&self->lock);
+        w->runs++;
+        w->busy_us += g_get_monotonic_time() - t1;
         if (!ok) j->group->ret = GST_FLOW_ERROR;
         j->group->pending--;
         self->jobs_running--;
@@ -688,7 +699,24 @@ static GstFlowReturn group_push(GstEiInfer * self, InferGroup * g) {
 
 /* ---- the task ---- */
 
+/* At EOS, how each copy spent its time since the last report (GST_DEBUG=edgeinfer:4): a copy that
+ * waited for work was starved by the stages upstream. */
+static void log_copies(GstEiInfer * self) {
+    for (guint i = 0; i < self->n_workers; i++) {
+        InferWorker * w = &self->workers[i];
+        g_mutex_lock(&self->lock);
+        guint64 runs = w->runs;
+        gint64  busy = w->busy_us, idle = w->idle_us;
+        w->runs = 0;
+        w->busy_us = w->idle_us = 0;
+        g_mutex_unlock(&self->lock);
+        GST_INFO_OBJECT(self, "copy %u: %" G_GUINT64_FORMAT " runs, %.3f s running them, %.3f s waiting for work", i,
+                        runs, (double)busy / 1e6, (double)idle / 1e6);
+    }
+}
+
 static void handle_event(GstEiInfer * self, GstEvent * event) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) log_copies(self);
     if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
         GstCaps * caps;
         gst_event_parse_caps(event, &caps);
@@ -947,7 +975,8 @@ static void gst_ei_infer_class_init(GstEiInferClass * klass) {
         oc, PROP_INSTANCES,
         g_param_spec_uint("instances", "Model copies",
                           "Copies of the model that infer waiting frames side by side, each on its own thread "
-                          "with `threads` threads (1 + instances-1 helper threads); frames leave in order",
+                          "with `threads` threads, taking the next batch-size run as soon as it is free; frames "
+                          "leave in order",
                           1, 64, 1, rw));
     g_object_class_install_property(
         oc, PROP_ENGINE_CACHE_DIR,
