@@ -1,0 +1,445 @@
+/* Direct convolution for ei.ConvBlocked8 with few input channels (first layers) on AVX2 + FMA.
+ *
+ * A first layer has too few input channels for the usual blocking over them (oneDNN's AVX2 kernel
+ * reaches about 40% of the FMA peak on YOLOX-nano's stem); here the reduction runs over every tap
+ * (input channel, ky, kx) instead, and each tap is one rank-1 update of a register tile of NP
+ * output pixels (along a row) x NB blocks of 8 output channels: NB weight vectors, NP broadcast
+ * input values, NB x NP FMAs into 12 accumulators (NB x NP = 1x12, 2x6, 3x4, 4x3).
+ *
+ * Work items are bands of output rows of one image. For its band, a worker first copies the input
+ * rows the band reads into its scratch, plain [C][rows][wpad], with the pads as zeros (left, right,
+ * top and bottom) and the width rounded up to whole strips of NP pixels, so that the tap loop reads
+ * every tap at scratch + off[tap] + pixel * stride without any bounds test, whatever the pads and
+ * the input layout (plain or blocked). Then, for each group of NB output blocks (its packed
+ * weights [taps][NB * 8] stay in L1), each row of the band and each strip of NP pixels: the tap
+ * loop, then bias (the accumulators' start), residual, activation and the store into blocked Y,
+ * padding lanes written as zeros (their weights and bias are zero; the activation is masked). */
+#include "cpu/stem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/blocked8.h"
+#include "ops/conv_geometry.h"
+#include "ops/fused.h"
+#include "quant/half.h"
+
+bool ei_stem_wins(int64_t c, bool plain) {
+    (void)plain;
+    return c <= 16;
+}
+
+#ifdef EI_STEM_AVAILABLE
+#include <immintrin.h>
+#define ST_AVX2 __attribute__((target("avx2,fma")))
+
+#define ST_ALIGN       64
+#define ST_SCRATCH_MAX (256 * 1024) /* bytes of band scratch we aim for (L2 holds it with Y's band) */
+#define ST_ROWS_MAX    8            /* output rows per band */
+
+typedef struct st_state {
+    int64_t   n, c, h, w;     /* X: images, real channels, size */
+    bool      plain;          /* X [N, C, H, W]; else [N, xcb, H, W, 8] */
+    int64_t   xcb;            /* X's channel blocks (blocked X) */
+    int64_t   oh, ow, m, mb;  /* Y: size, channels, blocks */
+    int64_t   kh, kw, sh, sw; /* kernel, strides */
+    int64_t   dh, dw, pt, pl; /* dilations, leading pads */
+    int32_t   nb, np;         /* output blocks per group, pixels per strip */
+    int64_t   n_groups;       /* ceil(mb / nb) */
+    int64_t   taps;           /* c * kh * kw */
+    int64_t   rows, n_bands;  /* output rows per band, bands per image */
+    int64_t   rows_in, wpad;  /* scratch rows per channel and floats per row */
+    int64_t * off;            /* [taps]: tap's offset in the scratch */
+    float *   wp;             /* [n_groups][taps][nb * 8], zero past m */
+    float *   bias;           /* [n_groups * nb * 8], zero past m */
+    ei_fused  f;
+    int32_t   bias_in, res_in; /* input indices or -1 */
+    int32_t   n_scratch;
+    float **  scratch; /* per worker: [c][rows_in][wpad] */
+} st_state;
+
+/* ---- selection ---- */
+
+/* EI_CONV_STEM: 0 off, 1 every node it can compute, otherwise the automatic choice. */
+static int st_mode(void) {
+    const char * e = getenv("EI_CONV_STEM");
+    if (e && !strcmp(e, "0")) return 0;
+    if (e && !strcmp(e, "1")) return 1;
+    return 2;
+}
+
+static bool cpu_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+static bool is_f32(const ei_graph * g, int32_t v) { return v >= 0 && g->values[v].dtype == EI_DTYPE_F32; }
+
+static bool st_supports(const ei_graph * g, const ei_node * node) {
+    int mode = st_mode();
+    if (mode == 0 || !cpu_ok()) return false;
+    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || node->inputs[1] < 0 ||
+        !is_f32(g, node->outputs[0]))
+        return false;
+    /* Weights of a bf16 / fp16 engine are widened at prepare (exactly), as for every kernel. */
+    ei_dtype wdt = g->values[node->inputs[1]].dtype;
+    if (wdt != EI_DTYPE_F32 && wdt != EI_DTYPE_BF16 && wdt != EI_DTYPE_F16) return false;
+    if (ei_half_round_mode(node) != EI_PRECISION_FP32) return false;
+    ei_fused    f;
+    ei_status * st = ei_fused_import(node, &f);
+    int64_t     group = 1;
+    if (!st) st = ei_attr_get_int(node, "group", 1, &group);
+    ei_window_attrs a;
+    if (!st) st = ei_window_attrs_read(node, true, &a);
+    if (st) {
+        ei_status_destroy(st);
+        return false;
+    }
+    const ei_value * x = &g->values[node->inputs[0]];
+    const ei_value * w = &g->values[node->inputs[1]];
+    const ei_value * y = &g->values[node->outputs[0]];
+    if (!w->constant || w->shape.rank != 4 || group != 1 || y->shape.rank != 5) return false;
+    int64_t c = w->shape.dim[1], m = w->shape.dim[0];
+    if (x->shape.rank == 4) {
+        if (x->shape.dim[1] != c) return false;
+    } else if (x->shape.rank != 5 || x->shape.dim[1] != ei_blocks8(c) || x->shape.dim[4] != EI_BLOCK8) {
+        return false;
+    }
+    if (ei_shape_numel(&x->shape) <= 0 || c < 1 || m < 1 || y->shape.dim[0] != x->shape.dim[0] ||
+        y->shape.dim[1] != ei_blocks8(m) || y->shape.dim[4] != EI_BLOCK8)
+        return false;
+    int32_t n_base = f.residual ? node->n_inputs - 1 : node->n_inputs;
+    if (n_base > 3) return false;
+    if (n_base == 3 && node->inputs[2] >= 0 && !is_f32(g, node->inputs[2])) return false;
+    if (f.residual) {
+        int32_t r = node->inputs[node->n_inputs - 1];
+        if (!is_f32(g, r) || !ei_shape_equal(&g->values[r].shape, &y->shape)) return false;
+    }
+    ei_window_geom geom;
+    int64_t        xd[2] = {x->shape.dim[2], x->shape.dim[3]};
+    st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xd, w->shape.dim + 2, &geom);
+    if (st) {
+        ei_status_destroy(st);
+        return false;
+    }
+    if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
+    return mode == 1 || ei_stem_wins(c, x->shape.rank == 4);
+}
+
+/* ---- prepare ---- */
+
+static void * alloc_zero(size_t n_floats) {
+    size_t bytes = (n_floats * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
+    void * p = aligned_alloc(ST_ALIGN, bytes ? bytes : ST_ALIGN);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+static void st_release(void * state) {
+    st_state * s = state;
+    if (!s) return;
+    free(s->off);
+    free(s->wp);
+    free(s->bias);
+    if (s->scratch)
+        for (int32_t i = 0; i < s->n_scratch; i++) free(s->scratch[i]);
+    free(s->scratch);
+    free(s);
+}
+
+/* NB output blocks per group: the fewest blocks computed for nothing (past mb), then the most
+ * blocks (fewer broadcasts per FMA). NP = 12 / NB pixels per strip. */
+static void plan_tile(st_state * s) {
+    int32_t best = 1;
+    int64_t best_waste = 0;
+    for (int32_t nb = 1; nb <= 4; nb++) {
+        int64_t waste = (s->mb + nb - 1) / nb * nb - s->mb;
+        if (nb == 1 || waste <= best_waste) {
+            best = nb;
+            best_waste = waste;
+        }
+    }
+    s->nb = best;
+    s->np = 12 / best;
+    s->n_groups = (s->mb + s->nb - 1) / s->nb;
+}
+
+/* Rows per band: enough bands for 4 items per worker, at most ST_ROWS_MAX rows, and a scratch of
+ * about ST_SCRATCH_MAX at most (but at least one row). */
+static void plan_bands(st_state * s, int32_t nw) {
+    int64_t strips = (s->ow + s->np - 1) / s->np;
+    s->wpad = (strips * s->np - 1) * s->sw + (s->kw - 1) * s->dw + 1;
+    if (s->wpad < s->pl + s->w) s->wpad = s->pl + s->w;
+    int64_t want = 4 * (int64_t)nw, rows = (s->n * s->oh + want - 1) / want;
+    if (rows > ST_ROWS_MAX) rows = ST_ROWS_MAX;
+    if (rows > s->oh) rows = s->oh;
+    if (rows < 1) rows = 1;
+    while (rows > 1 &&
+           (size_t)(s->c * ((rows - 1) * s->sh + (s->kh - 1) * s->dh + 1) * s->wpad) * sizeof(float) > ST_SCRATCH_MAX)
+        rows--;
+    s->rows = rows;
+    s->n_bands = (s->oh + rows - 1) / rows;
+    s->rows_in = (rows - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+}
+
+/* wp[g][(i * kh + ky) * kw + kx][j * 8 + l] = W[(g nb + j) 8 + l][i][ky][kx], zero past m. */
+static void pack_weights(st_state * s, const float * wt) {
+    int64_t kk = s->kh * s->kw, ld = (int64_t)s->nb * EI_BLOCK8;
+    for (int64_t o = 0; o < s->m; o++) {
+        int64_t g = o / ld, j = o % ld;
+        for (int64_t t = 0; t < s->taps; t++) s->wp[(g * s->taps + t) * ld + j] = wt[o * s->taps + t];
+    }
+    for (int64_t i = 0; i < s->c; i++)
+        for (int64_t k = 0; k < kk; k++) {
+            int64_t ky = k / s->kw, kx = k % s->kw;
+            s->off[i * kk + k] = (i * s->rows_in + ky * s->dh) * s->wpad + kx * s->dw;
+        }
+}
+
+static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
+    *state = NULL;
+    const ei_shape *  xs = &g->values[node->inputs[0]].shape;
+    const ei_shape *  ys = &g->values[node->outputs[0]].shape;
+    const ei_tensor * wt = ei_node_input_const(g, node, 1);
+    ei_window_attrs   a;
+    ei_window_geom    geom;
+    st_state *        s = calloc(1, sizeof *s);
+    if (!s) return ei_status_oom();
+    ei_status * st = ei_fused_import(node, &s->f);
+    if (!st) st = ei_window_attrs_read(node, true, &a);
+    if (!st) st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xs->dim + 2, wt->shape.dim + 2, &geom);
+    if (st) {
+        free(s);
+        return st;
+    }
+    s->n = xs->dim[0];
+    s->c = wt->shape.dim[1];
+    s->plain = xs->rank == 4;
+    s->xcb = s->plain ? 0 : xs->dim[1];
+    s->h = xs->dim[2];
+    s->w = xs->dim[3];
+    s->m = wt->shape.dim[0];
+    s->mb = ys->dim[1];
+    s->oh = ys->dim[2];
+    s->ow = ys->dim[3];
+    s->kh = wt->shape.dim[2];
+    s->kw = wt->shape.dim[3];
+    s->sh = geom.stride[0];
+    s->sw = geom.stride[1];
+    s->dh = geom.dilation[0];
+    s->dw = geom.dilation[1];
+    s->pt = geom.pad_begin[0];
+    s->pl = geom.pad_begin[1];
+    s->taps = s->c * s->kh * s->kw;
+    int32_t n_base = s->f.residual ? node->n_inputs - 1 : node->n_inputs;
+    s->bias_in = n_base == 3 && node->inputs[2] >= 0 ? 2 : -1;
+    s->res_in = s->f.residual ? node->n_inputs - 1 : -1;
+    s->n_scratch = n_threads > 0 ? n_threads : 1;
+    plan_tile(s);
+    plan_bands(s, s->n_scratch);
+    int64_t ld = (int64_t)s->nb * EI_BLOCK8;
+    s->off = malloc((size_t)s->taps * sizeof *s->off);
+    s->wp = alloc_zero((size_t)(s->n_groups * s->taps * ld));
+    s->bias = alloc_zero((size_t)(s->n_groups * ld));
+    s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
+    bool ok = s->off && s->wp && s->bias && s->scratch;
+    for (int32_t i = 0; ok && i < s->n_scratch; i++)
+        ok = (s->scratch[i] = alloc_zero((size_t)(s->c * s->rows_in * s->wpad))) != NULL;
+    if (!ok) {
+        st_release(s);
+        return ei_status_oom();
+    }
+    const float * wf = wt->data;
+    float *       widened = NULL;
+    if (wt->dtype != EI_DTYPE_F32) {
+        int64_t n_w = ei_shape_numel(&wt->shape);
+        if (!(widened = malloc((size_t)n_w * sizeof *widened))) {
+            st_release(s);
+            return ei_status_oom();
+        }
+        ei_half_widen(wt->dtype, wt->data, widened, n_w);
+        wf = widened;
+    }
+    pack_weights(s, wf);
+    free(widened);
+    *state = s;
+    return NULL;
+}
+
+/* ---- run ---- */
+
+/* One strip: NP pixels of one output row, one group of NB output blocks. */
+typedef struct st_strip {
+    const st_state * s;
+    const float *    x;    /* scratch at the strip's first pixel's window origin */
+    const float *    w;    /* the group's packed weights */
+    const float *    bias; /* the group's NB * 8 biases */
+    float *          y;    /* Y at (image, group's first block, row, first pixel) */
+    const float *    r;    /* residual likewise, or NULL */
+    int64_t          ld;   /* floats between blocks of Y (and R) */
+    int64_t          nblk; /* real blocks in the group (<= NB) */
+    int64_t          cols; /* real pixels (<= NP) */
+    int64_t          blk0; /* the group's first block */
+} st_strip;
+
+/* Residual, activation and store of acc [NB][NP][8] (bias included), padding lanes zeroed. */
+ST_AVX2 static void st_store(const st_strip * a, const float * acc, int32_t np) {
+    const st_state * s = a->s;
+    const __m256     zero = _mm256_setzero_ps();
+    const __m256     alpha = _mm256_set1_ps(s->f.alpha), beta = _mm256_set1_ps(s->f.beta);
+    for (int64_t j = 0; j < a->nblk; j++) {
+        float *       dst = a->y + j * a->ld;
+        const float * res = a->r ? a->r + j * a->ld : NULL;
+        const float * src = acc + j * np * EI_BLOCK8;
+        for (int64_t p = 0; p < a->cols; p++) {
+            __m256 v = _mm256_load_ps(src + p * EI_BLOCK8);
+            if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + p * EI_BLOCK8));
+            switch (s->f.act) {
+            case EI_ACT_NONE: break;
+            case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
+            case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, alpha), beta); break;
+            case EI_ACT_LEAKY_RELU:
+                v = _mm256_blendv_ps(v, _mm256_mul_ps(v, alpha), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+                break;
+            default: break; /* applied below */
+            }
+            _mm256_storeu_ps(dst + p * EI_BLOCK8, v);
+        }
+        if (s->f.act > EI_ACT_LEAKY_RELU) ei_fused_act_apply(&s->f, dst, a->cols * EI_BLOCK8);
+        int64_t lanes = s->m - (a->blk0 + j) * EI_BLOCK8;
+        if (lanes < EI_BLOCK8) {
+            __m256i pad =
+                _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)lanes - 1));
+            for (int64_t p = 0; p < a->cols; p++) _mm256_maskstore_ps(dst + p * EI_BLOCK8, pad, zero);
+        }
+    }
+}
+
+/* The tap loop of an NB x NP tile with input stride SW (a constant where the caller passes one, so
+ * that the broadcast addresses fold into the instructions). */
+#define ST_TILE(NB, NP)                                                                                                \
+    __attribute__((always_inline)) ST_AVX2 static inline void st_tile_##NB##x##NP(const st_strip * a, int64_t sw) {    \
+        const st_state * s = a->s;                                                                                     \
+        __m256           acc[NB][NP];                                                                                  \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) {                                                         \
+            __m256 b = _mm256_load_ps(a->bias + j * EI_BLOCK8);                                                        \
+            _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++) acc[j][p] = b;                                       \
+        }                                                                                                              \
+        const float *   w = a->w;                                                                                      \
+        const int64_t * off = s->off;                                                                                  \
+        for (int64_t t = 0; t < s->taps; t++, w += NB * EI_BLOCK8) {                                                   \
+            const float * xt = a->x + off[t];                                                                          \
+            __m256        wv[NB];                                                                                      \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) wv[j] = _mm256_load_ps(w + j * EI_BLOCK8);            \
+            _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++) {                                                    \
+                __m256 xb = _mm256_broadcast_ss(xt + p * sw);                                                          \
+                _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) acc[j][p] =                                       \
+                    _mm256_fmadd_ps(xb, wv[j], acc[j][p]);                                                             \
+            }                                                                                                          \
+        }                                                                                                              \
+        _Alignas(32) float out[NB * NP * EI_BLOCK8];                                                                   \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++)     \
+            _mm256_store_ps(out + (j * NP + p) * EI_BLOCK8, acc[j][p]);                                                \
+        st_store(a, out, NP);                                                                                          \
+    }                                                                                                                  \
+    ST_AVX2 static void st_tile_##NB##x##NP##_s1(const st_strip * a) { st_tile_##NB##x##NP(a, 1); }                    \
+    ST_AVX2 static void st_tile_##NB##x##NP##_s2(const st_strip * a) { st_tile_##NB##x##NP(a, 2); }                    \
+    ST_AVX2 static void st_tile_##NB##x##NP##_sn(const st_strip * a) { st_tile_##NB##x##NP(a, a->s->sw); }
+
+ST_TILE(1, 12)
+ST_TILE(2, 6)
+ST_TILE(3, 4)
+ST_TILE(4, 3)
+
+typedef void (*st_tile_fn)(const st_strip * a);
+
+/* [nb - 1][stride 1, 2, other]. */
+static const st_tile_fn st_tiles[4][3] = {
+    {st_tile_1x12_s1, st_tile_1x12_s2, st_tile_1x12_sn},
+    {st_tile_2x6_s1, st_tile_2x6_s2, st_tile_2x6_sn},
+    {st_tile_3x4_s1, st_tile_3x4_s2, st_tile_3x4_sn},
+    {st_tile_4x3_s1, st_tile_4x3_s2, st_tile_4x3_sn},
+};
+
+typedef struct st_job {
+    st_state *    s;
+    const float * x;
+    const float * r;
+    float *       y;
+    int32_t       nw;
+} st_job;
+
+/* Copies the input rows of output rows [oy0, oy1) of image n into buf [c][rows_in][wpad], pads 0. */
+static void st_pack(const st_job * j, int64_t n, int64_t oy0, int64_t oy1, float * buf) {
+    const st_state * s = j->s;
+    int64_t          rows = (oy1 - oy0 - 1) * s->sh + (s->kh - 1) * s->dh + 1, iy0 = oy0 * s->sh - s->pt;
+    int64_t          tail = s->wpad - s->pl - s->w;
+    for (int64_t i = 0; i < s->c; i++)
+        for (int64_t r = 0; r < rows; r++) {
+            float * dst = buf + (i * s->rows_in + r) * s->wpad;
+            int64_t iy = iy0 + r;
+            if (iy < 0 || iy >= s->h) {
+                memset(dst, 0, (size_t)s->wpad * sizeof *dst);
+                continue;
+            }
+            memset(dst, 0, (size_t)s->pl * sizeof *dst);
+            if (s->plain) {
+                memcpy(dst + s->pl, j->x + ((n * s->c + i) * s->h + iy) * s->w, (size_t)s->w * sizeof *dst);
+            } else {
+                const float * src =
+                    j->x + ((n * s->xcb + i / EI_BLOCK8) * s->h + iy) * s->w * EI_BLOCK8 + i % EI_BLOCK8;
+                for (int64_t ix = 0; ix < s->w; ix++) dst[s->pl + ix] = src[ix * EI_BLOCK8];
+            }
+            memset(dst + s->pl + s->w, 0, (size_t)tail * sizeof *dst);
+        }
+}
+
+static void st_item(const st_job * j, int64_t item, float * buf) {
+    const st_state * s = j->s;
+    int64_t          n = item / s->n_bands, oy0 = item % s->n_bands * s->rows;
+    int64_t          oy1 = oy0 + s->rows < s->oh ? oy0 + s->rows : s->oh;
+    st_pack(j, n, oy0, oy1, buf);
+    st_tile_fn tile = st_tiles[s->nb - 1][s->sw == 1 ? 0 : s->sw == 2 ? 1 : 2];
+    int64_t    ld = s->oh * s->ow * EI_BLOCK8, gl = (int64_t)s->nb * EI_BLOCK8;
+    for (int64_t g = 0; g < s->n_groups; g++) {
+        int64_t  blk0 = g * s->nb, nblk = s->mb - blk0 < s->nb ? s->mb - blk0 : s->nb;
+        st_strip a = {s, NULL, s->wp + g * s->taps * gl, s->bias + g * gl, NULL, NULL, ld, nblk, 0, blk0};
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+            const float * xrow = buf + (oy - oy0) * s->sh * s->wpad;
+            int64_t       yoff = ((n * s->mb + blk0) * s->oh + oy) * s->ow * EI_BLOCK8;
+            for (int64_t ox = 0; ox < s->ow; ox += s->np) {
+                a.x = xrow + ox * s->sw;
+                a.y = j->y + yoff + ox * EI_BLOCK8;
+                a.r = j->r ? j->r + yoff + ox * EI_BLOCK8 : NULL;
+                a.cols = s->ow - ox < s->np ? s->ow - ox : s->np;
+                tile(&a);
+            }
+        }
+    }
+}
+
+static void st_worker(void * ctx, int64_t begin, int64_t end) {
+    const st_job * j = ctx;
+    int64_t        items = j->s->n * j->s->n_bands;
+    for (int64_t w = begin; w < end; w++)
+        for (int64_t it = w; it < items; it += j->nw) st_item(j, it, j->s->scratch[w]);
+}
+
+static ei_status * st_run(const ei_node * node, void * state, const ei_tensor * const * in, ei_tensor * const * out,
+                          const ei_exec * ex) {
+    (void)node;
+    st_state * s = state;
+    if (s->bias_in >= 0 && in[s->bias_in]) memcpy(s->bias, in[s->bias_in]->data, (size_t)s->m * sizeof(float));
+    int32_t nw = ei_threadpool_size(ex ? ex->pool : NULL);
+    if (nw > s->n_scratch) nw = s->n_scratch;
+    if (nw < 1) nw = 1;
+    st_job j = {s, in[0]->data, s->res_in >= 0 ? in[s->res_in]->data : NULL, out[0]->data, nw};
+    ei_parallel_for(ex ? ex->pool : NULL, nw, 1, st_worker, &j);
+    return NULL;
+}
+
+const ei_cpu_kernel ei_stem_conv_blocked8 = {
+    .supports = st_supports,
+    .prepare = st_prepare,
+    .run = st_run,
+    .release = st_release,
+};
+
+#endif
