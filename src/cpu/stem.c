@@ -24,10 +24,7 @@
 #include "ops/fused.h"
 #include "quant/half.h"
 
-bool ei_stem_wins(int64_t c, bool plain) {
-    (void)plain;
-    return c <= 16;
-}
+bool ei_stem_wins(int64_t c, int64_t m, bool plain) { return plain && c <= 16 && m <= 16; }
 
 #ifdef EI_STEM_AVAILABLE
 #include <immintrin.h>
@@ -120,7 +117,7 @@ static bool st_supports(const ei_graph * g, const ei_node * node) {
         return false;
     }
     if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
-    return mode == 1 || ei_stem_wins(c, x->shape.rank == 4);
+    return mode == 1 || ei_stem_wins(c, m, x->shape.rank == 4);
 }
 
 /* ---- prepare ---- */
@@ -279,38 +276,81 @@ typedef struct st_strip {
     int64_t          blk0; /* the group's first block */
 } st_strip;
 
-/* Residual, activation and store of acc [NB][NP][8] (bias included), padding lanes zeroed. */
-ST_AVX2 static void st_store(const st_strip * a, const float * acc, int32_t np) {
-    const st_state * s = a->s;
-    const __m256     zero = _mm256_setzero_ps();
-    const __m256     alpha = _mm256_set1_ps(s->f.alpha), beta = _mm256_set1_ps(s->f.beta);
+/* Activations applied to the accumulators; the others (exp, erf, tanh) go through
+ * ei_fused_act_apply row by row once a row is stored (st_item). */
+static bool st_act_in_registers(ei_act_kind act) { return act <= EI_ACT_HARD_SWISH; }
+
+/* v + residual, then the activation when st_act_in_registers, then padding lanes (keep 0) zeroed. */
+ST_AVX2 static inline __m256 st_finish(const ei_fused * f, __m256 v, const float * res, __m256 keep) {
+    const __m256 zero = _mm256_setzero_ps();
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    switch (f->act) {
+    case EI_ACT_NONE: break;
+    case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
+    case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(f->alpha)), _mm256_set1_ps(f->beta)); break;
+    case EI_ACT_LEAKY_RELU:
+        v = _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(f->alpha)), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+        break;
+    case EI_ACT_HARD_SIGMOID:
+    case EI_ACT_HARD_SWISH: {
+        __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(f->alpha), _mm256_set1_ps(f->beta));
+        t = _mm256_min_ps(_mm256_max_ps(t, zero), _mm256_set1_ps(1.0f));
+        v = f->act == EI_ACT_HARD_SIGMOID ? t : _mm256_mul_ps(v, t);
+        break;
+    }
+    default: break; /* row by row in st_item */
+    }
+    return _mm256_and_ps(v, keep);
+}
+
+/* Lanes of output block blk that hold channels: all ones, but past m in the last block. */
+ST_AVX2 static inline __m256 st_keep(const st_state * s, int64_t blk) {
+    int64_t lanes = s->m - blk * EI_BLOCK8;
+    if (lanes > EI_BLOCK8) lanes = EI_BLOCK8;
+    return _mm256_castsi256_ps(
+        _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+}
+
+/* st_finish and store of the first cols pixels of acc [NB][np][8] (bias included): a strip cut short
+ * by the end of the row. */
+ST_AVX2 static void st_store_part(const st_strip * a, const float * acc, int32_t np) {
     for (int64_t j = 0; j < a->nblk; j++) {
-        float *       dst = a->y + j * a->ld;
-        const float * res = a->r ? a->r + j * a->ld : NULL;
-        const float * src = acc + j * np * EI_BLOCK8;
+        __m256 keep = st_keep(a->s, a->blk0 + j);
         for (int64_t p = 0; p < a->cols; p++) {
-            __m256 v = _mm256_load_ps(src + p * EI_BLOCK8);
-            if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + p * EI_BLOCK8));
-            switch (s->f.act) {
-            case EI_ACT_NONE: break;
-            case EI_ACT_RELU: v = _mm256_max_ps(v, zero); break;
-            case EI_ACT_CLIP: v = _mm256_min_ps(_mm256_max_ps(v, alpha), beta); break;
-            case EI_ACT_LEAKY_RELU:
-                v = _mm256_blendv_ps(v, _mm256_mul_ps(v, alpha), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-                break;
-            default: break; /* applied below */
-            }
-            _mm256_storeu_ps(dst + p * EI_BLOCK8, v);
-        }
-        if (s->f.act > EI_ACT_LEAKY_RELU) ei_fused_act_apply(&s->f, dst, a->cols * EI_BLOCK8);
-        int64_t lanes = s->m - (a->blk0 + j) * EI_BLOCK8;
-        if (lanes < EI_BLOCK8) {
-            __m256i pad =
-                _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)lanes - 1));
-            for (int64_t p = 0; p < a->cols; p++) _mm256_maskstore_ps(dst + p * EI_BLOCK8, pad, zero);
+            int64_t o = j * a->ld + p * EI_BLOCK8;
+            _mm256_storeu_ps(a->y + o, st_finish(&a->s->f, _mm256_load_ps(acc + (j * np + p) * EI_BLOCK8),
+                                                 a->r ? a->r + o : NULL, keep));
         }
     }
 }
+
+/* A whole strip's epilogue on the accumulators acc[NB][NP] (bias included): residual, activation (a
+ * switch outside the unrolled loops, not one per vector), padding lanes of the last block zeroed,
+ * store. */
+#define ST_ACC_LOOP(NB, NP, STMT)                                                                                      \
+    _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++) STMT
+#define ST_FINISH_FULL(NB, NP)                                                                                         \
+    do {                                                                                                               \
+        const __m256 zero_ = _mm256_setzero_ps(), ones_ = _mm256_castsi256_ps(_mm256_set1_epi32(-1));                  \
+        if (a->r)                                                                                                      \
+            ST_ACC_LOOP(NB, NP, acc[j][p] = _mm256_add_ps(acc[j][p], _mm256_loadu_ps(a->r + j * a->ld + p * 8)));      \
+        switch (s->f.act) {                                                                                            \
+        case EI_ACT_NONE: break;                                                                                       \
+        case EI_ACT_RELU: ST_ACC_LOOP(NB, NP, acc[j][p] = _mm256_max_ps(acc[j][p], zero_)); break;                     \
+        case EI_ACT_CLIP: {                                                                                            \
+            const __m256 lo_ = _mm256_set1_ps(s->f.alpha), hi_ = _mm256_set1_ps(s->f.beta);                            \
+            ST_ACC_LOOP(NB, NP, acc[j][p] = _mm256_min_ps(_mm256_max_ps(acc[j][p], lo_), hi_));                        \
+            break;                                                                                                     \
+        }                                                                                                              \
+        default: ST_ACC_LOOP(NB, NP, acc[j][p] = st_finish(&s->f, acc[j][p], NULL, ones_)); break;                     \
+        }                                                                                                              \
+        if (a->blk0 + NB == s->mb && s->m % EI_BLOCK8) {                                                               \
+            const __m256 keep_ = st_keep(s, s->mb - 1);                                                                \
+            _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++) acc[NB - 1][p] =                                     \
+                _mm256_and_ps(acc[NB - 1][p], keep_);                                                                  \
+        }                                                                                                              \
+        ST_ACC_LOOP(NB, NP, _mm256_storeu_ps(a->y + j * a->ld + p * EI_BLOCK8, acc[j][p]));                            \
+    } while (0)
 
 /* The tap loop of an NB x NP tile with input stride SW (a constant where the caller passes one, so
  * that the broadcast addresses fold into the instructions). */
@@ -334,10 +374,14 @@ ST_AVX2 static void st_store(const st_strip * a, const float * acc, int32_t np) 
                     _mm256_fmadd_ps(xb, wv[j], acc[j][p]);                                                             \
             }                                                                                                          \
         }                                                                                                              \
+        if (a->cols == NP && a->nblk == NB) {                                                                          \
+            ST_FINISH_FULL(NB, NP);                                                                                    \
+            return;                                                                                                    \
+        }                                                                                                              \
         _Alignas(32) float out[NB * NP * EI_BLOCK8];                                                                   \
         _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++)     \
             _mm256_store_ps(out + (j * NP + p) * EI_BLOCK8, acc[j][p]);                                                \
-        st_store(a, out, NP);                                                                                          \
+        st_store_part(a, out, NP);                                                                                     \
     }                                                                                                                  \
     ST_AVX2 static void st_tile_##NB##x##NP##_s1(const st_strip * a) { st_tile_##NB##x##NP(a, 1); }                    \
     ST_AVX2 static void st_tile_##NB##x##NP##_s2(const st_strip * a) { st_tile_##NB##x##NP(a, 2); }                    \
@@ -391,6 +435,20 @@ static void st_pack(const st_job * j, int64_t n, int64_t oy0, int64_t oy1, float
         }
 }
 
+/* The activations st_finish leaves, on one output row of blocks blk0.. (y at the first, ld apart):
+ * while the row is in L1, in runs of ow * 8 rather than per strip (function call and tail per run). */
+ST_AVX2 static void st_act_rows(const st_state * s, float * y, int64_t ld, int64_t blk0, int64_t nblk) {
+    for (int64_t j = 0; j < nblk; j++) {
+        float * row = y + j * ld;
+        ei_fused_act_apply(&s->f, row, s->ow * EI_BLOCK8);
+        if (s->m - (blk0 + j) * EI_BLOCK8 < EI_BLOCK8) {
+            __m256i pad =
+                _mm256_castps_si256(_mm256_xor_ps(st_keep(s, blk0 + j), _mm256_castsi256_ps(_mm256_set1_epi32(-1))));
+            for (int64_t p = 0; p < s->ow; p++) _mm256_maskstore_ps(row + p * EI_BLOCK8, pad, _mm256_setzero_ps());
+        }
+    }
+}
+
 static void st_item(const st_job * j, int64_t item, float * buf) {
     const st_state * s = j->s;
     int64_t          n = item / s->n_bands, oy0 = item % s->n_bands * s->rows;
@@ -411,6 +469,7 @@ static void st_item(const st_job * j, int64_t item, float * buf) {
                 a.cols = s->ow - ox < s->np ? s->ow - ox : s->np;
                 tile(&a);
             }
+            if (!st_act_in_registers(s->f.act)) st_act_rows(s, j->y + yoff, ld, blk0, nblk);
         }
     }
 }
