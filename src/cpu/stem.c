@@ -6,14 +6,18 @@
  * output pixels (along a row) x NB blocks of 8 output channels: NB weight vectors, NP broadcast
  * input values, NB x NP FMAs into 12 accumulators (NB x NP = 1x12, 2x6, 3x4, 4x3).
  *
- * Work items are bands of output rows of one image. For its band, a worker first copies the input
- * rows the band reads into its scratch, plain [C][rows][wpad], with the pads as zeros (left, right,
- * top and bottom) and the width rounded up to whole strips of NP pixels, so that the tap loop reads
- * every tap at scratch + off[tap] + pixel * stride without any bounds test, whatever the pads and
- * the input layout (plain or blocked). Then, for each group of NB output blocks (its packed
- * weights [taps][NB * 8] stay in L1), each row of the band and each strip of NP pixels: the tap
+ * The taps read X where it is, plain [N, C, H, W] or blocked [N, C/8, H, W, 8] (no copy, no
+ * reorder): tap t of a strip whose window starts at X's element e reads e + off[t] + pixel * step
+ * (step = stride, times 8 when blocked; only the C real channels are taps). A strip whose windows
+ * reach into the pads (or past X, for the last strip of a row cut short) first copies its windows
+ * into a small per-worker buffer of the same layout, pads as zeros, and reads that with offsets of
+ * its own (offm); interior strips, nearly all of a first layer's, need no bounds test at all.
+ *
+ * Work items are bands of output rows of one image. In a band, for each group of NB output blocks
+ * (its packed weights [taps][NB * 8] stay in L1), each row and each strip of NP pixels: the tap
  * loop, then bias (the accumulators' start), residual, activation and the store into blocked Y,
- * padding lanes written as zeros (their weights and bias are zero; the activation is masked). */
+ * padding lanes written as zeros (their weights and bias are zero; the activation is masked).
+ */
 #include "cpu/stem.h"
 
 #include <stdlib.h>
@@ -30,14 +34,14 @@ bool ei_stem_wins(int64_t c, int64_t m, bool plain) { return plain && c <= 16 &&
 #include <immintrin.h>
 #define ST_AVX2 __attribute__((target("avx2,fma")))
 
-#define ST_ALIGN       64
-#define ST_SCRATCH_MAX (256 * 1024) /* bytes of band scratch we aim for (L2 holds it with Y's band) */
-#define ST_ROWS_MAX    8            /* output rows per band */
+#define ST_ALIGN    64
+#define ST_ROWS_MAX 8 /* output rows per band */
 
 typedef struct st_state {
     int64_t   n, c, h, w;     /* X: images, real channels, size */
     bool      plain;          /* X [N, C, H, W]; else [N, xcb, H, W, 8] */
     int64_t   xcb;            /* X's channel blocks (blocked X) */
+    int64_t   lane;           /* floats per X pixel within a channel plane: 1 plain, 8 blocked */
     int64_t   oh, ow, m, mb;  /* Y: size, channels, blocks */
     int64_t   kh, kw, sh, sw; /* kernel, strides */
     int64_t   dh, dw, pt, pl; /* dilations, leading pads */
@@ -45,14 +49,16 @@ typedef struct st_state {
     int64_t   n_groups;       /* ceil(mb / nb) */
     int64_t   taps;           /* c * kh * kw */
     int64_t   rows, n_bands;  /* output rows per band, bands per image */
-    int64_t   rows_in, wpad;  /* scratch rows per channel and floats per row */
-    int64_t * off;            /* [taps]: tap's offset in the scratch */
+    int64_t   wh, ww;         /* a strip's windows: rows and columns of X */
+    int64_t   ox_lo, ox_hi;   /* strips starting in [ox_lo, ox_hi) read no pad (in rows that read none) */
+    int64_t * off;            /* [taps]: tap's offset in X */
+    int64_t * offm;           /* [taps]: tap's offset in a strip buffer [c or xcb][wh][ww](8) */
     float *   wp;             /* [n_groups][taps][nb * 8], zero past m */
     float *   bias;           /* [n_groups * nb * 8], zero past m */
     ei_fused  f;
     int32_t   bias_in, res_in; /* input indices or -1 */
     int32_t   n_scratch;
-    float **  scratch; /* per worker: [c][rows_in][wpad] */
+    float **  scratch; /* per worker: one strip buffer */
 } st_state;
 
 /* ---- selection ---- */
@@ -133,6 +139,7 @@ static void st_release(void * state) {
     st_state * s = state;
     if (!s) return;
     free(s->off);
+    free(s->offm);
     free(s->wp);
     free(s->bias);
     if (s->scratch)
@@ -158,36 +165,39 @@ static void plan_tile(st_state * s) {
     s->n_groups = (s->mb + s->nb - 1) / s->nb;
 }
 
-/* Rows per band: enough bands for 4 items per worker, at most ST_ROWS_MAX rows, and a scratch of
- * about ST_SCRATCH_MAX at most (but at least one row). */
+/* Rows per band: enough bands for 4 items per worker, at most ST_ROWS_MAX rows; the strip window
+ * and the strips that need no padding. */
 static void plan_bands(st_state * s, int32_t nw) {
-    int64_t strips = (s->ow + s->np - 1) / s->np;
-    s->wpad = (strips * s->np - 1) * s->sw + (s->kw - 1) * s->dw + 1;
-    if (s->wpad < s->pl + s->w) s->wpad = s->pl + s->w;
     int64_t want = 4 * (int64_t)nw, rows = (s->n * s->oh + want - 1) / want;
     if (rows > ST_ROWS_MAX) rows = ST_ROWS_MAX;
     if (rows > s->oh) rows = s->oh;
     if (rows < 1) rows = 1;
-    while (rows > 1 &&
-           (size_t)(s->c * ((rows - 1) * s->sh + (s->kh - 1) * s->dh + 1) * s->wpad) * sizeof(float) > ST_SCRATCH_MAX)
-        rows--;
     s->rows = rows;
     s->n_bands = (s->oh + rows - 1) / rows;
-    s->rows_in = (rows - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    s->wh = (s->kh - 1) * s->dh + 1;
+    s->ww = (s->np - 1) * s->sw + (s->kw - 1) * s->dw + 1;
+    /* ox sw - pl >= 0 and ox sw - pl + ww <= w */
+    s->ox_lo = (s->pl + s->sw - 1) / s->sw;
+    s->ox_hi = s->w + s->pl >= s->ww ? (s->w + s->pl - s->ww) / s->sw + 1 : 0;
+    if (s->ox_hi < s->ox_lo) s->ox_hi = s->ox_lo;
 }
 
-/* wp[g][(i * kh + ky) * kw + kx][j * 8 + l] = W[(g nb + j) 8 + l][i][ky][kx], zero past m. */
+/* wp[g][(i * kh + ky) * kw + kx][j * 8 + l] = W[(g nb + j) 8 + l][i][ky][kx], zero past m; the
+ * taps' offsets in X and in a strip buffer. */
 static void pack_weights(st_state * s, const float * wt) {
     int64_t kk = s->kh * s->kw, ld = (int64_t)s->nb * EI_BLOCK8;
     for (int64_t o = 0; o < s->m; o++) {
         int64_t g = o / ld, j = o % ld;
         for (int64_t t = 0; t < s->taps; t++) s->wp[(g * s->taps + t) * ld + j] = wt[o * s->taps + t];
     }
-    for (int64_t i = 0; i < s->c; i++)
+    for (int64_t i = 0; i < s->c; i++) {
+        int64_t plane = s->plain ? i : i / EI_BLOCK8, lane = s->plain ? 0 : i % EI_BLOCK8;
         for (int64_t k = 0; k < kk; k++) {
-            int64_t ky = k / s->kw, kx = k % s->kw;
-            s->off[i * kk + k] = (i * s->rows_in + ky * s->dh) * s->wpad + kx * s->dw;
+            int64_t ky = k / s->kw * s->dh, kx = k % s->kw * s->dw;
+            s->off[i * kk + k] = ((plane * s->h + ky) * s->w + kx) * s->lane + lane;
+            s->offm[i * kk + k] = ((plane * s->wh + ky) * s->ww + kx) * s->lane + lane;
         }
+    }
 }
 
 static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t n_threads, void ** state) {
@@ -210,6 +220,7 @@ static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t 
     s->c = wt->shape.dim[1];
     s->plain = xs->rank == 4;
     s->xcb = s->plain ? 0 : xs->dim[1];
+    s->lane = s->plain ? 1 : EI_BLOCK8;
     s->h = xs->dim[2];
     s->w = xs->dim[3];
     s->m = wt->shape.dim[0];
@@ -233,12 +244,14 @@ static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t 
     plan_bands(s, s->n_scratch);
     int64_t ld = (int64_t)s->nb * EI_BLOCK8;
     s->off = malloc((size_t)s->taps * sizeof *s->off);
+    s->offm = malloc((size_t)s->taps * sizeof *s->offm);
     s->wp = alloc_zero((size_t)(s->n_groups * s->taps * ld));
     s->bias = alloc_zero((size_t)(s->n_groups * ld));
     s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
-    bool ok = s->off && s->wp && s->bias && s->scratch;
+    bool    ok = s->off && s->offm && s->wp && s->bias && s->scratch;
+    int64_t planes = s->plain ? s->c : s->xcb;
     for (int32_t i = 0; ok && i < s->n_scratch; i++)
-        ok = (s->scratch[i] = alloc_zero((size_t)(s->c * s->rows_in * s->wpad))) != NULL;
+        ok = (s->scratch[i] = alloc_zero((size_t)(planes * s->wh * s->ww * s->lane))) != NULL;
     if (!ok) {
         st_release(s);
         return ei_status_oom();
@@ -265,7 +278,8 @@ static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t 
 /* One strip: NP pixels of one output row, one group of NB output blocks. */
 typedef struct st_strip {
     const st_state * s;
-    const float *    x;    /* scratch at the strip's first pixel's window origin */
+    const float *    x;    /* X (or the strip buffer) at the first pixel's window origin */
+    const int64_t *  off;  /* the taps' offsets from x */
     const float *    w;    /* the group's packed weights */
     const float *    bias; /* the group's NB * 8 biases */
     float *          y;    /* Y at (image, group's first block, row, first pixel) */
@@ -363,7 +377,7 @@ ST_AVX2 static void st_store_part(const st_strip * a, const float * acc, int32_t
             _Pragma("GCC unroll 12") for (int p = 0; p < NP; p++) acc[j][p] = b;                                       \
         }                                                                                                              \
         const float *   w = a->w;                                                                                      \
-        const int64_t * off = s->off;                                                                                  \
+        const int64_t * off = a->off;                                                                                  \
         for (int64_t t = 0; t < s->taps; t++, w += NB * EI_BLOCK8) {                                                   \
             const float * xt = a->x + off[t];                                                                          \
             __m256        wv[NB];                                                                                      \
@@ -385,7 +399,9 @@ ST_AVX2 static void st_store_part(const st_strip * a, const float * acc, int32_t
     }                                                                                                                  \
     ST_AVX2 static void st_tile_##NB##x##NP##_s1(const st_strip * a) { st_tile_##NB##x##NP(a, 1); }                    \
     ST_AVX2 static void st_tile_##NB##x##NP##_s2(const st_strip * a) { st_tile_##NB##x##NP(a, 2); }                    \
-    ST_AVX2 static void st_tile_##NB##x##NP##_sn(const st_strip * a) { st_tile_##NB##x##NP(a, a->s->sw); }
+    ST_AVX2 static void st_tile_##NB##x##NP##_s8(const st_strip * a) { st_tile_##NB##x##NP(a, 8); }                    \
+    ST_AVX2 static void st_tile_##NB##x##NP##_s16(const st_strip * a) { st_tile_##NB##x##NP(a, 16); }                  \
+    ST_AVX2 static void st_tile_##NB##x##NP##_sn(const st_strip * a) { st_tile_##NB##x##NP(a, a->s->sw * a->s->lane); }
 
 ST_TILE(1, 12)
 ST_TILE(2, 6)
@@ -394,13 +410,19 @@ ST_TILE(4, 3)
 
 typedef void (*st_tile_fn)(const st_strip * a);
 
-/* [nb - 1][stride 1, 2, other]. */
-static const st_tile_fn st_tiles[4][3] = {
-    {st_tile_1x12_s1, st_tile_1x12_s2, st_tile_1x12_sn},
-    {st_tile_2x6_s1, st_tile_2x6_s2, st_tile_2x6_sn},
-    {st_tile_3x4_s1, st_tile_3x4_s2, st_tile_3x4_sn},
-    {st_tile_4x3_s1, st_tile_4x3_s2, st_tile_4x3_sn},
+/* [nb - 1][pixel step 1, 2, 8, 16, other]: stride 1 and 2 of a plain or blocked X. */
+static const st_tile_fn st_tiles[4][5] = {
+    {st_tile_1x12_s1, st_tile_1x12_s2, st_tile_1x12_s8, st_tile_1x12_s16, st_tile_1x12_sn},
+    {st_tile_2x6_s1, st_tile_2x6_s2, st_tile_2x6_s8, st_tile_2x6_s16, st_tile_2x6_sn},
+    {st_tile_3x4_s1, st_tile_3x4_s2, st_tile_3x4_s8, st_tile_3x4_s16, st_tile_3x4_sn},
+    {st_tile_4x3_s1, st_tile_4x3_s2, st_tile_4x3_s8, st_tile_4x3_s16, st_tile_4x3_sn},
 };
+
+static st_tile_fn st_tile_for(const st_state * s) {
+    int64_t step = s->sw * s->lane;
+    int     k = step == 1 ? 0 : step == 2 ? 1 : step == 8 ? 2 : step == 16 ? 3 : 4;
+    return st_tiles[s->nb - 1][k];
+}
 
 typedef struct st_job {
     st_state *    s;
@@ -410,28 +432,25 @@ typedef struct st_job {
     int32_t       nw;
 } st_job;
 
-/* Copies the input rows of output rows [oy0, oy1) of image n into buf [c][rows_in][wpad], pads 0. */
-static void st_pack(const st_job * j, int64_t n, int64_t oy0, int64_t oy1, float * buf) {
+/* Copies the windows of the strip at X pixel (iy0, ix0) of image n into buf [planes][wh][ww](lane),
+ * zero outside X. */
+static void st_pack_strip(const st_job * j, int64_t n, int64_t iy0, int64_t ix0, float * buf) {
     const st_state * s = j->s;
-    int64_t          rows = (oy1 - oy0 - 1) * s->sh + (s->kh - 1) * s->dh + 1, iy0 = oy0 * s->sh - s->pt;
-    int64_t          tail = s->wpad - s->pl - s->w;
-    for (int64_t i = 0; i < s->c; i++)
-        for (int64_t r = 0; r < rows; r++) {
-            float * dst = buf + (i * s->rows_in + r) * s->wpad;
+    int64_t          planes = s->plain ? s->c : s->xcb, lane = s->lane;
+    int64_t          lo = ix0 < 0 ? -ix0 : 0, hi = s->w - ix0 < s->ww ? s->w - ix0 : s->ww;
+    if (hi < lo) hi = lo;
+    for (int64_t pi = 0; pi < planes; pi++)
+        for (int64_t r = 0; r < s->wh; r++) {
+            float * dst = buf + (pi * s->wh + r) * s->ww * lane;
             int64_t iy = iy0 + r;
             if (iy < 0 || iy >= s->h) {
-                memset(dst, 0, (size_t)s->wpad * sizeof *dst);
+                memset(dst, 0, (size_t)(s->ww * lane) * sizeof *dst);
                 continue;
             }
-            memset(dst, 0, (size_t)s->pl * sizeof *dst);
-            if (s->plain) {
-                memcpy(dst + s->pl, j->x + ((n * s->c + i) * s->h + iy) * s->w, (size_t)s->w * sizeof *dst);
-            } else {
-                const float * src =
-                    j->x + ((n * s->xcb + i / EI_BLOCK8) * s->h + iy) * s->w * EI_BLOCK8 + i % EI_BLOCK8;
-                for (int64_t ix = 0; ix < s->w; ix++) dst[s->pl + ix] = src[ix * EI_BLOCK8];
-            }
-            memset(dst + s->pl + s->w, 0, (size_t)tail * sizeof *dst);
+            const float * src = j->x + (((n * planes + pi) * s->h + iy) * s->w + ix0) * lane;
+            memset(dst, 0, (size_t)(lo * lane) * sizeof *dst);
+            memcpy(dst + lo * lane, src + lo * lane, (size_t)((hi - lo) * lane) * sizeof *dst);
+            memset(dst + hi * lane, 0, (size_t)((s->ww - hi) * lane) * sizeof *dst);
         }
 }
 
@@ -453,17 +472,25 @@ static void st_item(const st_job * j, int64_t item, float * buf) {
     const st_state * s = j->s;
     int64_t          n = item / s->n_bands, oy0 = item % s->n_bands * s->rows;
     int64_t          oy1 = oy0 + s->rows < s->oh ? oy0 + s->rows : s->oh;
-    st_pack(j, n, oy0, oy1, buf);
-    st_tile_fn tile = st_tiles[s->nb - 1][s->sw == 1 ? 0 : s->sw == 2 ? 1 : 2];
-    int64_t    ld = s->oh * s->ow * EI_BLOCK8, gl = (int64_t)s->nb * EI_BLOCK8;
+    st_tile_fn       tile = st_tile_for(s);
+    int64_t          ld = s->oh * s->ow * EI_BLOCK8, gl = (int64_t)s->nb * EI_BLOCK8;
+    const float *    xn = j->x + n * (s->plain ? s->c : s->xcb) * s->h * s->w * s->lane;
     for (int64_t g = 0; g < s->n_groups; g++) {
         int64_t  blk0 = g * s->nb, nblk = s->mb - blk0 < s->nb ? s->mb - blk0 : s->nb;
-        st_strip a = {s, NULL, s->wp + g * s->taps * gl, s->bias + g * gl, NULL, NULL, ld, nblk, 0, blk0};
+        st_strip a = {s, NULL, NULL, s->wp + g * s->taps * gl, s->bias + g * gl, NULL, NULL, ld, nblk, 0, blk0};
         for (int64_t oy = oy0; oy < oy1; oy++) {
-            const float * xrow = buf + (oy - oy0) * s->sh * s->wpad;
-            int64_t       yoff = ((n * s->mb + blk0) * s->oh + oy) * s->ow * EI_BLOCK8;
+            int64_t iy0 = oy * s->sh - s->pt, yoff = ((n * s->mb + blk0) * s->oh + oy) * s->ow * EI_BLOCK8;
+            bool    row_in = iy0 >= 0 && iy0 + s->wh <= s->h;
             for (int64_t ox = 0; ox < s->ow; ox += s->np) {
-                a.x = xrow + ox * s->sw;
+                int64_t ix0 = ox * s->sw - s->pl;
+                if (row_in && ox >= s->ox_lo && ox < s->ox_hi) {
+                    a.x = xn + (iy0 * s->w + ix0) * s->lane;
+                    a.off = s->off;
+                } else {
+                    st_pack_strip(j, n, iy0, ix0, buf);
+                    a.x = buf;
+                    a.off = s->offm;
+                }
                 a.y = j->y + yoff + ox * EI_BLOCK8;
                 a.r = j->r ? j->r + yoff + ox * EI_BLOCK8 : NULL;
                 a.cols = s->ow - ox < s->np ? s->ow - ox : s->np;
