@@ -21,9 +21,10 @@
 extern const ei_cpu_kernel ei_stem_conv_blocked8;
 #endif
 
-/* Whether the direct kernel beats oneDNN for c input channels read plain (`plain`) or blocked and m
- * output channels (the automatic choice; measured on the first layers of YOLOX-nano, SSDLite320,
- * SSD-MobileNet-v1 and SSD300 and on single convolutions, docs/cpu-kernels.md). */
-bool ei_stem_wins(int64_t c, int64_t m, bool plain);
+/* Whether the direct kernel beats oneDNN for c input channels read plain (`plain`) or blocked, m
+ * output channels and a kernel of kernel_area taps per channel (the automatic choice; measured on
+ * the first layers of YOLOX-nano, SSDLite320, SSD-MobileNet-v1 and SSD300 and on single
+ * convolutions, docs/cpu-kernels.md). */
+bool ei_stem_wins(int64_t c, int64_t m, int64_t kernel_area, bool plain);
 
 #endif
