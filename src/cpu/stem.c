@@ -1,7 +1,8 @@
 /* Direct convolution for ei.ConvBlocked8 with few input channels (first layers) on AVX2 + FMA.
  *
- * A first layer has too few input channels for the usual blocking over them (oneDNN's AVX2 kernel
- * reaches about 40% of the FMA peak on YOLOX-nano's stem); here the reduction runs over every tap
+ * A first layer has too few input channels for the usual blocking over them (on one core oneDNN's
+ * AVX2 kernel reaches about 70% of the FMA peak on YOLOX-nano's stem, this one about 85%); here
+ * the reduction runs over every tap
  * (input channel, ky, kx) instead, and each tap is one rank-1 update of a register tile of NP
  * output pixels (along a row) x NB blocks of 8 output channels: NB weight vectors, NP broadcast
  * input values, NB x NP FMAs into 12 accumulators (NB x NP = 1x12, 2x6, 3x4, 4x3).
@@ -29,10 +30,10 @@
 #include "quant/half.h"
 
 /* Measured single-threaded on single convolutions (docs/cpu-kernels.md): 1x1 kernels stay with
- * oneDNN's jit_1x1 (ours 11-13% slower at 8 and 16 channels); a plain input of 9 to 15 channels,
- * which oneDNN reorders first, is ours (12 -> 16 and 12 -> 64: 15-25% faster); otherwise ours up to
- * 16 input and 16 output channels (YOLOX-nano's 6x6 stem 15% faster, SSDLite320's 3x3 stem 5%,
- * blocked 16 -> 16 3x3 12%), oneDNN from 32 output channels (ours 2-12% slower). */
+ * oneDNN's jit_1x1 (ours up to 13% slower at 8 and 16 channels); a plain input of 9 to 15 channels,
+ * which oneDNN reorders first, is ours (12 -> 16 and 12 -> 64: 15-35% faster); otherwise ours up to
+ * 16 input and 16 output channels (YOLOX-nano's 6x6 stem 16% faster, SSDLite320's 3x3 stem 5%,
+ * blocked 16 -> 16 3x3 2-12%), oneDNN from 32 output channels (ours even to 12% slower). */
 bool ei_stem_wins(int64_t c, int64_t m, int64_t kernel_area, bool plain) {
     if (kernel_area <= 1) return false;
     if (plain && c > EI_BLOCK8 && c < 2 * EI_BLOCK8) return true;
