@@ -52,6 +52,38 @@ def assets_dir(arg):
     return arg or os.environ.get("EI_ASSETS_DIR") or os.path.join(ROOT, "..", "shared", "assets")
 
 
+def model_path(rel, assets, exported):
+    """A model path of MODELS: "assets:X" in the assets folder, "build/exported_models/X" in exported."""
+    if rel.startswith("assets:"):
+        return os.path.join(assets, rel[7:])
+    if rel.startswith("build/exported_models/") and exported:
+        return os.path.join(exported, rel[len("build/exported_models/"):])
+    return os.path.join(ROOT, rel)
+
+
+def infer_config(cfg, assets, exported, tmp):
+    """configs/<model>.ini with its file paths made absolute, in tmp. Paths that do not exist from the
+    config's folder (a git worktree has neither ../shared/assets nor build/exported_models beside it)
+    are looked up in the assets folder ('.../shared/assets/X') and in exported ('.../exported_models/X')."""
+    src = os.path.join(ROOT, cfg)
+    out = []
+    for line in open(src):
+        key, eq, val = line.partition("=")
+        v = val.strip()
+        if eq and key.strip().endswith(("-file", "-path")) and v and not os.path.isabs(v):
+            p = os.path.normpath(os.path.join(os.path.dirname(src), v))
+            if not os.path.exists(p) and "shared/assets/" in v:
+                p = os.path.join(assets, v.split("shared/assets/", 1)[1])
+            elif not os.path.exists(p) and "exported_models/" in v and exported:
+                p = os.path.join(exported, v.split("exported_models/", 1)[1])
+            line = f"{key}={p}\n"
+        out.append(line)
+    path = os.path.join(tmp, "infer_" + os.path.basename(cfg))
+    with open(path, "w") as f:
+        f.writelines(out)
+    return path
+
+
 # --codec: deepstream-app's [sinkN] codec numbers
 CODECS = {"h264": 1, "mpeg4": 3}
 CODEC_NAMES = {"h264": "H.264 (x264enc ultrafast)", "mpeg4": "MPEG-4 part 2 (avenc_mpeg4)"}
@@ -274,6 +306,8 @@ def main():
     ap.add_argument("--sources", type=int, default=4)
     ap.add_argument("--edgeinfer", default=os.path.join(ROOT, "build", "tools", "edgeinfer", "edgeinfer"))
     ap.add_argument("--out")
+    ap.add_argument("--exported", help="folder of the exported models (default: build/exported_models of this "
+                                       "checkout, else of the main checkout when this is a git worktree)")
     ap.add_argument("--no-peer", action="store_true", help="edgeinfer only (no OpenCV loop)")
     ap.add_argument("--no-batching", action="store_true", help="skip the N-sources batching check")
     ap.add_argument("--codec", choices=sorted(CODECS), default="mpeg4",
@@ -286,6 +320,17 @@ def main():
                          "when inference takes every core; 0: libav's frame threads)")
     a = ap.parse_args()
     assets = assets_dir(a.assets)
+    exported = a.exported or os.path.join(ROOT, "build", "exported_models")
+    if not a.exported and not os.path.isdir(exported):
+        # a git worktree: the main checkout's (git's common folder is <main>/.git)
+        try:
+            common = subprocess.run(["git", "-C", ROOT, "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                                    capture_output=True, text=True, check=True).stdout.strip()
+            main_exported = os.path.join(os.path.dirname(common), "build", "exported_models")
+            if os.path.isdir(main_exported):
+                exported = main_exported
+        except (OSError, subprocess.CalledProcessError):
+            pass
     video = a.video or os.path.join(assets, "videos", "car-detection.mp4")
     if not os.path.exists(video):
         sys.exit(f"no video at {video} (set --video or EI_ASSETS_DIR)")
@@ -303,8 +348,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.models.split(","):
             cfg, onnx_rel, recipe = MODELS[name]
-            onnx_path = os.path.join(assets, onnx_rel[7:]) if onnx_rel.startswith("assets:") else os.path.join(
-                ROOT, onnx_rel)
+            onnx_path = model_path(onnx_rel, assets, exported)
             if not os.path.exists(onnx_path):
                 if recipe == "ssdlite":
                     subprocess.run([sys.executable, os.path.join(ROOT, "models", "export_all.py"), "--out",
@@ -312,8 +356,8 @@ def main():
                 else:
                     sys.exit(f"missing {onnx_path}")
             ini = os.path.join(tmp, f"{name}.ini")
-            app_ini(ini, video, os.path.join(ROOT, cfg), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"), a.codec,
-                    a.bitrate, a.decoder_threads)
+            app_ini(ini, video, infer_config(cfg, assets, exported, tmp), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"),
+                    a.codec, a.bitrate, a.decoder_threads)
             peer = None if a.no_peer else Peer(onnx_path, recipe, a.threads)
             ours, theirs, outside, cpu_rounds = [], [], [], []
             peer_stages = None
