@@ -62,7 +62,7 @@ typedef struct ei_app_sink {
     int              source_id; /* -1: the tiled/combined output; else only that source (link-to-demux) */
     int              container; /* FILE: 1 mp4, 2 mkv */
     ei_app_codec     codec;     /* FILE: H264, H265 or MPEG4 (MPEG-4 part 2); UDP: H264 or H265 */
-    int              bitrate;   /* bits/s (deepstream-app's unit); 0: encoder default (MPEG4: 4 Mbit/s) */
+    int              bitrate;   /* bits/s (deepstream-app's unit); 0: encoder default (MPEG4: constant quantizer) */
     int              iframeinterval;
     char *           output_file;
     char *           host; /* UDP: default 127.0.0.1 */

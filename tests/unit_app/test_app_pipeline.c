@@ -285,7 +285,7 @@ static void test_drop_probe(void) {
     ei_app_config_free(cfg);
 }
 
-/* codec=3 file sinks: avenc_mpeg4 (bitrate in bits/s, 4 Mbit/s by default; iframeinterval -> gop-size)
+/* codec=3 file sinks: avenc_mpeg4 (bitrate in bits/s, else a constant quantizer; iframeinterval -> gop-size)
  * ! mpeg4videoparse into mp4mux or matroskamux. */
 static void test_mpeg4_file_sink(void) {
     ei_app_config * cfg = parse("[source0]\ntype=3\nuri=/v.mp4\nnum-sources=3\n"
@@ -298,10 +298,10 @@ static void test_mpeg4_file_sink(void) {
     if (d) {
         HAS(d, "demux.src_0 ! queue ! videoconvert ! video/x-raw,format=I420 ! avenc_mpeg4 name=enc0 bitrate=2500000 "
                "gop-size=25 ! mpeg4videoparse ! mp4mux ! filesink name=sink0 location=\"o.mp4\" sync=false");
-        HAS(d, "demux.src_1 ! queue ! videoconvert ! video/x-raw,format=I420 ! avenc_mpeg4 name=enc1 bitrate=4000000 "
+        HAS(d, "demux.src_1 ! queue ! videoconvert ! video/x-raw,format=I420 ! avenc_mpeg4 name=enc1 pass=quant "
                "! mpeg4videoparse ! matroskamux ! filesink name=sink1 location=\"o.mkv\" sync=false");
         HAS(d, "demux.src_2 ! queue ! videoconvert ! videoscale ! video/x-raw,format=I420,width=320,height=180 ! "
-               "avenc_mpeg4 name=enc2 bitrate=4000000 ! mpeg4videoparse ! mp4mux ! filesink name=sink2");
+               "avenc_mpeg4 name=enc2 pass=quant ! mpeg4videoparse ! mp4mux ! filesink name=sink2");
         EI_CHECK(!strstr(d, "x264enc") && !strstr(d, "h264parse"));
     }
     g_free(d);
