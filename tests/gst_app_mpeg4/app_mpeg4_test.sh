@@ -29,8 +29,8 @@ fail() {
 check() { echo "check: $*"; }
 
 case $case_name in
-mp4) ext=mp4; container=1; demux=qtdemux; br=2000000; extra="bitrate=$br"; dec_threads=""; mux=mp4mux ;;
-mkv) ext=mkv; container=2; demux=matroskademux; br=""; extra=""; dec_threads="decoder-threads=2"; mux=matroskamux ;;
+mp4) ext=mp4; container=1; demux=qtdemux; extra="bitrate=2000000"; enc_opt=$extra; dec_threads=""; mux=mp4mux ;;
+mkv) ext=mkv; container=2; demux=matroskademux; extra=""; enc_opt="pass=quant"; dec_threads="decoder-threads=2"; mux=matroskamux ;;
 *) fail "unknown case $case_name" ;;
 esac
 
@@ -62,7 +62,7 @@ timeout -s INT -k 20 240 "$EI" run app.ini --quiet --print-pipeline --dot dot > 
 check "exit code 0"
 [ $rc = 0 ] || fail "exit $rc, expected 0"
 check "--print-pipeline: avenc_mpeg4 ! mpeg4videoparse ! $mux"
-grep -q "avenc_mpeg4 name=enc0 ${br:+bitrate=$br}${br:-pass=quant} ! mpeg4videoparse ! $mux ! filesink name=sink0" run.log ||
+grep -q "avenc_mpeg4 name=enc0 $enc_opt ! mpeg4videoparse ! $mux ! filesink name=sink0" run.log ||
     fail "the printed pipeline lacks the MPEG-4 encoder chain"
 
 # Frames of the output and its caps, decoded as MPEG-4 part 2 (fails for any other codec).
