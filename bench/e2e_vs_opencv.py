@@ -20,8 +20,7 @@ post-process (decode + NMS) -> draw boxes and captions -> encode to an MP4 file.
     (intra_op_num_threads = N, ORT_ENABLE_ALL), numpy decoding + cv2.dnn.NMSBoxes,
     cv2.rectangle/putText, cv2.VideoWriter (mp4v, MPEG-4 part 2: the pip OpenCV has no H.264
     encoder; on car-detection.mp4 it writes ~0.38 Mbit/s at PSNR 45 dB, edgeinfer's avenc_mpeg4
-    with a constant quantizer ~0.5 Mbit/s at 50 dB unless --bitrate says otherwise, at about the
-    same encoding cost).
+    with its constant quantizer 4 ~0.34 Mbit/s at 48 dB unless --bitrate says otherwise).
 Each round runs both, the one going first alternating, so they see the same machine load; the
 medians over rounds are printed with the ratio. Then the batching check: N copies of the video as
 N sources at batch-size N, fake sinks, against one source with a fake sink: aggregate FPS and

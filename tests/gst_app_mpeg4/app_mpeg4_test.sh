@@ -30,7 +30,7 @@ check() { echo "check: $*"; }
 
 case $case_name in
 mp4) ext=mp4; container=1; demux=qtdemux; extra="bitrate=2000000"; enc_opt=$extra; dec_threads=""; mux=mp4mux ;;
-mkv) ext=mkv; container=2; demux=matroskademux; extra=""; enc_opt="pass=quant"; dec_threads="decoder-threads=2"; mux=matroskamux ;;
+mkv) ext=mkv; container=2; demux=matroskademux; extra=""; enc_opt="pass=quant qmin=4 qmax=4"; dec_threads="decoder-threads=2"; mux=matroskamux ;;
 *) fail "unknown case $case_name" ;;
 esac
 
