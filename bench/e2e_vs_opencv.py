@@ -3,21 +3,24 @@
 
     python bench/e2e_vs_opencv.py [--video FILE] [--models yolox_nano,ssdlite320] [--rounds R]
         [--threads N] [--sources 4] [--edgeinfer PATH] [--out FILE.md] [--no-peer] [--no-batching]
+        [--codec mpeg4|h264] [--bitrate BITS_PER_S] [--decoder-threads N]
 
 Both sides do the same job on every frame of the video: decode -> pre-process -> inference ->
 post-process (decode + NMS) -> draw boxes and captions -> encode to an MP4 file.
   edgeinfer: the streaming app with a generated APP.ini (URI source, [streammux] batch 1,
-    [primary-gie] with configs/<model>.ini, [osd], [sink0] type=3 MP4/H.264 (x264, ultrafast),
-    sync=0), its figures from `--perf-json` (frames / wall time, per-stage medians), and the CPU
-    time of each of its threads (sampled from /proc/PID/task/*/stat while it runs): where the
+    [primary-gie] with configs/<model>.ini, [osd], [sink0] type=3 MP4, sync=0; --codec mpeg4, the
+    default: codec=3, MPEG-4 part 2 by avenc_mpeg4, the codec the peer writes; --codec h264:
+    codec=1, x264 ultrafast), its figures from `--perf-json` (frames / wall time, per-stage
+    medians), and the CPU time of each of its threads (sampled from /proc/PID/task/*/stat while it runs): where the
     non-inference time goes, in CPU seconds, which load on a shared machine disturbs far less than
     wall-clock stage times. Threads started by a library inherit their creator's name: x264's
     threads are named after the queue thread in front of the encoder, libav's decoding threads after
-    the demuxer's thread.
+    the demuxer's thread. The report names the codec.
   Python: cv2.VideoCapture, the letterbox/resize + cv2.dnn.blobFromImage, ONNX Runtime
     (intra_op_num_threads = N, ORT_ENABLE_ALL), numpy decoding + cv2.dnn.NMSBoxes,
-    cv2.rectangle/putText, cv2.VideoWriter (mp4v: the pip OpenCV has no H.264 encoder, and MPEG-4
-    part 2 is the cheaper of the two, so the peer's encode is, if anything, favoured).
+    cv2.rectangle/putText, cv2.VideoWriter (mp4v, MPEG-4 part 2: the pip OpenCV has no H.264
+    encoder; on car-detection.mp4 it writes ~0.38 Mbit/s at PSNR 45 dB, edgeinfer's avenc_mpeg4
+    with its constant quantizer 4 ~0.34 Mbit/s at 48 dB unless --bitrate says otherwise).
 Each round runs both, the one going first alternating, so they see the same machine load; the
 medians over rounds are printed with the ratio. Then the batching check: N copies of the video as
 N sources at batch-size N, fake sinks, against one source with a fake sink: aggregate FPS and
@@ -49,11 +52,49 @@ def assets_dir(arg):
     return arg or os.environ.get("EI_ASSETS_DIR") or os.path.join(ROOT, "..", "shared", "assets")
 
 
-def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None):
+def model_path(rel, assets, exported):
+    """A model path of MODELS: "assets:X" in the assets folder, "build/exported_models/X" in exported."""
+    if rel.startswith("assets:"):
+        return os.path.join(assets, rel[7:])
+    if rel.startswith("build/exported_models/") and exported:
+        return os.path.join(exported, rel[len("build/exported_models/"):])
+    return os.path.join(ROOT, rel)
+
+
+def infer_config(cfg, assets, exported, tmp):
+    """configs/<model>.ini with its file paths made absolute, in tmp. Paths that do not exist from the
+    config's folder (a git worktree has neither ../shared/assets nor build/exported_models beside it)
+    are looked up in the assets folder ('.../shared/assets/X') and in exported ('.../exported_models/X')."""
+    src = os.path.join(ROOT, cfg)
+    out = []
+    for line in open(src):
+        key, eq, val = line.partition("=")
+        v = val.strip()
+        if eq and key.strip().endswith(("-file", "-path")) and v and not os.path.isabs(v):
+            p = os.path.normpath(os.path.join(os.path.dirname(src), v))
+            if not os.path.exists(p) and "shared/assets/" in v:
+                p = os.path.join(assets, v.split("shared/assets/", 1)[1])
+            elif not os.path.exists(p) and "exported_models/" in v and exported:
+                p = os.path.join(exported, v.split("exported_models/", 1)[1])
+            line = f"{key}={p}\n"
+        out.append(line)
+    path = os.path.join(tmp, "infer_" + os.path.basename(cfg))
+    with open(path, "w") as f:
+        f.writelines(out)
+    return path
+
+
+# --codec: deepstream-app's [sinkN] codec numbers
+CODECS = {"h264": 1, "mpeg4": 3}
+CODEC_NAMES = {"h264": "H.264 (x264enc ultrafast)", "mpeg4": "MPEG-4 part 2 (avenc_mpeg4)"}
+
+
+def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None, codec="mpeg4", bitrate=0, decoder_threads=None):
     """A deepstream-app style config for the run (docs/app-config.md)."""
     lines = ["[application]", "enable-perf-measurement=1", "perf-measurement-interval-sec=100", ""]
     for i in range(n_sources):
-        lines += [f"[source{i}]", "enable=1", "type=2", f"uri=file://{os.path.abspath(video)}", ""]
+        lines += [f"[source{i}]", "enable=1", "type=2", f"uri=file://{os.path.abspath(video)}"] + (
+            [f"decoder-threads={decoder_threads}"] if decoder_threads is not None else []) + [""]
     lines += ["[streammux]", f"batch-size={n_sources}", "batched-push-timeout=-1", "",
               "[primary-gie]", "enable=1", f"config-file={os.path.abspath(infer_cfg)}",
               # The asset models fix batch 1 in their graphs: edgeinfer runs a batch of N frames
@@ -63,7 +104,8 @@ def app_ini(path, video, infer_cfg, sink, n_sources, out_mp4=None):
     if n_sources > 1:
         lines += ["[tiled-display]", "enable=0", ""]
     if sink == "file":
-        lines += ["[sink0]", "enable=1", "type=3", "container=1", "codec=1", "sync=0", f"output-file={out_mp4}", ""]
+        lines += ["[sink0]", "enable=1", "type=3", "container=1", f"codec={CODECS[codec]}", "sync=0",
+                  f"output-file={out_mp4}"] + ([f"bitrate={bitrate}"] if bitrate else []) + [""]
     else:
         for i in range(n_sources):
             lines += [f"[sink{i}]", "enable=1", "type=1", "sync=0", f"source-id={i}", ""]
@@ -264,24 +306,49 @@ def main():
     ap.add_argument("--sources", type=int, default=4)
     ap.add_argument("--edgeinfer", default=os.path.join(ROOT, "build", "tools", "edgeinfer", "edgeinfer"))
     ap.add_argument("--out")
+    ap.add_argument("--exported", help="folder of the exported models (default: build/exported_models of this "
+                                       "checkout, else of the main checkout when this is a git worktree)")
     ap.add_argument("--no-peer", action="store_true", help="edgeinfer only (no OpenCV loop)")
     ap.add_argument("--no-batching", action="store_true", help="skip the N-sources batching check")
+    ap.add_argument("--codec", choices=sorted(CODECS), default="mpeg4",
+                    help="edgeinfer's encoder: mpeg4 (MPEG-4 part 2, avenc_mpeg4: what the peer's cv2 mp4v writes; "
+                         "default) or h264 (x264 ultrafast)")
+    ap.add_argument("--bitrate", type=int, default=0,
+                    help="edgeinfer's bitrate key in bits/s (0: the app's default; for mpeg4 a constant quantizer)")
+    ap.add_argument("--decoder-threads", type=int,
+                    help="[source0] decoder-threads for edgeinfer's file runs (default: unset, the app's choice: 1 "
+                         "when inference takes every core; 0: libav's frame threads)")
     a = ap.parse_args()
     assets = assets_dir(a.assets)
+    exported = a.exported or os.path.join(ROOT, "build", "exported_models")
+    if not a.exported and not os.path.isdir(exported):
+        # a git worktree: the main checkout's (git's common folder is <main>/.git)
+        try:
+            common = subprocess.run(["git", "-C", ROOT, "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                                    capture_output=True, text=True, check=True).stdout.strip()
+            main_exported = os.path.join(os.path.dirname(common), "build", "exported_models")
+            if os.path.isdir(main_exported):
+                exported = main_exported
+        except (OSError, subprocess.CalledProcessError):
+            pass
     video = a.video or os.path.join(assets, "videos", "car-detection.mp4")
     if not os.path.exists(video):
         sys.exit(f"no video at {video} (set --video or EI_ASSETS_DIR)")
     report = [f"# End-to-end video throughput, {datetime.date.today()} ({platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores, {a.threads} threads)", "",
               f"Video: {os.path.basename(video)}; decode -> infer -> draw -> encode MP4; medians of {a.rounds} rounds.",
+              "",
+              f"Encoders: edgeinfer {CODEC_NAMES[a.codec]} ([sink0] codec={CODECS[a.codec]}"
+              f"{f', bitrate={a.bitrate}' if a.bitrate else ''}); the peer MPEG-4 part 2 (cv2.VideoWriter mp4v). "
+              f"edgeinfer's decoder threads: "
+              f"{'the app default' if a.decoder_threads is None else f'decoder-threads={a.decoder_threads}'}.",
               "", "| model | edgeinfer FPS | OpenCV+ORT FPS | ratio | edgeinfer outside inference | peer stages (ms) |",
               "|---|---|---|---|---|---|"]
     cpu_notes = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.models.split(","):
             cfg, onnx_rel, recipe = MODELS[name]
-            onnx_path = os.path.join(assets, onnx_rel[7:]) if onnx_rel.startswith("assets:") else os.path.join(
-                ROOT, onnx_rel)
+            onnx_path = model_path(onnx_rel, assets, exported)
             if not os.path.exists(onnx_path):
                 if recipe == "ssdlite":
                     subprocess.run([sys.executable, os.path.join(ROOT, "models", "export_all.py"), "--out",
@@ -289,7 +356,8 @@ def main():
                 else:
                     sys.exit(f"missing {onnx_path}")
             ini = os.path.join(tmp, f"{name}.ini")
-            app_ini(ini, video, os.path.join(ROOT, cfg), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"))
+            app_ini(ini, video, infer_config(cfg, assets, exported, tmp), "file", 1, os.path.join(tmp, f"{name}_ei.mp4"),
+                    a.codec, a.bitrate, a.decoder_threads)
             peer = None if a.no_peer else Peer(onnx_path, recipe, a.threads)
             ours, theirs, outside, cpu_rounds = [], [], [], []
             peer_stages = None
@@ -335,20 +403,30 @@ def main():
         one, many = os.path.join(tmp, "one.ini"), os.path.join(tmp, "many.ini")
         app_ini(one, video, cfg, "fake", 1)
         app_ini(many, video, cfg, "fake", a.sources)
-        single, agg, per_src = [], [], []
+        single, agg, per_src, cpu_ms, rounds = [], [], [], {0: [], 1: []}, []
         for r in range(0 if a.no_batching else a.rounds):
+            fps = {}
             for side in ((0, 1) if r % 2 == 0 else (1, 0)):
-                perf, _, _ = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
-                                           a.threads)
+                perf, _, cpu = run_edgeinfer(a.edgeinfer, one if side == 0 else many, os.path.join(tmp, "p.json"),
+                                             a.threads)
+                fps[side] = perf["fps"]
+                # CPU per frame (every thread): the wall-clock FPS of a shared machine moves with its load,
+                # the CPU a frame costs far less.
+                cpu_ms[side].append(1e3 * sum(cpu.values()) / max(perf["frames"], 1))
                 if side == 0:
                     single.append(perf["fps"])
                 else:
                     agg.append(perf["fps"])
                     per_src.append([s["fps"] for s in perf.get("sources", [])])
+            rounds.append(f"{fps[0]:.1f} / {fps[1]:.1f} ({fps[1] / fps[0]:.2f}x)")
+            print(f"batching round {r}: 1 source {fps[0]:.1f} FPS, {a.sources} sources {fps[1]:.1f} FPS aggregate "
+                  f"({fps[1] / fps[0]:.2f}x), CPU ms a frame {cpu_ms[0][-1]:.1f} / {cpu_ms[1][-1]:.1f}", flush=True)
         if not a.no_batching:
             report += ["", f"Batching ({name}, fake sinks): 1 source {np.median(single):.1f} FPS; {a.sources} sources at "
                        f"batch-size {a.sources}: {np.median(agg):.1f} FPS aggregate "
-                       f"({np.median(agg) / np.median(single):.2f}x), per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS"]
+                       f"({np.median(agg) / np.median(single):.2f}x), per source {', '.join(f'{x:.1f}' for x in np.median(np.array(per_src), 0))} FPS; "
+                       f"CPU ms a frame (all threads) {np.median(cpu_ms[0]):.1f} / {np.median(cpu_ms[1]):.1f}; "
+                       f"each round (1 source / {a.sources} sources): {'; '.join(rounds)}"]
             print(report[-1])
     text = "\n".join(report) + "\n"
     out = a.out or os.path.join(HERE, "results", f"{datetime.date.today()}-e2e.md")

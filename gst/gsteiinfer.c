@@ -1,8 +1,11 @@
 /* edgeinfer: the inference element. The chain function only queues (buffers and serialized events,
- * in order, at most queue-size buffers); a GstTask on the src pad pops them, maps the frames as
- * ei_image views (no copy), runs ei_infer on up to batch-size frames at a time, attaches a
- * GstEiFrameMeta and ROI metas to each frame and pushes downstream. Decoding upstream and inference
- * here thus overlap. */
+ * in order, at most queue-size buffers); a GstTask on the src pad pops them and cuts their frames
+ * into runs of up to batch-size frames (jobs). Each model copy (`instances`) is a thread of its own
+ * that takes the next job as soon as it is free, maps the frames as ei_image views (no copy), runs
+ * ei_infer and attaches a GstEiFrameMeta and ROI metas to each frame. The task pushes the buffers
+ * downstream in their order once every job of theirs is done, and hands out new jobs while the
+ * copies work: decoding upstream, inference and the elements downstream overlap, and no copy waits
+ * for another (no waves). */
 #include "gsteiinfer.h"
 
 #include <errno.h>
@@ -42,19 +45,49 @@ enum {
     PROP_FRAMES_DROPPED,
 };
 
-/* A second (third...) copy of the model on a thread of its own: frames are independent, so on a
- * small machine several single-threaded copies keep every core busy where one multi-threaded run
- * waits at each parallel step for the thread whose core the decoder or encoder took. */
 typedef struct {
-    GThread *         thread;
-    GMutex            m;
-    GCond             c;
-    gboolean          has_job, done, quit;
-    ei_infer *        inf;
+    GstBuffer **         slot; /* where the frame's (writable) buffer lives */
+    const GstVideoInfo * info;
+    guint                source_id;
+    guint64              frame_number;
+} WorkFrame;
+
+/* The buffers the task took from the queue in one go, in flight until every job of theirs is done. */
+typedef struct {
+    GstBuffer **    bufs;
+    guint           n_bufs;
+    GstEiFrameRef * refs;
+    WorkFrame *     f; /* every frame of bufs */
+    guint           n_frames;
+    guint *         picked; /* indices into f of the frames interval selects */
+    guint           n_picked;
+    guint           pending; /* jobs not finished (element lock) */
+    GstFlowReturn   ret;     /* GST_FLOW_ERROR once a job failed (element lock) */
+} InferGroup;
+
+/* One inference run: picked frames [first, first + n) of a group, n <= batch size. */
+typedef struct {
+    InferGroup * group;
+    guint        first, n;
+} InferJob;
+
+/* A copy of the model on a thread of its own: frames are independent, so on a small machine
+ * several single-threaded copies keep every core busy where one multi-threaded run waits at each
+ * parallel step for the thread whose core the decoder or encoder took. The first copy's ei_infer is
+ * the element's own (inf), the others are owned here. */
+typedef struct {
+    GstEiInfer * owner;
+    GThread *    thread;
+    ei_infer *   inf;
+    gboolean     owns_inf;
+    /* For the EOS log line (element lock): runs, µs running them, µs waiting for one (from the
+     * first run on: not the preroll). */
+    gboolean          started;
+    guint64           runs;
+    gint64            busy_us, idle_us;
     ei_frame_result * results; /* model_batch entries */
-    ei_image *        imgs;    /* the job: borrowed views */
-    gint32            n;
-    ei_status *       st; /* the job's outcome */
+    ei_image *        imgs;    /* model_batch views */
+    GstVideoFrame *   vfs;     /* model_batch mapped frames */
 } InferWorker;
 
 struct _GstEiInfer {
@@ -89,9 +122,16 @@ struct _GstEiInfer {
     guint             eff_interval, eff_unique_id;
     GQuark *          label_quarks; /* one per class, 0 without a label */
     gint              n_label_quarks;
-    ei_frame_result * results; /* model_batch entries */
-    InferWorker *     workers; /* n_workers more model copies, each on its own thread */
+    InferWorker *     workers; /* n_workers model copies, each on its own thread (the first uses inf) */
     guint             n_workers;
+
+    /* Jobs and groups in flight (lock; the workers wait on work_cond, the task and the chain
+     * function on cond). */
+    GCond    work_cond;
+    GQueue   jobs;   /* InferJob *, not started yet, oldest first */
+    GQueue   groups; /* InferGroup *, in their order downstream */
+    guint    jobs_running;
+    gboolean workers_quit;
 
     /* Stream state (task thread). */
     gboolean     have_info, is_batch;
@@ -125,6 +165,7 @@ GType gst_ei_infer_leaky_get_type(void) {
 }
 
 static void gst_ei_infer_loop(gpointer data);
+static void groups_drop(GstEiInfer * self);
 
 /* ---- queue ---- */
 
@@ -198,8 +239,9 @@ static gboolean gst_ei_infer_sink_event(GstPad * pad, GstObject * parent, GstEve
         queue_clear(self);
         g_mutex_unlock(&self->lock);
         gboolean ok = gst_pad_push_event(self->srcpad, event);
-        /* Waits for the task's current iteration (an inference run at most) to end. */
+        /* Waits for the task's current iteration to end, then for the runs in flight. */
         gst_pad_pause_task(self->srcpad);
+        groups_drop(self);
         g_mutex_lock(&self->lock);
         queue_clear(self);
         g_mutex_unlock(&self->lock);
@@ -266,70 +308,90 @@ static gchar * cache_dir_choose(GstEiInfer * self, const gchar * prop) {
     return out;
 }
 
+static void group_free(InferGroup * g) {
+    for (guint i = 0; i < g->n_bufs; i++)
+        if (g->bufs[i]) gst_buffer_unref(g->bufs[i]);
+    g_free(g->bufs);
+    g_free(g->refs);
+    g_free(g->f);
+    g_free(g->picked);
+    g_free(g);
+}
+
+/* Drops every group in flight: the jobs not started are forgotten, the running ones finish first
+ * (they use the groups' buffers). The task is stopped or paused, or this is the task. */
+static void groups_drop(GstEiInfer * self) {
+    g_mutex_lock(&self->lock);
+    InferJob * j;
+    while ((j = g_queue_pop_head(&self->jobs)) != NULL) {
+        j->group->pending--;
+        g_free(j);
+    }
+    while (self->jobs_running > 0) g_cond_wait(&self->cond, &self->lock);
+    GQueue groups = self->groups;
+    g_queue_init(&self->groups);
+    g_mutex_unlock(&self->lock);
+    InferGroup * g;
+    while ((g = g_queue_pop_head(&groups)) != NULL) group_free(g);
+}
+
+static gboolean run_job(GstEiInfer * self, InferWorker * w, const InferJob * j);
+
 static gpointer worker_main(gpointer data) {
     InferWorker * w = data;
-    g_mutex_lock(&w->m);
+    GstEiInfer *  self = w->owner;
+    g_mutex_lock(&self->lock);
     for (;;) {
-        while (!w->has_job && !w->quit) g_cond_wait(&w->c, &w->m);
-        if (w->quit) break;
-        g_mutex_unlock(&w->m);
-        ei_status * st = ei_infer_run(w->inf, w->imgs, w->n, w->results);
-        g_mutex_lock(&w->m);
-        w->st = st;
-        w->has_job = FALSE;
-        w->done = TRUE;
-        g_cond_broadcast(&w->c);
+        gint64 t0 = g_get_monotonic_time();
+        while (!self->workers_quit && g_queue_is_empty(&self->jobs)) g_cond_wait(&self->work_cond, &self->lock);
+        if (self->workers_quit) break;
+        gint64 t1 = g_get_monotonic_time();
+        if (w->started) w->idle_us += t1 - t0;
+        w->started = TRUE;
+        InferJob * j = g_queue_pop_head(&self->jobs);
+        gboolean   skip = j->group->ret != GST_FLOW_OK; /* an earlier run of the group failed */
+        self->jobs_running++;
+        g_cond_broadcast(&self->cond); /* the task may hand out the next job */
+        g_mutex_unlock(&self->lock);
+        gboolean ok = skip || run_job(self, w, j);
+        g_mutex_lock(&self->lock);
+        w->runs++;
+        w->busy_us += g_get_monotonic_time() - t1;
+        if (!ok) j->group->ret = GST_FLOW_ERROR;
+        j->group->pending--;
+        self->jobs_running--;
+        g_free(j);
+        g_cond_broadcast(&self->cond);
     }
-    g_mutex_unlock(&w->m);
+    g_mutex_unlock(&self->lock);
     return NULL;
 }
 
-static void worker_start_job(InferWorker * w, ei_image * imgs, gint32 n) {
-    g_mutex_lock(&w->m);
-    w->imgs = imgs;
-    w->n = n;
-    w->st = NULL;
-    w->done = FALSE;
-    w->has_job = TRUE;
-    g_cond_broadcast(&w->c);
-    g_mutex_unlock(&w->m);
-}
-
-static ei_status * worker_wait(InferWorker * w) {
-    g_mutex_lock(&w->m);
-    while (!w->done) g_cond_wait(&w->c, &w->m);
-    ei_status * st = w->st;
-    w->st = NULL;
-    g_mutex_unlock(&w->m);
-    return st;
-}
-
 static void workers_free(GstEiInfer * self) {
+    g_mutex_lock(&self->lock);
+    self->workers_quit = TRUE;
+    g_cond_broadcast(&self->work_cond);
+    g_mutex_unlock(&self->lock);
     for (guint i = 0; i < self->n_workers; i++) {
         InferWorker * w = &self->workers[i];
-        if (w->thread) {
-            g_mutex_lock(&w->m);
-            w->quit = TRUE;
-            g_cond_broadcast(&w->c);
-            g_mutex_unlock(&w->m);
-            g_thread_join(w->thread);
-        }
+        if (w->thread) g_thread_join(w->thread);
         if (w->results)
             for (gint k = 0; k < self->model_batch; k++) ei_frame_result_free(&w->results[k]);
         g_free(w->results);
-        ei_infer_destroy(w->inf);
-        g_mutex_clear(&w->m);
-        g_cond_clear(&w->c);
+        g_free(w->imgs);
+        g_free(w->vfs);
+        if (w->owns_inf) ei_infer_destroy(w->inf);
     }
     g_clear_pointer(&self->workers, g_free);
     self->n_workers = 0;
+    g_mutex_lock(&self->lock);
+    self->workers_quit = FALSE;
+    g_mutex_unlock(&self->lock);
 }
 
 static void model_free(GstEiInfer * self) {
+    groups_drop(self);
     workers_free(self);
-    if (self->results)
-        for (gint i = 0; i < self->model_batch; i++) ei_frame_result_free(&self->results[i]);
-    g_clear_pointer(&self->results, g_free);
     g_clear_pointer(&self->label_quarks, g_free);
     self->n_label_quarks = 0;
     ei_infer_destroy(self->inf);
@@ -393,7 +455,6 @@ static gboolean model_open(GstEiInfer * self) {
         goto done;
     }
     self->model_batch = MAX(ei_infer_batch_size(self->inf), 1);
-    self->results = g_new0(ei_frame_result, self->model_batch);
     const ei_labels * labels = ei_infer_labels(self->inf);
     self->n_label_quarks = MAX(ei_infer_num_classes(self->inf), 0);
     self->label_quarks = g_new0(GQuark, MAX(self->n_label_quarks, 1));
@@ -402,21 +463,28 @@ static gboolean model_open(GstEiInfer * self) {
         self->label_quarks[c] = name ? g_quark_from_string(name) : 0;
     }
     /* The other copies load the engine the first one built (or the same model-engine-file). */
-    self->workers = g_new0(InferWorker, instances - 1);
-    for (guint i = 0; i + 1 < instances; i++) {
+    self->workers = g_new0(InferWorker, instances);
+    for (guint i = 0; i < instances; i++) {
         InferWorker * w = &self->workers[i];
-        g_mutex_init(&w->m);
-        g_cond_init(&w->c);
+        w->owner = self;
         self->n_workers++;
-        io.log = NULL;
-        st = ei_infer_create(&self->cfg_use, &io, &w->inf);
-        if (st) {
-            GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: model copy %u: %s", path, i + 2, ei_status_message(st)),
-                              ("config-file-path=%s", path));
-            ei_status_destroy(st);
-            goto done;
+        if (i == 0) {
+            w->inf = self->inf;
+        } else {
+            io.log = NULL;
+            st = ei_infer_create(&self->cfg_use, &io, &w->inf);
+            if (st) {
+                GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                                  ("%s: model copy %u: %s", path, i + 1, ei_status_message(st)),
+                                  ("config-file-path=%s", path));
+                ei_status_destroy(st);
+                goto done;
+            }
+            w->owns_inf = TRUE;
         }
         w->results = g_new0(ei_frame_result, self->model_batch);
+        w->imgs = g_new0(ei_image, self->model_batch);
+        w->vfs = g_new0(GstVideoFrame, self->model_batch);
         w->thread = g_thread_new("eiinfer-copy", worker_main, w);
     }
     GST_INFO_OBJECT(self, "%s: batch %d, interval %u, unique-id %u, %u copies", path, self->model_batch,
@@ -432,13 +500,6 @@ done:
 }
 
 /* ---- inference ---- */
-
-typedef struct {
-    GstBuffer **         slot; /* where the frame's (writable) buffer lives */
-    const GstVideoInfo * info;
-    guint                source_id;
-    guint64              frame_number;
-} WorkFrame;
 
 static gboolean to_ei_format(GstVideoFormat f, ei_pixel_format * out) {
     switch (f) {
@@ -536,125 +597,126 @@ static guint map_chunk(GstEiInfer * self, const WorkFrame * f, const guint * idx
     return mapped;
 }
 
-/* Runs the model on the frames interval selects, batch-size at a time, and attaches every
- * frame's meta. With model copies, up to 1 + n_workers runs go side by side (a wave), the first
- * on this thread. Posts an error and returns GST_FLOW_ERROR on failure. */
-static GstFlowReturn run_frames(GstEiInfer * self, const WorkFrame * f, guint n) {
-    guint64         step = (guint64)self->eff_interval + 1;
-    guint           bsz = (guint)self->model_batch, copies = 1 + self->n_workers;
-    guint *         picked = g_new(guint, MAX(n, 1));
-    ei_image *      imgs = g_new0(ei_image, bsz * copies);
-    GstVideoFrame * vfs = g_new0(GstVideoFrame, bsz * copies);
-    guint           n_picked = 0;
-    GstFlowReturn   ret = GST_FLOW_OK;
-    for (guint i = 0; i < n; i++) {
-        if (f[i].frame_number % step == 0)
-            picked[n_picked++] = i;
-        else
-            attach_meta(self, &f[i], NULL, NULL, 0);
+/* Runs one job on a model copy (a worker thread) and attaches its frames' metas. Posts an error
+ * and returns FALSE on failure. */
+static gboolean run_job(GstEiInfer * self, InferWorker * w, const InferJob * j) {
+    const InferGroup * g = j->group;
+    const guint *      idx = g->picked + j->first;
+    guint              mapped = map_chunk(self, g->f, idx, j->n, w->vfs, w->imgs);
+    ei_status *        st = mapped == j->n ? ei_infer_run(w->inf, w->imgs, (gint32)j->n, w->results) : NULL;
+    /* Unmapped before the metas are added: a mapped frame holds a reference to its buffer. */
+    for (guint k = 0; k < mapped; k++) gst_video_frame_unmap(&w->vfs[k]);
+    if (mapped != j->n) return FALSE;
+    if (st) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("inference failed: %s", ei_status_message(st)),
+                          ("frame %" G_GUINT64_FORMAT " of source %u, %u frames in the run", g->f[idx[0]].frame_number,
+                           g->f[idx[0]].source_id, j->n));
+        ei_status_destroy(st);
+        return FALSE;
     }
-    for (guint s = 0; s < n_picked && ret == GST_FLOW_OK; s += bsz * copies) {
-        guint       runs = 0, sizes[64], mapped[64];
-        ei_status * st[64] = {0};
-        gboolean    map_failed = FALSE;
-        for (; runs < copies && runs < 64 && s + runs * bsz < n_picked; runs++) {
-            guint first = s + runs * bsz;
-            sizes[runs] = MIN(bsz, n_picked - first);
-            mapped[runs] = map_chunk(self, f, picked + first, sizes[runs], vfs + runs * bsz, imgs + runs * bsz);
-            if (mapped[runs] != sizes[runs]) {
-                map_failed = TRUE;
-                runs++;
-                break;
-            }
-        }
-        if (!map_failed) {
-            for (guint r = 1; r < runs; r++) worker_start_job(&self->workers[r - 1], imgs + r * bsz, (gint32)sizes[r]);
-            st[0] = ei_infer_run(self->inf, imgs, (gint32)sizes[0], self->results);
-            for (guint r = 1; r < runs; r++) st[r] = worker_wait(&self->workers[r - 1]);
-        }
-        /* Unmapped before the metas are added: a mapped frame holds a reference to its buffer. */
-        for (guint r = 0; r < runs; r++)
-            for (guint j = 0; j < mapped[r]; j++) gst_video_frame_unmap(&vfs[r * bsz + j]);
-        if (map_failed) {
-            ret = GST_FLOW_ERROR;
-            break;
-        }
-        for (guint r = 0; r < runs; r++) {
-            guint first = s + r * bsz;
-            if (st[r]) {
-                if (ret == GST_FLOW_OK)
-                    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("inference failed: %s", ei_status_message(st[r])),
-                                      ("frame %" G_GUINT64_FORMAT " of source %u, %u frames in the run",
-                                       f[picked[first]].frame_number, f[picked[first]].source_id, sizes[r]));
-                ei_status_destroy(st[r]);
-                ret = GST_FLOW_ERROR;
-                continue;
-            }
-            ei_infer *        inf = r == 0 ? self->inf : self->workers[r - 1].inf;
-            ei_frame_result * res = r == 0 ? self->results : self->workers[r - 1].results;
-            ei_infer_timing   t = ei_infer_last_timing(inf);
-            if (ret == GST_FLOW_OK)
-                for (guint j = 0; j < sizes[r]; j++) attach_meta(self, &f[picked[first + j]], &res[j], &t, sizes[r]);
-        }
-    }
-    g_free(vfs);
-    g_free(imgs);
-    g_free(picked);
-    return ret;
+    ei_infer_timing t = ei_infer_last_timing(w->inf);
+    for (guint k = 0; k < j->n; k++) attach_meta(self, &g->f[idx[k]], &w->results[k], &t, j->n);
+    return TRUE;
 }
 
-/* Infers the frames of bufs (plain frames or one batch), then pushes them. Takes ownership. */
-static GstFlowReturn process_buffers(GstEiInfer * self, GstBuffer ** bufs, guint n_bufs) {
+/* Takes the buffers (plain frames or muxer batches; ownership too), gives the frames interval
+ * skips their meta, cuts the others into jobs of up to batch-size frames for the model copies and
+ * puts the group in flight. Returns an error (posted) when the frames cannot be collected. */
+static GstFlowReturn group_dispatch(GstEiInfer * self, GstBuffer ** bufs, guint n_bufs) {
+    InferGroup * g = g_new0(InferGroup, 1);
+    g->bufs = bufs;
+    g->n_bufs = n_bufs;
     guint total = 0;
     for (guint i = 0; i < n_bufs; i++) {
         bufs[i] = gst_buffer_make_writable(bufs[i]);
-        GstEiBatchMeta * bm = gst_buffer_get_ei_batch_meta(bufs[i]);
-        total += bm ? bm->n_frames : 1;
+        total += buffer_frames(bufs[i]);
     }
-    GstEiFrameRef * refs = g_new0(GstEiFrameRef, MAX(total, 1));
-    WorkFrame *     f = g_new0(WorkFrame, MAX(total, 1));
-    GstFlowReturn   ret = GST_FLOW_OK;
-    guint           k = 0;
-    for (guint i = 0; i < n_bufs && ret == GST_FLOW_OK; i++) {
+    g->refs = g_new0(GstEiFrameRef, MAX(total, 1));
+    g->f = g_new0(WorkFrame, MAX(total, 1));
+    g->picked = g_new(guint, MAX(total, 1));
+    guint k = 0;
+    for (guint i = 0; i < n_bufs; i++) {
         gboolean plain = gst_buffer_get_ei_batch_meta(bufs[i]) == NULL;
         if (plain && !self->is_batch && !self->have_info) {
             GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("a frame arrived before caps"), (NULL));
-            ret = GST_FLOW_NOT_NEGOTIATED;
-            break;
+            group_free(g);
+            return GST_FLOW_NOT_NEGOTIATED;
         }
         const GstVideoInfo * single = plain && !self->is_batch ? &self->info : NULL;
-        guint got = gst_ei_frames_collect(&bufs[i], single, self->frame_counter, TRUE, refs + k, total - k);
+        guint got = gst_ei_frames_collect(&bufs[i], single, self->frame_counter, TRUE, g->refs + k, total - k);
         if (single) self->frame_counter++;
         k += got;
     }
+    g->n_frames = k;
+    guint64 step = (guint64)self->eff_interval + 1;
     for (guint i = 0; i < k; i++) {
-        f[i].slot = refs[i].slot;
-        f[i].info = refs[i].info;
-        f[i].source_id = refs[i].source_id;
-        f[i].frame_number = refs[i].frame_number;
+        WorkFrame * w = &g->f[i];
+        w->slot = g->refs[i].slot;
+        w->info = g->refs[i].info;
+        w->source_id = g->refs[i].source_id;
+        w->frame_number = g->refs[i].frame_number;
+        if (w->frame_number % step == 0)
+            g->picked[g->n_picked++] = i;
+        else
+            attach_meta(self, w, NULL, NULL, 0);
     }
-    if (ret == GST_FLOW_OK && k > 0) ret = run_frames(self, f, k);
-    g_free(f);
-    g_free(refs);
+    guint bsz = (guint)MAX(self->model_batch, 1);
+    g_mutex_lock(&self->lock);
+    for (guint s = 0; s < g->n_picked; s += bsz) {
+        InferJob * j = g_new(InferJob, 1);
+        j->group = g;
+        j->first = s;
+        j->n = MIN(bsz, g->n_picked - s);
+        g->pending++;
+        g_queue_push_tail(&self->jobs, j);
+    }
+    g_queue_push_tail(&self->groups, g);
+    g_cond_broadcast(&self->work_cond);
+    g_mutex_unlock(&self->lock);
+    return GST_FLOW_OK;
+}
+
+/* Pushes the buffers of a finished group downstream (or drops them after a failed run) and frees
+ * it. */
+static GstFlowReturn group_push(GstEiInfer * self, InferGroup * g) {
+    GstFlowReturn ret = g->ret;
     if (ret == GST_FLOW_OK) {
         g_mutex_lock(&self->lock);
-        self->frames_processed += k;
+        self->frames_processed += g->n_frames;
         g_mutex_unlock(&self->lock);
     }
-    for (guint i = 0; i < n_bufs; i++) {
-        GstBuffer * b = bufs[i];
-        bufs[i] = NULL;
+    for (guint i = 0; i < g->n_bufs; i++) {
+        GstBuffer * b = g->bufs[i];
+        g->bufs[i] = NULL;
         if (ret == GST_FLOW_OK)
             ret = gst_pad_push(self->srcpad, b);
         else
             gst_buffer_unref(b);
     }
+    group_free(g);
     return ret;
 }
 
 /* ---- the task ---- */
 
+/* At EOS, how each copy spent its time since the last report (GST_DEBUG=edgeinfer:4): a copy that
+ * waited for work was starved by the stages upstream. */
+static void log_copies(GstEiInfer * self) {
+    for (guint i = 0; i < self->n_workers; i++) {
+        InferWorker * w = &self->workers[i];
+        g_mutex_lock(&self->lock);
+        guint64 runs = w->runs;
+        gint64  busy = w->busy_us, idle = w->idle_us;
+        w->runs = 0;
+        w->busy_us = w->idle_us = 0;
+        g_mutex_unlock(&self->lock);
+        GST_INFO_OBJECT(self, "copy %u: %" G_GUINT64_FORMAT " runs, %.3f s running them, %.3f s waiting for work", i,
+                        runs, (double)busy / 1e6, (double)idle / 1e6);
+    }
+}
+
 static void handle_event(GstEiInfer * self, GstEvent * event) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) log_copies(self);
     if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
         GstCaps * caps;
         gst_event_parse_caps(event, &caps);
@@ -683,52 +745,64 @@ static void pause_on_flow(GstEiInfer * self, GstFlowReturn ret, gboolean error_p
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
     gst_pad_pause_task(self->srcpad);
+    groups_drop(self);
     if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
         if (!error_posted) GST_ELEMENT_FLOW_ERROR(self, ret);
         gst_pad_push_event(self->srcpad, gst_event_new_eos());
     }
 }
 
+/* One step of the task: pushes the oldest group once its jobs are done, hands out the next waiting
+ * buffers while fewer jobs wait than there are copies (so that a copy that finishes finds its next
+ * job at once), and passes a serialized event on once the buffers before it left. */
 static void gst_ei_infer_loop(gpointer data) {
     GstEiInfer * self = GST_EI_INFER(data);
     g_mutex_lock(&self->lock);
-    while (!self->flushing && self->srcresult == GST_FLOW_OK && g_queue_is_empty(&self->queue))
+    for (;;) {
+        if (self->flushing || self->srcresult != GST_FLOW_OK) {
+            g_mutex_unlock(&self->lock);
+            gst_pad_pause_task(self->srcpad);
+            return;
+        }
+        InferGroup * head = g_queue_peek_head(&self->groups);
+        if (head && head->pending == 0) {
+            g_queue_pop_head(&self->groups);
+            g_mutex_unlock(&self->lock);
+            GstFlowReturn ret = group_push(self, head);
+            /* A failed run posted its error; downstream posts its own. */
+            if (ret != GST_FLOW_OK) pause_on_flow(self, ret, TRUE);
+            return;
+        }
+        GstMiniObject * next = g_queue_peek_head(&self->queue);
+        if (next && GST_IS_EVENT(next) && head == NULL) {
+            g_queue_pop_head(&self->queue);
+            g_cond_broadcast(&self->cond);
+            g_mutex_unlock(&self->lock);
+            handle_event(self, GST_EVENT_CAST(next));
+            return;
+        }
+        if (next && GST_IS_BUFFER(next) && g_queue_get_length(&self->jobs) < self->n_workers) break;
         g_cond_wait(&self->cond, &self->lock);
-    if (self->flushing || self->srcresult != GST_FLOW_OK) {
-        g_mutex_unlock(&self->lock);
-        gst_pad_pause_task(self->srcpad);
-        return;
     }
-    GstMiniObject * item = g_queue_pop_head(&self->queue);
-    if (GST_IS_EVENT(item)) {
-        g_cond_broadcast(&self->cond);
-        g_mutex_unlock(&self->lock);
-        handle_event(self, GST_EVENT_CAST(item));
-        return;
-    }
-    self->n_buffers--;
-    guint        want = (guint)MAX(self->model_batch, 1) * (1 + self->n_workers);
+    guint        want = (guint)MAX(self->model_batch, 1) * self->n_workers;
     GstBuffer ** bufs = g_new(GstBuffer *, want);
     guint        n = 0;
-    bufs[n++] = GST_BUFFER_CAST(item);
-    /* Buffers already waiting (plain frames or muxer batches) join the run while their frames fit
+    bufs[n++] = GST_BUFFER_CAST(g_queue_pop_head(&self->queue));
+    self->n_buffers--;
+    /* Buffers already waiting (plain frames or muxer batches) join the group while their frames fit
      * the model's batch size times its copies; never wait for more. */
     guint frames = buffer_frames(bufs[0]);
     while (n < want && !g_queue_is_empty(&self->queue)) {
-        GstMiniObject * next = g_queue_peek_head(&self->queue);
-        if (!GST_IS_BUFFER(next) || frames + buffer_frames(GST_BUFFER_CAST(next)) > want) break;
-        frames += buffer_frames(GST_BUFFER_CAST(next));
+        GstMiniObject * more = g_queue_peek_head(&self->queue);
+        if (!GST_IS_BUFFER(more) || frames + buffer_frames(GST_BUFFER_CAST(more)) > want) break;
+        frames += buffer_frames(GST_BUFFER_CAST(more));
         bufs[n++] = GST_BUFFER_CAST(g_queue_pop_head(&self->queue));
         self->n_buffers--;
     }
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
-    GstFlowReturn ret = process_buffers(self, bufs, n);
-    g_free(bufs);
-    if (ret != GST_FLOW_OK) {
-        /* run_frames and process_buffers post their own errors; downstream posts its own. */
-        pause_on_flow(self, ret, TRUE);
-    }
+    GstFlowReturn ret = group_dispatch(self, bufs, n);
+    if (ret != GST_FLOW_OK) pause_on_flow(self, ret, TRUE);
 }
 
 static gboolean gst_ei_infer_src_activate_mode(GstPad * pad, GstObject * parent, GstPadMode mode, gboolean active) {
@@ -746,6 +820,7 @@ static gboolean gst_ei_infer_src_activate_mode(GstPad * pad, GstObject * parent,
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
     gboolean ok = gst_pad_stop_task(pad);
+    groups_drop(self);
     g_mutex_lock(&self->lock);
     queue_clear(self);
     g_mutex_unlock(&self->lock);
@@ -858,6 +933,7 @@ static void gst_ei_infer_finalize(GObject * object) {
     g_free(self->engine_file_in_use);
     g_mutex_clear(&self->lock);
     g_cond_clear(&self->cond);
+    g_cond_clear(&self->work_cond);
     G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
@@ -899,7 +975,8 @@ static void gst_ei_infer_class_init(GstEiInferClass * klass) {
         oc, PROP_INSTANCES,
         g_param_spec_uint("instances", "Model copies",
                           "Copies of the model that infer waiting frames side by side, each on its own thread "
-                          "with `threads` threads (1 + instances-1 helper threads); frames leave in order",
+                          "with `threads` threads, taking the next batch-size run as soon as it is free; frames "
+                          "leave in order",
                           1, 64, 1, rw));
     g_object_class_install_property(
         oc, PROP_ENGINE_CACHE_DIR,
@@ -937,7 +1014,10 @@ static void gst_ei_infer_class_init(GstEiInferClass * klass) {
 static void gst_ei_infer_init(GstEiInfer * self) {
     g_mutex_init(&self->lock);
     g_cond_init(&self->cond);
+    g_cond_init(&self->work_cond);
     g_queue_init(&self->queue);
+    g_queue_init(&self->jobs);
+    g_queue_init(&self->groups);
     self->queue_size = DEFAULT_QUEUE_SIZE;
     self->instances = 1;
     self->leaky = DEFAULT_LEAKY;

@@ -32,7 +32,7 @@ typedef struct group_keys {
 #define GPU     "there is no GPU: edgeinfer runs on the CPU"
 #define NVBUF   "there is no GPU memory: frames live in system memory"
 #define DEC     "a hardware decoder setting; decoding is GStreamer's software decoders"
-#define ENC     "a hardware encoder setting; edgeinfer encodes with x264enc/x265enc on the CPU"
+#define ENC     "a hardware encoder setting; edgeinfer encodes with x264enc/x265enc/avenc_mpeg4 on the CPU"
 #define MSG     "message brokers are not supported; use jsonl-output-file"
 #define SR      "smart recording is not supported"
 #define DISPLAY "a display-plane setting of Jetson/X11 sinks; type=2 uses autovideosink"
@@ -56,7 +56,7 @@ static const char * const source_keys[] = {"enable", "type", "uri", "num-sources
                                            "drop-frame-interval", "latency", "rtsp-reconnect-interval-sec",
                                            "rtsp-reconnect-attempts", "select-rtp-protocol", "file-loop",
                                            /* edgeinfer */
-                                           "udp-port", "codec", "dir", NULL};
+                                           "udp-port", "codec", "dir", "decoder-threads", NULL};
 static const ignored_key  source_ignored[] = {
      {"gpu-id", GPU},
      {"nvbuf-memory-type", NVBUF},
@@ -398,6 +398,9 @@ static const ei_cfg_enum source_types[] = {{"camera", EI_APP_SOURCE_CAMERA_V4L2}
                                            {"image-dir", EI_APP_SOURCE_IMAGE_DIR},
                                            {NULL, 0}};
 static const ei_cfg_enum codecs[] = {{"h264", EI_APP_CODEC_H264}, {"h265", EI_APP_CODEC_H265}, {NULL, 0}};
+/* File sinks also write MPEG-4 part 2 (deepstream-app's codec=3, file sinks only). */
+static const ei_cfg_enum file_codecs[] = {
+    {"h264", EI_APP_CODEC_H264}, {"h265", EI_APP_CODEC_H265}, {"mpeg4", EI_APP_CODEC_MPEG4}, {NULL, 0}};
 static const ei_cfg_enum rtp_protocols[] = {{"udp+tcp", 0}, {"tcp", 4}, {NULL, 0}};
 static const ei_cfg_enum sink_types[] = {{"fake", EI_APP_SINK_FAKE},
                                          {"display", EI_APP_SINK_DISPLAY},
@@ -406,16 +409,18 @@ static const ei_cfg_enum sink_types[] = {{"fake", EI_APP_SINK_FAKE},
                                          {NULL, 0}};
 static const ei_cfg_enum containers[] = {{"mp4", 1}, {"mkv", 2}, {NULL, 0}};
 
-/* An enum whose value may be one deepstream-app knows but edgeinfer refuses, with what it is. */
+/* An enum whose value may be one deepstream-app knows (by number or by refused_name) but edgeinfer
+ * refuses here, with why ("... is not supported"); the message goes on with the supported values. */
 static ei_status * get_enum_refusing(ei_cfg_ctx * c, const char * group, const char * key, const ei_cfg_enum * table,
-                                     int refused_value, const char * what, int * out) {
+                                     int refused_value, const char * refused_name, const char * why, int * out) {
     char *  v = ei_cfg_raw(c, group, key);
     int32_t num;
-    if (v && ei_cfg_parse_int(v, INT32_MIN, INT32_MAX, &num) == 0 && num == refused_value) {
+    if (v && ((ei_cfg_parse_int(v, INT32_MIN, INT32_MAX, &num) == 0 && num == refused_value) ||
+              !g_ascii_strcasecmp(g_strstrip(v), refused_name))) {
         GString * list = g_string_new(NULL);
         for (const ei_cfg_enum * e = table; e->name; e++)
             g_string_append_printf(list, "%s%d (%s)", e == table ? "" : ", ", e->value, e->name);
-        ei_status * st = ei_cfg_bad_value(c, group, key, v, "%s is not supported; supported: %s", what, list->str);
+        ei_status * st = ei_cfg_bad_value(c, group, key, v, "%s; supported: %s", why, list->str);
         g_string_free(list, TRUE);
         g_free(v);
         return st;
@@ -433,6 +438,7 @@ static void source_defaults(ei_app_source * s, int number, bool loop_all) {
     s->codec = EI_APP_CODEC_H264;
     s->udp_port = 5000;
     s->file_loop = loop_all;
+    s->decoder_threads = -1;
 }
 
 /* The keys of [sourceN] (or [source-attr-all]) present in group g, over the values s has. type is
@@ -480,9 +486,11 @@ static ei_status * read_source_keys(ei_cfg_ctx * c, const char * dir, const char
     EI_TRY(get_bool(c, g, "file-loop", &s->file_loop));
     EI_TRY(get_int(c, g, "udp-port", 1, 65535, &s->udp_port));
     int codec = s->codec;
-    EI_TRY(get_enum_refusing(c, g, "codec", codecs, EI_APP_CODEC_MPEG4, "MPEG-4 part 2 (codec=3)", &codec));
+    EI_TRY(get_enum_refusing(c, g, "codec", codecs, EI_APP_CODEC_MPEG4, "mpeg4",
+                             "MPEG-4 part 2 (codec=3) is not supported", &codec));
     s->codec = (ei_app_codec)codec;
     EI_TRY(get_path(c, dir, g, "dir", &s->dir));
+    EI_TRY(get_int(c, g, "decoder-threads", 0, 256, &s->decoder_threads));
     return NULL;
 }
 
@@ -562,7 +570,13 @@ static ei_status * read_sink(ei_cfg_ctx * c, const char * g, int number, ei_app_
     EI_TRY(get_bool(c, g, "link-to-demux", &k->link_to_demux));
     EI_TRY(ei_cfg_get_enum(c, g, "container", containers, &k->container, NULL));
     int codec = k->codec;
-    EI_TRY(get_enum_refusing(c, g, "codec", codecs, EI_APP_CODEC_MPEG4, "MPEG-4 part 2 (codec=3)", &codec));
+    if (k->type == EI_APP_SINK_UDP)
+        EI_TRY(get_enum_refusing(c, g, "codec", codecs, EI_APP_CODEC_MPEG4, "mpeg4",
+                                 "MPEG-4 part 2 (codec=3) is for file sinks (type=3) only, as in deepstream-app; "
+                                 "type=4 (udp) streams H.264 or H.265",
+                                 &codec));
+    else
+        EI_TRY(ei_cfg_get_enum(c, g, "codec", file_codecs, &codec, NULL));
     k->codec = (ei_app_codec)codec;
     EI_TRY(get_int(c, g, "bitrate", 0, INT32_MAX, &k->bitrate));
     EI_TRY(get_int(c, g, "iframeinterval", 0, 100000, &k->iframeinterval));

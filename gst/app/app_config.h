@@ -42,6 +42,7 @@ typedef struct ei_app_source {
     int  rtsp_reconnect_attempts;            /* -1: forever (default) */
     int  select_rtp_protocol;                /* 0: UDP+TCP, 4: TCP only (deepstream-app codes) */
     bool file_loop;
+    int  decoder_threads; /* ours: libav decoders' max-threads; -1: the app's choice (docs/app-config.md) */
     /* Added by the parser (not deepstream keys): */
     int first_stream; /* the source id (edgemux sink_N, edgedemux src_N, src<N>) of its first stream */
     int n_streams;    /* streams it feeds: num_sources for MULTI_URI, else 1 */
@@ -60,8 +61,8 @@ typedef struct ei_app_sink {
     bool             sync;      /* default deepstream-app: sync=1 for display; we default 0 for fake/file */
     int              source_id; /* -1: the tiled/combined output; else only that source (link-to-demux) */
     int              container; /* FILE: 1 mp4, 2 mkv */
-    ei_app_codec     codec;     /* FILE/UDP */
-    int              bitrate;   /* bits/s (deepstream-app's unit); 0: encoder default */
+    ei_app_codec     codec;     /* FILE: H264, H265 or MPEG4 (MPEG-4 part 2); UDP: H264 or H265 */
+    int              bitrate;   /* bits/s (deepstream-app's unit); 0: encoder default (MPEG4: constant quantizer) */
     int              iframeinterval;
     char *           output_file;
     char *           host; /* UDP: default 127.0.0.1 */

@@ -30,8 +30,30 @@ static void add_str(GString * d, const char * key, const char * value) {
 static const char * codec_name(ei_app_codec c) { return c == EI_APP_CODEC_H265 ? "H265" : "H264"; }
 static const char * codec_lower(ei_app_codec c) { return c == EI_APP_CODEC_H265 ? "h265" : "h264"; }
 
+void ei_app_pipeline_infer_threads(guint * threads, guint * copies) {
+    /* Frames are independent: on a small machine several single-threaded copies of the model
+     * (edgeinfer instances) keep every core busy, where one run on all cores waits at each
+     * parallel step for the thread whose core the decoder or encoder took. On 2 cores,
+     * YOLOX-nano through decode, infer and x264: 2 copies x 1 thread 49 FPS, 1 x 1 32 FPS,
+     * 1 x 2 22 FPS (docs/app-run.md). At most 4 copies; bigger machines give each more threads. */
+    guint cores = g_get_num_processors();
+    guint n = MIN(MAX(cores, 1), 4), per = cores > n ? (cores - 1) / n : 1;
+    *copies = n;
+    *threads = MAX(per, 1);
+}
+
+int ei_app_pipeline_decoder_threads(const ei_app_config * cfg, const ei_app_source * s) {
+    if (s->decoder_threads >= 0) return s->decoder_threads;
+    if (!cfg->gie_enabled) return 0;
+    /* With every core inferring, a frame-threaded decoder only adds hand-offs (and their system
+     * time) between threads that compete for the same cores: one thread decodes with less CPU. */
+    guint threads, copies;
+    ei_app_pipeline_infer_threads(&threads, &copies);
+    return threads * copies >= g_get_num_processors() ? 1 : 0;
+}
+
 /* The decoding head of stream id (the part before the common conversion). */
-static void add_source_head(GString * d, const ei_app_source * s, int id) {
+static void add_source_head(GString * d, const ei_app_source * s, int id, int decoder_threads) {
     switch (s->type) {
     case EI_APP_SOURCE_URI:
     case EI_APP_SOURCE_MULTI_URI:
@@ -53,6 +75,7 @@ static void add_source_head(GString * d, const ei_app_source * s, int id) {
                                "encoding-name=%s\" ! rtpjitterbuffer latency=%d ! rtp%sdepay ! %sparse ! avdec_%s",
                                id, s->udp_port, codec_name(s->codec), s->latency_ms, codec_lower(s->codec),
                                codec_lower(s->codec), codec_lower(s->codec));
+        if (decoder_threads > 0) g_string_append_printf(d, " max-threads=%d", decoder_threads);
         break;
     case EI_APP_SOURCE_CAMERA_V4L2:
         g_string_append_printf(d, "v4l2src name=src%d", id);
@@ -70,7 +93,7 @@ static void add_source_head(GString * d, const ei_app_source * s, int id) {
 }
 
 static void add_source(GString * d, const ei_app_config * cfg, const ei_app_source * s, int id) {
-    add_source_head(d, s, id);
+    add_source_head(d, s, id, ei_app_pipeline_decoder_threads(cfg, s));
     g_string_append(d, " ! queue");
     if (s->drop_frame_interval > 1) g_string_append_printf(d, " ! identity name=drop%d silent=true", id);
     g_string_append(d, " ! videoconvert");
@@ -95,14 +118,9 @@ static void add_main(GString * d, const ei_app_config * cfg) {
         g_string_append_printf(d, " batch-size=%d", cfg->gie_batch_size ? cfg->gie_batch_size : batch);
         if (cfg->gie_interval) g_string_append_printf(d, " interval=%d", cfg->gie_interval);
         if (cfg->gie_unique_id) g_string_append_printf(d, " unique-id=%d", cfg->gie_unique_id);
-        /* Frames are independent: on a small machine several single-threaded copies of the model
-         * (edgeinfer instances) keep every core busy, where one run on all cores waits at each
-         * parallel step for the thread whose core the decoder or encoder took. On 2 cores,
-         * YOLOX-nano through decode, infer and x264: 2 copies x 1 thread 49 FPS, 1 x 1 32 FPS,
-         * 1 x 2 22 FPS (docs/app-run.md). At most 4 copies; bigger machines give each more threads. */
-        guint cores = g_get_num_processors();
-        guint copies = MIN(MAX(cores, 1), 4), per = cores > copies ? (cores - 1) / copies : 1;
-        g_string_append_printf(d, " threads=%u instances=%u", MAX(per, 1), copies);
+        guint threads, copies;
+        ei_app_pipeline_infer_threads(&threads, &copies);
+        g_string_append_printf(d, " threads=%u instances=%u", threads, copies);
     }
     if (cfg->osd_enabled) {
         g_string_append_printf(d, " ! edgeosd name=osd display-bbox=%s display-text=%s display-mask=%s",
@@ -123,6 +141,21 @@ static void add_main(GString * d, const ei_app_config * cfg) {
 }
 
 static void add_encoder(GString * d, const ei_app_sink * k) {
+    if (k->codec == EI_APP_CODEC_MPEG4) {
+        /* MPEG-4 part 2 (file sinks): libav's encoder, single-threaded by default; 1.4 ms a 768x432
+         * frame against x264 ultrafast's 4.6 (CPU time, docs/app-config.md). Without a bitrate: a
+         * constant quantizer 4 (pass=quant with qmin=qmax=4: its quantizer property has no effect
+         * here): car-detection.mp4 at 0.34 Mbit/s, PSNR 48.3 dB. The rate control of this
+         * gst-libav undershoots: bitrate=4000000 gives 0.13 Mbit/s there, PSNR 40.5 dB (its
+         * quantizer at the coarsest, 31); a given bitrate is passed as is. */
+        g_string_append_printf(d, " ! avenc_mpeg4 name=enc%d", k->sink_group);
+        if (k->bitrate)
+            g_string_append_printf(d, " bitrate=%d", k->bitrate);
+        else
+            g_string_append(d, " pass=quant qmin=4 qmax=4");
+        if (k->iframeinterval) g_string_append_printf(d, " gop-size=%d", k->iframeinterval);
+        return;
+    }
     g_string_append_printf(d, " ! x%senc name=enc%d", k->codec == EI_APP_CODEC_H265 ? "265" : "264", k->sink_group);
     if (k->bitrate) {
         int kbit = k->bitrate / 1000; /* deepstream-app's bitrate is in bits/s */
@@ -155,7 +188,8 @@ static void add_sink(GString * d, const ei_app_sink * k) {
             g_string_append(d, " ! video/x-raw,format=I420");
         add_encoder(d, k);
         if (k->type == EI_APP_SINK_FILE) {
-            g_string_append_printf(d, " ! %sparse ! %s ! filesink name=sink%d", codec_lower(k->codec),
+            g_string_append_printf(d, " ! %sparse ! %s ! filesink name=sink%d",
+                                   k->codec == EI_APP_CODEC_MPEG4 ? "mpeg4video" : codec_lower(k->codec),
                                    k->container == 2 ? "matroskamux" : "mp4mux", k->sink_group);
             add_str(d, "location", k->output_file);
             g_string_append_printf(d, " sync=%s", sync);
@@ -311,6 +345,140 @@ gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_confi
             st->every = (guint)s->drop_frame_interval;
             gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, drop_probe, st, g_free);
             gst_object_unref(pad);
+        }
+    }
+    return TRUE;
+}
+
+/* deep-element-added of a source's decoding bin: libav video decoders get max-threads. */
+static void on_decoder_added(GstBin * bin, GstBin * sub_bin, GstElement * element, gpointer user) {
+    (void)bin;
+    (void)sub_bin;
+    GstElementFactory * f = gst_element_get_factory(element);
+    const char *        name = f ? GST_OBJECT_NAME(f) : NULL;
+    const char *        klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : NULL;
+    if (!name || !g_str_has_prefix(name, "avdec_") || !klass || !strstr(klass, "Video")) return;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), "max-threads"))
+        g_object_set(element, "max-threads", GPOINTER_TO_INT(user), NULL);
+}
+
+/* avenc_mpeg4's output timestamps. With gst-libav 1.22.0 over libavcodec 59 (Debian 12) every
+ * buffer avenc_mpeg4 pushes has PTS = DTS = 2^63 ns, whatever came in (avenc_mjpeg, avenc_h263p are
+ * right; ffmpeg's own mpeg4 encoder gives the right packet times), and mp4mux refuses them ("Buffer
+ * has no PTS"). The encoder makes one packet per frame, in order (no B-frames: max-bframes=0, its
+ * default), so each output buffer takes the time of the oldest input frame not yet out, mapped
+ * through the two segments by running time. With a right encoder this changes nothing. */
+typedef struct frame_time {
+    GstClockTime running_time, duration;
+} frame_time;
+
+typedef struct enc_times {
+    GMutex     lock;
+    GQueue     pending; /* frame_time of each frame in, oldest first */
+    GstSegment in, out;
+} enc_times;
+
+static void enc_times_free(gpointer p) {
+    enc_times * t = p;
+    g_queue_clear_full(&t->pending, g_free);
+    g_mutex_clear(&t->lock);
+    g_free(t);
+}
+
+static void enc_times_track_segment(GstPadProbeInfo * info, GstSegment * seg, enc_times * t, gboolean sink) {
+    GstEvent * ev = GST_PAD_PROBE_INFO_EVENT(info);
+    g_mutex_lock(&t->lock);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) gst_event_copy_segment(ev, seg);
+    if (sink && GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) g_queue_clear_full(&t->pending, g_free);
+    g_mutex_unlock(&t->lock);
+}
+
+static GstPadProbeReturn enc_times_in(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
+    enc_times * t = user;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_BOTH) {
+        enc_times_track_segment(info, &t->in, t, TRUE);
+        return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *  b = GST_PAD_PROBE_INFO_BUFFER(info);
+    frame_time * f = g_new(frame_time, 1);
+    g_mutex_lock(&t->lock);
+    f->running_time = gst_segment_to_running_time(&t->in, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+    f->duration = GST_BUFFER_DURATION(b);
+    g_queue_push_tail(&t->pending, f);
+    g_mutex_unlock(&t->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn enc_times_out(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
+    enc_times * t = user;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_BOTH) {
+        enc_times_track_segment(info, &t->out, t, FALSE);
+        return GST_PAD_PROBE_OK;
+    }
+    g_mutex_lock(&t->lock);
+    frame_time * f = g_queue_pop_head(&t->pending);
+    if (f) {
+        GstClockTime pts = GST_CLOCK_TIME_IS_VALID(f->running_time)
+                               ? gst_segment_position_from_running_time(&t->out, GST_FORMAT_TIME, f->running_time)
+                               : GST_CLOCK_TIME_NONE;
+        GstBuffer *  b = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+        GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = pts;
+        GST_BUFFER_DURATION(b) = f->duration;
+        GST_PAD_PROBE_INFO_DATA(info) = b;
+        g_free(f);
+    }
+    g_mutex_unlock(&t->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* The timestamp repair on the MPEG-4 encoder enc (a no-op with a right encoder). */
+static void install_mpeg4_times(GstElement * enc) {
+    enc_times * t = g_new0(enc_times, 1);
+    g_mutex_init(&t->lock);
+    g_queue_init(&t->pending);
+    gst_segment_init(&t->in, GST_FORMAT_TIME);
+    gst_segment_init(&t->out, GST_FORMAT_TIME);
+    g_object_set_data_full(G_OBJECT(enc), "ei-mpeg4-times", t, enc_times_free); /* freed with enc */
+    GstPad * sink = gst_element_get_static_pad(enc, "sink");
+    GstPad * src = gst_element_get_static_pad(enc, "src");
+    gst_pad_add_probe(sink,
+                      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+                      enc_times_in, t, NULL);
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, enc_times_out, t, NULL);
+    gst_object_unref(sink);
+    gst_object_unref(src);
+}
+
+gboolean ei_app_pipeline_install_codecs(GstElement * pipeline, const ei_app_config * cfg) {
+    if (!GST_IS_BIN(pipeline) || !cfg) return FALSE;
+    for (int i = 0; i < cfg->n_sinks; i++) {
+        if (cfg->sinks[i].codec != EI_APP_CODEC_MPEG4 || cfg->sinks[i].type != EI_APP_SINK_FILE) continue;
+        char name[32];
+        g_snprintf(name, sizeof name, "enc%d", cfg->sinks[i].sink_group);
+        GstElement * enc = gst_bin_get_by_name(GST_BIN(pipeline), name);
+        if (!enc) return FALSE;
+        install_mpeg4_times(enc);
+        gst_object_unref(enc);
+    }
+    for (int i = 0; i < cfg->n_sources; i++) {
+        const ei_app_source * s = &cfg->sources[i];
+        int                   threads = ei_app_pipeline_decoder_threads(cfg, s);
+        /* URI sources decode inside uridecodebin src<I>, RTSP ones in decodebin dec<I>; UDP's avdec
+         * has the property in the description, cameras and image folders use no libav decoder. */
+        const char * stem = s->type == EI_APP_SOURCE_URI || s->type == EI_APP_SOURCE_MULTI_URI ? "src"
+                            : s->type == EI_APP_SOURCE_RTSP                                    ? "dec"
+                                                                                               : NULL;
+        if (!stem || threads <= 0) continue;
+        for (int j = 0; j < s->n_streams; j++) {
+            char name[32];
+            g_snprintf(name, sizeof name, "%s%d", stem, s->first_stream + j);
+            GstElement * e = gst_bin_get_by_name(GST_BIN(pipeline), name);
+            gboolean     bin = e && GST_IS_BIN(e);
+            if (bin) g_signal_connect(e, "deep-element-added", G_CALLBACK(on_decoder_added), GINT_TO_POINTER(threads));
+            if (e) gst_object_unref(e);
+            if (!bin) return FALSE;
         }
     }
     return TRUE;

@@ -35,4 +35,23 @@ void                 ei_app_rtsp_servers_free(ei_app_rtsp_server * servers, int 
  * Returns FALSE (and does nothing more) when an expected drop<I> is missing from pipeline. */
 gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_config * cfg);
 
+/* The inference element's model copies (instances) and threads per copy on this machine: min(cores,
+ * 4) single-threaded copies, more threads each beyond 4 cores (docs/app-run.md). */
+void ei_app_pipeline_infer_threads(guint * threads, guint * copies);
+
+/* The max-threads of source s's libav video decoders: its decoder-threads key, else 1 when
+ * [primary-gie] is on and its copies x threads take every core (a frame-threaded decoder then only
+ * adds hand-offs between threads competing for the same cores), else 0 (libav's choice). */
+int ei_app_pipeline_decoder_threads(const ei_app_config * cfg, const ei_app_source * s);
+
+/* What the description cannot say about the codecs:
+ * - decoders: max-threads (ei_app_pipeline_decoder_threads, when > 0) on the avdec_* video decoders
+ *   that the URI sources' uridecodebin src<I> and the RTSP sources' decodebin dec<I> create, as they
+ *   are added (deep-element-added; again after a reconnect). UDP sources have it in the description.
+ * - MPEG-4 file sinks: probes on enc<N> (avenc_mpeg4) that give each output buffer the time of its
+ *   input frame (gst-libav 1.22.0 with libavcodec 59 pushes PTS = DTS = 2^63 ns, which mp4mux
+ *   refuses; docs/app-config.md).
+ * Returns FALSE when an expected src<I>/dec<I> bin or enc<N> is missing from pipeline. */
+gboolean ei_app_pipeline_install_codecs(GstElement * pipeline, const ei_app_config * cfg);
+
 #endif

@@ -1132,8 +1132,9 @@ int ei_app_main(int argc, char ** argv) {
         return EI_APP_EXIT_INVALID;
     }
     g_free(desc);
-    if (cfg && !ei_app_pipeline_install_drops(pipeline, cfg)) {
-        fprintf(stderr, "error: the pipeline lacks the drop<I> element of a source with drop-frame-interval\n");
+    if (cfg && (!ei_app_pipeline_install_drops(pipeline, cfg) || !ei_app_pipeline_install_codecs(pipeline, cfg))) {
+        fprintf(stderr, "error: the pipeline lacks the drop<I> element of a source with drop-frame-interval, the "
+                        "decoding bin src<I>/dec<I> of a URI/RTSP source or the encoder enc<N> of a sink\n");
         gst_object_unref(pipeline);
         free_config(cfg);
         return EI_APP_EXIT_INVALID;

@@ -1,5 +1,6 @@
 #include "cpu/kernel_table.h"
 
+#include "cpu/stem.h"
 #include "cpu/winograd.h"
 
 #ifdef EI_WITH_ONEDNN
@@ -20,13 +21,21 @@ static const ei_cpu_kernel * const g_cpu_kernels[EI_OP_COUNT + 1] = {
     [EI_OP_COUNT] = NULL,
 };
 
-/* Specialised kernels tried before the entry above: they take only the nodes their supports()
- * accepts (shapes where they were measured to win) and leave the rest to g_cpu_kernels. */
-static const ei_cpu_kernel * const g_cpu_kernels_first[EI_OP_COUNT + 1] = {
+/* Specialised kernels tried, in this order, before the entry above: they take only the nodes their
+ * supports() accepts (shapes where they were measured to win) and leave the rest to g_cpu_kernels. */
+#define EI_CPU_FIRST_MAX 3 /* entries + the NULL that ends every list */
+static const ei_cpu_kernel * const g_cpu_kernels_first[EI_OP_COUNT + 1][EI_CPU_FIRST_MAX] = {
+    [EI_OP_CONV_BLOCKED8] =
+        {
 #ifdef EI_WINOGRAD_AVAILABLE
-    [EI_OP_CONV_BLOCKED8] = &ei_winograd_conv_blocked8, /* 3x3 stride 1: cpu/winograd.h */
+            &ei_winograd_conv_blocked8, /* 3x3 stride 1, 32 input channels or more: cpu/winograd.h */
 #endif
-    [EI_OP_COUNT] = NULL,
+#ifdef EI_STEM_AVAILABLE
+            &ei_stem_conv_blocked8, /* few input channels (first layers): cpu/stem.h */
+#endif
+            NULL,
+        },
+    [EI_OP_COUNT] = {NULL},
 };
 
 static const ei_cpu_kernel * kernel_if_supported(const ei_cpu_kernel * kern, const ei_graph * g, const ei_node * node) {
@@ -37,8 +46,11 @@ static const ei_cpu_kernel * kernel_if_supported(const ei_cpu_kernel * kern, con
 const ei_cpu_kernel * ei_cpu_kernel_for(const ei_graph * g, const ei_node * node) {
     ei_op_kind k = ei_op_kind_of(node->def);
     if (k >= EI_OP_COUNT) return NULL;
-    const ei_cpu_kernel * kern = kernel_if_supported(g_cpu_kernels_first[k], g, node);
-    return kern ? kern : kernel_if_supported(g_cpu_kernels[k], g, node);
+    for (int32_t i = 0; i < EI_CPU_FIRST_MAX && g_cpu_kernels_first[k][i]; i++) {
+        const ei_cpu_kernel * kern = kernel_if_supported(g_cpu_kernels_first[k][i], g, node);
+        if (kern) return kern;
+    }
+    return kernel_if_supported(g_cpu_kernels[k], g, node);
 }
 
 bool ei_cpu_has_blocked8_conv(void) {

@@ -199,8 +199,16 @@ static void test_bad_values(void) {
     BAD("[source0]\ntype=2\nuri=a.mp4\nenable=yes\n", "[source0] enable = 'yes': not a boolean");
     BAD("[source0]\nenable=0\ntype=2\nuri=a\n", "app.ini: no enabled source");
     BAD("", "no enabled source");
-    BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=3\ncodec=3\noutput-file=o.mp4\n",
-        "[sink0] codec = '3': MPEG-4 part 2 (codec=3) is not supported; supported: 1 (h264), 2 (h265)");
+    BAD("[source0]\ntype=100\ncodec=mpeg4\n", "[source0] codec = 'mpeg4': MPEG-4 part 2 (codec=3) is not supported");
+    /* MPEG-4 part 2 is for file sinks only (deepstream-app's rule): refused for UDP, by number or name. */
+    BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=4\ncodec=3\n",
+        "[sink0] codec = '3': MPEG-4 part 2 (codec=3) is for file sinks (type=3) only, as in deepstream-app; type=4 "
+        "(udp) streams H.264 or H.265; supported: 1 (h264), 2 (h265)");
+    BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=udp\ncodec=MPEG4\n",
+        "[sink0] codec = 'MPEG4': MPEG-4 part 2 (codec=3) is for file sinks (type=3) only");
+    BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=3\ncodec=4\noutput-file=o.mp4\n",
+        "[sink0] codec = '4': expected one of 1 (h264), 2 (h265), 3 (mpeg4)");
+    BAD("[source0]\ntype=2\nuri=a\ndecoder-threads=-1\n", "[source0] decoder-threads = '-1': out of range [0, 256]");
     BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=3\n", "[sink0] output-file is required for type=3");
     BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=4\nudp-port=0\n", "[sink0] udp-port = '0': out of range [1, 65535]");
     BAD("[source0]\ntype=2\nuri=a\n[sink0]\ntype=4\nrtsp-port=99999\n", "[sink0] rtsp-port = '99999'");
@@ -243,6 +251,7 @@ static void test_defaults_and_paths(void) {
     EI_CHECK(cfg->sources[4].select_rtp_protocol == 4 && cfg->sources[4].rtsp_reconnect_interval_sec == 3);
     EI_CHECK(!strcmp(cfg->gie_config_file, "/configs/yolox_nano.ini") && cfg->gie_unique_id == 1);
     EI_CHECK(!strcmp(cfg->jsonl_output, "out/det.jsonl")); /* outputs stay relative to the working folder */
+    for (int i = 0; i < 5; i++) EI_CHECK(cfg->sources[i].decoder_threads == -1); /* the app's choice */
     EI_CHECK(cfg->perf_interval_sec == 5 && cfg->mux_batch_size == 0 && cfg->mux_batched_push_timeout_us == 40000);
     EI_CHECK(!cfg->osd_enabled && !cfg->tiled_enabled);
     /* No sink: a fake sink is added, with a note. */
@@ -258,6 +267,32 @@ static void test_defaults_and_paths(void) {
     /* Several sources, no tiler, a sink without source-id: source 0, with a note. */
     EI_CHECK_OK(parse("[source0]\ntype=3\nuri=/v.mp4\nnum-sources=2\n[sink0]\ntype=1\n", &cfg));
     EI_CHECK(strstr(warnings->str, "[sink0] no source-id: the sink shows source 0 only"));
+    ei_app_config_free(cfg);
+}
+
+/* codec=3 (MPEG-4 part 2) for file sinks, by number and by name, with its bitrate and GOP; decoder-threads
+ * per source and from [source-attr-all]. */
+static void test_mpeg4_and_decoder_threads(void) {
+    ei_app_config * cfg = NULL;
+    EI_CHECK_OK(parse("[source0]\ntype=2\nuri=a.mp4\ndecoder-threads=0\n[source1]\ntype=4\nuri=rtsp://x/y\n"
+                      "decoder-threads=3\n"
+                      "[sink0]\ntype=3\ncodec=3\nbitrate=2500000\niframeinterval=25\noutput-file=o.mp4\nsource-id=0\n"
+                      "[sink1]\ntype=file\ncontainer=mkv\ncodec=mpeg4\noutput-file=o.mkv\nsource-id=1\n",
+                      &cfg));
+    if (cfg) {
+        EI_CHECK(cfg->sources[0].decoder_threads == 0 && cfg->sources[1].decoder_threads == 3);
+        EI_CHECK(cfg->sinks[0].codec == EI_APP_CODEC_MPEG4 && cfg->sinks[0].bitrate == 2500000 &&
+                 cfg->sinks[0].iframeinterval == 25 && cfg->sinks[0].container == 1);
+        EI_CHECK(cfg->sinks[1].codec == EI_APP_CODEC_MPEG4 && cfg->sinks[1].container == 2);
+        EI_CHECK(!strstr(warnings->str, "decoder-threads")); /* a known key */
+    }
+    ei_app_config_free(cfg);
+    cfg = NULL;
+    EI_CHECK_OK(parse("[source-list]\nlist=a.mp4;b.mp4\n[source-attr-all]\ndecoder-threads=2\n"
+                      "[source1]\ndecoder-threads=1\n",
+                      &cfg));
+    if (cfg)
+        EI_CHECK(cfg->n_sources == 2 && cfg->sources[0].decoder_threads == 2 && cfg->sources[1].decoder_threads == 1);
     ei_app_config_free(cfg);
 }
 
@@ -386,6 +421,7 @@ int main(void) {
     EI_RUN(test_bad_values);
     EI_RUN(test_defaults_and_paths);
     EI_RUN(test_source_list);
+    EI_RUN(test_mpeg4_and_decoder_threads);
     EI_RUN(test_load);
     g_string_free(warnings, TRUE);
     EI_TEST_EXIT();

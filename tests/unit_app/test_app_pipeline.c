@@ -2,6 +2,7 @@
  * sinks, every source type; each description is parsed by gst_parse_launch (fully where the edgeinfer
  * elements are registered; where one is missing, the parse must fail only for that element, never
  * on syntax). Values with spaces and quotes survive quoting; drop probes keep 1 of N buffers. */
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 
 #include "app_config.h"
@@ -284,6 +285,227 @@ static void test_drop_probe(void) {
     ei_app_config_free(cfg);
 }
 
+/* codec=3 file sinks: avenc_mpeg4 (bitrate in bits/s, else a constant quantizer; iframeinterval -> gop-size)
+ * ! mpeg4videoparse into mp4mux or matroskamux. */
+static void test_mpeg4_file_sink(void) {
+    ei_app_config * cfg = parse("[source0]\ntype=3\nuri=/v.mp4\nnum-sources=3\n"
+                                "[sink0]\ntype=3\ncodec=3\nbitrate=2500000\niframeinterval=25\nsource-id=0\n"
+                                "output-file=o.mp4\n[sink1]\ntype=3\ncodec=mpeg4\ncontainer=2\nsource-id=1\n"
+                                "output-file=o.mkv\n[sink2]\ntype=3\ncodec=3\nsource-id=2\nwidth=320\nheight=180\n"
+                                "output-file=small.mp4\n");
+    if (!cfg) return;
+    char * d = describe(cfg);
+    if (d) {
+        HAS(d, "demux.src_0 ! queue ! videoconvert ! video/x-raw,format=I420 ! avenc_mpeg4 name=enc0 bitrate=2500000 "
+               "gop-size=25 ! mpeg4videoparse ! mp4mux ! filesink name=sink0 location=\"o.mp4\" sync=false");
+        HAS(d, "demux.src_1 ! queue ! videoconvert ! video/x-raw,format=I420 ! avenc_mpeg4 name=enc1 pass=quant qmin=4 "
+               "qmax=4 ! mpeg4videoparse ! matroskamux ! filesink name=sink1 location=\"o.mkv\" sync=false");
+        HAS(d, "demux.src_2 ! queue ! videoconvert ! videoscale ! video/x-raw,format=I420,width=320,height=180 ! "
+               "avenc_mpeg4 name=enc2 pass=quant qmin=4 qmax=4 ! mpeg4videoparse ! mp4mux ! filesink name=sink2");
+        EI_CHECK(!strstr(d, "x264enc") && !strstr(d, "h264parse"));
+    }
+    g_free(d);
+    ei_app_config_free(cfg);
+}
+
+/* decoder-threads: the key where given; else 1 with inference on every core (cores <= 4: one
+ * single-threaded model copy per core), else 0. UDP sources carry it in the description. */
+static void test_decoder_threads_choice(void) {
+    ei_app_config * cfg = parse("[source0]\ntype=100\n[source1]\ntype=100\nudp-port=5002\ndecoder-threads=3\n"
+                                "[source2]\ntype=100\nudp-port=5004\ndecoder-threads=0\n"
+                                "[primary-gie]\nconfig-file=x.ini\n[sink0]\ntype=1\nsource-id=0\n");
+    if (!cfg) return;
+    guint threads = 0, copies = 0, cores = g_get_num_processors();
+    ei_app_pipeline_infer_threads(&threads, &copies);
+    EI_CHECK(copies == MIN(MAX(cores, 1), 4) && threads >= 1);
+    int auto_threads = cores <= 4 ? 1 : 0;
+    EI_CHECK(ei_app_pipeline_decoder_threads(cfg, &cfg->sources[0]) == auto_threads);
+    EI_CHECK(ei_app_pipeline_decoder_threads(cfg, &cfg->sources[1]) == 3);
+    EI_CHECK(ei_app_pipeline_decoder_threads(cfg, &cfg->sources[2]) == 0);
+    char * d = describe(cfg);
+    if (d) {
+        HAS(d, auto_threads ? "rtph264depay ! h264parse ! avdec_h264 max-threads=1 ! queue ! videoconvert ! "
+                              "video/x-raw,format=I420 ! mux.sink_0"
+                            : "rtph264depay ! h264parse ! avdec_h264 ! queue ! videoconvert ! video/x-raw,format=I420 "
+                              "! mux.sink_0");
+        HAS(d, "avdec_h264 max-threads=3 ! queue ! videoconvert ! video/x-raw,format=I420 ! mux.sink_1");
+        HAS(d, "avdec_h264 ! queue ! videoconvert ! video/x-raw,format=I420 ! mux.sink_2");
+    }
+    g_free(d);
+    /* Without inference the decoders keep libav's own choice. */
+    cfg->gie_enabled = false;
+    EI_CHECK(ei_app_pipeline_decoder_threads(cfg, &cfg->sources[0]) == 0);
+    ei_app_config_free(cfg);
+}
+
+/* The avdec_* decoder of a file's uridecodebin, after preroll; NULL when none. */
+static GstElement * find_avdec(GstElement * pipeline) {
+    GstIterator * it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+    GValue        v = G_VALUE_INIT;
+    GstElement *  found = NULL;
+    while (!found && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstElement *        e = g_value_get_object(&v);
+        GstElementFactory * f = gst_element_get_factory(e);
+        if (f && g_str_has_prefix(GST_OBJECT_NAME(f), "avdec_")) found = gst_object_ref(e);
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return found;
+}
+
+/* ei_app_pipeline_install_codecs: the decoder uridecodebin creates (avdec_h264) gets max-threads=N
+ * for decoder-threads=N, and keeps libav's 0 for decoder-threads=0; a missing src<I> is reported. */
+static void test_decoder_threads_installed(void) {
+    GstElementFactory * enc = gst_element_factory_find("x264enc");
+    if (!enc) {
+        printf("  (skipped: no x264enc to make the clip)\n");
+        return;
+    }
+    gst_object_unref(enc);
+    char *       dir = g_dir_make_tmp("ei_app_dec_XXXXXX", NULL);
+    char *       clip = g_build_filename(dir, "clip.mp4", NULL);
+    char *       make = g_strdup_printf("videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48,framerate=25/1 ! "
+                                              "x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink "
+                                              "location=\"%s\"",
+                                        clip);
+    GstElement * mk = gst_parse_launch(make, NULL);
+    EI_CHECK(mk != NULL);
+    if (mk) {
+        gst_element_set_state(mk, GST_STATE_PLAYING);
+        GstBus *     bus = gst_element_get_bus(mk);
+        GstMessage * m = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+        EI_CHECK(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+        if (m) gst_message_unref(m);
+        gst_object_unref(bus);
+        gst_element_set_state(mk, GST_STATE_NULL);
+        gst_object_unref(mk);
+    }
+    for (int want = 0; want <= 2; want += 2) {
+        char * ini = g_strdup_printf("[source0]\ntype=2\nuri=%s\ndecoder-threads=%d\n[sink0]\ntype=1\n", clip, want);
+        ei_app_config * cfg = parse(ini);
+        g_free(ini);
+        if (!cfg) continue;
+        char * desc =
+            g_strdup_printf("uridecodebin name=src0 uri=\"%s\" ! video/x-raw ! fakesink", cfg->sources[0].uri);
+        GstElement * p = gst_parse_launch(desc, NULL);
+        g_free(desc);
+        EI_CHECK(p != NULL);
+        if (p) {
+            EI_CHECK(ei_app_pipeline_install_codecs(p, cfg));
+            gst_element_set_state(p, GST_STATE_PAUSED);
+            EI_CHECK(gst_element_get_state(p, NULL, NULL, 30 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS);
+            GstElement * dec = find_avdec(p);
+            EI_CHECK(dec != NULL);
+            if (dec) {
+                int got = -1;
+                g_object_get(dec, "max-threads", &got, NULL);
+                if (got != want) fprintf(stderr, "decoder-threads=%d: max-threads=%d\n", want, got);
+                EI_CHECK(got == want);
+                gst_object_unref(dec);
+            }
+            gst_element_set_state(p, GST_STATE_NULL);
+            gst_object_unref(p);
+        }
+        /* A pipeline without src0 is reported. */
+        p = gst_parse_launch("fakesrc ! fakesink", NULL);
+        EI_CHECK(p && ei_app_pipeline_install_codecs(p, cfg) == (want == 0));
+        if (p) gst_object_unref(p);
+        ei_app_config_free(cfg);
+    }
+    g_unlink(clip);
+    g_rmdir(dir);
+    g_free(make);
+    g_free(clip);
+    g_free(dir);
+}
+
+typedef struct pts_seen {
+    int n, bad;
+} pts_seen;
+
+/* Buffer n out of the encoder: PTS = DTS at running time n x 40 ms in the pad's segment. */
+static GstPadProbeReturn check_pts(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    pts_seen *  s = user;
+    GstBuffer * b = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstEvent *  ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    GstSegment  seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    if (ev) {
+        gst_event_copy_segment(ev, &seg);
+        gst_event_unref(ev);
+    }
+    GstClockTime want = (GstClockTime)s->n * GST_SECOND / 25;
+    GstClockTime rt = gst_segment_to_running_time(&seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+    if (rt != want || GST_BUFFER_DTS(b) != GST_BUFFER_PTS(b) || GST_BUFFER_DURATION(b) != GST_SECOND / 25) {
+        if (!s->bad)
+            fprintf(stderr,
+                    "frame %d: PTS %" GST_TIME_FORMAT " (running time %" GST_TIME_FORMAT ") DTS %" GST_TIME_FORMAT
+                    ", expected running time %" GST_TIME_FORMAT "\n",
+                    s->n, GST_TIME_ARGS(GST_BUFFER_PTS(b)), GST_TIME_ARGS(rt), GST_TIME_ARGS(GST_BUFFER_DTS(b)),
+                    GST_TIME_ARGS(want));
+        s->bad++;
+    }
+    s->n++;
+    return GST_PAD_PROBE_OK;
+}
+
+/* ei_app_pipeline_install_codecs on a codec=3 file sink: every buffer out of avenc_mpeg4 carries its
+ * frame's time (running time 0, 40, 80 ms ...: PTS = DTS, duration 40 ms), and mp4mux writes the file (without the
+ * repair, gst-libav 1.22.0 gives PTS 2^63 ns and mp4mux fails with "Buffer has no PTS"). A pipeline
+ * without enc<N> is reported. */
+static void test_mpeg4_timestamps(void) {
+    GstElementFactory * f = gst_element_factory_find("avenc_mpeg4");
+    if (!f) {
+        printf("  (skipped: no avenc_mpeg4)\n");
+        return;
+    }
+    gst_object_unref(f);
+    ei_app_config * cfg = parse("[source0]\ntype=2\nuri=/a.mp4\n[sink1]\ntype=3\ncodec=3\noutput-file=x.mp4\n");
+    if (!cfg) return;
+    char *       dir = g_dir_make_tmp("ei_app_mpeg4_XXXXXX", NULL);
+    char *       out = g_build_filename(dir, "out.mp4", NULL);
+    char *       desc = g_strdup_printf("videotestsrc num-buffers=12 ! video/x-raw,width=64,height=48,framerate=25/1 ! "
+                                              "avenc_mpeg4 name=enc1 ! mpeg4videoparse name=parse ! mp4mux ! filesink "
+                                              "location=\"%s\"",
+                                        out);
+    GstElement * p = gst_parse_launch(desc, NULL);
+    g_free(desc);
+    EI_CHECK(p != NULL);
+    if (p) {
+        EI_CHECK(ei_app_pipeline_install_codecs(p, cfg));
+        pts_seen     seen = {0, 0};
+        GstElement * enc = gst_bin_get_by_name(GST_BIN(p), "enc1");
+        GstPad *     pad = gst_element_get_static_pad(enc, "src");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, check_pts, &seen, NULL); /* after the repair's */
+        gst_object_unref(pad);
+        gst_object_unref(enc);
+        gst_element_set_state(p, GST_STATE_PLAYING);
+        GstBus *     bus = gst_element_get_bus(p);
+        GstMessage * m = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+        if (m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+            GError * e = NULL;
+            gst_message_parse_error(m, &e, NULL);
+            fprintf(stderr, "error: %s\n", e ? e->message : "?");
+            if (e) g_error_free(e);
+        }
+        EI_CHECK(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+        if (m) gst_message_unref(m);
+        gst_object_unref(bus);
+        gst_element_set_state(p, GST_STATE_NULL);
+        gst_object_unref(p);
+        EI_CHECK(seen.n == 12 && seen.bad == 0);
+    }
+    p = gst_parse_launch("fakesrc ! fakesink", NULL);
+    EI_CHECK(p && !ei_app_pipeline_install_codecs(p, cfg));
+    if (p) gst_object_unref(p);
+    g_unlink(out);
+    g_rmdir(dir);
+    g_free(out);
+    g_free(dir);
+    ei_app_config_free(cfg);
+}
+
 int main(int argc, char ** argv) {
     gst_init(&argc, &argv);
     gst_ei_register_static();
@@ -293,6 +515,10 @@ int main(int argc, char ** argv) {
     EI_RUN(test_four_sources_tiled);
     EI_RUN(test_quote);
     EI_RUN(test_drop_probe);
+    EI_RUN(test_mpeg4_file_sink);
+    EI_RUN(test_decoder_threads_choice);
+    EI_RUN(test_decoder_threads_installed);
+    EI_RUN(test_mpeg4_timestamps);
     if (argc > 1) {
         /* test_app_pipeline APP.ini: print the description (for looking at it). */
         ei_app_config * cfg = NULL;
