@@ -21,6 +21,8 @@
  */
 #include "cpu/stem.h"
 
+#include "cpu/conv_own.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +46,6 @@ bool ei_stem_wins(int64_t c, int64_t m, int64_t kernel_area, bool plain) {
 #include <immintrin.h>
 #define ST_AVX2 __attribute__((target("avx2,fma")))
 
-#define ST_ALIGN    64
 #define ST_ROWS_MAX 8 /* output rows per band */
 
 typedef struct st_state {
@@ -83,32 +84,16 @@ static int st_mode(void) {
 
 static bool cpu_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
-static bool is_f32(const ei_graph * g, int32_t v) { return v >= 0 && g->values[v].dtype == EI_DTYPE_F32; }
-
 static bool st_supports(const ei_graph * g, const ei_node * node) {
     int mode = st_mode();
     if (mode == 0 || !cpu_ok()) return false;
-    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || node->inputs[1] < 0 ||
-        !is_f32(g, node->outputs[0]))
-        return false;
-    /* Weights of a bf16 / fp16 engine are widened at prepare (exactly), as for every kernel. */
-    ei_dtype wdt = g->values[node->inputs[1]].dtype;
-    if (wdt != EI_DTYPE_F32 && wdt != EI_DTYPE_BF16 && wdt != EI_DTYPE_F16) return false;
-    if (ei_half_round_mode(node) != EI_PRECISION_FP32) return false;
-    ei_fused    f;
-    ei_status * st = ei_fused_import(node, &f);
-    int64_t     group = 1;
-    if (!st) st = ei_attr_get_int(node, "group", 1, &group);
-    ei_window_attrs a;
-    if (!st) st = ei_window_attrs_read(node, true, &a);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
+    ei_fused       f;
+    ei_window_geom geom;
+    if (!ei_conv_own_accepts(g, node, &f, &geom)) return false;
     const ei_value * x = &g->values[node->inputs[0]];
     const ei_value * w = &g->values[node->inputs[1]];
     const ei_value * y = &g->values[node->outputs[0]];
-    if (!w->constant || w->shape.rank != 4 || group != 1 || y->shape.rank != 5) return false;
+    if (y->shape.rank != 5) return false;
     int64_t c = w->shape.dim[1], m = w->shape.dim[0];
     if (x->shape.rank == 4) {
         if (x->shape.dim[1] != c) return false;
@@ -118,32 +103,10 @@ static bool st_supports(const ei_graph * g, const ei_node * node) {
     if (ei_shape_numel(&x->shape) <= 0 || c < 1 || m < 1 || y->shape.dim[0] != x->shape.dim[0] ||
         y->shape.dim[1] != ei_blocks8(m) || y->shape.dim[4] != EI_BLOCK8)
         return false;
-    int32_t n_base = f.residual ? node->n_inputs - 1 : node->n_inputs;
-    if (n_base > 3) return false;
-    if (n_base == 3 && node->inputs[2] >= 0 && !is_f32(g, node->inputs[2])) return false;
-    if (f.residual) {
-        int32_t r = node->inputs[node->n_inputs - 1];
-        if (!is_f32(g, r) || !ei_shape_equal(&g->values[r].shape, &y->shape)) return false;
-    }
-    ei_window_geom geom;
-    int64_t        xd[2] = {x->shape.dim[2], x->shape.dim[3]};
-    st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xd, w->shape.dim + 2, &geom);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
-    if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
     return mode == 1 || ei_stem_wins(c, m, w->shape.dim[2] * w->shape.dim[3], x->shape.rank == 4);
 }
 
 /* ---- prepare ---- */
-
-static void * alloc_zero(size_t n_floats) {
-    size_t bytes = (n_floats * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
-    void * p = aligned_alloc(ST_ALIGN, bytes ? bytes : ST_ALIGN);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
 
 static void st_release(void * state) {
     st_state * s = state;
@@ -255,13 +218,13 @@ static ei_status * st_prepare(const ei_graph * g, const ei_node * node, int32_t 
     int64_t ld = (int64_t)s->nb * EI_BLOCK8;
     s->off = malloc((size_t)s->taps * sizeof *s->off);
     s->offm = malloc((size_t)s->taps * sizeof *s->offm);
-    s->wp = alloc_zero((size_t)(s->n_groups * s->taps * ld));
-    s->bias = alloc_zero((size_t)(s->n_groups * ld));
+    s->wp = ei_conv_own_alloc_zero((size_t)(s->n_groups * s->taps * ld));
+    s->bias = ei_conv_own_alloc_zero((size_t)(s->n_groups * ld));
     s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
     bool    ok = s->off && s->offm && s->wp && s->bias && s->scratch;
     int64_t planes = s->plain ? s->c : s->xcb;
     for (int32_t i = 0; ok && i < s->n_scratch; i++)
-        ok = (s->scratch[i] = alloc_zero((size_t)(planes * s->wh * s->ww * s->lane))) != NULL;
+        ok = (s->scratch[i] = ei_conv_own_alloc_zero((size_t)(planes * s->wh * s->ww * s->lane))) != NULL;
     if (!ok) {
         st_release(s);
         return ei_status_oom();

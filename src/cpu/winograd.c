@@ -26,6 +26,8 @@
  * halves the bytes per run (ei_winograd_tile chooses). */
 #include "cpu/winograd.h"
 
+#include "cpu/conv_own.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +46,6 @@ int ei_winograd_tile(int64_t n, int64_t oh, int64_t ow) { return n * ((oh + 3) /
 
 #define WG_MR        6  /* tiles per micro-kernel call */
 #define WG_NR        16 /* output channels per micro-kernel call / weight panel */
-#define WG_ALIGN     64
 #define WG_FEW_TILES 36 /* at most this many tiles (padded to WG_MR): one tile block (plan_blocks) */
 
 typedef struct wg_state {
@@ -85,50 +86,18 @@ static int32_t wg_tile_for(int mode, int64_t n, int64_t oh, int64_t ow) {
 
 static bool cpu_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
-static bool is_f32(const ei_graph * g, int32_t v) { return v >= 0 && g->values[v].dtype == EI_DTYPE_F32; }
-
 static bool wg_supports(const ei_graph * g, const ei_node * node) {
     int mode = wg_mode();
     if (mode == 0 || !cpu_ok()) return false;
-    if (node->n_outputs < 1 || node->n_inputs < 2 || !is_f32(g, node->inputs[0]) || node->inputs[1] < 0 ||
-        !is_f32(g, node->outputs[0]))
-        return false;
-    /* Weights of a bf16 / fp16 engine are widened at prepare (exactly), as for every kernel. */
-    ei_dtype wdt = g->values[node->inputs[1]].dtype;
-    if (wdt != EI_DTYPE_F32 && wdt != EI_DTYPE_BF16 && wdt != EI_DTYPE_F16) return false;
-    if (ei_half_round_mode(node) != EI_PRECISION_FP32) return false;
-    ei_fused    f;
-    ei_status * st = ei_fused_import(node, &f);
-    int64_t     group = 1;
-    if (!st) st = ei_attr_get_int(node, "group", 1, &group);
-    ei_window_attrs a;
-    if (!st) st = ei_window_attrs_read(node, true, &a);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
+    ei_fused       f;
+    ei_window_geom geom;
+    if (!ei_conv_own_accepts(g, node, &f, &geom)) return false;
     const ei_value * x = &g->values[node->inputs[0]];
     const ei_value * w = &g->values[node->inputs[1]];
     const ei_value * y = &g->values[node->outputs[0]];
-    if (x->shape.rank != 5 || y->shape.rank != 5 || !w->constant || w->shape.rank != 4 || group != 1) return false;
-    if (w->shape.dim[2] != 3 || w->shape.dim[3] != 3 || ei_shape_numel(&x->shape) <= 0) return false;
-    int32_t n_base = f.residual ? node->n_inputs - 1 : node->n_inputs;
-    if (n_base > 3) return false;
-    if (n_base == 3 && node->inputs[2] >= 0 && !is_f32(g, node->inputs[2])) return false;
-    if (f.residual) {
-        int32_t r = node->inputs[node->n_inputs - 1];
-        if (!is_f32(g, r) || !ei_shape_equal(&g->values[r].shape, &y->shape)) return false;
-    }
-    ei_window_geom geom;
-    int64_t        xd[2] = {x->shape.dim[2], x->shape.dim[3]};
-    st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xd, w->shape.dim + 2, &geom);
-    if (st) {
-        ei_status_destroy(st);
-        return false;
-    }
+    if (x->shape.rank != 5 || y->shape.rank != 5 || w->shape.dim[2] != 3 || w->shape.dim[3] != 3) return false;
     for (int32_t i = 0; i < 2; i++)
         if (geom.stride[i] != 1 || geom.dilation[i] != 1) return false;
-    if (geom.out[0] != y->shape.dim[2] || geom.out[1] != y->shape.dim[3]) return false;
     return mode > 0 || ei_winograd_wins(w->shape.dim[1], w->shape.dim[0], geom.out[0], geom.out[1]);
 }
 
@@ -178,13 +147,6 @@ static void pack_weights(wg_state * s, const float * wt, int64_t c) {
                 }
         }
     }
-}
-
-static void * alloc_zero(size_t n_floats) {
-    size_t bytes = (n_floats * sizeof(float) + WG_ALIGN - 1) / WG_ALIGN * WG_ALIGN;
-    void * p = aligned_alloc(WG_ALIGN, bytes ? bytes : WG_ALIGN);
-    if (p) memset(p, 0, bytes);
-    return p;
 }
 
 static void wg_release(void * state) {
@@ -275,12 +237,12 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
     s->res_in = s->f.residual ? node->n_inputs - 1 : -1;
     s->n_scratch = n_threads > 0 ? n_threads : 1;
     plan_blocks(s, s->n_scratch);
-    s->u = alloc_zero((size_t)(s->np * s->m16 * s->ck * WG_NR));
-    s->bias = alloc_zero((size_t)(s->m16 * WG_NR));
+    s->u = ei_conv_own_alloc_zero((size_t)(s->np * s->m16 * s->ck * WG_NR));
+    s->bias = ei_conv_own_alloc_zero((size_t)(s->m16 * WG_NR));
     s->scratch = calloc((size_t)s->n_scratch, sizeof *s->scratch);
     bool ok = s->u && s->bias && s->scratch;
     for (int32_t i = 0; ok && i < s->n_scratch; i++)
-        ok = (s->scratch[i] = alloc_zero((size_t)(s->np * (s->ldv + s->ldmb)))) != NULL;
+        ok = (s->scratch[i] = ei_conv_own_alloc_zero((size_t)(s->np * (s->ldv + s->ldmb)))) != NULL;
     if (!ok) {
         wg_release(s);
         return ei_status_oom();
