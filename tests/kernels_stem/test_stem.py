@@ -28,11 +28,13 @@ import os
 import sys
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qdq"))
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from conv_case_model import cpu_has_avx2_fma, finish_model  # noqa: E402
 
 TOL = 1e-5
 
@@ -98,43 +100,8 @@ def build(path, cs, rng, absolute=False):
                                   dilations=[dh, dw]))
     last = "y0"
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c0, h, w])]
-    if cs["res"]:
-        r = "r"
-        if absolute:
-            nodes.append(helper.make_node("Abs", ["r"], ["ra"]))
-            r = "ra"
-        nodes.append(helper.make_node("Add", [last, r], ["y1"]))
-        last = "y1"
-        inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [n, m, oh, ow]))
-    if cs["act"] and not absolute:
-        op, attrs = cs["act"]
-        if op == "Silu":
-            nodes += [helper.make_node("Sigmoid", [last], ["sg"]), helper.make_node("Mul", [last, "sg"], ["y2"])]
-        else:
-            ains = [last]
-            if op == "Clip":
-                inits += [numpy_helper.from_array(np.array(attrs["min"], np.float32), "lo"),
-                          numpy_helper.from_array(np.array(attrs["max"], np.float32), "hi")]
-                ains += ["lo", "hi"]
-                attrs = {}
-            nodes.append(helper.make_node(op, ains, ["y2"], **attrs))
-        last = "y2"
-    nodes.append(helper.make_node("Identity", [last], ["y"]))
-    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, m, oh, ow])
-    g = helper.make_graph(nodes, "g", inputs, [out], initializer=inits)
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
-    model.ir_version = 8
-    onnx.save(model, path)
+    finish_model(path, nodes, inits, inputs, last, [n, m, oh, ow], cs["res"], cs["act"], absolute)
     return c0, oh, ow
-
-
-def cpu_has_avx2_fma():
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), [])
-    except OSError:
-        return False
-    return "avx2" in flags and "fma" in flags
 
 
 def main():
