@@ -18,6 +18,15 @@
  * and output layouts (plain or blocked) are the caller's to check. False for anything else. */
 bool ei_conv_own_accepts(const ei_graph * g, const ei_node * node, ei_fused * f, ei_window_geom * geom);
 
+/* At prepare, for a node ei_conv_own_accepts took: its fused epilogue, its window, and the input
+ * indices of its bias and residual (-1 when it has none). */
+ei_status * ei_conv_own_read(const ei_graph * g, const ei_node * node, ei_fused * f, ei_window_geom * geom,
+                             int32_t * bias_in, int32_t * res_in);
+
+/* The weights wt as float32: *wf = wt's own data, or a widened copy of bf16 / fp16 weights that
+ * *owned then holds (free() it after packing; NULL when nothing was copied). */
+ei_status * ei_conv_own_weights_f32(const ei_tensor * wt, const float ** wf, float ** owned);
+
 /* n_floats zeroed floats, 64-byte aligned (free() releases them); NULL when out of memory. */
 void * ei_conv_own_alloc_zero(size_t n_floats);
 

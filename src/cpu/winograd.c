@@ -202,13 +202,10 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
     const ei_shape *  xs = &g->values[node->inputs[0]].shape;
     const ei_shape *  ys = &g->values[node->outputs[0]].shape;
     const ei_tensor * wt = ei_node_input_const(g, node, 1);
-    ei_window_attrs   a;
     ei_window_geom    geom;
     wg_state *        s = calloc(1, sizeof *s);
     if (!s) return ei_status_oom();
-    ei_status * st = ei_fused_import(node, &s->f);
-    if (!st) st = ei_window_attrs_read(node, true, &a);
-    if (!st) st = ei_window_resolve(node, &a, EI_WINDOW_CONV, 2, xs->dim + 2, wt->shape.dim + 2, &geom);
+    ei_status * st = ei_conv_own_read(g, node, &s->f, &geom, &s->bias_in, &s->res_in);
     if (st) {
         free(s);
         return st;
@@ -232,9 +229,6 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
     s->th = (s->oh + s->r - 1) / s->r;
     s->tw = (s->ow + s->r - 1) / s->r;
     s->tiles = s->n * s->th * s->tw;
-    int32_t n_base = s->f.residual ? node->n_inputs - 1 : node->n_inputs;
-    s->bias_in = n_base == 3 && node->inputs[2] >= 0 ? 2 : -1;
-    s->res_in = s->f.residual ? node->n_inputs - 1 : -1;
     s->n_scratch = n_threads > 0 ? n_threads : 1;
     plan_blocks(s, s->n_scratch);
     s->u = ei_conv_own_alloc_zero((size_t)(s->np * s->m16 * s->ck * WG_NR));
@@ -247,16 +241,11 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
         wg_release(s);
         return ei_status_oom();
     }
-    const float * wf = wt->data;
-    float *       widened = NULL;
-    if (wt->dtype != EI_DTYPE_F32) {
-        int64_t n_w = ei_shape_numel(&wt->shape);
-        if (!(widened = malloc((size_t)n_w * sizeof *widened))) {
-            wg_release(s);
-            return ei_status_oom();
-        }
-        ei_half_widen(wt->dtype, wt->data, widened, n_w);
-        wf = widened;
+    const float * wf;
+    float *       widened;
+    if ((st = ei_conv_own_weights_f32(wt, &wf, &widened))) {
+        wg_release(s);
+        return st;
     }
     pack_weights(s, wf, c);
     free(widened);
