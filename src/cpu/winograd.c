@@ -279,26 +279,33 @@ static ei_status * wg_prepare(const ei_graph * g, const ei_node * node, int32_t 
         o3 = _mm256_add_ps(_mm256_fmadd_ps(eight, d_, b_), m5);                                                        \
     } while (0)
 
+/* The n x n patch of 8-lane vectors at (iy0, ix0) of one 8-channel plane xb (h x w x 8), zero
+ * outside it, into d[a * n + b]; inlined with n constant for both tile sizes. */
+WG_AVX2 static inline void load_patch(const float * xb, int64_t h, int64_t w, int64_t iy0, int64_t ix0, int n,
+                                      __m256 * d) {
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + n <= h && ix0 + n <= w) {
+        for (int a = 0; a < n; a++) {
+            const float * row = xb + ((iy0 + a) * w + ix0) * EI_BLOCK8;
+            for (int b = 0; b < n; b++) d[a * n + b] = _mm256_loadu_ps(row + b * EI_BLOCK8);
+        }
+        return;
+    }
+    for (int a = 0; a < n; a++) {
+        int64_t iy = iy0 + a;
+        for (int b = 0; b < n; b++) {
+            int64_t ix = ix0 + b;
+            d[a * n + b] = iy >= 0 && iy < h && ix >= 0 && ix < w ? _mm256_loadu_ps(xb + (iy * w + ix) * EI_BLOCK8)
+                                                                  : _mm256_setzero_ps();
+        }
+    }
+}
+
 /* The 36 transformed vectors of the 6x6 patch at (iy0, ix0) of one 8-channel plane xb (h x w x 8),
  * zero outside it; v[p * ldp] for position p. */
 WG_AVX2 static void in_tile(const float * xb, int64_t h, int64_t w, int64_t iy0, int64_t ix0, float * v, int64_t ldp) {
     const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
     __m256       d[6][6], t[6][6];
-    if (iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= h && ix0 + 6 <= w) {
-        for (int a = 0; a < 6; a++) {
-            const float * row = xb + ((iy0 + a) * w + ix0) * EI_BLOCK8;
-            for (int b = 0; b < 6; b++) d[a][b] = _mm256_loadu_ps(row + b * EI_BLOCK8);
-        }
-    } else {
-        for (int a = 0; a < 6; a++) {
-            int64_t iy = iy0 + a;
-            for (int b = 0; b < 6; b++) {
-                int64_t ix = ix0 + b;
-                d[a][b] = iy >= 0 && iy < h && ix >= 0 && ix < w ? _mm256_loadu_ps(xb + (iy * w + ix) * EI_BLOCK8)
-                                                                 : _mm256_setzero_ps();
-            }
-        }
-    }
+    load_patch(xb, h, w, iy0, ix0, 6, &d[0][0]);
     for (int b = 0; b < 6; b++)
         WG_IN1D(d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b], t[0][b], t[1][b], t[2][b], t[3][b], t[4][b],
                 t[5][b]);
@@ -318,21 +325,7 @@ WG_AVX2 static void in_tile(const float * xb, int64_t h, int64_t w, int64_t iy0,
 /* F(2x2, 3x3): the 16 transformed vectors (B^T d B) of the 4x4 patch at (iy0, ix0), as in_tile. */
 WG_AVX2 static void in_tile2(const float * xb, int64_t h, int64_t w, int64_t iy0, int64_t ix0, float * v, int64_t ldp) {
     __m256 d[4][4], t[4][4];
-    if (iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= h && ix0 + 4 <= w) {
-        for (int a = 0; a < 4; a++) {
-            const float * row = xb + ((iy0 + a) * w + ix0) * EI_BLOCK8;
-            for (int b = 0; b < 4; b++) d[a][b] = _mm256_loadu_ps(row + b * EI_BLOCK8);
-        }
-    } else {
-        for (int a = 0; a < 4; a++) {
-            int64_t iy = iy0 + a;
-            for (int b = 0; b < 4; b++) {
-                int64_t ix = ix0 + b;
-                d[a][b] = iy >= 0 && iy < h && ix >= 0 && ix < w ? _mm256_loadu_ps(xb + (iy * w + ix) * EI_BLOCK8)
-                                                                 : _mm256_setzero_ps();
-            }
-        }
-    }
+    load_patch(xb, h, w, iy0, ix0, 4, &d[0][0]);
     /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], on the columns, then on the rows. */
     for (int b = 0; b < 4; b++) {
         t[0][b] = _mm256_sub_ps(d[0][b], d[2][b]);
