@@ -38,6 +38,22 @@ def finish_model(path, nodes, inits, inputs, last, out_shape, res, act, absolute
     onnx.save(model, path)
 
 
+def check_bound(label, y, want, s, tol, failures):
+    """Compares output y with ONNX Runtime's `want` against |d| <= tol * S + 1e-6 (S: the sum of
+    |x||w| behind each output), prints the worst figures and appends what fails to `failures`."""
+    if y.shape != want.shape:
+        failures.append(f"{label}: shape {y.shape}, ONNX Runtime {want.shape}")
+        return
+    d = np.abs(y.astype(np.float64) - want)
+    ratio = float((d / (s + 1e-30)).max())
+    bad = d > tol * s + 1e-6
+    print(f"{label}: max |d| {d.max():.3g}, max |d|/S {ratio:.3g}")
+    if bad.any():
+        i = np.unravel_index(np.argmax(d - tol * s), d.shape)
+        failures.append(f"{label}: {int(bad.sum())} outputs over the bound, "
+                        f"at {tuple(int(v) for v in i)}: |d| {d[i]:.3g}, S {s[i]:.3g}")
+
+
 def cpu_has_avx2_fma():
     try:
         with open("/proc/cpuinfo") as f:

@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from conv_case_model import cpu_has_avx2_fma, finish_model  # noqa: E402
+from conv_case_model import check_bound, cpu_has_avx2_fma, finish_model  # noqa: E402
 
 TOL = 1e-5
 
@@ -144,17 +144,7 @@ def main():
         if np.array_equal(got["1"], got["0"]):
             same.append(name)
         for mode, y in got.items():
-            if y.shape != want.shape:
-                failures.append(f"{name} (EI_CONV_STEM={mode}): shape {y.shape}, ONNX Runtime {want.shape}")
-                continue
-            d = np.abs(y.astype(np.float64) - want)
-            ratio = float((d / (s + 1e-30)).max())
-            bad = d > TOL * s + 1e-6
-            print(f"{name} EI_CONV_STEM={mode}: max |d| {d.max():.3g}, max |d|/S {ratio:.3g}")
-            if bad.any():
-                i = np.unravel_index(np.argmax(d - TOL * s), d.shape)
-                failures.append(f"{name} (EI_CONV_STEM={mode}): {int(bad.sum())} outputs over the bound, "
-                                f"at {tuple(int(v) for v in i)}: |d| {d[i]:.3g}, S {s[i]:.3g}")
+            check_bound(f"{name} EI_CONV_STEM={mode}", y, want, s, TOL, failures)
     if checked and len(same) * 4 > checked:
         failures.append(f"the first-layer kernel and oneDNN agree bit for bit on {len(same)} of {checked} cases "
                         f"({', '.join(same)}): the kernel did not run")

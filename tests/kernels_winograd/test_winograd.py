@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from conv_case_model import cpu_has_avx2_fma, finish_model  # noqa: E402
+from conv_case_model import check_bound, cpu_has_avx2_fma, finish_model  # noqa: E402
 
 TOL = 1e-4
 # Cases also run with EI_CONV_WINOGRAD unset, and the forced mode whose output that must equal.
@@ -136,17 +136,7 @@ def main():
         differ["2"] += not np.array_equal(got["2"], got["0"])
         differ["4/2"] += not np.array_equal(got["4"], got["2"])
         for mode, y in got.items():
-            if y.shape != want.shape:
-                failures.append(f"{name} (EI_CONV_WINOGRAD={mode}): shape {y.shape}, ONNX Runtime {want.shape}")
-                continue
-            d = np.abs(y.astype(np.float64) - want)
-            ratio = float((d / (s + 1e-30)).max())
-            bad = d > TOL * s + 1e-6
-            print(f"{name} EI_CONV_WINOGRAD={mode}: max |d| {d.max():.3g}, max |d|/S {ratio:.3g}")
-            if bad.any():
-                i = np.unravel_index(np.argmax(d - TOL * s), d.shape)
-                failures.append(f"{name} (EI_CONV_WINOGRAD={mode}): {int(bad.sum())} outputs over the bound, "
-                                f"at {tuple(int(v) for v in i)}: |d| {d[i]:.3g}, S {s[i]:.3g}")
+            check_bound(f"{name} EI_CONV_WINOGRAD={mode}", y, want, s, TOL, failures)
     for k, what in (("4", "F(4x4) and direct"), ("2", "F(2x2) and direct"), ("4/2", "F(4x4) and F(2x2)")):
         if checked and not differ[k]:
             failures.append(f"{what} outputs are equal on every case: one of them did not run")
