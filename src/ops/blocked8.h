@@ -6,6 +6,7 @@
 #ifndef EI_OPS_BLOCKED8_H
 #define EI_OPS_BLOCKED8_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/tensor.h"
@@ -20,5 +21,13 @@ static inline int64_t ei_blocks8(int64_t c) { return (c + EI_BLOCK8 - 1) / EI_BL
 void ei_blocked8_pack(ei_threadpool * pool, const float * x, float * y, int64_t n, int64_t c, int64_t hw);
 /* y [n, ceil(c/8), hw, 8] -> x [n, c, hw], padding lanes dropped. */
 void ei_blocked8_unpack(ei_threadpool * pool, const float * y, float * x, int64_t n, int64_t c, int64_t hw);
+
+/* Squeeze-and-excitation on blocked tensors (ops/blocked8_kernels.c), rows = N * ceil(C/8):
+ * y[r, p, l] = x[r, p, l] * s[r, l] for p < hw (y may be x); */
+void ei_blocked8_scale(ei_threadpool * pool, const float * x, const float * s, float * y, int64_t rows, int64_t hw);
+/* y[r, l] = mean (or max) over p < hw of x[r, p, l]. */
+void ei_blocked8_global_pool(ei_threadpool * pool, const float * x, float * y, int64_t rows, int64_t hw, bool is_max);
+/* Tests: 0 makes the two kernels above take their portable C path, 1 restores the dispatch. */
+void ei_blocked8_set_simd(int enable);
 
 #endif

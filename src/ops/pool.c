@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/blocked8.h"
 #include "ops/conv_geometry.h"
 #include "ops/op.h"
 
@@ -319,12 +320,32 @@ static void lanes_planes(void * ctx, int64_t q0, int64_t q1) {
     free(tmp);
 }
 
+/* A global pool of the blocked layout: [N, C/8, H, W, 8] with the window H x W x 1, no pads,
+ * no dilation and no Indices (the layout pass's GlobalAveragePool / GlobalMaxPool). Then the
+ * window covers each block's pixels once whatever the strides, and one vector reduction per block
+ * does it (ops/blocked8_kernels.c). */
+static bool is_blocked8_global(const ei_node * node, const ei_tensor * X, const ei_window_geom * g) {
+    const pool_params * p = node->params;
+    if (X->dtype != EI_DTYPE_F32 || X->shape.rank != 5 || g->nsp != 3 || g->in[2] != EI_BLOCK8) return false;
+    if (p->kind == POOL_LP || (p->kind == POOL_MAX && node->n_outputs > 1)) return false;
+    for (int32_t i = 0; i < 3; i++)
+        if (g->kernel[i] != (i < 2 ? g->in[i] : 1) || g->dilation[i] != 1 || g->pad_begin[i] || g->pad_end[i] ||
+            g->out[i] != (i < 2 ? 1 : EI_BLOCK8))
+            return false;
+    return true;
+}
+
 static ei_status * pool_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                             const ei_exec * ex) {
     const pool_params * p = node->params;
     const ei_tensor *   X = in[0];
     ei_window_geom      g;
     EI_TRY(pool_geometry(node, &X->shape, &g));
+    if (is_blocked8_global(node, X, &g)) {
+        ei_blocked8_global_pool(ex ? ex->pool : NULL, X->data, out[0]->data, X->shape.dim[0] * X->shape.dim[1],
+                                g.in[0] * g.in[1], p->kind == POOL_MAX);
+        return NULL;
+    }
     pool_job j;
     memset(&j, 0, sizeof j);
     j.p = p;
