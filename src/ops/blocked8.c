@@ -2,7 +2,12 @@
  *   ei.ToBlocked8          X [N, C, H, W] -> [N, ceil(C/8), H, W, 8]
  *   ei.FromBlocked8        attribute channels = C: [N, ceil(C/8), H, W, 8] -> [N, C, H, W]; with
  *                          k inputs, channels = [C1, ..., Ck] and the output their concatenation
- *                          along channels; with nhwc = 1 the output is [N, H, W, C] (or the sum)
+ *                          along channels; with nhwc = 1 the output is [N, H, W, C] (or the sum);
+ *                          with flat = 1 (and nhwc = 1) the inputs may differ in H and W, and
+ *                          each image of the output is the concatenation of the inputs' NHWC
+ *                          images [Hk, Wk, Ck], flattened, in a tensor of attribute shape (whose
+ *                          numel is N times the sum): a Concat of reshaped detection heads
+ *                          written in place (src/passes/concat_from_blocked8.c)
  *   ei.ConvBlocked8        a 2-D Conv (same attributes, inputs, ei.* fusions) whose X is blocked
  *                          (or plain, for a first layer with few channels) and whose Y and
  *                          residual are blocked; W and B stay in ONNX layout.
@@ -117,12 +122,39 @@ const ei_op_def ei_op_def_TO_BLOCKED8 = {
 
 /* ---- ei.FromBlocked8 ---- */
 
-/* channels: one count per input (an INT for a single input, INTS otherwise); nhwc: 0 or 1. */
+#define EI_B8_FLAT_MAX 64 /* inputs of a flat conversion */
+
+/* channels: one count per input (an INT for a single input, INTS otherwise); nhwc, flat: 0 or 1;
+ * shape: the output's shape when flat. */
 typedef struct from_params {
-    int64_t nhwc, total;
-    int32_t n;
-    int64_t channels[];
+    int64_t  nhwc, flat, total;
+    ei_shape shape;
+    int32_t  n;
+    int64_t  channels[];
 } from_params;
+
+/* flat = 1 needs nhwc = 1 and the output shape, with dims >= 0. */
+static ei_status * from_import_flat(ei_node * node, from_params * p) {
+    EI_TRY(ei_attr_get_int(node, "flat", 0, &p->flat));
+    if (p->flat < 0 || p->flat > 1) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute flat must be 0 or 1");
+    if (!p->flat) return NULL;
+    if (!p->nhwc) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute flat = 1 needs nhwc = 1");
+    if (p->n > EI_B8_FLAT_MAX)
+        return ei_node_errorf(node, EI_CODE_UNSUPPORTED, "flat = 1 takes at most %d inputs, not %d", EI_B8_FLAT_MAX,
+                              p->n);
+    const int64_t * dims;
+    int32_t         rank;
+    EI_TRY(ei_attr_get_ints(node, "shape", &dims, &rank));
+    if (rank < 1 || rank > EI_MAX_RANK)
+        return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute shape has %d dims; 1 to %d allowed", rank,
+                              EI_MAX_RANK);
+    p->shape.rank = rank;
+    for (int32_t k = 0; k < rank; k++) {
+        if (dims[k] < 0) return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "attribute shape has a negative dim");
+        p->shape.dim[k] = dims[k];
+    }
+    return NULL;
+}
 
 static ei_status * from_import(ei_node * node) {
     int32_t       n = node->n_inputs > 0 ? node->n_inputs : 1;
@@ -147,6 +179,7 @@ static ei_status * from_import(ei_node * node) {
                                 (long long)p->channels[k]);
         p->total += p->channels[k];
     }
+    if (!st) st = from_import_flat(node, p);
     return ei_op_install_params(node, p, st);
 }
 
@@ -164,14 +197,27 @@ static ei_status * from_infer(ei_graph * g, ei_node * node) {
             return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
                                   "input %d has shape %s; not %lld channels in blocks of 8", k,
                                   ei_shape_format(&x->shape, a, sizeof a), (long long)p->channels[k]);
-        if (x->shape.dim[0] != x0->shape.dim[0] || x->shape.dim[2] != x0->shape.dim[2] ||
-            x->shape.dim[3] != x0->shape.dim[3])
+        if (x->shape.dim[0] != x0->shape.dim[0] ||
+            (!p->flat && (x->shape.dim[2] != x0->shape.dim[2] || x->shape.dim[3] != x0->shape.dim[3])))
             return ei_node_errorf(node, EI_CODE_INVALID_MODEL, "input %d has shape %s but input 0 %s", k,
                                   ei_shape_format(&x->shape, a, sizeof a), ei_shape_format(&x0->shape, b, sizeof b));
     }
     const int64_t * d = x0->shape.dim;
-    ei_shape        ys = p->nhwc ? (ei_shape){.rank = 4, .dim = {d[0], d[2], d[3], p->total}}
-                                 : (ei_shape){.rank = 4, .dim = {d[0], p->total, d[2], d[3]}};
+    if (p->flat) {
+        int64_t per_image = 0;
+        for (int32_t k = 0; k < p->n; k++) {
+            const ei_value * x = ei_node_input(g, node, k);
+            per_image += x->shape.dim[2] * x->shape.dim[3] * p->channels[k];
+        }
+        if (ei_shape_numel(&p->shape) != d[0] * per_image)
+            return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
+                                  "attribute shape %s does not hold %lld images of %lld values",
+                                  ei_shape_format(&p->shape, a, sizeof a), (long long)d[0], (long long)per_image);
+        ei_op_set_output(g, node, 0, EI_DTYPE_F32, &p->shape);
+        return NULL;
+    }
+    ei_shape ys = p->nhwc ? (ei_shape){.rank = 4, .dim = {d[0], d[2], d[3], p->total}}
+                          : (ei_shape){.rank = 4, .dim = {d[0], p->total, d[2], d[3]}};
     ei_op_set_output(g, node, 0, EI_DTYPE_F32, &ys);
     return NULL;
 }
@@ -185,7 +231,25 @@ typedef struct nhwc_job {
     const from_params *       p;
     float *                   dst;
     int64_t                   hw, tiles;
+    /* flat: per input, the first task and the offset of its values in an output image */
+    int64_t task0[EI_B8_FLAT_MAX + 1], off[EI_B8_FLAT_MAX];
+    int64_t per_image;
 } nhwc_job;
+
+/* Pixels [p0, p1) of image y (one input's [cb, hw, 8]) of c channels to NHWC rows x of `stride`
+ * floats (x points at the image's first pixel and its first channel). */
+static void nhwc_rows(const float * y, int64_t c, int64_t hw, int64_t p0, int64_t p1, float * x, int64_t stride) {
+    for (int64_t b = 0, cb = ei_blocks8(c); b < cb; b++) {
+        const float * yb = y + b * hw * EI_BLOCK8;
+        float *       xb = x + b * EI_BLOCK8;
+        int64_t       lanes = c - b * EI_BLOCK8 < EI_BLOCK8 ? c - b * EI_BLOCK8 : EI_BLOCK8;
+        if (lanes == EI_BLOCK8)
+            for (int64_t q = p0; q < p1; q++) memcpy(xb + q * stride, yb + q * EI_BLOCK8, EI_BLOCK8 * sizeof *x);
+        else
+            for (int64_t q = p0; q < p1; q++)
+                for (int64_t l = 0; l < lanes; l++) xb[q * stride + l] = yb[q * EI_BLOCK8 + l];
+    }
+}
 
 static void nhwc_tiles(void * ctx, int64_t t0, int64_t t1) {
     const nhwc_job * j = ctx;
@@ -195,19 +259,27 @@ static void nhwc_tiles(void * ctx, int64_t t0, int64_t t1) {
         int64_t p1 = p0 + EI_B8_NHWC_TILE < hw ? p0 + EI_B8_NHWC_TILE : hw;
         int64_t off = 0;
         for (int32_t k = 0; k < j->p->n; k++) {
-            int64_t c = j->p->channels[k], cb = ei_blocks8(c);
-            for (int64_t b = 0; b < cb; b++) {
-                const float * y = (const float *)j->in[k]->data + ((n * cb + b) * hw) * EI_BLOCK8;
-                float *       x = j->dst + n * hw * total + off + b * EI_BLOCK8;
-                int64_t       lanes = c - b * EI_BLOCK8 < EI_BLOCK8 ? c - b * EI_BLOCK8 : EI_BLOCK8;
-                if (lanes == EI_BLOCK8)
-                    for (int64_t q = p0; q < p1; q++) memcpy(x + q * total, y + q * EI_BLOCK8, EI_BLOCK8 * sizeof *x);
-                else
-                    for (int64_t q = p0; q < p1; q++)
-                        for (int64_t l = 0; l < lanes; l++) x[q * total + l] = y[q * EI_BLOCK8 + l];
-            }
+            int64_t c = j->p->channels[k];
+            nhwc_rows((const float *)j->in[k]->data + n * ei_blocks8(c) * hw * EI_BLOCK8, c, hw, p0, p1,
+                      j->dst + n * hw * total + off, total);
             off += c;
         }
+    }
+}
+
+/* flat: tasks are (input, image, pixel tile) triples, numbered input by input. */
+static void flat_tiles(void * ctx, int64_t t0, int64_t t1) {
+    const nhwc_job * j = ctx;
+    int32_t          k = 0;
+    for (int64_t t = t0; t < t1; t++) {
+        while (t >= j->task0[k + 1]) k++;
+        const ei_shape * s = &j->in[k]->shape;
+        int64_t          c = j->p->channels[k], hw = s->dim[2] * s->dim[3];
+        int64_t          tiles = (hw + EI_B8_NHWC_TILE - 1) / EI_B8_NHWC_TILE, u = t - j->task0[k];
+        int64_t          n = u / tiles, p0 = (u % tiles) * EI_B8_NHWC_TILE;
+        int64_t          p1 = p0 + EI_B8_NHWC_TILE < hw ? p0 + EI_B8_NHWC_TILE : hw;
+        nhwc_rows((const float *)j->in[k]->data + n * ei_blocks8(c) * hw * EI_BLOCK8, c, hw, p0, p1,
+                  j->dst + n * j->per_image + j->off[k], c);
     }
 }
 
@@ -217,8 +289,20 @@ static ei_status * from_run(const ei_node * node, const ei_tensor * const * in, 
     const ei_shape *    s = &in[0]->shape;
     int64_t             n = s->dim[0], hw = s->dim[2] * s->dim[3];
     float *             dst = out[0]->data;
+    if (p->flat) {
+        nhwc_job j = {.in = in, .p = p, .dst = dst};
+        EI_ASSERT(p->n <= EI_B8_FLAT_MAX);
+        for (int32_t k = 0; k < p->n; k++) {
+            int64_t khw = in[k]->shape.dim[2] * in[k]->shape.dim[3];
+            j.off[k] = j.per_image;
+            j.per_image += khw * p->channels[k];
+            j.task0[k + 1] = j.task0[k] + n * ((khw + EI_B8_NHWC_TILE - 1) / EI_B8_NHWC_TILE);
+        }
+        ei_parallel_for(ex->pool, j.task0[p->n], 1, flat_tiles, &j);
+        return NULL;
+    }
     if (p->nhwc) {
-        nhwc_job j = {in, p, dst, hw, (hw + EI_B8_NHWC_TILE - 1) / EI_B8_NHWC_TILE};
+        nhwc_job j = {.in = in, .p = p, .dst = dst, .hw = hw, .tiles = (hw + EI_B8_NHWC_TILE - 1) / EI_B8_NHWC_TILE};
         ei_parallel_for(ex->pool, n * j.tiles, 1, nhwc_tiles, &j);
         return NULL;
     }

@@ -17,7 +17,7 @@ typedef struct pass_entry {
  * MatMul neighbours are not taken apart; activation fusion before residual fusion, which only takes a Conv without one;
  * standalone GELU after the fusable ones were absorbed; head transposes moved before the layout plan so that they meet
  * its conversions; the layout plan on the fused graph (it turns Conv into ei.ConvBlocked8, which no other pass
- * matches); last, what follows its conversions merged into them. */
+ * matches); last, what follows its conversions merged into them, and then the Concat of NHWC heads. */
 static const pass_entry g_passes[EI_PASS_COUNT] = {
     [EI_PASS_ELIMINATE_IDENTITY] = {ei_pass_eliminate_identity, "no-ops removed"},
     [EI_PASS_FOLD_BN_INTO_CONV] = {ei_pass_fold_bn_into_conv, "BN folded"},
@@ -30,6 +30,7 @@ static const pass_entry g_passes[EI_PASS_COUNT] = {
     [EI_PASS_SINK_TRANSPOSE] = {ei_pass_sink_transpose, "head transposes moved to NHWC"},
     [EI_PASS_LAYOUT_BLOCKED8] = {ei_pass_layout_blocked8, "nodes in blocked layout"},
     [EI_PASS_MERGE_FROM_BLOCKED8] = {ei_pass_merge_from_blocked8, "layout conversions merged"},
+    [EI_PASS_CONCAT_FROM_BLOCKED8] = {ei_pass_concat_from_blocked8, "head concats written in place"},
 };
 
 static int32_t running_nodes(const ei_graph * g) {
@@ -45,7 +46,9 @@ ei_status * ei_passes_run(ei_graph * g, int32_t level, ei_pass_stats * stats) {
     if (level <= 0) return NULL;
     bool changed = false;
     for (int32_t p = 0; p < EI_PASS_COUNT; p++) {
-        if ((p == EI_PASS_LAYOUT_BLOCKED8 || p == EI_PASS_MERGE_FROM_BLOCKED8) && level < 2) continue;
+        if ((p == EI_PASS_LAYOUT_BLOCKED8 || p == EI_PASS_MERGE_FROM_BLOCKED8 || p == EI_PASS_CONCAT_FROM_BLOCKED8) &&
+            level < 2)
+            continue;
         EI_TRY(g_passes[p].run(g, &stats->applied[p]));
         if (stats->applied[p]) {
             changed = true;

@@ -18,5 +18,6 @@ ei_status * ei_pass_match_gelu(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_sink_transpose(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_layout_blocked8(ei_graph * g, int32_t * applied);
 ei_status * ei_pass_merge_from_blocked8(ei_graph * g, int32_t * applied);
+ei_status * ei_pass_concat_from_blocked8(ei_graph * g, int32_t * applied);
 
 #endif
