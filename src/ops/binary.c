@@ -105,28 +105,15 @@ EI_EW_BINARY_OP(SUB, "Sub", k_sub, EI_DTYPE_UNDEFINED)
 
 /* Mul of a blocked activation [N, C/8, H, W, 8] by a per-channel operand [N, C/8, 1, 1, 8] (the
  * squeeze-and-excitation scale, src/passes/layout_blocked8.c), in either order: one 8-float vector
- * per block for all its pixels (ops/blocked8_kernels.c) instead of the broadcasting engine. Index of
- * the big operand, or -1 when the shapes are anything else. */
-static int32_t mul_channel_scale_operand(const ei_tensor * const * in, const ei_tensor * out) {
-    const ei_shape * ys = &out->shape;
-    if (out->dtype != EI_DTYPE_F32 || ys->rank != 5 || ys->dim[4] != EI_BLOCK8) return -1;
-    for (int32_t k = 0; k < 2; k++) {
-        const ei_shape * xs = &in[k]->shape;
-        const ei_shape * ss = &in[1 - k]->shape;
-        if (in[k]->dtype != EI_DTYPE_F32 || in[1 - k]->dtype != EI_DTYPE_F32 || !ei_shape_equal(xs, ys)) continue;
-        if (ss->rank == 5 && ss->dim[0] == ys->dim[0] && ss->dim[1] == ys->dim[1] && ss->dim[2] == 1 &&
-            ss->dim[3] == 1 && ss->dim[4] == EI_BLOCK8)
-            return k;
-    }
-    return -1;
-}
-
+ * per block for all its pixels (ops/blocked8_kernels.c) instead of the broadcasting engine. The
+ * session may run it in place on the big operand (src/runtime/session.c). */
 static ei_status * MUL_infer(ei_graph * g, ei_node * n) { return ei_ew_binary_infer(g, n, k_mul, EI_DTYPE_UNDEFINED); }
 
 static ei_status * MUL_run(const ei_node * node, const ei_tensor * const * in, ei_tensor * const * out,
                            const ei_exec * ex) {
     (void)node;
-    int32_t k = mul_channel_scale_operand(in, out[0]);
+    bool    f32 = in[0]->dtype == EI_DTYPE_F32 && in[1]->dtype == EI_DTYPE_F32 && out[0]->dtype == EI_DTYPE_F32;
+    int32_t k = f32 ? ei_blocked8_scale_operand(&in[0]->shape, &in[1]->shape, &out[0]->shape) : -1;
     if (k < 0) return ei_ew_binary_run(in, out[0], ex, k_mul, NULL, EI_EW_GRAIN_CHEAP);
     const ei_shape * ys = &out[0]->shape;
     ei_blocked8_scale(ex ? ex->pool : NULL, in[k]->data, in[1 - k]->data, out[0]->data, ys->dim[0] * ys->dim[1],

@@ -25,6 +25,10 @@ void ei_blocked8_unpack(ei_threadpool * pool, const float * y, float * x, int64_
 /* Squeeze-and-excitation on blocked tensors (ops/blocked8_kernels.c), rows = N * ceil(C/8):
  * y[r, p, l] = x[r, p, l] * s[r, l] for p < hw (y may be x); */
 void ei_blocked8_scale(ei_threadpool * pool, const float * x, const float * s, float * y, int64_t rows, int64_t hw);
+/* Which operand of y = a * b is the blocked activation scaled per channel by the other, i.e.
+ * [N, C/8, H, W, 8] (y's shape) times [N, C/8, 1, 1, 8]: 0 or 1, or -1 when the shapes are
+ * anything else. float32 is the caller's check. */
+int32_t ei_blocked8_scale_operand(const ei_shape * a, const ei_shape * b, const ei_shape * y);
 /* y[r, l] = mean (or max) over p < hw of x[r, p, l]. */
 void ei_blocked8_global_pool(ei_threadpool * pool, const float * x, float * y, int64_t rows, int64_t hw, bool is_max);
 /* Tests: 0 makes the two kernels above take their portable C path, 1 restores the dispatch. */

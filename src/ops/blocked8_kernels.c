@@ -84,6 +84,18 @@ static void scale_pixels(void * ctx, int64_t q0, int64_t q1) {
     }
 }
 
+int32_t ei_blocked8_scale_operand(const ei_shape * a, const ei_shape * b, const ei_shape * y) {
+    if (y->rank != 5 || y->dim[4] != EI_BLOCK8) return -1;
+    for (int32_t k = 0; k < 2; k++) {
+        const ei_shape * x = k ? b : a;
+        const ei_shape * s = k ? a : b;
+        if (ei_shape_equal(x, y) && s->rank == 5 && s->dim[0] == y->dim[0] && s->dim[1] == y->dim[1] &&
+            s->dim[2] == 1 && s->dim[3] == 1 && s->dim[4] == EI_BLOCK8)
+            return k;
+    }
+    return -1;
+}
+
 void ei_blocked8_scale(ei_threadpool * pool, const float * x, const float * s, float * y, int64_t rows, int64_t hw) {
     if (rows <= 0 || hw <= 0) return;
     scale_job j = {x, s, y, hw};

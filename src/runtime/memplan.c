@@ -86,7 +86,7 @@ static size_t peak_live(const ei_mem_buffer * b, int32_t n, int32_t n_steps) {
 
 static bool is_run_time(const ei_graph * g, int32_t id) { return id >= 0 && !g->values[id].constant; }
 
-ei_status * ei_memplan_build(const ei_graph * g, const int32_t * steps, int32_t n_steps, const bool * in_place,
+ei_status * ei_memplan_build(const ei_graph * g, const int32_t * steps, int32_t n_steps, const int32_t * in_place,
                              ei_memplan * out) {
     memset(out, 0, sizeof *out);
     size_t    nv = (size_t)g->n_values + 1;
@@ -156,10 +156,11 @@ ei_status * ei_memplan_build(const ei_graph * g, const int32_t * steps, int32_t 
         for (int32_t k = 0; k < n->n_outputs; k++) {
             int32_t id = n->outputs[k];
             if (id < 0 || !has[id] || out->buffer_of[id] >= 0) continue;
-            int32_t src = k == 0 && n->n_inputs > 0 ? n->inputs[0] : -1;
+            int32_t ip = in_place ? in_place[t] : -1;
+            int32_t src = k == 0 && ip >= 0 && ip < n->n_inputs ? n->inputs[ip] : -1;
             /* The input's bytes can become the output's when nothing reads the input later and the
              * caller does not see it (graph inputs and outputs keep their own buffers). */
-            bool share = in_place && in_place[t] && src >= 0 && has[src] && last[src] == t &&
+            bool share = src >= 0 && has[src] && last[src] == t &&
                          !(g->values[src].flags & (EI_VALUE_GRAPH_INPUT | EI_VALUE_GRAPH_OUTPUT)) &&
                          g->values[src].dtype == g->values[id].dtype &&
                          ei_shape_numel(&g->values[src].shape) == ei_shape_numel(&g->values[id].shape) &&

@@ -34,11 +34,11 @@ typedef struct ei_memplan {
 } ei_memplan;
 
 /* Plans the values that steps[0..n_steps) (node indices, in run order) read and write, plus the
- * graph inputs. in_place[i] (may be NULL) says that step i's kernel accepts an output that is its
- * input 0 (same bytes, same size); the plan then shares the buffer when input 0 is a run-time
- * value that nothing reads after step i. Fails on sizes that overflow; the caller frees *out with
- * ei_memplan_free, also on failure. */
-ei_status * ei_memplan_build(const ei_graph * g, const int32_t * steps, int32_t n_steps, const bool * in_place,
+ * graph inputs. in_place[i] (may be NULL) is -1, or k when step i's kernel accepts an output that
+ * is its input k (same bytes, same size); the plan then shares the buffer when input k is a
+ * run-time value that nothing reads after step i. Fails on sizes that overflow; the caller frees
+ * *out with ei_memplan_free, also on failure. */
+ei_status * ei_memplan_build(const ei_graph * g, const int32_t * steps, int32_t n_steps, const int32_t * in_place,
                              ei_memplan * out);
 void        ei_memplan_free(ei_memplan * p);
 

@@ -7,6 +7,7 @@
 
 #include "cpu/kernel_table.h"
 #include "edgeinfer/session.h"
+#include "ops/blocked8.h"
 #include "ops/op.h"
 #include "runtime/memplan.h"
 #include "runtime/model_internal.h"
@@ -108,12 +109,26 @@ static ei_status * check_memory(const ei_graph * g, const ei_memplan * plan, uin
                      (double)limit / 1e9);
 }
 
-/* Ops whose reference kernel only copies input 0 to output 0 and skips the copy when the two are
- * the same bytes, so the memory plan may give them one buffer. */
-static bool runs_in_place(const step * sp) {
-    const ei_op_def * d = sp->node->def;
-    return !sp->kernel && (d == &ei_op_def_RESHAPE || d == &ei_op_def_FLATTEN || d == &ei_op_def_SQUEEZE ||
-                           d == &ei_op_def_UNSQUEEZE || d == &ei_op_def_IDENTITY || d == &ei_op_def_DROPOUT);
+/* The input whose buffer the step's output may take, or -1: ops whose reference kernel only copies
+ * input 0 to output 0 and skips the copy when the two are the same bytes, and the blocked
+ * channel-scale Mul, which reads each element of its big operand before writing it
+ * (ops/blocked8.h); the memory plan then gives them one buffer. */
+static int32_t in_place_input(const ei_graph * g, const step * sp) {
+    const ei_node *   n = sp->node;
+    const ei_op_def * d = n->def;
+    if (sp->kernel) return -1;
+    if (d == &ei_op_def_RESHAPE || d == &ei_op_def_FLATTEN || d == &ei_op_def_SQUEEZE || d == &ei_op_def_UNSQUEEZE ||
+        d == &ei_op_def_IDENTITY || d == &ei_op_def_DROPOUT)
+        return 0;
+    if (d == &ei_op_def_MUL && n->n_inputs == 2 && n->n_outputs == 1 && n->inputs[0] >= 0 && n->inputs[1] >= 0 &&
+        n->outputs[0] >= 0) {
+        const ei_value * a = &g->values[n->inputs[0]];
+        const ei_value * b = &g->values[n->inputs[1]];
+        const ei_value * y = &g->values[n->outputs[0]];
+        if (a->dtype == EI_DTYPE_F32 && b->dtype == EI_DTYPE_F32 && y->dtype == EI_DTYPE_F32)
+            return ei_blocked8_scale_operand(&a->shape, &b->shape, &y->shape);
+    }
+    return -1;
 }
 
 /* Plans the arena, checks it against the limit, allocates it and makes every run-time value a
@@ -121,13 +136,13 @@ static bool runs_in_place(const step * sp) {
 static ei_status * place_tensors(ei_session * s, uint64_t limit) {
     const ei_graph * g = s->g;
     int32_t *        nodes = malloc(((size_t)s->n_steps + 1) * sizeof *nodes);
-    bool *           in_place = calloc((size_t)s->n_steps + 1, sizeof *in_place);
+    int32_t *        in_place = calloc((size_t)s->n_steps + 1, sizeof *in_place);
     ei_memplan       plan;
     memset(&plan, 0, sizeof plan);
     ei_status * st = (!nodes || !in_place) ? ei_status_oom() : NULL;
     for (int32_t i = 0; !st && i < s->n_steps; i++) {
         nodes[i] = (int32_t)(s->steps[i].node - g->nodes);
-        in_place[i] = runs_in_place(&s->steps[i]);
+        in_place[i] = in_place_input(g, &s->steps[i]);
     }
     if (!st) st = ei_memplan_build(g, nodes, s->n_steps, in_place, &plan);
     if (!st) st = check_memory(g, &plan, limit);

@@ -115,12 +115,14 @@ static ei_model * load(pb * graph) {
 static ei_memplan plan_of(const ei_model * m, bool in_place) {
     const ei_graph * g = m->g;
     int32_t          steps[64], n = 0;
-    bool             ip[64];
+    int32_t          ip[64];
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ei_node * nd = &g->nodes[g->order[i]];
         if (nd->folded) continue;
         ip[n] = in_place && (!strcmp(nd->op_type, "Reshape") || !strcmp(nd->op_type, "Flatten") ||
-                             !strcmp(nd->op_type, "Identity"));
+                             !strcmp(nd->op_type, "Identity"))
+                    ? 0
+                    : -1;
         steps[n++] = g->order[i];
     }
     ei_memplan p;
@@ -279,6 +281,65 @@ static void test_in_place_steps_share_bytes(void) {
     ei_model_destroy(m);
 }
 
+/* The blocked channel-scale Mul (ops/blocked8.h) writes over its big operand, input 1 here as
+ * torchvision writes squeeze-and-excitation (scale * x): x [1, N] -> Relu -> Reshape [1, 4, 4, 8, 8]
+ * -> Mul(s [1, 4, 1, 1, 8], .) -> Reshape [1, N] -> Neg. The session plans the Mul and the two
+ * Reshapes of run-time values in place (the scale's Reshape reads a graph input, which keeps its
+ * bytes) and computes -(relu(x) * s). */
+static void test_channel_scale_mul_in_place(void) {
+    pb g = {0};
+    node(&g, "Relu", "x", "a");
+    node(&g, "Reshape", "a shape5", "a5");
+    node(&g, "Reshape", "s shape_s", "s5");
+    node(&g, "Mul", "s5 a5", "m");
+    node(&g, "Reshape", "m shape2", "m2");
+    node(&g, "Neg", "m2", "y");
+    int64_t shape5[] = {1, 4, 4, 8, 8}, shape_s[] = {1, 4, 1, 1, 8}, shape2[] = {1, N};
+    int64_initializer(&g, "shape5", 5, shape5);
+    int64_initializer(&g, "shape_s", 5, shape_s);
+    int64_initializer(&g, "shape2", 2, shape2);
+    value_info(&g, 11, "x", 1, N);
+    value_info(&g, 11, "s", 1, 32);
+    value_info(&g, 12, "y", 1, N);
+    ei_model *   m = load(&g);
+    ei_session * sess = NULL;
+    EI_CHECK_OK(ei_session_create(m, NULL, &sess));
+    if (!sess) {
+        ei_model_destroy(m);
+        return;
+    }
+    ei_session_memory mem;
+    ei_session_memory_stats(sess, &mem);
+    EI_CHECK(mem.n_in_place == 3);
+    float      x[N], sc[32];
+    ei_tensor *tx = NULL, *ts = NULL;
+    fill(x);
+    for (int32_t i = 0; i < 32; i++) sc[i] = 0.25f * (float)(i - 16);
+    ei_shape shx = ei_shape_make(2, (const int64_t[]){1, N}), shs = ei_shape_make(2, (const int64_t[]){1, 32});
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &shx, &tx));
+    EI_CHECK_OK(ei_tensor_create(EI_DTYPE_F32, &shs, &ts));
+    if (tx && ts) {
+        memcpy(tx->data, x, sizeof x);
+        memcpy(ts->data, sc, sizeof sc);
+        EI_CHECK_OK(ei_session_set_input(sess, "x", tx));
+        EI_CHECK_OK(ei_session_set_input(sess, "s", ts));
+        for (int r = 0; r < 2; r++) { /* the second run reads the inputs again */
+            EI_CHECK_OK(ei_session_run(sess));
+            const float * y = ei_tensor_data_const(ei_session_output(sess, 0));
+            int32_t       bad = 0;
+            for (int32_t i = 0; i < N; i++) { /* element i: block i / 256, lane i % 8 */
+                float relu = x[i] > 0 ? x[i] : 0.0f;
+                bad += y[i] != -(sc[(i / 256) * 8 + i % 8] * relu);
+            }
+            EI_CHECK(bad == 0);
+        }
+    }
+    ei_tensor_destroy(tx);
+    ei_tensor_destroy(ts);
+    ei_session_destroy(sess);
+    ei_model_destroy(m);
+}
+
 /* Random lifetimes and sizes: placement never overlaps live buffers and never beats the bound. */
 static void test_random_placement(void) {
     uint32_t seed = 12345;
@@ -317,6 +378,7 @@ int main(void) {
     EI_RUN(test_chain_is_tight);
     EI_RUN(test_branches_do_not_overlap);
     EI_RUN(test_in_place_steps_share_bytes);
+    EI_RUN(test_channel_scale_mul_in_place);
     EI_RUN(test_random_placement);
     EI_TEST_EXIT();
 }
