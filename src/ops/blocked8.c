@@ -223,7 +223,9 @@ static ei_status * from_infer(ei_graph * g, ei_node * node) {
 }
 
 /* NHWC: each pixel's channels are runs of up to 8 lanes, one per block of each input. Tasks are
- * (image, pixel tile) pairs; within a tile each block is read as one contiguous stream. */
+ * (image, pixel tile) pairs; within a tile each output pixel's row is written front to back from
+ * the blocks' streams (measured on SSDLite's heads: about 1.5x faster than block by block, whose
+ * 32-byte writes scattered over the tile's rows cost more than reading 69 streams at once). */
 #define EI_B8_NHWC_TILE 64
 
 typedef struct nhwc_job {
@@ -239,15 +241,12 @@ typedef struct nhwc_job {
 /* Pixels [p0, p1) of image y (one input's [cb, hw, 8]) of c channels to NHWC rows x of `stride`
  * floats (x points at the image's first pixel and its first channel). */
 static void nhwc_rows(const float * y, int64_t c, int64_t hw, int64_t p0, int64_t p1, float * x, int64_t stride) {
-    for (int64_t b = 0, cb = ei_blocks8(c); b < cb; b++) {
-        const float * yb = y + b * hw * EI_BLOCK8;
-        float *       xb = x + b * EI_BLOCK8;
-        int64_t       lanes = c - b * EI_BLOCK8 < EI_BLOCK8 ? c - b * EI_BLOCK8 : EI_BLOCK8;
-        if (lanes == EI_BLOCK8)
-            for (int64_t q = p0; q < p1; q++) memcpy(xb + q * stride, yb + q * EI_BLOCK8, EI_BLOCK8 * sizeof *x);
-        else
-            for (int64_t q = p0; q < p1; q++)
-                for (int64_t l = 0; l < lanes; l++) xb[q * stride + l] = yb[q * EI_BLOCK8 + l];
+    int64_t full = c / EI_BLOCK8, tail = c - full * EI_BLOCK8;
+    for (int64_t q = p0; q < p1; q++) {
+        const float * yq = y + q * EI_BLOCK8;
+        float *       xq = x + q * stride;
+        for (int64_t b = 0; b < full; b++) memcpy(xq + b * EI_BLOCK8, yq + b * hw * EI_BLOCK8, EI_BLOCK8 * sizeof *x);
+        for (int64_t l = 0; l < tail; l++) xq[full * EI_BLOCK8 + l] = yq[full * hw * EI_BLOCK8 + l];
     }
 }
 
