@@ -203,13 +203,19 @@ static ei_status * from_infer(ei_graph * g, ei_node * node) {
                                   ei_shape_format(&x->shape, a, sizeof a), ei_shape_format(&x0->shape, b, sizeof b));
     }
     const int64_t * d = x0->shape.dim;
-    if (p->flat) {
-        int64_t per_image = 0;
+    if (p->flat) { /* sizes from a hostile engine file must not overflow */
+        int64_t per_image = 0, want = 0, numel = 1;
+        bool    ovf = false;
         for (int32_t k = 0; k < p->n; k++) {
             const ei_value * x = ei_node_input(g, node, k);
-            per_image += x->shape.dim[2] * x->shape.dim[3] * p->channels[k];
+            int64_t          t = 0;
+            ovf |= __builtin_mul_overflow(x->shape.dim[2], x->shape.dim[3], &t);
+            ovf |= __builtin_mul_overflow(t, p->channels[k], &t);
+            ovf |= __builtin_add_overflow(per_image, t, &per_image);
         }
-        if (ei_shape_numel(&p->shape) != d[0] * per_image)
+        ovf |= __builtin_mul_overflow(d[0], per_image, &want);
+        for (int32_t k = 0; k < p->shape.rank; k++) ovf |= __builtin_mul_overflow(numel, p->shape.dim[k], &numel);
+        if (ovf || numel != want)
             return ei_node_errorf(node, EI_CODE_INVALID_MODEL,
                                   "attribute shape %s does not hold %lld images of %lld values",
                                   ei_shape_format(&p->shape, a, sizeof a), (long long)d[0], (long long)per_image);
