@@ -1,5 +1,5 @@
 /* Pre- and post-processing of one detector's app job, per frame, on decoded video frames:
- *   bench_prepost CONFIG.ini FRAMES.yuv WIDTH HEIGHT i420|nv12 [FRAMES] [REPS]
+ *   bench_prepost CONFIG.ini FRAMES.yuv WIDTH HEIGHT i420|nv12 [FRAMES] [REPS] [pre]
  * FRAMES.yuv holds raw 4:2:0 frames back to back (ffmpeg -pix_fmt yuv420p|nv12 -f rawvideo).
  * Each frame goes once through ei_infer_run (the app's job; its own stage timers are reported as
  * "pipeline"); the network's outputs are kept, then pre-processing (ei_preprocess into the model's
@@ -8,7 +8,8 @@
  * frame, without the network in between (repeatable where the pipeline's figures are noisy).
  * Prints the medians in microseconds, the candidate and kept box counts, and FNV-1a hashes of the
  * network inputs and of the final boxes (bit patterns), so two builds can be checked for identical
- * results. Single-threaded pre/post, as the app runs them. */
+ * results. Single-threaded pre/post, as the app runs them. With `pre` only pre-processing runs (no
+ * network), for instruction counts (perf stat, callgrind) of that stage alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +50,13 @@ static int fail(ei_status * st) {
 
 int main(int argc, char ** argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_prepost CONFIG.ini FRAMES.yuv WIDTH HEIGHT i420|nv12 [FRAMES] [REPS]\n");
+        fprintf(stderr, "usage: bench_prepost CONFIG.ini FRAMES.yuv WIDTH HEIGHT i420|nv12 [FRAMES] [REPS] [pre]\n");
         return 2;
     }
     int32_t         W = atoi(argv[3]), H = atoi(argv[4]);
     ei_pixel_format fmt = strcmp(argv[5], "nv12") ? EI_PIXEL_I420 : EI_PIXEL_NV12;
     int32_t         want = argc > 6 ? atoi(argv[6]) : 60, reps = argc > 7 ? atoi(argv[7]) : 20;
+    int             pre_only = argc > 8 && !strcmp(argv[8], "pre");
     size_t          fsize = (size_t)W * (size_t)H * 3 / 2;
     if (W <= 0 || H <= 0 || (W & 1) || (H & 1) || want <= 0 || reps <= 0) {
         fprintf(stderr, "bench_prepost: bad size or counts\n");
@@ -106,7 +108,7 @@ int main(int argc, char ** argv) {
     ei_frame_result res;
     memset(&res, 0, sizeof res);
     uint64_t h_pipe = 1469598103934665603ull;
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < (pre_only ? 0 : n); i++) {
         if ((st = ei_infer_run(inf, &frames[i], 1, &res))) return fail(st);
         ei_infer_timing t = ei_infer_last_timing(inf);
         p_pre[i] = t.preprocess_ms * 1e3;
@@ -136,6 +138,11 @@ int main(int argc, char ** argv) {
             if (!r) h_in = fnv(h_in, buf, sizeof(float) * in_n);
         }
 
+    if (pre_only) {
+        printf("pre only: frames %d reps %d pre_us %.1f input hash %016llx\n", n, reps,
+               median(t_pre, (size_t)n * (size_t)reps), (unsigned long long)h_in);
+        return 0;
+    }
     /* Post-processing alone, as ei_infer_run does it for a built-in decoder. */
     ei_decoder_params dp = cfg->decoder;
     int32_t           n_cls = cfg->num_detected_classes;

@@ -212,10 +212,10 @@ static void fill(float * p, size_t n, float v) {
 static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g,
                        int * ran) {
     ei_resizer *  rz = NULL;
-    ei_yuv_source yc = {NULL, NULL};
+    ei_yuv_source yc = {NULL, NULL, NULL, NULL, 0};
     ei_status *   st = resizer_open(img, spec, g, &yc, &rz, ran);
     if (st || !*ran) {
-        free(yc.buf);
+        ei_yuv_source_release(&yc);
         return st;
     }
     int             yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
@@ -284,7 +284,7 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
         }
     }
     ei_resizer_destroy(rz);
-    free(yc.buf);
+    ei_yuv_source_release(&yc);
     return NULL;
 }
 
