@@ -15,6 +15,7 @@
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include "app_config.h"
+#include "app_errwatch.h"
 #include "app_perf.h"
 #include "app_pipeline.h"
 #include "edgeinfer/image.h"
@@ -32,6 +33,7 @@ typedef struct app_opts {
     bool         print_pipeline, dry_run, quiet;
     int          perf_interval; /* -1: the config's */
     int          eos_timeout;
+    int          start_timeout; /* seconds for a file/test/camera source's first frame (0: no limit) */
     int          reconnect_interval, reconnect_attempts; /* for --pipeline sources */
     gint64       max_frames;                             /* --max-frames N (0: none) */
     int          duration_s;                             /* --duration SEC (0: none) */
@@ -84,7 +86,8 @@ struct app_run {
 
 void ei_app_print_usage(void) {
     printf("usage: edgeinfer run APP.ini [--print-pipeline [--dry-run]] [--dot DIR] [--jsonl FILE] [--quiet]\n"
-           "                    [--perf-interval SEC] [--perf-json FILE] [--max-frames N] [--duration SEC]\n\n"
+           "                    [--perf-interval SEC] [--perf-json FILE] [--max-frames N] [--duration SEC]\n"
+           "                    [--start-timeout SEC]\n\n"
            "Runs the streaming application described by APP.ini (deepstream-app's groups and keys,\n"
            "docs/app-config.md) until every source ended, then finalises the outputs. Ctrl-C (SIGINT) or\n"
            "SIGTERM ends the run the same way; a second one stops at once. docs/app-run.md.\n\n"
@@ -101,7 +104,10 @@ void ei_app_print_usage(void) {
            "  --max-frames N        end the run (as Ctrl-C does: outputs finalised, exit 0) once N frames\n"
            "                        were counted over every source (frames in flight still reach the\n"
            "                        outputs); with file-loop=1 the run has no end of its own\n"
-           "  --duration SEC        end the run the same way after SEC seconds\n\n"
+           "  --duration SEC        end the run the same way after SEC seconds\n"
+           "  --start-timeout SEC   end a file, test or camera source that delivered no frame SEC seconds\n"
+           "                        after the start and posted no error (default 30; 0: wait for ever);\n"
+           "                        RTSP/UDP sources wait and reconnect instead\n\n"
            "For tests and debugging, --pipeline \"DESC\" runs a gst-launch-1.0 description instead of\n"
            "APP.ini, with sources named src<N> (--reconnect-interval SEC and --reconnect-attempts N make\n"
            "them reconnect like RTSP/UDP sources of a config; --eos-timeout SEC: how long to wait for the\n"
@@ -133,6 +139,7 @@ static int parse_opts(int argc, char ** argv, app_opts * o) {
     memset(o, 0, sizeof *o);
     o->perf_interval = -1;
     o->eos_timeout = 5;
+    o->start_timeout = 30;
     o->reconnect_attempts = -1;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i];
@@ -142,8 +149,8 @@ static int parse_opts(int argc, char ** argv, app_opts * o) {
         }
         bool takes = !strcmp(a, "--dot") || !strcmp(a, "--jsonl") || !strcmp(a, "--perf-json") ||
                      !strcmp(a, "--perf-interval") || !strcmp(a, "--pipeline") || !strcmp(a, "--eos-timeout") ||
-                     !strcmp(a, "--reconnect-interval") || !strcmp(a, "--reconnect-attempts") ||
-                     !strcmp(a, "--max-frames") || !strcmp(a, "--duration");
+                     !strcmp(a, "--start-timeout") || !strcmp(a, "--reconnect-interval") ||
+                     !strcmp(a, "--reconnect-attempts") || !strcmp(a, "--max-frames") || !strcmp(a, "--duration");
         if (takes && i + 1 >= argc) return usage_error("%s needs a value", a);
         if (!strcmp(a, "--print-pipeline")) {
             o->print_pipeline = true;
@@ -165,6 +172,9 @@ static int parse_opts(int argc, char ** argv, app_opts * o) {
         } else if (!strcmp(a, "--eos-timeout")) {
             if (!parse_int(argv[++i], 1, 3600, &o->eos_timeout))
                 return usage_error("--eos-timeout must be 1..3600 seconds, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--start-timeout")) {
+            if (!parse_int(argv[++i], 0, 86400, &o->start_timeout))
+                return usage_error("--start-timeout must be 0 (no limit) to 86400 seconds, not '%s'", argv[i]);
         } else if (!strcmp(a, "--reconnect-interval")) {
             if (!parse_int(argv[++i], 0, 3600, &o->reconnect_interval))
                 return usage_error("--reconnect-interval must be 0..3600 seconds, not '%s'", argv[i]);
@@ -527,6 +537,43 @@ static void reconnect(app_run * r, app_source * s, const char * why) {
 
 /* Every second: RTSP sources without data for their interval are restarted; a source that
  * delivers again after a reconnect has its attempts reset. */
+/* How long an error posted inside a source may take to reach the bus before it counts as dropped. */
+#define DROPPED_ERROR_GRACE_US (5 * G_USEC_PER_SEC)
+
+/* An error posted inside source s that never reached the bus (decodebin dropped it: app_errwatch.h)
+ * and no data since: handled as if it had arrived, so that the run does not wait for ever. */
+static bool check_dropped_error(app_run * r, app_source * s, gint64 now) {
+    gint64 when = 0;
+    char * what = ei_app_errwatch_latest(s->elem, s->restarted_us, &when);
+    if (!what) return false;
+    bool act = now - when > DROPPED_ERROR_GRACE_US && ei_app_perf_last_data_us(r->perf, s->id) < when;
+    if (act) {
+        if (!r->o->quiet)
+            fprintf(stderr,
+                    "source %d: %s\n  (posted inside the source, where a bin dropped it; no frame came after it)\n",
+                    s->id, what);
+        if (s->kind != KIND_PLAIN)
+            reconnect(r, s, what);
+        else
+            end_source(r, s, what);
+    }
+    g_free(what);
+    return act;
+}
+
+/* A file, test or camera source that delivered nothing --start-timeout s after the start, without
+ * an error: ended (a live RTSP/UDP source waits and reconnects instead). */
+static bool check_start_timeout(app_run * r, app_source * s, gint64 now) {
+    if (s->kind != KIND_PLAIN || r->o->start_timeout <= 0 || ei_app_perf_last_data_us(r->perf, s->id) ||
+        now - r->t_start_us <= (gint64)r->o->start_timeout * G_USEC_PER_SEC)
+        return false;
+    gchar * why =
+        g_strdup_printf("no frame %d s after the start and no error from it (--start-timeout)", r->o->start_timeout);
+    end_source(r, s, why);
+    g_free(why);
+    return true;
+}
+
 static gboolean check_stalls(gpointer user) {
     app_run * r = user;
     if (r->stopping) return G_SOURCE_CONTINUE;
@@ -534,7 +581,8 @@ static gboolean check_stalls(gpointer user) {
     gint64 now = g_get_monotonic_time();
     for (int i = 0; i < r->n_src; i++) {
         app_source * s = &r->src[i];
-        if (s->ended || s->retry_timer || s->kind == KIND_PLAIN) continue;
+        if (s->ended || s->retry_timer) continue;
+        if (check_dropped_error(r, s, now) || check_start_timeout(r, s, now) || s->kind == KIND_PLAIN) continue;
         if (g_atomic_int_compare_and_exchange(&s->stream_ended, 1, 0)) {
             reconnect(r, s, "the stream ended (the server closed it or went away)");
             continue;
@@ -1094,6 +1142,7 @@ static int run(app_opts * o, GstElement * pipeline, const ei_app_config * cfg) {
         gst_object_unref(r.src[i].elem);
     }
     ei_app_perf_free(r.perf);
+    ei_app_errwatch_clear();
     g_main_loop_unref(r.loop);
     return r.exit_code;
 }
@@ -1104,6 +1153,9 @@ int ei_app_main(int argc, char ** argv) {
     if (rc) return rc < 0 ? EI_APP_EXIT_OK : rc;
 
     gst_init(NULL, NULL);
+    if (!ei_app_errwatch_install() && !o.quiet)
+        fprintf(stderr, "warning: this GStreamer has no tracer hooks: an error a bin drops inside a source goes "
+                        "unseen (--start-timeout still ends such a source)\n");
     /* When this fails, a pipeline that uses the elements fails to build, naming the element. */
     if (!gst_ei_register_static()) fprintf(stderr, "warning: the edgeinfer elements could not be registered\n");
     int             code = EI_APP_EXIT_OK;

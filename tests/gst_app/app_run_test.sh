@@ -82,6 +82,15 @@ source_error)
     n=$(frames_of out2.mp4)
     [ "$n" = 45 ] || fail "truncated MP4: out2.mp4 has $n frames, expected 45"
 
+    # source 1 never delivers and never errors (an appsrc nobody feeds): without --start-timeout the
+    # mixer would wait for its first frame for ever; with it, the source is ended and source 0 goes on
+    "$EI" run --start-timeout 2 --pipeline "videotestsrc name=src0 num-buffers=45 ! $CAPS ! compositor name=mux ! $ENC location=out4.mp4 \
+        appsrc name=src1 caps=$CAPS ! videoconvert ! mux." > run4.log 2>&1; rc=$?
+    [ $rc = 0 ] || fail "silent source: exit $rc, expected 0"
+    grep -q "warning: source 1 ended: no frame 2 s after the start" run4.log || fail "silent source: no 'source 1 ended: no frame' message"
+    n=$(frames_of out4.mp4)
+    [ "$n" = 45 ] || fail "silent source: out4.mp4 has $n frames, expected 45"
+
     # every source fails: exit 1
     "$EI" run --eos-timeout 2 --pipeline "uridecodebin name=src0 uri=file://$W/cut.mp4 ! fakesink" > run3.log 2>&1; rc=$?
     [ $rc = 1 ] || fail "every source failed: exit $rc, expected 1"
