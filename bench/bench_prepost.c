@@ -141,6 +141,9 @@ int main(int argc, char ** argv) {
     if (pre_only) {
         printf("pre only: frames %d reps %d pre_us %.1f input hash %016llx\n", n, reps,
                median(t_pre, (size_t)n * (size_t)reps), (unsigned long long)h_in);
+        free(names), free(outs), free(buf), free(xf), free(t_pre), free(p_pre), free(p_post), free(frames), free(raw);
+        ei_infer_destroy(inf);
+        ei_infer_config_destroy(cfg);
         return 0;
     }
     /* Post-processing alone, as ei_infer_run does it for a built-in decoder. */
