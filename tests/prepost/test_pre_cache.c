@@ -34,6 +34,9 @@ static const step steps[] = {
     {EI_PIXEL_BGR, 97, 61, 33, 17, 0, 0, EI_RESIZE_BILINEAR, 0, 9},
     {EI_PIXEL_RGB, 97, 61, 33, 17, 0, 0, EI_RESIZE_NEAREST, 0, 9},
     {EI_PIXEL_NV12, 2, 2, 5, 3, 0, 0, EI_RESIZE_BILINEAR, 0, 10},
+    {EI_PIXEL_NV12, 2, 2, 5, 3, 0, 0, EI_RESIZE_BILINEAR, 0, 12}, /* every row reads source rows 0, 1 */
+    {EI_PIXEL_BGR, 40, 30, 16, 1, 0, 0, EI_RESIZE_BILINEAR, 0, 13},
+    {EI_PIXEL_BGR, 40, 30, 16, 1, 0, 0, EI_RESIZE_BILINEAR, 0, 14},
     {EI_PIXEL_NV12, 768, 432, 320, 320, 0, 0, EI_RESIZE_BILINEAR, 0, 11}, /* back to the first sizes */
 };
 enum { N_STEPS = sizeof steps / sizeof steps[0] };
