@@ -11,6 +11,7 @@
  * bit-identical to cvtColor followed by resize. Other filters (area sums), and colour frames for a GRAY network, are
  * converted first at full size, which is exact too. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,71 @@ static ei_status * resizer_open(const ei_image * img, const ei_preprocess_spec *
     return st;
 }
 
+/* The resizer of the last image a thread pre-processed, kept with what it was made for: its tables
+ * (taps, weights, the 4:2:0 windows of yuv_taps.c) depend only on the sizes, so the frames of a
+ * stream reuse them and allocate nothing. One per thread (pthread key, freed at thread exit); a
+ * frame of other sizes replaces it. Without a key (pthread_key_create failed) each call builds
+ * its own, as before. */
+typedef struct pre_cache {
+    ei_resizer *    rz; /* NULL with ok = 0: the filter has no taps, the frame is converted first */
+    ei_yuv_source   yc;
+    ei_pixel_format fmt;
+    int32_t         sw, sh, rw, rh;
+    int             filter, layout, avx2, ok, valid;
+} pre_cache;
+
+static pthread_key_t  cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int            cache_key_ok;
+
+static void cache_clear(pre_cache * pc) {
+    ei_resizer_destroy(pc->rz);
+    ei_yuv_source_release(&pc->yc);
+    memset(pc, 0, sizeof *pc);
+}
+
+static void cache_free(void * p) {
+    if (!p) return;
+    cache_clear(p);
+    free(p);
+}
+
+static void cache_key_init(void) { cache_key_ok = pthread_key_create(&cache_key, cache_free) == 0; }
+
+/* This thread's cache, created on first use; NULL when there can be none. */
+static pre_cache * cache_of_thread(void) {
+    pthread_once(&cache_once, cache_key_init);
+    if (!cache_key_ok) return NULL;
+    pre_cache * pc = pthread_getspecific(cache_key);
+    if (pc) return pc;
+    pc = calloc(1, sizeof *pc);
+    if (pc && pthread_setspecific(cache_key, pc) != 0) {
+        free(pc);
+        pc = NULL;
+    }
+    return pc;
+}
+
+/* pc's resizer for img at g: reused (pointed at img) when made for the same sizes, format, layout,
+ * filter and code path, else made anew. *ok as resizer_open's. */
+static ei_status * cache_prepare(pre_cache * pc, const ei_image * img, const ei_preprocess_spec * spec,
+                                 const geometry * g, int * ok) {
+    int avx2 = ei_resize_avx2();
+    if (pc->valid && pc->fmt == img->format && pc->sw == img->width && pc->sh == img->height && pc->rw == g->rw &&
+        pc->rh == g->rh && pc->filter == (int)spec->filter && pc->layout == (int)spec->layout && pc->avx2 == avx2) {
+        *ok = pc->ok;
+        if (pc->rz) ei_resizer_rebind(pc->rz, img->plane[0], (size_t)img->stride[0]);
+        pc->yc.img = img;
+        return NULL;
+    }
+    cache_clear(pc);
+    EI_TRY(resizer_open(img, spec, g, &pc->yc, &pc->rz, ok));
+    pc->fmt = img->format, pc->sw = img->width, pc->sh = img->height, pc->rw = g->rw, pc->rh = g->rh;
+    pc->filter = (int)spec->filter, pc->layout = (int)spec->layout, pc->avx2 = avx2, pc->ok = *ok;
+    pc->valid = 1;
+    return NULL;
+}
+
 /* A packed 3-byte row into three planes, normalised: scale * (v - offset), the same expression the
  * tables hold (so the same floats), computed instead of looked up so the loop vectorises. */
 EI_VEC_CLONES static void planes3(const uint8_t * restrict s, const int map[3], const float scale[3],
@@ -211,13 +277,14 @@ static void fill(float * p, size_t n, float v) {
 
 static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, float * dst, const geometry * g,
                        int * ran) {
-    ei_resizer *  rz = NULL;
-    ei_yuv_source yc = {NULL, NULL};
-    ei_status *   st = resizer_open(img, spec, g, &yc, &rz, ran);
-    if (st || !*ran) {
-        free(yc.buf);
+    pre_cache   local, *pc = cache_of_thread();
+    ei_status * st;
+    if (!pc) memset(&local, 0, sizeof local), pc = &local;
+    if ((st = cache_prepare(pc, img, spec, g, ran)) || !*ran) {
+        if (st || pc == &local) cache_clear(pc);
         return st;
     }
+    ei_resizer *    rz = pc->rz;
     int             yuv = img->format == EI_PIXEL_NV12 || img->format == EI_PIXEL_I420;
     ei_pixel_format packed = yuv ? EI_PIXEL_RGB : img->format;
     int             C = ei_preprocess_spec_channels(spec);
@@ -283,8 +350,7 @@ static ei_status * run(const ei_preprocess_spec * spec, const ei_image * img, fl
             }
         }
     }
-    ei_resizer_destroy(rz);
-    free(yc.buf);
+    if (pc == &local) cache_clear(pc);
     return NULL;
 }
 

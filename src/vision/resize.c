@@ -242,6 +242,12 @@ void ei_resizer_destroy(ei_resizer * r) {
     free(r);
 }
 
+void ei_resizer_rebind(ei_resizer * r, const uint8_t * src, size_t sstride) {
+    r->src = src;
+    r->sstride = sstride;
+    r->hsy[0] = r->hsy[1] = -1;
+}
+
 static const uint8_t * src_row(const ei_resizer * r, int32_t y) {
     if (!r->fn) return r->src + (size_t)y * r->sstride;
     r->fn(r->ctx, y, r->cols, r->ncols, r->scratch);

@@ -53,6 +53,9 @@ const uint8_t * ei_resizer_row(ei_resizer * r, int32_t dy);
 void ei_resizer_row_planar_f32(ei_resizer * r, int32_t dy, const int map[3], const float scale[3],
                                const float offset[3], float * const d[3]);
 void ei_resizer_destroy(ei_resizer * r);
+/* Points a resizer at another image of the same size and channels (a new frame), keeping its
+ * tables, row source and planar set-up; rows start again from 0. */
+void ei_resizer_rebind(ei_resizer * r, const uint8_t * src, size_t sstride);
 
 /* Whether the hand-written AVX2 paths (resize.c, yuv_taps.c) run: the CPU has AVX2 and the scalar
  * code is not forced. Read when a resizer is set up. */

@@ -10,6 +10,15 @@
  * same detections. A row where some x_c - max is NaN (a NaN logit, an infinite maximum, all -inf)
  * reports nothing, on both paths (libm's expf would give NaN scores for the whole row).
  *
+ * Second bound, for rows that pass the first (near-flat rows, where every class is close to the
+ * maximum: an untrained or unsure network): the sum itself is at least
+ * S_lb = sum_j max(0, 1 + x_j - max) (e^z >= 1 + z and e^z > 0), so p_c >= t_c needs
+ * x_c - max - lim_c >= ln S_lb as well. With g = max_c(x_c - max - lim_c), a row whose
+ * e^(g + 1e-3) is below S_lb is rejected without any exponential (the 1e-3 covers the rounding of
+ * g and of the float sum; lim's own slack already covers the exact path's). Like the first bound
+ * it only rejects rows where no class can reach its threshold, so detections are unchanged; on
+ * SSDLite320 with random weights it rejects every row, where the first bound rejected none.
+ *
  * The exponentials of passing rows go through ei_vec_exp (AVX2 Cephes polynomial, relative error
  * about 2e-7, or libm expf): the arguments x_c - max are <= 0, inside its range. */
 #include <math.h>
@@ -40,13 +49,36 @@ static float ei_row_max(const float * raw, int32_t n) {
     return m;
 }
 
-/* Scalar softmax scan: returns whether some class passes its bound, with the row maximum. */
-static int ei_softmax_scan_scalar(const float * raw, int32_t n, const float * lim, float * max) {
-    float m = ei_row_max(raw, n);
+/* Scalar softmax scan: returns whether some class passes its bound, with the row maximum and
+ * g = max_c(x_c - lim_c) - max (NaN-free rows; the caller rejects rows with a NaN later). */
+static int ei_softmax_scan_scalar(const float * raw, int32_t n, const float * lim, float * max, float * g) {
+    float m = ei_row_max(raw, n), h = -INFINITY;
     int   hit = 0;
-    for (int32_t c = 0; c < n; c++) hit |= raw[c] - m >= lim[c];
+    for (int32_t c = 0; c < n; c++) {
+        hit |= raw[c] - m >= lim[c];
+        float d = raw[c] - lim[c];
+        h = d > h ? d : h;
+    }
     *max = m;
+    *g = h - m;
     return hit;
+}
+
+/* S_lb = sum_j max(0, 1 + x_j - m), the lower bound of the softmax sum (eight partial sums). */
+static float ei_sum_bound_scalar(const float * raw, int32_t n, float m) {
+    float   s8[8] = {0};
+    int32_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int32_t j = 0; j < 8; j++) {
+            float v = 1.0f + (raw[c + j] - m);
+            s8[j] += v > 0.0f ? v : 0.0f;
+        }
+    float s = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; c < n; c++) {
+        float v = 1.0f + (raw[c] - m);
+        s += v > 0.0f ? v : 0.0f;
+    }
+    return s;
 }
 
 #ifdef EI_SCAN_X86
@@ -58,7 +90,7 @@ __attribute__((target("avx2,fma"))) static float ei_hmax8(__m256 v) {
 }
 
 __attribute__((target("avx2,fma"))) static int ei_softmax_scan_avx2(const float * raw, int32_t n, const float * lim,
-                                                                    float * max) {
+                                                                    float * max, float * g) {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     __m256       m0 = ninf, m1 = ninf, h0 = ninf, h1 = ninf;
     int32_t      c = 0;
@@ -81,9 +113,35 @@ __attribute__((target("avx2,fma"))) static int ei_softmax_scan_avx2(const float 
         m0 = _mm256_max_ps(m0, x);
         h0 = _mm256_max_ps(h0, _mm256_sub_ps(x, l));
     }
-    float m = ei_hmax8(_mm256_max_ps(m0, m1));
+    float m = ei_hmax8(_mm256_max_ps(m0, m1)), h = ei_hmax8(_mm256_max_ps(h0, h1));
     *max = m;
-    return ei_hmax8(_mm256_max_ps(h0, h1)) >= m;
+    *g = h - m;
+    return h >= m;
+}
+
+/* ei_sum_bound_scalar in AVX2: masked tail lanes read -inf, which adds max(0, -inf) = 0. */
+__attribute__((target("avx2,fma"))) static float ei_sum_bound_avx2(const float * raw, int32_t n, float m) {
+    const __m256 one_m = _mm256_set1_ps(1.0f), vm = _mm256_set1_ps(m), zero = _mm256_setzero_ps();
+    __m256       s0 = zero, s1 = zero;
+    int32_t      c = 0;
+    for (; c + 16 <= n; c += 16) {
+        s0 = _mm256_add_ps(s0, _mm256_max_ps(_mm256_add_ps(one_m, _mm256_sub_ps(_mm256_loadu_ps(raw + c), vm)), zero));
+        s1 = _mm256_add_ps(s1,
+                           _mm256_max_ps(_mm256_add_ps(one_m, _mm256_sub_ps(_mm256_loadu_ps(raw + c + 8), vm)), zero));
+    }
+    for (; c + 8 <= n; c += 8)
+        s0 = _mm256_add_ps(s0, _mm256_max_ps(_mm256_add_ps(one_m, _mm256_sub_ps(_mm256_loadu_ps(raw + c), vm)), zero));
+    if (c < n) {
+        __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256  x =
+            _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(raw + c, keep), _mm256_castsi256_ps(keep));
+        s0 = _mm256_add_ps(s0, _mm256_max_ps(_mm256_add_ps(one_m, _mm256_sub_ps(x, vm)), zero));
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+    return _mm_cvtss_f32(a);
 }
 
 static int ei_has_avx2(void) {
@@ -99,15 +157,24 @@ static int ei_has_avx2(void) {
 int ei_decode_scores_row(ei_score_fn fn, const float * raw, int32_t n, const float * thr, const float * lim,
                          float * dst) {
     if (fn == EI_SCORE_SOFTMAX) {
-        float m;
+        float m, g, s_lb;
         int   hit;
 #ifdef EI_SCAN_X86
-        if (!ei_force_scalar && ei_has_avx2())
-            hit = ei_softmax_scan_avx2(raw, n, lim, &m);
+        int avx2 = !ei_force_scalar && ei_has_avx2();
+        if (avx2)
+            hit = ei_softmax_scan_avx2(raw, n, lim, &m, &g);
         else
 #endif
-            hit = ei_softmax_scan_scalar(raw, n, lim, &m);
+            hit = ei_softmax_scan_scalar(raw, n, lim, &m, &g);
         if (!hit) return 0;
+            /* The second bound (a NaN anywhere leaves the comparison false: the exact path rejects). */
+#ifdef EI_SCAN_X86
+        if (avx2)
+            s_lb = ei_sum_bound_avx2(raw, n, m);
+        else
+#endif
+            s_lb = ei_sum_bound_scalar(raw, n, m);
+        if (expf(g + 1e-3f) < s_lb) return 0;
         int bad = 0;
         for (int32_t c = 0; c < n; c++) {
             dst[c] = raw[c] - m;

@@ -12,7 +12,15 @@
 typedef struct ei_yuv_source {
     const ei_image * img; /* NV12 or I420, borrowed */
     uint8_t *        buf; /* ei_yuv_rows scratch: 3 bytes per column asked for, owned by the caller */
+    /* ei_yuv_hpass's per-group shuffle tables, built on its first call (the taps are the same for
+     * every row); released by ei_yuv_source_release */
+    void *          groups;
+    const int32_t * groups_x0;
+    int32_t         n_groups;
 } ei_yuv_source;
+
+/* Frees what ei_yuv_hpass built and buf; leaves the source empty (img kept). */
+void ei_yuv_source_release(ei_yuv_source * ys);
 
 /* An ei_resizer_source_fn (ctx: ei_yuv_source): R, G, B of pixels (cols[k], sy). */
 void ei_yuv_rows(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out);
