@@ -8,21 +8,12 @@
 
 #include "edgeinfer/draw.h"
 
+#include "bench_time.h"
+
 enum { W = 1280, H = 720, N = 200, BOXES = 20 };
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double * v) {
-    qsort(v, N, sizeof *v, cmp);
+    qsort(v, N, sizeof *v, ei_bench_cmp_double);
     return v[N / 2];
 }
 
@@ -43,11 +34,11 @@ int main(void) {
         if (ei_image_alloc(fmts[f], W, H, &img)) return 1;
         double tb[N], to[N];
         for (int i = 0; i < N; i++) {
-            double      t0 = now_ms();
+            double      t0 = ei_bench_now_ms();
             ei_status * st = ei_draw_detections_named(&img, d, BOXES, names, 80);
-            double      t1 = now_ms();
+            double      t1 = ei_bench_now_ms();
             ei_status * st2 = ei_draw_seg_overlay(&img, &map, 0.5f, 0);
-            double      t2 = now_ms();
+            double      t2 = ei_bench_now_ms();
             if (st || st2) return 1;
             tb[i] = t1 - t0, to[i] = t2 - t1;
         }

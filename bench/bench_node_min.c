@@ -13,6 +13,8 @@
 #include "ir/graph.h"
 #include "runtime/session_internal.h"
 
+#include "bench_time.h"
+
 typedef struct prof {
     double   last;
     double * t;   /* [run][node] */
@@ -20,24 +22,13 @@ typedef struct prof {
     int32_t  n_nodes;
 } prof;
 
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static ei_status * observe(void * user, const ei_graph * g, const ei_node * node, const ei_tensor * const * out) {
     (void)out;
     prof * p = user;
-    double t = now_us();
+    double t = ei_bench_now_us();
     p->t[(size_t)p->run * (size_t)p->n_nodes + (size_t)(node - g->nodes)] = t - p->last;
     p->last = t;
     return NULL;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y ? 1 : 0;
 }
 
 int main(int argc, char ** argv) {
@@ -83,10 +74,10 @@ int main(int argc, char ** argv) {
     for (int32_t w = 0; w < 20 && !st; w++) st = ei_session_run(s);
     ei_session_set_observer(s, observe, &p);
     for (p.run = 0; p.run < runs && !st; p.run++) {
-        double t0 = now_us();
+        double t0 = ei_bench_now_us();
         p.last = t0;
         st = ei_session_run(s);
-        total[p.run] = now_us() - t0;
+        total[p.run] = ei_bench_now_us() - t0;
     }
     if (st) {
         fprintf(stderr, "error: %s\n", ei_status_message(st));
@@ -104,7 +95,7 @@ int main(int argc, char ** argv) {
             ran |= col[r] > 0;
         }
         if (!ran) continue;
-        qsort(col, (size_t)runs, sizeof *col, cmp_double);
+        qsort(col, (size_t)runs, sizeof *col, ei_bench_cmp_double);
         int32_t k = 0;
         while (k < n_types && strcmp(types[k], g->nodes[i].op_type) != 0) k++;
         if (k == n_types && n_types < 256) types[n_types++] = g->nodes[i].op_type;
@@ -114,7 +105,7 @@ int main(int argc, char ** argv) {
             count[k]++;
         }
     }
-    qsort(total, (size_t)runs, sizeof *total, cmp_double);
+    qsort(total, (size_t)runs, sizeof *total, ei_bench_cmp_double);
     printf("%s: %d runs, %d threads; whole run min %.1f us, median %.1f us\n", argv[1], runs, threads, total[0],
            total[runs / 2]);
     printf("  %-24s %6s %12s %12s\n", "operator", "nodes", "sum min us", "sum med us");

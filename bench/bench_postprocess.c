@@ -11,16 +11,7 @@
 
 #include "edgeinfer/detect.h"
 
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_time.h"
 
 static int fail(ei_status * st) {
     fprintf(stderr, "error: %s\n", ei_status_message(st));
@@ -75,14 +66,14 @@ int main(int argc, char ** argv) {
     int32_t      cand = 0, kept = 0;
     const char * names[2] = {"boxes", "scores"};
     for (int i = 0; i < iters; i++) {
-        double t0 = now_us();
+        double t0 = ei_bench_now_us();
         det.count = 0;
         st = ei_decoder_run(dec, (const ei_tensor * const *)outs, names, 2, 0, 320, 320, attrs, 91, &det);
         if (st) return fail(st);
         cand = det.count;
-        double t1 = now_us();
+        double t1 = ei_bench_now_us();
         kept = ei_nms(det.items, det.count, iou, 0, 0);
-        double t2 = now_us();
+        double t2 = ei_bench_now_us();
         t[i] = t2 - t0;
         t_nms[i] = t2 - t1;
     }
@@ -98,8 +89,8 @@ int main(int argc, char ** argv) {
         }
         fclose(f);
     }
-    qsort(t, (size_t)iters, sizeof(double), cmp_double);
-    qsort(t_nms, (size_t)iters, sizeof(double), cmp_double);
+    qsort(t, (size_t)iters, sizeof(double), ei_bench_cmp_double);
+    qsort(t_nms, (size_t)iters, sizeof(double), ei_bench_cmp_double);
     printf("median_us %.2f candidates %d kept %d nms_median_us %.2f\n", iters > 0 ? t[iters / 2] : 0.0, cand, kept,
            iters > 0 ? t_nms[iters / 2] : 0.0);
     free(t);

@@ -20,19 +20,10 @@
 #include "edgeinfer/infer.h"
 #include "edgeinfer/tensor.h"
 
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_time.h"
 
 static double median(double * v, size_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, ei_bench_cmp_double);
     return n ? v[n / 2] : 0.0;
 }
 
@@ -132,9 +123,9 @@ int main(int argc, char ** argv) {
     uint64_t             h_in = 1469598103934665603ull;
     for (int32_t r = 0; r < reps; r++)
         for (int32_t i = 0; i < n; i++) {
-            double t0 = now_us();
+            double t0 = ei_bench_now_us();
             if ((st = ei_preprocess(pre, &frames[i], buf, &xf[i]))) return fail(st);
-            t_pre[(size_t)r * (size_t)n + (size_t)i] = now_us() - t0;
+            t_pre[(size_t)r * (size_t)n + (size_t)i] = ei_bench_now_us() - t0;
             if (!r) h_in = fnv(h_in, buf, sizeof(float) * in_n);
         }
 
@@ -165,17 +156,17 @@ int main(int argc, char ** argv) {
     for (int32_t r = 0; r < reps; r++)
         for (int32_t i = 0; i < n; i++) {
             const ei_tensor * const * o = (const ei_tensor * const *)&outs[(size_t)i * (size_t)n_out];
-            double                    t0 = now_us();
+            double                    t0 = ei_bench_now_us();
             det.count = 0;
             if ((st = ei_decoder_run(dec, o, names, n_out, 0, pre->width, pre->height, attrs, n_cls, &det)))
                 return fail(st);
-            double  t1 = now_us();
+            double  t1 = ei_bench_now_us();
             int32_t c0 = det.count;
             ei_detections_to_image(&xf[i], det.items, det.count, 1);
             det.count = cfg->cluster_mode == EI_CLUSTER_MODE_NMS
                             ? ei_cluster(det.items, det.count, attrs, n_cls, cfg->nms_class_agnostic, cfg->overall_topk)
                             : det.count;
-            double t2 = now_us();
+            double t2 = ei_bench_now_us();
             t_post[(size_t)r * (size_t)n + (size_t)i] = t2 - t0;
             t_dec[(size_t)r * (size_t)n + (size_t)i] = t1 - t0;
             if (!r) {

@@ -14,16 +14,7 @@
 #include "edgeinfer/image.h"
 #include "edgeinfer/preprocess.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_time.h"
 
 /* One timed job: a file decoded and pre-processed (path set), or a frame in memory pre-processed. */
 typedef struct job {
@@ -48,15 +39,15 @@ static ei_status * run_once(const job * j) {
 static double median_ms(const job * j, int reps) {
     double * t = malloc(sizeof(double) * (size_t)reps);
     for (int i = 0; i < reps; i++) {
-        double      t0 = now_ms();
+        double      t0 = ei_bench_now_ms();
         ei_status * st = run_once(j);
         if (st) {
             fprintf(stderr, "bench_preprocess: %s\n", ei_status_message(st));
             exit(1);
         }
-        t[i] = now_ms() - t0;
+        t[i] = ei_bench_now_ms() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    qsort(t, (size_t)reps, sizeof(double), ei_bench_cmp_double);
     double m = t[reps / 2];
     free(t);
     return m;
