@@ -24,7 +24,7 @@ import onnx
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qdq"))
-from qdq_common import ort_run, run_edgeinfer  # noqa: E402
+from qdq_common import check_vs_ort  # noqa: E402
 
 NP2ONNX = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64,
            np.dtype(np.bool_): TensorProto.BOOL}
@@ -88,18 +88,10 @@ def main():
 
     def compare(name, path, feeds, exact):
         nonlocal checked
-        want = ort_run(path, feeds)["y"]
-        rc, outs, log = run_edgeinfer(args.edgeinfer, path, feeds, os.path.join(args.work, name))
-        if rc != 0 or "y" not in outs:
-            failures.append(f"{name}: edgeinfer exit {rc}: {log.strip()[-400:]}")
+        why = check_vs_ort(args.edgeinfer, path, feeds, os.path.join(args.work, name), exact=exact)
+        if why:
+            failures.append(f"{name}: {why}")
             return
-        got = outs["y"]
-        if got.shape != want.shape:
-            failures.append(f"{name}: shape {got.shape}, ONNX Runtime {want.shape}")
-        elif exact and not np.array_equal(got, want):
-            failures.append(f"{name}: differs from ONNX Runtime (max |d| {np.abs(got - want).max()})")
-        elif not exact and not np.allclose(got, want, rtol=1e-6, atol=1e-6):
-            failures.append(f"{name}: max |d| {np.abs(got - want).max():.3g} over 1e-6")
         checked += 1
 
     for name, op, shape, (kh, kw), attrs in pool_cases():

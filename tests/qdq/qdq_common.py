@@ -43,3 +43,20 @@ def ort_run(model_path, feeds, optimized=False):
     sess = ort.InferenceSession(model_path, sess_options=so, providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(None, feeds)))
+
+
+def check_vs_ort(cli, model, feeds, work, exact=False, rtol=1e-6, atol=1e-6, out="y"):
+    """Runs model on feeds in ONNX Runtime and in edgeinfer; returns None when output `out` matches
+    (bit for bit when exact, else np.allclose(rtol, atol)), or a message saying how it differs."""
+    want = ort_run(model, feeds)[out]
+    rc, outs, log = run_edgeinfer(cli, model, feeds, work)
+    if rc != 0 or out not in outs:
+        return f"edgeinfer exit {rc}: {log.strip()[-400:]}"
+    got = outs[out]
+    if got.shape != want.shape:
+        return f"shape {got.shape}, ONNX Runtime {want.shape}"
+    if exact and not np.array_equal(got, want):
+        return f"differs from ONNX Runtime (max |d| {np.abs(got - want).max()})"
+    if not exact and not np.allclose(got, want, rtol=rtol, atol=atol):
+        return f"max |d| {np.abs(got - want).max():.3g} over {atol}"
+    return None

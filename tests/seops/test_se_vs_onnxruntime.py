@@ -24,7 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qdq"))
-from qdq_common import ort_run, run_edgeinfer  # noqa: E402
+from qdq_common import check_vs_ort  # noqa: E402
 
 
 def save(path, nodes, inputs, inits=(), opset=13):
@@ -100,18 +100,11 @@ def main():
 
     def compare(name, path, feeds, rtol, atol):
         nonlocal checked
-        want = ort_run(path, feeds)["y"]
-        rc, outs, log = run_edgeinfer(args.edgeinfer, path, feeds, os.path.join(args.work, name))
-        if rc != 0 or "y" not in outs:
-            failures.append(f"{name}: edgeinfer exit {rc}: {log.strip()[-400:]}")
+        why = check_vs_ort(args.edgeinfer, path, feeds, os.path.join(args.work, name), exact=rtol == 0, rtol=rtol,
+                           atol=atol)
+        if why:
+            failures.append(f"{name}: {why}")
             return
-        got = outs["y"]
-        if got.shape != want.shape:
-            failures.append(f"{name}: shape {got.shape}, ONNX Runtime {want.shape}")
-        elif rtol == 0 and not np.array_equal(got, want):
-            failures.append(f"{name}: differs from ONNX Runtime (max |d| {np.abs(got - want).max()})")
-        elif not np.allclose(got, want, rtol=rtol, atol=atol):
-            failures.append(f"{name}: max |d| {np.abs(got - want).max():.3g} over {atol}")
         checked += 1
 
     for name, a, b in mul_cases(rng):
