@@ -8,7 +8,7 @@
 #define ERRWATCH_MAX 64
 
 typedef struct err_record {
-    char * path; /* the poster's path (/pipeline/src1/decodebin0/qtdemux0): it may leave its bin later */
+    char * path; /* the poster's path string (pipeline0, src1, decodebin0, qtdemux0): it may leave its bin */
     gint64 when_us;
     char * what;
 } err_record;
