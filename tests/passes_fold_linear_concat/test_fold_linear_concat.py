@@ -22,53 +22,23 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qdq"))
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from onnx_graph import GraphBuilder  # noqa: E402
 
 RTOL = 1e-4
 RNG = np.random.default_rng(7)
 
 
-class Graph:
+class Graph(GraphBuilder):
     def __init__(self):
-        self.nodes, self.inits, self.inputs, self.outputs, self.n = [], [], [], [], 0
-
-    def name(self, base):
-        self.n += 1
-        return f"{base}_{self.n}"
-
-    def const(self, arr):
-        arr = np.asarray(arr)
-        name = self.name("c")
-        self.inits.append(numpy_helper.from_array(arr, name))
-        return name
+        super().__init__(RNG)
 
     def rand(self, *shape, scale=0.5):
         return self.const((RNG.standard_normal(shape) * scale).astype(np.float32))
-
-    def op(self, op_type, inputs, **attrs):
-        out = self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs))
-        return out
-
-    def input(self, shape):
-        name = f"x{len(self.inputs)}"
-        self.inputs.append((name, (RNG.standard_normal(shape)).astype(np.float32)))
-        return name
-
-    def output(self, v):
-        self.outputs.append(v)
-
-    def save(self, path, opset=17):
-        ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(a.shape)) for n, a in self.inputs]
-        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in self.outputs]
-        g = helper.make_graph(self.nodes, os.path.basename(path), ins, outs, self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-        m.ir_version = 8
-        onnx.save(m, path)
 
     # Building blocks
     def segformer_branch(self, x, c, h, w, e, size, mode="linear", act=None, aux=False, n=1):

@@ -18,37 +18,19 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qdq"))
 from qdq_common import ort_run, run_edgeinfer  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from onnx_graph import GraphBuilder  # noqa: E402
+
 RNG = np.random.default_rng(5)
 
 
-class Graph:
+class Graph(GraphBuilder):
     def __init__(self):
-        self.nodes, self.inits, self.inputs, self.outputs, self.n = [], [], [], [], 0
-
-    def name(self, base):
-        self.n += 1
-        return f"{base}_{self.n}"
-
-    def const(self, a):
-        nm = self.name("c")
-        self.inits.append(numpy_helper.from_array(a, nm))
-        return nm
-
-    def op(self, op, ins, **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, ins, [out], **attrs))
-        return out
-
-    def input(self, shape):
-        nm = self.name("x")
-        self.inputs.append((nm, RNG.standard_normal(shape).astype(np.float32)))
-        return nm
+        super().__init__(RNG)
 
     def head(self, x, cin, anchors, k, hw, n):
         w = self.const((RNG.standard_normal((anchors * k, cin, 3, 3)) * 0.2).astype(np.float32))
@@ -58,13 +40,7 @@ class Graph:
         return self.op("Reshape", [y, self.const(np.array([n, -1, k], np.int64))])
 
     def save(self, path):
-        ins = [helper.make_tensor_value_info(nm, TensorProto.FLOAT, list(a.shape)) for nm, a in self.inputs]
-        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in self.outputs]
-        g = helper.make_graph(self.nodes, "g", ins, outs, initializer=self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-        m.ir_version = 8
-        onnx.save(m, path)
-        return dict(self.inputs)
+        return super().save(path, opset=13)
 
 
 def ssd_levels(path, n, sizes, cin, anchors, ks, axis=1):
