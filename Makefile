@@ -12,17 +12,21 @@ PY         := .venv/bin/python
 EI         := $(BUILD)/tools/edgeinfer/edgeinfer
 FUZZ_SECONDS ?= 120
 
-.PHONY: demo test setup build build-asan build-ref test-release test-asan test-ref fuzz tiny-model format format-check clean
+.PHONY: demo test machine-info setup build build-asan build-ref test-release test-asan test-ref fuzz tiny-model format format-check clean
 
 demo: setup build
 	$(PY) models/shapes/make_video.py --out $(BUILD)/demo/shapes.mp4
 	$(EI) run configs/app/demo_shapes.ini
 	@echo "demo: annotated video $(BUILD)/demo/shapes_annotated.mp4, detections $(BUILD)/demo/shapes.jsonl"
 
-test: setup format-check build build-asan build-ref test-release test-asan test-ref fuzz
+test: machine-info setup format-check build build-asan build-ref test-release test-asan test-ref fuzz
 
 setup:
 	bash scripts/setup.sh
+
+# The log of a test run starts with the facts its times depend on.
+machine-info:
+	@bash scripts/machine_info.sh
 
 # oneDNN on (the default where libdnnl-dev is installed; setup.sh installs it), explicit so that an
 # older build folder configured OFF follows.

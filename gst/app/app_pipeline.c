@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "edgeinfer/session.h"
 
 char * ei_app_pipeline_quote(const char * value) {
     GString * s = g_string_new("\"");
@@ -35,8 +36,9 @@ void ei_app_pipeline_infer_threads(guint * threads, guint * copies) {
      * (edgeinfer instances) keep every core busy, where one run on all cores waits at each
      * parallel step for the thread whose core the decoder or encoder took. On 2 cores,
      * YOLOX-nano through decode, infer and x264: 2 copies x 1 thread 49 FPS, 1 x 1 32 FPS,
-     * 1 x 2 22 FPS (docs/app-run.md). At most 4 copies; bigger machines give each more threads. */
-    guint cores = g_get_num_processors();
+     * 1 x 2 22 FPS (docs/app-run.md). At most 4 copies; bigger machines give each more threads.
+     * The cores are those the process may use (affinity, container CPU quota). */
+    guint cores = (guint)ei_cpu_cores();
     guint n = MIN(MAX(cores, 1), 4), per = cores > n ? (cores - 1) / n : 1;
     *copies = n;
     *threads = MAX(per, 1);
@@ -49,7 +51,7 @@ int ei_app_pipeline_decoder_threads(const ei_app_config * cfg, const ei_app_sour
      * time) between threads that compete for the same cores: one thread decodes with less CPU. */
     guint threads, copies;
     ei_app_pipeline_infer_threads(&threads, &copies);
-    return threads * copies >= g_get_num_processors() ? 1 : 0;
+    return threads * copies >= (guint)ei_cpu_cores() ? 1 : 0;
 }
 
 /* The decoding head of stream id (the part before the common conversion). */

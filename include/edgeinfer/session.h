@@ -18,11 +18,16 @@ typedef struct ei_session ei_session;
 
 typedef struct ei_session_options {
     uint32_t size;             /* sizeof(ei_session_options); set by ei_session_options_default() */
-    int32_t  n_threads;        /* worker threads; 0 = one per online CPU core */
+    int32_t  n_threads;        /* worker threads; 0 = ei_cpu_cores() */
     uint64_t max_memory_bytes; /* refuse models whose tensor arena needs more; 0 = the machine's RAM */
 } ei_session_options;
 
 EI_API ei_session_options ei_session_options_default(void);
+
+/* The cores this process may use, the default thread count: the online cores, limited by the
+ * affinity mask (taskset, docker --cpuset-cpus) and by a cgroup CPU quota (docker --cpus, a
+ * Kubernetes CPU limit), rounded up. At least 1. */
+EI_API int32_t ei_cpu_cores(void);
 
 /* model must outlive the session. opt may be NULL. The caller owns *out. Fails with
  * EI_CODE_OUT_OF_MEMORY, before allocating the tensors, when the model's planned arena of run-time

@@ -17,6 +17,7 @@
 #endif
 
 #include "core/status.h"
+#include "edgeinfer/session.h"
 
 struct ei_threadpool {
     int32_t         n_threads; /* the caller included */
@@ -32,11 +33,6 @@ struct ei_threadpool {
     int32_t     active;
     int         stop;
 };
-
-int32_t ei_cpu_count(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int32_t)n : 1;
-}
 
 static int64_t take_chunk(ei_threadpool * p, int64_t * end) {
     int64_t b = __atomic_fetch_add(&p->next, p->chunk, __ATOMIC_RELAXED);
@@ -65,7 +61,7 @@ static void * worker(void * arg) {
 
 ei_status * ei_threadpool_create(int32_t n_threads, ei_threadpool ** out) {
     *out = NULL;
-    if (n_threads <= 0) n_threads = ei_cpu_count();
+    if (n_threads <= 0) n_threads = ei_cpu_cores();
     if (n_threads > 256) n_threads = 256;
     ei_threadpool * p = calloc(1, sizeof *p);
     if (!p) return ei_status_oom();

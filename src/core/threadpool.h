@@ -8,11 +8,10 @@
 
 typedef struct ei_threadpool ei_threadpool;
 
-/* n_threads <= 0: one per online core. n_threads == 1 creates no threads. */
+/* n_threads <= 0: ei_cpu_cores(). n_threads == 1 creates no threads. */
 ei_status * ei_threadpool_create(int32_t n_threads, ei_threadpool ** out);
 void        ei_threadpool_destroy(ei_threadpool * pool);
 int32_t     ei_threadpool_size(const ei_threadpool * pool); /* 1 for NULL */
-int32_t     ei_cpu_count(void);
 
 /* Calls fn(ctx, begin, end) on disjoint ranges covering [0, n); returns when all are done.
  * pool may be NULL (runs serially). Ranges are at least `grain` long (except the last). */

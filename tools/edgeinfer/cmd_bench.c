@@ -446,9 +446,10 @@ static void print_result(const bench_args * a, const bench_result * r) {
         printf("error        : %s\n\n", ei_status_message(r->error));
         return;
     }
-    long   cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double ips = r->wall_s > 0 ? (double)r->batch * (double)r->n_runs / r->wall_s : 0;
-    printf("threads      : %d\n", a->threads ? a->threads : (int)cores);
+    int32_t cores = ei_cpu_cores();
+    double  ips = r->wall_s > 0 ? (double)r->batch * (double)r->n_runs / r->wall_s : 0;
+    printf("threads      : %d (the process may use %d of %ld online cores)\n", a->threads ? a->threads : (int)cores,
+           (int)cores, sysconf(_SC_NPROCESSORS_ONLN));
     if (r->engine_build_ms >= 0)
         printf("engine build : %.2f ms (import ONNX, optimise, infer shapes, save)\n", r->engine_build_ms);
     else
@@ -478,7 +479,8 @@ static ei_status * write_json(const bench_args * a, const bench_result * rs, int
     fprintf(f, "{\n  \"schema\": \"edgeinfer-bench/1\",\n  \"edgeinfer_version\": \"%s\",\n  \"model\": ",
             EI_VERSION_STRING);
     ei_cli_json_string(f, a->model);
-    fprintf(f, ",\n  \"threads\": %d,\n  \"cores\": %ld,\n", a->threads, sysconf(_SC_NPROCESSORS_ONLN));
+    fprintf(f, ",\n  \"threads\": %d,\n  \"cores\": %d,\n  \"online_cores\": %ld,\n", a->threads, (int)ei_cpu_cores(),
+            sysconf(_SC_NPROCESSORS_ONLN));
     fprintf(f, "  \"warmup_runs\": %d,\n  \"duration_s\": %.6g,\n  \"iterations\": %ld,\n  \"results\": [", a->warmup,
             a->iterations ? 0.0 : a->duration_s, a->iterations);
     for (int i = 0; i < n; i++) {

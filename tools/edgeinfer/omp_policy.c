@@ -104,7 +104,7 @@ void ei_cli_apply_omp_policy(char ** argv) {
     } else {
         if (choice && strcmp(choice, "auto") != 0)
             fprintf(stderr, "warning: %s=%s is not auto, spin or passive; using auto\n", EI_OMP_CHOICE, choice);
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        long cores = ei_cpu_cores();
         g_others = streaming(argv) ? -2 : other_tasks_running();
         /* No /proc (-1): nothing known, keep libgomp's default. */
         passive = g_others == -2 || g_others > (cores > 0 ? cores / 8 : 0);
