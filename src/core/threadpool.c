@@ -118,6 +118,21 @@ static void omp_for(int32_t threads, int64_t n, int64_t chunk, ei_range_fn fn, v
 }
 #endif
 
+void ei_parallel_for_threads(int32_t threads, int64_t n, int64_t grain, ei_range_fn fn, void * ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+#ifdef _OPENMP
+    if (threads > 1 && n > grain) {
+        int64_t chunk = (n + threads * 4 - 1) / (threads * 4);
+        omp_for(threads, n, chunk < grain ? grain : chunk, fn, ctx);
+        return;
+    }
+#else
+    (void)threads;
+#endif
+    fn(ctx, 0, n);
+}
+
 void ei_parallel_for(ei_threadpool * p, int64_t n, int64_t grain, ei_range_fn fn, void * ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;

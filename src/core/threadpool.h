@@ -17,5 +17,8 @@ int32_t     ei_threadpool_size(const ei_threadpool * pool); /* 1 for NULL */
  * pool may be NULL (runs serially). Ranges are at least `grain` long (except the last). */
 typedef void (*ei_range_fn)(void * ctx, int64_t begin, int64_t end);
 void ei_parallel_for(ei_threadpool * pool, int64_t n, int64_t grain, ei_range_fn fn, void * ctx);
+/* The same on `threads` OpenMP threads, for code that runs beside oneDNN and has no pool: its
+ * libgomp team is the one oneDNN's primitives just used. Serial in a build without OpenMP. */
+void ei_parallel_for_threads(int32_t threads, int64_t n, int64_t grain, ei_range_fn fn, void * ctx);
 
 #endif

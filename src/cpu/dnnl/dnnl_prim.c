@@ -1,5 +1,7 @@
 #include "cpu/dnnl/dnnl_prim.h"
 
+#include "core/threadpool.h"
+
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -234,7 +236,9 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
         p->act_after = (ei_fused){0};
         DNNL_TRY(node, dnnl_primitive_attr_create(&attr), "attributes");
         DNNL_TRY(node, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-        for (int32_t with_act = 1; with_act >= 0; with_act--) {
+        /* SiLU runs after the primitive, in our pass (src/cpu/vmath.c): 2.6's swish post-op costs more
+         * than that pass's extra read and write (docs/cpu-kernels.md, "SiLU"). */
+        for (int32_t with_act = spec->fused.act == EI_ACT_SILU ? 0 : 1; with_act >= 0; with_act--) {
             if (po) dnnl_post_ops_destroy(po);
             po = NULL;
             DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");
@@ -371,6 +375,16 @@ void ei_dnnl_prim_destroy(ei_dnnl_prim * p) {
     free(p);
 }
 
+typedef struct act_job {
+    const ei_fused * f;
+    float *          y;
+} act_job;
+
+static void act_range(void * ctx, int64_t b, int64_t e) {
+    const act_job * j = ctx;
+    ei_fused_act_apply(j->f, j->y + b, e - b);
+}
+
 ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_tensor * const * in,
                              ei_tensor * const * out) {
     ei_status * st = NULL;
@@ -429,8 +443,10 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->dst_user, y), "binding");
         DNNL_TRY(node, ei_dnnl_reorder_run(p->dst_reorder, p->stream, p->dst, p->dst_user), "output reorder");
     }
-    if (p->act_after.act != EI_ACT_NONE)
-        ei_fused_act_apply(&p->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));
+    if (p->act_after.act != EI_ACT_NONE) {
+        act_job job = {&p->act_after, y};
+        ei_parallel_for_threads(p->n_threads, (int64_t)(out[0]->nbytes / sizeof(float)), 16384, act_range, &job);
+    }
 done:
     return st;
 }
