@@ -11,16 +11,9 @@
 static float sigmoid1(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
 
 #ifdef EI_VMATH_X86
-/* exp(x) for 8 floats: x = n ln2 + r, |r| <= ln2/2, exp(r) by Cephes' degree-5 polynomial, 2^n
- * through the exponent bits. Relative error <= 3e-7 over [-87.3, 88.7] (tests/kernels_seg
- * measures it against double exp); below -87.3 the result is 0 (the true value is under 1.2e-38),
- * above 88.72 +inf, and NaN stays NaN (min/max return their second operand when one is NaN, so
- * the clamp keeps x there). */
-__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.72283935546875f);
-    __m256       under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    __m256       over = _mm256_cmp_ps(x, _mm256_set1_ps(88.72283935546875f), _CMP_GT_OQ);
-    x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+/* The core of exp8 and of the sigmoid family: n = round(x / ln2) and exp(x - n ln2), x already
+ * clamped by the caller. */
+__attribute__((target("avx2,fma"))) static inline __m256 exp_reduced8(__m256 x, __m256 * n_out) {
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -31,7 +24,22 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    *n_out = n;
+    return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+}
+
+/* exp(x) for 8 floats: x = n ln2 + r, |r| <= ln2/2, exp(r) by Cephes' degree-5 polynomial, 2^n
+ * through the exponent bits. Relative error <= 3e-7 over [-87.3, 88.7] (tests/kernels_seg
+ * measures it against double exp); below -87.3 the result is 0 (the true value is under 1.2e-38),
+ * above 88.72 +inf, and NaN stays NaN (min/max return their second operand when one is NaN, so
+ * the clamp keeps x there). */
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.72283935546875f);
+    __m256       under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    __m256       over = _mm256_cmp_ps(x, _mm256_set1_ps(88.72283935546875f), _CMP_GT_OQ);
+    x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+    __m256 n;
+    __m256 p = exp_reduced8(x, &n);
     /* 2^n as 2^(n/2) 2^(n - n/2): n reaches 128 near the top of the range, beyond one exponent. */
     __m256i ni = _mm256_cvtps_epi32(n), nh = _mm256_srai_epi32(ni, 1);
     __m256i e1 = _mm256_slli_epi32(_mm256_add_epi32(nh, _mm256_set1_epi32(127)), 23);
@@ -67,19 +75,10 @@ __attribute__((target("avx2,fma"))) static inline float hsum8(__m256 v) {
  * its 104 convolutions (8.7 M values an inference): this form, 4 vectors a step so that the
  * dependent chains overlap, takes about 0.6 of exp8's time (docs/cpu-kernels.md, "SiLU"). */
 __attribute__((target("avx2,fma"))) static inline __m256 one_plus_exp_neg8(__m256 x) {
-    __m256 t = _mm256_min_ps(_mm256_set1_ps(88.0f),
-                             _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_xor_ps(x, _mm256_set1_ps(-0.0f))));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), t);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256  t = _mm256_min_ps(_mm256_set1_ps(88.0f),
+                              _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_xor_ps(x, _mm256_set1_ps(-0.0f))));
+    __m256  n;
+    __m256  p = exp_reduced8(t, &n);
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_fmadd_ps(p, _mm256_castsi256_ps(e), _mm256_set1_ps(1.0f));
 }
