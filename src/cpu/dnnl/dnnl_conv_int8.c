@@ -156,7 +156,10 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         pr[i] = geom.pad_end[i];
     }
     EI_DNNL_TRY_GOTO(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
-    if (p->y_scale > 0.0f && s->res_input < 0) {
+    /* SiLU runs as our pass, not as 2.6's swish post-op (dnnl_prim.c, docs/cpu-kernels.md "SiLU"):
+     * before the quantisation of Y (requant_rows) or over the float Y. */
+    bool act_ours = p->fused.act == EI_ACT_SILU;
+    if (p->y_scale > 0.0f && s->res_input < 0 && !act_ours) {
         /* Requantisation inside the kernel: Y = clamp(round(act(acc * scales) / y_scale)) written as
          * u8/s8 NHWC, saving an f32 buffer and a pass over it. The ReLU family commutes with a
          * positive scale, so 1 / y_scale goes into the output scales; other activations get a
@@ -196,7 +199,7 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
     /* Activation as post-op first; without it (applied by us) when oneDNN refuses. Graph layout for
      * Y first; oneDNN's choice (then a reorder) when only its reference kernel takes the former. */
     for (int32_t attempt = 0; attempt < 4 && !pd; attempt++) {
-        bool with_act = attempt % 2 == 0, graph_layout = attempt < 2;
+        bool with_act = attempt % 2 == 0 && !act_ours, graph_layout = attempt < 2;
         if (attr) dnnl_primitive_attr_destroy(attr), attr = NULL;
         if (po) dnnl_post_ops_destroy(po), po = NULL;
         EI_DNNL_TRY_GOTO(dnnl_primitive_attr_create(&attr), "attributes");
@@ -467,7 +470,7 @@ static ei_status * run(const ei_node * node, void * state, const ei_tensor * con
         requant_job rj = {s, y};
         ei_parallel_for(ex->pool, s->n * s->ohw, ei_grain((double)s->m), requant_rows, &rj);
     } else if (s->act_after.act != EI_ACT_NONE) {
-        ei_fused_act_apply(&s->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)));
+        ei_dnnl_act_after(&s->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)), ei_threadpool_size(ex->pool));
     }
 done:
     return st;

@@ -385,6 +385,11 @@ static void act_range(void * ctx, int64_t b, int64_t e) {
     ei_fused_act_apply(j->f, j->y + b, e - b);
 }
 
+void ei_dnnl_act_after(const ei_fused * f, float * y, int64_t n, int32_t threads) {
+    act_job job = {f, y};
+    ei_parallel_for_threads(threads, n, 16384, act_range, &job);
+}
+
 ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_tensor * const * in,
                              ei_tensor * const * out) {
     ei_status * st = NULL;
@@ -443,10 +448,8 @@ ei_status * ei_dnnl_prim_run(const ei_node * node, ei_dnnl_prim * p, const ei_te
         DNNL_TRY(node, dnnl_memory_set_data_handle(p->dst_user, y), "binding");
         DNNL_TRY(node, ei_dnnl_reorder_run(p->dst_reorder, p->stream, p->dst, p->dst_user), "output reorder");
     }
-    if (p->act_after.act != EI_ACT_NONE) {
-        act_job job = {&p->act_after, y};
-        ei_parallel_for_threads(p->n_threads, (int64_t)(out[0]->nbytes / sizeof(float)), 16384, act_range, &job);
-    }
+    if (p->act_after.act != EI_ACT_NONE)
+        ei_dnnl_act_after(&p->act_after, y, (int64_t)(out[0]->nbytes / sizeof(float)), p->n_threads);
 done:
     return st;
 }
