@@ -515,9 +515,33 @@ void ei_resizer_row_planar_f32(ei_resizer * r, int32_t dy, const int map[3], con
     }
 }
 
+/* The exact 2x shrink (bilinear becomes this, as in OpenCV): a 1280x720 camera into a 640 network,
+ * 640x360 into 320. OpenCV's 2x2 path rounds half up. Specialised: the generic loop below took 17.5 M
+ * instructions a 640x360 frame, this about a tenth (docs/preprocess.md, "Exact 2x shrink"). */
+static void row_area_2x2(ei_resizer * r, int32_t dy) {
+    const uint8_t * restrict a = src_row(r, 2 * dy);
+    const uint8_t * restrict b = src_row(r, 2 * dy + 1);
+    uint8_t * restrict o = r->out;
+    int32_t cn = r->cn;
+    if (cn == 3) {
+        for (int32_t dx = 0; dx < r->dw; dx++, a += 6, b += 6, o += 3) {
+            o[0] = (uint8_t)((a[0] + a[3] + b[0] + b[3] + 2) >> 2);
+            o[1] = (uint8_t)((a[1] + a[4] + b[1] + b[4] + 2) >> 2);
+            o[2] = (uint8_t)((a[2] + a[5] + b[2] + b[5] + 2) >> 2);
+        }
+        return;
+    }
+    for (int32_t dx = 0; dx < r->dw; dx++, a += 2 * cn, b += 2 * cn, o += cn)
+        for (int32_t c = 0; c < cn; c++) o[c] = (uint8_t)((a[c] + a[c + cn] + b[c] + b[c + cn] + 2) >> 2);
+}
+
 static void row_area_fast(ei_resizer * r, int32_t dy) {
     int32_t ix = r->ix, iy = r->iy, cn = r->cn, area = ix * iy;
-    float   scale = 1.f / (float)area;
+    if (area == 4 && ix == 2 && !r->fn) { /* src_row's scratch holds one row at a time */
+        row_area_2x2(r, dy);
+        return;
+    }
+    float scale = 1.f / (float)area;
     for (int32_t dx = 0; dx < r->dw; dx++) {
         for (int32_t c = 0; c < cn; c++) {
             int32_t sum = 0;

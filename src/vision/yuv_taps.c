@@ -41,8 +41,8 @@ static inline void pixel(const yuv_row * r, int32_t x, int rgb[3]) {
 }
 
 /* Y, U, V bytes to R, G, B: branch-free, vectorised (an AVX2 clone where available). */
-EI_VEC_CLONES static void yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V,
-                                     int32_t n, uint8_t * restrict out) {
+EI_VEC_CLONES void ei_yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V,
+                                 int32_t n, uint8_t * restrict out) {
     for (int32_t k = 0; k < n; k++) {
         int u = U[k] - 128, v = V[k] - 128, yy = Y[k] - 16;
         int y = (yy < 0 ? 0 : yy) * YUV_CY + (1 << (YUV_SHIFT - 1));
@@ -65,7 +65,7 @@ void ei_yuv_rows(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, ui
         U[k] = r.u[(x >> 1) * r.step];
         V[k] = r.v[(x >> 1) * r.step];
     }
-    yuv_to_rgb(Y, U, V, ncols, out);
+    ei_yuv_to_rgb(Y, U, V, ncols, out);
 }
 
 #ifdef EI_YUV_AVX2

@@ -22,6 +22,9 @@ typedef struct ei_yuv_source {
 /* Frees what ei_yuv_hpass built and buf; leaves the source empty (img kept). */
 void ei_yuv_source_release(ei_yuv_source * ys);
 
+/* R, G, B of n pixels whose Y, U and V bytes are given one per pixel (chroma already repeated). */
+void ei_yuv_to_rgb(const uint8_t * restrict Y, const uint8_t * restrict U, const uint8_t * restrict V, int32_t n,
+                   uint8_t * restrict out);
 /* An ei_resizer_source_fn (ctx: ei_yuv_source): R, G, B of pixels (cols[k], sy). */
 void ei_yuv_rows(void * ctx, int32_t sy, const int32_t * cols, int32_t ncols, uint8_t * out);
 /* An ei_resizer_hpass_fn (ctx: ei_yuv_source): the horizontal bilinear pass of row sy straight

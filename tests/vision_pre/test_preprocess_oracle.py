@@ -142,8 +142,10 @@ for name, bgr in frames:
         rawp = os.path.join(args.work, f"frame.{fmt}")
         raw.tofile(rawp)
         rgb = cv2.cvtColor(raw, code)
+        # (w/2, h/2): the exact 2x shrink, which bilinear turns into a 2x2 average (OpenCV too).
         for (ow, oh, flt, lay) in [(320, 320, 1, "nchw"), (416, 234, 1, "nchw"), (300, 300, 0, "nchw"),
-                                   (1500, 801, 1, "nchw"), (320, 320, 1, "nhwc")]:
+                                   (1500, 801, 1, "nchw"), (320, 320, 1, "nhwc"), (w // 2, h // 2, 1, "nchw"),
+                                   (w // 2, h // 2, 1, "nhwc"), (w // 2, h // 2, 2, "nchw")]:
             ref = cv2.resize(rgb, (ow, oh), interpolation=filters[flt]).astype(np.float32)[None]
             ref = ref.transpose(0, 3, 1, 2) if lay == "nchw" else ref
             ours, _ = run(rawp, os.path.join(args.work, "n.npy"), yuv=fmt, yw=w, yh=h, w=ow, h=oh, color="rgb",
@@ -154,6 +156,13 @@ for name, bgr in frames:
                   f"{d.max():.0f}, mean {d.mean():.4f} grey levels, {100 * (d > 0).mean():.3f}% differ")
             if not ok:
                 failures.append(f"{fmt} {name} {ow}x{oh}")
+        # A GRAY network on the frame, 2x shrink: the one-channel 2x2 average.
+        ref = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (w // 2, h // 2)).astype(np.float32)[None, None]
+        ours, _ = run(rawp, os.path.join(args.work, "n.npy"), yuv=fmt, yw=w, yh=h, w=w // 2, h=h // 2, color="gray")
+        d = np.abs(ours - ref)
+        print(f"{'ok  ' if d.max() == 0 else 'FAIL'} {fmt} {name} -> gray {w // 2}x{h // 2}: max {d.max():.0f}")
+        if d.max() != 0:
+            failures.append(f"{fmt} {name} gray 2x")
 
 if failures:
     print(f"{len(failures)} failures")
