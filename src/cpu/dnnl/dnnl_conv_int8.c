@@ -156,9 +156,9 @@ static ei_status * prepare(const ei_graph * g, const ei_node * node, int32_t n_t
         pr[i] = geom.pad_end[i];
     }
     EI_DNNL_TRY_GOTO(dnnl_stream_create(&s->stream, eng, dnnl_stream_default_flags), "stream");
-    /* SiLU runs as our pass, not as 2.6's swish post-op (dnnl_prim.c, docs/cpu-kernels.md "SiLU"):
-     * before the quantisation of Y (requant_rows) or over the float Y. */
-    bool act_ours = p->fused.act == EI_ACT_SILU;
+    /* An activation applied by choice after the primitive: before the quantisation of Y
+     * (requant_rows) or over the float Y, never inside the kernel. */
+    bool act_ours = ei_dnnl_act_after_by_choice(&p->fused);
     if (p->y_scale > 0.0f && s->res_input < 0 && !act_ours) {
         /* Requantisation inside the kernel: Y = clamp(round(act(acc * scales) / y_scale)) written as
          * u8/s8 NHWC, saving an f32 buffer and a pass over it. The ReLU family commutes with a

@@ -236,9 +236,7 @@ ei_status * ei_dnnl_prim_create(const ei_node * node, const void * op_desc, cons
         p->act_after = (ei_fused){0};
         DNNL_TRY(node, dnnl_primitive_attr_create(&attr), "attributes");
         DNNL_TRY(node, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-        /* SiLU runs after the primitive, in our pass (src/cpu/vmath.c): 2.6's swish post-op costs more
-         * than that pass's extra read and write (docs/cpu-kernels.md, "SiLU"). */
-        for (int32_t with_act = spec->fused.act == EI_ACT_SILU ? 0 : 1; with_act >= 0; with_act--) {
+        for (int32_t with_act = ei_dnnl_act_after_by_choice(&spec->fused) ? 0 : 1; with_act >= 0; with_act--) {
             if (po) dnnl_post_ops_destroy(po);
             po = NULL;
             DNNL_TRY(node, dnnl_post_ops_create(&po), "post-ops");

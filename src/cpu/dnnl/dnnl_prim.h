@@ -78,6 +78,9 @@ ei_status * ei_dnnl_error(const ei_node * node, dnnl_status_t s, const char * wh
 void * ei_dnnl_alloc(const dnnl_memory_desc_t * md);
 /* Appends the activation as eltwise post-ops; false when oneDNN 2.6 has no exact equivalent. */
 bool ei_dnnl_append_act(dnnl_post_ops_t po, const ei_fused * f);
+/* Activations a convolution applies after its primitive by choice, though oneDNN has a post-op for
+ * them: SiLU, whose 2.6 swish post-op costs more than our pass (docs/cpu-kernels.md, "SiLU"). */
+static inline bool ei_dnnl_act_after_by_choice(const ei_fused * f) { return f->act == EI_ACT_SILU; }
 /* The activation oneDNN did not apply (act_after), over y's n floats on `threads` OpenMP threads. */
 void ei_dnnl_act_after(const ei_fused * f, float * y, int64_t n, int32_t threads);
 /* A reorder primitive from one layout to another on the shared engine, and its synchronous run. */
