@@ -352,6 +352,67 @@ gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_confi
     return TRUE;
 }
 
+void ei_app_stamp_reset(ei_app_stamp_state * st) {
+    st->last_pts = GST_CLOCK_TIME_NONE;
+    st->last_duration = GST_CLOCK_TIME_NONE;
+}
+
+gboolean ei_app_stamp_buffer(ei_app_stamp_state * st, GstBuffer ** b) {
+    GstClockTime pts = GST_BUFFER_PTS(*b), dur = GST_BUFFER_DURATION(*b);
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) {
+        GstClockTime step = GST_CLOCK_TIME_IS_VALID(dur) ? dur : st->last_duration;
+        if (!GST_CLOCK_TIME_IS_VALID(st->last_pts) || !GST_CLOCK_TIME_IS_VALID(step) || step == 0) {
+            st->dropped++;
+            return FALSE;
+        }
+        pts = st->last_pts + step;
+        *b = gst_buffer_make_writable(*b);
+        GST_BUFFER_PTS(*b) = pts;
+        st->stamped++;
+    }
+    st->last_pts = pts;
+    if (GST_CLOCK_TIME_IS_VALID(dur)) st->last_duration = dur;
+    return TRUE;
+}
+
+static GstPadProbeReturn stamp_probe(GstPad * pad, GstPadProbeInfo * info, gpointer user) {
+    (void)pad;
+    ei_app_stamp_state * st = user;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_BOTH) {
+        GstEventType t = GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info));
+        if (t == GST_EVENT_SEGMENT || t == GST_EVENT_FLUSH_STOP) ei_app_stamp_reset(st);
+        return GST_PAD_PROBE_OK;
+    }
+    GstBuffer * b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!ei_app_stamp_buffer(st, &b)) return GST_PAD_PROBE_DROP;
+    GST_PAD_PROBE_INFO_DATA(info) = b;
+    return GST_PAD_PROBE_OK;
+}
+
+gboolean ei_app_pipeline_install_stamps(GstElement * pipeline, const ei_app_config * cfg) {
+    if (!GST_IS_BIN(pipeline) || !cfg) return FALSE;
+    GstElement * mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
+    if (!mux) return FALSE;
+    gboolean ok = TRUE;
+    for (int i = 0; ok && i < cfg->n_streams; i++) {
+        char name[32];
+        g_snprintf(name, sizeof name, "sink_%d", i);
+        GstPad * pad = gst_element_get_static_pad(mux, name);
+        if (!pad) {
+            ok = FALSE;
+            break;
+        }
+        ei_app_stamp_state * st = g_new0(ei_app_stamp_state, 1);
+        ei_app_stamp_reset(st);
+        gst_pad_add_probe(
+            pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+            stamp_probe, st, g_free);
+        gst_object_unref(pad);
+    }
+    gst_object_unref(mux);
+    return ok;
+}
+
 /* deep-element-added of a source's decoding bin: libav video decoders get max-threads. */
 static void on_decoder_added(GstBin * bin, GstBin * sub_bin, GstElement * element, gpointer user) {
     (void)bin;

@@ -35,6 +35,23 @@ void                 ei_app_rtsp_servers_free(ei_app_rtsp_server * servers, int 
  * Returns FALSE (and does nothing more) when an expected drop<I> is missing from pipeline. */
 gboolean ei_app_pipeline_install_drops(GstElement * pipeline, const ei_app_config * cfg);
 
+/* Decoded frames without a timestamp. A live RTP source can yield one (a depayloader or parser
+ * output without PTS that the decoder cannot interpolate: RTP caps carry no frame rate), and one
+ * such frame made mp4mux stop the whole run ("Buffer has no PTS") in a loaded CI run. Each stream's
+ * edgemux sink pad gets a probe (ei_app_stamp_state): a frame without PTS takes the previous frame's
+ * PTS + its duration (its own duration, else the previous one's); with no previous frame (or after
+ * a new segment or flush) or no duration known, it is dropped before anything downstream sees it,
+ * so the JSON Lines and the video stay frame for frame equal. */
+typedef struct ei_app_stamp_state {
+    GstClockTime last_pts, last_duration;
+    guint64      stamped, dropped;
+} ei_app_stamp_state;
+void ei_app_stamp_reset(ei_app_stamp_state * st);
+/* TRUE: keep *b (stamped in place when it had no PTS, made writable first); FALSE: drop it. */
+gboolean ei_app_stamp_buffer(ei_app_stamp_state * st, GstBuffer ** b);
+/* Adds the probe on mux's sink_<I> pads of every stream; FALSE when mux or a pad is missing. */
+gboolean ei_app_pipeline_install_stamps(GstElement * pipeline, const ei_app_config * cfg);
+
 /* The inference element's model copies (instances) and threads per copy on this machine: min(cores,
  * 4) single-threaded copies, more threads each beyond 4 cores (docs/app-run.md). */
 void ei_app_pipeline_infer_threads(guint * threads, guint * copies);

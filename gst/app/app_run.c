@@ -1184,9 +1184,11 @@ int ei_app_main(int argc, char ** argv) {
         return EI_APP_EXIT_INVALID;
     }
     g_free(desc);
-    if (cfg && (!ei_app_pipeline_install_drops(pipeline, cfg) || !ei_app_pipeline_install_codecs(pipeline, cfg))) {
+    if (cfg && (!ei_app_pipeline_install_drops(pipeline, cfg) || !ei_app_pipeline_install_codecs(pipeline, cfg) ||
+                !ei_app_pipeline_install_stamps(pipeline, cfg))) {
         fprintf(stderr, "error: the pipeline lacks the drop<I> element of a source with drop-frame-interval, the "
-                        "decoding bin src<I>/dec<I> of a URI/RTSP source or the encoder enc<N> of a sink\n");
+                        "decoding bin src<I>/dec<I> of a URI/RTSP source, the encoder enc<N> of a sink or the "
+                        "muxer's sink_<I> pad of a stream\n");
         gst_object_unref(pipeline);
         free_config(cfg);
         return EI_APP_EXIT_INVALID;

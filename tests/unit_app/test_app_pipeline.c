@@ -285,6 +285,62 @@ static void test_drop_probe(void) {
     ei_app_config_free(cfg);
 }
 
+/* Frames without a timestamp (a live RTP source under load): stamped from the previous frame, or
+ * dropped when nothing earlier gives a time; and the probes sit on every stream's muxer pad. */
+static GstBuffer * timed(GstClockTime pts, GstClockTime dur) {
+    GstBuffer * b = gst_buffer_new();
+    GST_BUFFER_PTS(b) = pts;
+    GST_BUFFER_DURATION(b) = dur;
+    return b;
+}
+
+static void test_stamps(void) {
+    ei_app_stamp_state st = {0};
+    ei_app_stamp_reset(&st);
+    const GstClockTime ms = GST_MSECOND, none = GST_CLOCK_TIME_NONE;
+    GstBuffer *        b = timed(none, 40 * ms); /* no earlier frame: dropped */
+    EI_CHECK(!ei_app_stamp_buffer(&st, &b));
+    gst_buffer_unref(b);
+    b = timed(100 * ms, 40 * ms);
+    EI_CHECK(ei_app_stamp_buffer(&st, &b) && GST_BUFFER_PTS(b) == 100 * ms);
+    gst_buffer_unref(b);
+    b = timed(none, none); /* the previous duration */
+    EI_CHECK(ei_app_stamp_buffer(&st, &b) && GST_BUFFER_PTS(b) == 140 * ms);
+    gst_buffer_unref(b);
+    b = timed(none, 20 * ms); /* its own duration first */
+    EI_CHECK(ei_app_stamp_buffer(&st, &b) && GST_BUFFER_PTS(b) == 160 * ms);
+    gst_buffer_unref(b);
+    b = timed(300 * ms, 40 * ms); /* timed frames pass untouched */
+    GstBuffer * same = b;
+    EI_CHECK(ei_app_stamp_buffer(&st, &b) && b == same && GST_BUFFER_PTS(b) == 300 * ms);
+    gst_buffer_unref(b);
+    EI_CHECK(st.stamped == 2 && st.dropped == 1);
+    ei_app_stamp_reset(&st); /* a new segment: the old times do not carry over */
+    b = timed(none, 40 * ms);
+    EI_CHECK(!ei_app_stamp_buffer(&st, &b));
+    gst_buffer_unref(b);
+    ei_app_stamp_reset(&st);
+    b = timed(0, none); /* a time but never a duration: a later untimed frame cannot be placed */
+    EI_CHECK(ei_app_stamp_buffer(&st, &b));
+    gst_buffer_unref(b);
+    b = timed(none, none);
+    EI_CHECK(!ei_app_stamp_buffer(&st, &b));
+    gst_buffer_unref(b);
+    /* Installed on mux.sink_0 and sink_1 of two streams; a pipeline without them is reported. */
+    ei_app_config * cfg = parse("[source0]\ntype=2\nuri=/a.mp4\n[source1]\ntype=2\nuri=/b.mp4\n[sink0]\ntype=1\n");
+    if (!cfg) return;
+    GstElement * p = gst_parse_launch(
+        "edgemux name=mux batch-size=2 ! fakesink videotestsrc num-buffers=1 ! video/x-raw,format=I420 ! mux.sink_0 "
+        "videotestsrc num-buffers=1 ! video/x-raw,format=I420 ! mux.sink_1",
+        NULL);
+    EI_CHECK(p && ei_app_pipeline_install_stamps(p, cfg));
+    if (p) gst_object_unref(p);
+    p = gst_parse_launch("edgemux name=mux ! fakesink videotestsrc ! video/x-raw,format=I420 ! mux.sink_0", NULL);
+    EI_CHECK(p && !ei_app_pipeline_install_stamps(p, cfg)); /* no sink_1 */
+    if (p) gst_object_unref(p);
+    ei_app_config_free(cfg);
+}
+
 /* codec=3 file sinks: avenc_mpeg4 (bitrate in bits/s, else a constant quantizer; iframeinterval -> gop-size)
  * ! mpeg4videoparse into mp4mux or matroskamux. */
 static void test_mpeg4_file_sink(void) {
@@ -515,6 +571,7 @@ int main(int argc, char ** argv) {
     EI_RUN(test_four_sources_tiled);
     EI_RUN(test_quote);
     EI_RUN(test_drop_probe);
+    EI_RUN(test_stamps);
     EI_RUN(test_mpeg4_file_sink);
     EI_RUN(test_decoder_threads_choice);
     EI_RUN(test_decoder_threads_installed);
